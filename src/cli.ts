@@ -1,0 +1,136 @@
+/**
+ * The command line: `npm run exp -- <name|path.yaml|all> [options]`.
+ * Only runMain touches process.argv and process.exit; runCli takes raw args and returns an exit code.
+ * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written).
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { AttnlabError, isAttnlabError } from './errors.js';
+import { msg } from './messages.js';
+import { runExperiment, type RunOutcome } from './run/runner.js';
+import { listExperimentNames, loadExperiment, resolveExperimentFile, type LoadedExperiment } from './spec/load.js';
+import { applyOverrides, type Overrides } from './spec/overrides.js';
+import { BACKENDS, isBackend, selectBackend, type Backend } from './tensor/backend.js';
+
+export interface CliIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  now?: () => number;
+  signal?: AbortSignal;
+}
+
+const OPTIONS = {
+  list: { type: 'boolean' },
+  quick: { type: 'boolean' },
+  seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  backend: { type: 'string' },
+  out: { type: 'string' },
+  check: { type: 'boolean' },
+  resume: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
+
+  --list              list the experiments with their titles
+  --quick             the experiment's small grid (seconds)
+  --seed N            base seed (default: the file's seed)
+  --set key=value     override a grid parameter or setting; repeatable
+                      e.g. --set trials=200000  --set d=[64,128]
+  --backend NAME      ${BACKENDS.join(' | ')} (default: first that loads)
+  --out DIR           results root (default: results)
+  --check             exit 1 when a claim fails
+  --resume            resume the unfinished run of this command (automatic anyway)
+`;
+
+function parse(rawArgs: readonly string[]) {
+  try {
+    return parseArgs({ args: [...rawArgs], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    const m = /option '([^']+)'/.exec((e as Error).message);
+    const opt = m?.[1]?.split(' ')[0] ?? String((e as Error).message);
+    throw new AttnlabError('BAD_OPTION', msg.unknownOption(opt, Object.keys(OPTIONS).map((o) => `--${o}`)));
+  }
+}
+
+function parseSeed(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new AttnlabError('BAD_OPTION', msg.badOptionValue('seed', raw, 'a non-negative integer'));
+  }
+  return Number(raw);
+}
+
+function parseBackend(raw: string | undefined): Backend | undefined {
+  if (raw === undefined) return undefined;
+  if (!isBackend(raw)) throw new AttnlabError('BAD_OPTION', msg.unknownBackend(raw, BACKENDS));
+  return raw;
+}
+
+function summary(name: string, out: RunOutcome): string {
+  const passed = out.claims.filter((c) => c.status === 'pass').length;
+  const failed = out.claims.filter((c) => c.status !== 'pass').map((c) => `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`);
+  return [`${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}`, ...failed].join('\n');
+}
+
+export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parse(rawArgs);
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    if (values.list) {
+      for (const name of listExperimentNames()) {
+        const { experiment } = loadExperiment(resolveExperimentFile(name));
+        io.stdout.write(`${name.padEnd(22)} ${experiment.title}\n`);
+      }
+      return 0;
+    }
+    const target = positionals[0];
+    if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
+    const overrides: Overrides = { quick: Boolean(values.quick), seed: parseSeed(values.seed), sets: values.set ?? [] };
+    const requestedBackend = parseBackend(values.backend);
+
+    // Validate everything (files, overrides, backend) before anything is written.
+    const names = target === 'all' ? listExperimentNames() : [target];
+    const jobs = names.map((n) => {
+      const loaded: LoadedExperiment = loadExperiment(resolveExperimentFile(n));
+      return { loaded, experiment: applyOverrides(loaded.experiment, loaded.sim, overrides) };
+    });
+    const backend = await selectBackend(requestedBackend);
+
+    let failed = false;
+    for (const job of jobs) {
+      const out = await runExperiment(
+        {
+          ...job,
+          overrides,
+          backend,
+          outRoot: values.out ?? 'results',
+          command: ['npm run exp --', ...rawArgs].join(' '),
+          resumeRequested: Boolean(values.resume),
+          ...(io.signal ? { signal: io.signal } : {}),
+        },
+        { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
+      );
+      failed ||= out.claims.some((c) => c.status !== 'pass');
+      io.stdout.write(`${summary(job.experiment.name, out)}\n${out.reportPath}\n`);
+    }
+    return values.check && failed ? 1 : 0;
+  } catch (e) {
+    if (isAttnlabError(e)) {
+      io.stderr.write(`${e.format()}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+export async function runMain(): Promise<void> {
+  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = code;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runMain();

@@ -1,0 +1,57 @@
+/** Every user-facing message, in one catalog. Tests compare against these functions. */
+
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+const list = (xs: readonly string[]): string => xs.join(', ');
+
+export const msg = {
+  yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
+  notAMapping: () => 'an experiment file must be a YAML mapping (key: value lines) at the top level',
+  unknownKey: (path: string, key: string, allowed: readonly string[]) =>
+    `unknown key ${show(key)}${path ? ` in ${path}` : ''}; allowed: ${list(allowed)}`,
+  wrongValue: (path: string, value: unknown, expected: string) =>
+    `${path}: bad value ${show(value)}; expected ${expected}`,
+  missingKey: (path: string, expected: string) => `${path}: missing; expected ${expected}`,
+  unknownExperiment: (name: string, available: readonly string[]) =>
+    `unknown experiment ${show(name)}; available: ${list(available)}, all, or a path to a .yaml file`,
+  unknownSimulation: (kind: unknown, available: readonly string[]) =>
+    `simulation: unknown kind ${show(kind)}; available: ${list(available)}`,
+  emptyGrid: (key: string) => `grid.${key}: expands to no values; give at least one value`,
+  badRange: (key: string, detail: string) => `grid.${key}: ${detail}`,
+  gridUnknownParam: (key: string, allowed: readonly string[]) =>
+    `grid: unknown parameter ${show(key)}; parameters of this simulation: ${list(allowed)}`,
+  gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
+  zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
+  zipLengths: (keys: readonly string[], lengths: readonly number[]) =>
+    `zip: parameters ${list(keys)} must have equal lengths to be zipped, got ${lengths.join(', ')}`,
+  gridTooLarge: (count: number, limit: number) =>
+    `grid: expands to ${count} points, more than the limit of ${limit}; shrink a range or use --quick`,
+  badChart: (id: string, detail: string) => `charts.${id}: not a valid Vega-Lite fragment: ${detail}`,
+  claimColumn: (id: string, column: string, available: readonly string[]) =>
+    `claims.${id}: column ${show(column)} is not produced by this simulation; columns: ${list(available)}`,
+  unknownOption: (opt: string, allowed: readonly string[]) =>
+    `unknown option ${show(opt)}; allowed: ${list(allowed)}`,
+  badOptionValue: (opt: string, value: string, expected: string) =>
+    `option --${opt}: bad value ${show(value)}; expected ${expected}`,
+  missingExperiment: () => 'no experiment named; usage: npm run exp -- <name|path.yaml|all> [options] (see --help)',
+  badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
+  badSetKey: (key: string, allowed: readonly string[]) =>
+    `--set ${key}=...: unknown key ${show(key)}; settable: ${list(allowed)}`,
+  badSetValue: (key: string, value: string, detail: string) => `--set ${key}=${value}: ${detail}`,
+  unknownBackend: (name: string, allowed: readonly string[]) =>
+    `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
+  backendUnavailable: (name: string, detail: string) =>
+    `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
+  outputUnwritable: (dir: string, detail: string) => `output directory ${dir} is not writable: ${detail}`,
+  checkpointTruncated: (file: string, line: number) =>
+    `warning: ${file}:${line}: ignoring an unfinished checkpoint line; that point will be recomputed`,
+  resuming: (dir: string, done: number, total: number) => `resuming ${dir}: ${done}/${total} points already done`,
+  resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
+  claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
+} as const;

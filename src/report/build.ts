@@ -1,0 +1,37 @@
+import type { Experiment } from '../spec/schema.js';
+import type { Row, Simulation } from '../sim/types.js';
+import type { ClaimResult } from '../stats/claims.js';
+import type { Manifest } from '../run/manifest.js';
+import { buildChartSpec } from './charts.js';
+import { toCsv } from './csv.js';
+import { renderReport, type ReportFigure } from './html.js';
+import { renderSvg, svgToPng } from './render.js';
+
+export interface BuildInput {
+  experiment: Experiment;
+  sim: Simulation;
+  rows: readonly Row[];
+  claims: readonly ClaimResult[];
+  manifest: Manifest;
+  axes: Record<string, readonly unknown[]>;
+}
+
+/** Every output file of a run, as relative path → contents. Writing them is the store's job. */
+export async function buildOutputs(input: BuildInput): Promise<Map<string, string | Buffer>> {
+  const files = new Map<string, string | Buffer>();
+  files.set('results.csv', toCsv(input.sim.columns, input.rows));
+  const figures: ReportFigure[] = [];
+  for (const chart of input.experiment.charts) {
+    const spec = buildChartSpec(chart, input.rows);
+    const svg = await renderSvg(spec);
+    files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
+    files.set(`figures/${chart.id}.svg`, svg);
+    files.set(`figures/${chart.id}.png`, svgToPng(svg));
+    figures.push({ id: chart.id, title: chart.title, description: chart.description, svg });
+  }
+  files.set(
+    'report.html',
+    renderReport({ experiment: input.experiment, manifest: input.manifest, claims: input.claims, figures, axes: input.axes, rowCount: input.rows.length }),
+  );
+  return files;
+}

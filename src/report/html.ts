@@ -1,0 +1,87 @@
+import type { Experiment } from '../spec/schema.js';
+import type { ClaimResult } from '../stats/claims.js';
+import type { Manifest } from '../run/manifest.js';
+
+/** Escape text for HTML bodies and attributes. Every string from a file or the command line goes through here. */
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export interface ReportFigure {
+  id: string;
+  title: string;
+  description?: string | undefined;
+  svg: string;
+}
+
+export interface ReportInput {
+  experiment: Experiment;
+  manifest: Manifest;
+  claims: readonly ClaimResult[];
+  figures: readonly ReportFigure[];
+  /** Expanded grid: parameter → the values it took. */
+  axes: Record<string, readonly unknown[]>;
+  rowCount: number;
+}
+
+const STYLE = `
+body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
+figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}figcaption{font-size:.9rem;color:#444;max-width:520px}
+.notes p{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem}code{background:#f2f2f2;padding:0 .2rem}
+`;
+
+function claimRow(c: ClaimResult): string {
+  const measured = c.status === 'error' ? `error: ${c.reason}` : c.measured;
+  return `<tr><td>${esc(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}</td><td class="${c.status}">${c.status}</td></tr>`;
+}
+
+function table(rows: readonly (readonly [string, unknown])[]): string {
+  return `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('')}</table>`;
+}
+
+/** The self-contained report: inline SVG figures, no script, no network. */
+export function renderReport(input: ReportInput): string {
+  const { experiment: e, manifest: m, claims } = input;
+  const passed = claims.filter((c) => c.status === 'pass').length;
+  const figures = input.figures
+    .map(
+      (f) =>
+        `<figure id="fig-${esc(f.id)}">${f.svg}<figcaption><b>${esc(f.title)}</b>${f.description ? ` ${esc(f.description)}` : ''}<br>` +
+        `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
+    )
+    .join('\n');
+  const params = Object.entries(input.axes).map(([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(e.title)} · attnlab</title><style>${STYLE}</style></head>
+<body>
+<h1>${esc(e.title)}</h1>
+<p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
+<p>${esc(e.description)}</p>
+${e.notes.length ? `<div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}</div>` : ''}
+<h2>Claims: ${passed}/${claims.length} passed</h2>
+<table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
+${claims.map(claimRow).join('\n')}
+</table>
+<h2>Figures</h2>
+${figures}
+<h2>Parameters</h2>
+${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates)], ...Object.entries(e.settings).map(([k, v]) => [k, v] as const)])}
+<p>${input.rowCount} rows in <a href="results.csv">results.csv</a>; checkpoint in <a href="points.jsonl">points.jsonl</a>; provenance in <a href="manifest.json">manifest.json</a>.</p>
+<h2>Provenance</h2>
+${table([
+  ['command', m.command],
+  ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
+  ['git', m.git ? `${m.git.commit}${m.git.dirty ? ' (dirty)' : ''}` : 'not a git checkout'],
+  ['backend', `${m.backend.name} (${m.backend.provider})`],
+  ['versions', Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+  ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
+  ['started', m.startedAt],
+  ['finished', m.finishedAt ?? 'unfinished'],
+])}
+</body></html>
+`;
+}

@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, platform, release } from 'node:os';
+import { version_core as tfVersion } from '@tensorflow/tfjs-core';
+import { version as vegaVersion } from 'vega';
+import { version as vegaLiteVersion } from 'vega-lite';
+import type { Backend } from '../tensor/backend.js';
+
+/** manifest.json: everything needed to say where a result came from. */
+export interface Manifest {
+  status: 'running' | 'complete';
+  runId: string;
+  experiment: string;
+  command: string;
+  experimentFile: string;
+  experimentSha256: string;
+  /** Hash of the effective experiment and backend; an unfinished run with the same hash is resumed. */
+  configHash: string;
+  seed: number;
+  quick: boolean;
+  sets: string[];
+  git: { commit: string; dirty: boolean } | null;
+  backend: { name: Backend; provider: string };
+  versions: Record<string, string>;
+  cpu: { model: string; count: number };
+  platform: string;
+  startedAt: string;
+  finishedAt?: string;
+  points: { total: number; done: number };
+  claims?: { passed: number; failed: number; errored: number };
+}
+
+const ROOT = new URL('../..', import.meta.url);
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The machine and code a run executes on. Read once per run. */
+export function provenance(): Pick<Manifest, 'git' | 'versions' | 'cpu' | 'platform'> {
+  const commit = git(['rev-parse', 'HEAD']);
+  const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
+  const cpu = cpus();
+  return {
+    git: commit ? { commit, dirty: Boolean(status) } : null,
+    versions: { node: process.version, '@tensorflow/tfjs-core': tfVersion, vega: vegaVersion, 'vega-lite': vegaLiteVersion },
+    cpu: { model: cpu[0]?.model ?? 'unknown', count: cpu.length },
+    platform: `${platform()} ${release()}`,
+  };
+}

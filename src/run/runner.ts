@@ -1,0 +1,156 @@
+/**
+ * The runner: one experiment from its validated form to files on disk.
+ *
+ *   Experiment (effective: --quick, --set, --seed applied)
+ *     │ expandGrid → Point[] (stable ids)            src/spec/grid.ts
+ *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
+ *     ▼
+ *   for each point × replicate not done:
+ *     sim.run(point, {rng(seed, id, replicate), tf, now, signal}) → rows
+ *     appendPoint → points.jsonl                       (crash-safe checkpoint)
+ *     ▼
+ *   rows in grid order ─ evaluateClaims → ClaimResult[]  src/stats/claims.ts
+ *     │ buildOutputs → csv, charts, figures, report    src/report/build.ts
+ *     ▼
+ *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
+ */
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { rngFor } from '../random/seed.js';
+import { buildOutputs } from '../report/build.js';
+import { canonicalJson, expandGrid, expandValues, type Point } from '../spec/grid.js';
+import type { LoadedExperiment } from '../spec/load.js';
+import type { Experiment } from '../spec/schema.js';
+import type { Overrides } from '../spec/overrides.js';
+import type { Row } from '../sim/types.js';
+import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
+import type { SelectedBackend } from '../tensor/backend.js';
+import { msg } from '../messages.js';
+import { provenance, type Manifest } from './manifest.js';
+import { Progress } from './progress.js';
+import { checkWritable, findUnfinished, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';
+
+export interface RunRequest {
+  loaded: LoadedExperiment;
+  /** The effective experiment (overrides applied). */
+  experiment: Experiment;
+  overrides: Overrides;
+  backend: SelectedBackend;
+  /** Results root; the run goes to <outRoot>/<name>/<run-id>/. */
+  outRoot: string;
+  /** The command line, recorded in the manifest. */
+  command: string;
+  /** --resume was given: say so when there is nothing to resume. */
+  resumeRequested: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  dir: string;
+  reportPath: string;
+  claims: ClaimResult[];
+  resumedFrom: number;
+  rows: Row[];
+}
+
+export interface RunIo {
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  now: () => number;
+}
+
+const key = (point: string, replicate: number) => `${point}#${replicate}`;
+
+/** Hash of what determines the results: a rerun with the same hash may reuse finished points. */
+export function configHash(exp: Experiment, backend: string, sha256: string): string {
+  return createHash('sha256').update(canonicalJson({ exp, backend, sha256 })).digest('hex');
+}
+
+function runIdFor(hash: string, date: Date): string {
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${hash.slice(0, 8)}`;
+}
+
+export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
+  const { experiment: exp, loaded } = req;
+  const sim = loaded.sim;
+  const points = expandGrid(exp, sim);
+  const hash = configHash(exp, req.backend.name, loaded.sha256);
+  const outRoot = resolve(req.outRoot);
+  checkWritable(outRoot);
+
+  const expDir = join(outRoot, exp.name);
+  const unfinished = findUnfinished(expDir, hash)[0];
+  if (!unfinished && req.resumeRequested) io.stderr.write(`${msg.resumeNothing()}\n`);
+  const store = new RunStore(unfinished ?? join(expDir, runIdFor(hash, new Date())));
+  store.create();
+
+  const total = points.length * exp.replicates;
+  const done = new Map<string, CheckpointEntry>();
+  if (unfinished) {
+    let torn = false;
+    for (const e of readCheckpoint(store.dir, (w) => ((torn = true), io.stderr.write(`${w}\n`)))) done.set(key(e.point, e.replicate), e);
+    if (torn) store.rewriteCheckpoint([...done.values()]);
+    io.stderr.write(`${msg.resuming(store.dir, done.size, total)}\n`);
+  }
+
+  const manifest: Manifest = {
+    status: 'running',
+    runId: store.dir.split('/').pop()!,
+    experiment: exp.name,
+    command: req.command,
+    experimentFile: loaded.file,
+    experimentSha256: loaded.sha256,
+    configHash: hash,
+    seed: exp.seed,
+    quick: req.overrides.quick,
+    sets: [...req.overrides.sets],
+    backend: { name: req.backend.name, provider: req.backend.provider },
+    ...provenance(),
+    startedAt: new Date().toISOString(),
+    points: { total, done: done.size },
+  };
+  store.writeManifest(manifest);
+
+  const signal = req.signal ?? new AbortController().signal;
+  const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
+  for (const point of points) {
+    for (let r = 0; r < exp.replicates; r++) {
+      if (done.has(key(point.id, r))) continue;
+      const rows = await sim.run(
+        { params: point.params, settings: exp.settings, replicate: r },
+        { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal },
+      );
+      const entry: CheckpointEntry = { point: point.id, replicate: r, rows };
+      store.appendPoint(entry);
+      done.set(key(point.id, r), entry);
+      progress.tick();
+    }
+  }
+
+  const rows = collectRows(points, exp.replicates, done);
+  const claims = evaluateClaims(exp.claims, rows);
+  const finished: Manifest = {
+    ...manifest,
+    status: 'complete',
+    finishedAt: new Date().toISOString(),
+    points: { total, done: done.size },
+    claims: {
+      passed: claims.filter((c) => c.status === 'pass').length,
+      failed: claims.filter((c) => c.status === 'fail').length,
+      errored: claims.filter((c) => c.status === 'error').length,
+    },
+  };
+  const axes = Object.fromEntries(Object.entries(exp.grid).flatMap(([k, v]) => (v ? [[k, expandValues(k, v)]] : [])));
+  const files = await buildOutputs({ experiment: exp, sim, rows, claims, manifest: finished, axes });
+  for (const [rel, data] of files) store.writeAtomic(rel, data);
+  store.writeManifest(finished);
+  store.markLatest();
+  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows };
+}
+
+/** Rows in grid order, replicates in order: the CSV does not depend on execution order. */
+function collectRows(points: readonly Point[], replicates: number, done: Map<string, CheckpointEntry>): Row[] {
+  const rows: Row[] = [];
+  for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...done.get(key(p.id, r))!.rows);
+  return rows;
+}

@@ -1,0 +1,109 @@
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AttnlabError } from '../errors.js';
+import { msg } from '../messages.js';
+import type { Row } from '../sim/types.js';
+import type { Manifest } from './manifest.js';
+
+/**
+ * The run directory on disk: the only module that writes files.
+ * results/<name>/<run-id>/{points.jsonl, manifest.json, results.csv, charts/, figures/, report.html}
+ */
+
+/** One finished point × replicate, one line of points.jsonl. */
+export interface CheckpointEntry {
+  point: string;
+  replicate: number;
+  rows: Row[];
+}
+
+/** Fail before any work when the results root cannot be created or written. */
+export function checkWritable(root: string): void {
+  try {
+    let dir = root;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new AttnlabError('OUTPUT', msg.outputUnwritable(root, (e as Error).message));
+  }
+}
+
+/** Unfinished runs of this configuration, newest first. */
+export function findUnfinished(experimentDir: string, configHash: string): string[] {
+  if (!existsSync(experimentDir)) return [];
+  return readdirSync(experimentDir)
+    .filter((d) => d !== 'latest' && existsSync(join(experimentDir, d, 'manifest.json')))
+    .filter((d) => {
+      try {
+        const m = JSON.parse(readFileSync(join(experimentDir, d, 'manifest.json'), 'utf8')) as Manifest;
+        return m.status === 'running' && m.configHash === configHash;
+      } catch {
+        return false;
+      }
+    })
+    .sort()
+    .reverse()
+    .map((d) => join(experimentDir, d));
+}
+
+/** Read points.jsonl; an unfinished last line (a crash mid-write) is dropped with a warning. */
+export function readCheckpoint(runDir: string, warn: (line: string) => void): CheckpointEntry[] {
+  const file = join(runDir, 'points.jsonl');
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out: CheckpointEntry[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line) as CheckpointEntry);
+    } catch {
+      warn(msg.checkpointTruncated(file, i + 1));
+    }
+  });
+  return out;
+}
+
+export class RunStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  create(): void {
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Append one finished point; a single write of one line, so a crash leaves at most one torn line. */
+  appendPoint(entry: CheckpointEntry): void {
+    appendFileSync(join(this.dir, 'points.jsonl'), `${JSON.stringify(entry)}\n`);
+  }
+
+  /** Drop torn lines so later appends start on a fresh line. */
+  rewriteCheckpoint(entries: readonly CheckpointEntry[]): void {
+    this.writeAtomic('points.jsonl', entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  }
+
+  writeManifest(m: Manifest): void {
+    this.writeAtomic('manifest.json', `${JSON.stringify(m, null, 2)}\n`);
+  }
+
+  /** Write a file under the run directory via a temporary name, so readers never see half a file. */
+  writeAtomic(rel: string, data: string | Buffer): string {
+    const file = join(this.dir, rel);
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+    return file;
+  }
+
+  /** Point results/<name>/latest at this run (relative link, so the tree can move). */
+  markLatest(): void {
+    const link = join(dirname(this.dir), 'latest');
+    const tmp = `${link}.tmp-${process.pid}`;
+    rmSync(tmp, { force: true });
+    symlinkSync(this.dir.split('/').pop()!, tmp);
+    renameSync(tmp, link);
+  }
+}

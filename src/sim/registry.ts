@@ -1,0 +1,19 @@
+import { qkVariance } from './qk-variance.js';
+import type { Simulation } from './types.js';
+
+/** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
+const registry: Record<string, Simulation> = {
+  [qkVariance.kind]: qkVariance as unknown as Simulation,
+};
+
+export function getSimulation(kind: string): Simulation | undefined {
+  return Object.hasOwn(registry, kind) ? registry[kind] : undefined;
+}
+
+export function simulationKinds(): string[] {
+  return Object.keys(registry).sort();
+}
+
+export function allSimulations(): Simulation[] {
+  return simulationKinds().map((k) => registry[k]!);
+}

@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { NormalRng } from '../random/normal.js';
+
+/** A cell of results.csv. */
+export type Cell = string | number | boolean | null;
+/** One tidy row: column name → value. */
+export type Row = Record<string, Cell>;
+
+/** What a simulation is handed for one point × replicate. Everything impure comes through here. */
+export interface SimContext {
+  /** Normals and uniforms from a generator seeded by (experiment seed, point id, replicate). */
+  rng: NormalRng;
+  /** The tensor API on the chosen backend. */
+  tf: typeof tf;
+  /** Monotonic clock in milliseconds; the only clock a simulation may read (timing columns). */
+  now: () => number;
+  /** Set when the run is being interrupted; long loops should check it. */
+  signal: AbortSignal;
+}
+
+/** One point handed to a simulation: typed params, settings and the replicate index. */
+export interface SimPoint<P, S> {
+  params: P;
+  settings: S;
+  replicate: number;
+}
+
+/**
+ * A simulation kind. `params` are the grid axes (one value each per point);
+ * `settings` apply to every point (trials, budgets).
+ */
+export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject> {
+  kind: string;
+  /** One line, shown by --list when an experiment has no title. */
+  summary: string;
+  params: P;
+  settings: S;
+  /** Output columns in order; rows must have exactly these keys. */
+  columns: readonly string[];
+  /** Columns that hold timings or memory readings, excluded from determinism checks. */
+  measuredColumns: readonly string[];
+  /** Timing points run one at a time, never beside other work. */
+  timing: boolean;
+  run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
+}
+
+/** Identity with literal types kept (the citty `defineCommand` trick). */
+export function defineSimulation<const P extends z.ZodObject, const S extends z.ZodObject>(
+  sim: Simulation<P, S>,
+): Simulation<P, S> {
+  return sim;
+}

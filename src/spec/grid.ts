@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { AttnlabError } from '../errors.js';
+import { msg } from '../messages.js';
+import type { Simulation } from '../sim/types.js';
+import type { Experiment, GridValues } from './schema.js';
+import type { Locator } from './locate.js';
+
+/** One point of the grid: its parameters and a stable id (hash of the parameters, not of the position). */
+export interface Point {
+  id: string;
+  /** Position in grid order; results.csv follows it whatever order points ran in. */
+  index: number;
+  params: Record<string, unknown>;
+}
+
+/** Largest grid we expand; beyond it a typo (a huge range) is more likely than intent. */
+export const MAX_POINTS = 100_000;
+const MAX_AXIS = 10_000;
+
+/** Canonical JSON: keys sorted at every depth, so equal params give equal ids. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function pointId(params: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(params)).digest('hex').slice(0, 12);
+}
+
+/** Expand one axis to its list of values. */
+export function expandValues(key: string, values: GridValues, where?: Locator): unknown[] {
+  const loc = where?.at(['grid', key]);
+  if (Array.isArray(values)) {
+    if (values.length === 0) throw new AttnlabError('EMPTY_GRID', msg.emptyGrid(key), loc);
+    return values;
+  }
+  const out: number[] = [];
+  if ('geometric' in values) {
+    const { from, to, factor } = values.geometric;
+    if (to < from) throw new AttnlabError('BAD_GRID', msg.badRange(key, `geometric range goes down (from ${from} to ${to})`), loc);
+    // Multiply from an integer exponent so 2^10 is exactly 1024, not an accumulated product.
+    for (let i = 0; ; i++) {
+      const v = Number((from * factor ** i).toPrecision(12));
+      if (v > to * (1 + 1e-12)) break;
+      out.push(v);
+      if (out.length > MAX_AXIS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(out.length, MAX_AXIS), loc);
+    }
+  } else {
+    const { from, to, step } = values.linear;
+    if (to < from) throw new AttnlabError('BAD_GRID', msg.badRange(key, `linear range goes down (from ${from} to ${to})`), loc);
+    if ((to - from) / step > MAX_AXIS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(Math.floor((to - from) / step), MAX_AXIS), loc);
+    for (let i = 0; from + i * step <= to + 1e-12 * Math.abs(step); i++) out.push(Number((from + i * step).toPrecision(12)));
+  }
+  if (out.length === 0) throw new AttnlabError('EMPTY_GRID', msg.emptyGrid(key), loc);
+  return out;
+}
+
+/**
+ * Expand the grid: the product of all axes, where each zip group is one axis
+ * of tuples. Axes follow the file's key order, the first varying slowest.
+ */
+export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): Point[] {
+  const paramKeys = Object.keys(sim.params.shape);
+  const gridKeys = Object.keys(exp.grid).filter((k) => exp.grid[k] !== undefined);
+  for (const k of gridKeys) {
+    if (!paramKeys.includes(k)) throw new AttnlabError('BAD_GRID', msg.gridUnknownParam(k, paramKeys), where?.at(['grid'], { key: k }));
+  }
+  const lists = new Map<string, unknown[]>();
+  for (const k of gridKeys) lists.set(k, expandValues(k, exp.grid[k]!, where));
+
+  type Axis = { keys: string[]; tuples: unknown[][] };
+  const axes: Axis[] = [];
+  exp.zip.forEach((group, gi) => {
+    for (const k of group) {
+      if (!lists.has(k)) throw new AttnlabError('BAD_GRID', msg.zipUnknown(k), where?.at(['zip', gi]));
+    }
+    const lengths = group.map((k) => lists.get(k)!.length);
+    if (new Set(lengths).size > 1) throw new AttnlabError('BAD_GRID', msg.zipLengths(group, lengths), where?.at(['zip', gi]));
+  });
+  for (const k of gridKeys) {
+    if (axes.some((a) => a.keys.includes(k))) continue;
+    const group = exp.zip.find((g) => g.includes(k));
+    if (group) {
+      const n = lists.get(k)!.length;
+      axes.push({ keys: group, tuples: Array.from({ length: n }, (_, i) => group.map((g) => lists.get(g)![i])) });
+    } else {
+      axes.push({ keys: [k], tuples: lists.get(k)!.map((v) => [v]) });
+    }
+  }
+  const count = axes.reduce((n, a) => n * a.tuples.length, 1);
+  if (count > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(count, MAX_POINTS), where?.at(['grid']));
+
+  const points: Point[] = [];
+  const idx = axes.map(() => 0);
+  for (let p = 0; p < count; p++) {
+    const raw: Record<string, unknown> = {};
+    axes.forEach((a, ai) => a.keys.forEach((k, j) => (raw[k] = a.tuples[idx[ai]!]![j])));
+    const parsed = sim.params.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const key = String(issue.path[0] ?? '');
+      if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(['grid']));
+      throw new AttnlabError(
+        'BAD_GRID',
+        msg.wrongValue(`grid.${key}`, raw[key], issue.message.replace(/^Invalid input: /, '')),
+        where?.at(['grid', key]),
+      );
+    }
+    const params = parsed.data as Record<string, unknown>;
+    points.push({ id: pointId(params), index: p, params });
+    for (let ai = axes.length - 1; ai >= 0; ai--) {
+      idx[ai]! += 1;
+      if (idx[ai]! < axes[ai]!.tuples.length) break;
+      idx[ai] = 0;
+    }
+  }
+  return points;
+}

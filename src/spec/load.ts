@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { AttnlabError } from '../errors.js';
+import { msg } from '../messages.js';
+import { getSimulation, simulationKinds } from '../sim/registry.js';
+import type { Simulation } from '../sim/types.js';
+import { checkCharts } from '../report/charts.js';
+import { expandGrid } from './grid.js';
+import { formatPath, Locator } from './locate.js';
+import { experimentSchema, type Experiment } from './schema.js';
+
+export interface LoadedExperiment {
+  file: string;
+  /** sha256 of the file's bytes, recorded in the manifest. */
+  sha256: string;
+  experiment: Experiment;
+  sim: Simulation;
+  locator: Locator;
+}
+
+/** The default folder of experiment files. */
+export const EXPERIMENTS_DIR = resolve(import.meta.dirname, '../../experiments');
+
+/** A name (`qk-variance`) or a path to any YAML file → the file to load. */
+export function resolveExperimentFile(nameOrPath: string, dir = EXPERIMENTS_DIR): string {
+  if (/\.ya?ml$/i.test(nameOrPath) || nameOrPath.includes('/')) {
+    if (existsSync(nameOrPath)) return resolve(nameOrPath);
+  } else {
+    const file = join(dir, `${nameOrPath}.yaml`);
+    if (existsSync(file)) return file;
+  }
+  throw new AttnlabError('UNKNOWN_EXPERIMENT', msg.unknownExperiment(nameOrPath, listExperimentNames(dir)));
+}
+
+export function listExperimentNames(dir = EXPERIMENTS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+    .sort();
+}
+
+export function loadExperiment(file: string): LoadedExperiment {
+  return parseExperiment(readFileSync(file, 'utf8'), file);
+}
+
+/** Parse and validate an experiment file's text; every failure is an AttnlabError with file:line:col. */
+export function parseExperiment(text: string, file: string): LoadedExperiment {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = syntax.linePos?.[0];
+    const detail = syntax.message.split('\n')[0] ?? syntax.code;
+    throw new AttnlabError('YAML_SYNTAX', msg.yamlSyntax(detail), { file, line: pos?.line, col: pos?.col });
+  }
+  const locator = new Locator(file, doc, lines);
+  if (!isMap(doc.contents)) throw new AttnlabError('SCHEMA', msg.notAMapping(), locator.at([]));
+  const data = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+
+  const kind = data['simulation'];
+  const sim = typeof kind === 'string' ? getSimulation(kind) : undefined;
+  if (!sim) throw new AttnlabError('UNKNOWN_SIMULATION', msg.unknownSimulation(kind, simulationKinds()), locator.at(['simulation']));
+
+  const experiment = validate(experimentSchema(sim), data, locator) as Experiment;
+  checkSemantics(experiment, sim, locator);
+  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator };
+}
+
+/** Validate with zod, turning its first issue into a located, catalogued error. Used for files and for --set. */
+export function validate<T extends z.ZodType>(schema: T, data: unknown, locator: Locator): z.output<T> {
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const where = formatPath(path);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const allowed = Object.keys(shapeAt(schema, path));
+    throw new AttnlabError('SCHEMA', msg.unknownKey(path.length ? where : '', key, allowed), locator.at(path, { key }));
+  }
+  const input = (issue as { input?: unknown }).input;
+  const expected = describeExpected(issue);
+  if (input === undefined) throw new AttnlabError('SCHEMA', msg.missingKey(where, expected), locator.at(path));
+  throw new AttnlabError('SCHEMA', msg.wrongValue(where, input, expected), locator.at(path));
+}
+
+function describeExpected(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_union') {
+    return 'a list of values, {geometric: {from, to, factor}} or {linear: {from, to, step}}, or another allowed form (see experiments/schema.json)';
+  }
+  return issue.message.replace(/^Invalid input: /, '').replace(/^Too small: /, '').replace(/^Too big: /, '');
+}
+
+/** The object shape reached by following `path` through the schema (for listing allowed keys). */
+function shapeAt(schema: z.ZodType, path: readonly (string | number)[]): Record<string, unknown> {
+  let s: unknown = schema;
+  const unwrap = (x: unknown): unknown => {
+    let cur = x as { def?: { innerType?: unknown; element?: unknown; type?: string } };
+    while (cur?.def?.innerType) cur = cur.def.innerType as typeof cur;
+    return cur;
+  };
+  for (const seg of path) {
+    s = unwrap(s);
+    const node = s as { shape?: Record<string, unknown>; def?: { element?: unknown; options?: unknown[] } };
+    if (typeof seg === 'number' && node.def?.element) s = node.def.element;
+    else if (typeof seg === 'string' && node.shape) s = node.shape[seg];
+    else return {};
+  }
+  s = unwrap(s);
+  const opts = (s as { def?: { options?: unknown[] } }).def?.options;
+  if (opts) return Object.assign({}, ...opts.map((o) => (unwrap(o) as { shape?: object }).shape ?? {}));
+  return (s as { shape?: Record<string, unknown> }).shape ?? {};
+}
+
+/** Checks beyond the schema: grids expand, claims name real columns, charts compile. */
+function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): void {
+  expandGrid(exp, sim, locator);
+  expandGrid({ ...exp, grid: { ...exp.grid, ...exp.quick.grid } }, sim, locator);
+  exp.claims.forEach((c, i) => {
+    const cols = c.kind === 'slope' ? [c.x, c.y, ...c.per] : [c.test.column, ...('between' in c.test ? c.test.between : [])];
+    for (const col of [...cols, ...Object.keys(c.where)]) {
+      if (!sim.columns.includes(col)) {
+        throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, sim.columns), locator.at(['claims', i]));
+      }
+    }
+  });
+  checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']));
+}

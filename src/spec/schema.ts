@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import type { Simulation } from '../sim/types.js';
+
+/** Scalar grid values; objects are allowed where a parameter is itself structured (mu specs). */
+const Scalar = z.union([z.number(), z.string(), z.boolean()]);
+
+/** Values of one grid axis: a list, or a range that expands to a list. */
+export const GridValues = z.union([
+  z.array(z.union([Scalar, z.record(z.string(), z.unknown())])).describe('explicit list of values'),
+  z
+    .object({
+      geometric: z
+        .object({
+          from: z.number().positive().describe('first value'),
+          to: z.number().positive().describe('last value (inclusive when hit exactly)'),
+          factor: z.number().gt(1).default(2).describe('ratio between consecutive values; @default 2'),
+        })
+        .strict(),
+    })
+    .strict()
+    .describe('geometric range: from, from·factor, ... up to to'),
+  z
+    .object({
+      linear: z
+        .object({
+          from: z.number(),
+          to: z.number(),
+          step: z.number().positive().default(1).describe('@default 1'),
+        })
+        .strict(),
+    })
+    .strict()
+    .describe('linear range: from, from+step, ... up to to'),
+]);
+export type GridValues = z.output<typeof GridValues>;
+
+const Slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _');
+const Where = z
+  .record(z.string(), z.union([Scalar, z.array(Scalar)]))
+  .default({})
+  .describe('keep rows whose column equals the value (or one of the listed values)');
+
+const Test = z.union([
+  z
+    .object({
+      column: z.string(),
+      between: z.tuple([z.string(), z.string()]).describe('columns holding the low and high bound'),
+    })
+    .strict(),
+  z.object({ column: z.string(), abs_below: z.number().positive() }).strict(),
+  z
+    .object({
+      column: z.string(),
+      abs_below_bonferroni: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .describe('family-wise level alpha: |z| below the two-sided normal quantile at alpha/(2·rows)'),
+    })
+    .strict(),
+]);
+export type ClaimTest = z.output<typeof Test>;
+
+const Common = { id: Slug, text: z.string().describe('the claim in words, shown in the report'), where: Where };
+export const Claim = z.discriminatedUnion('kind', [
+  z
+    .object({
+      ...Common,
+      kind: z.literal('fraction'),
+      test: Test,
+      at_least: z.number().gt(0).max(1).default(1).describe('fraction of rows that must pass; @default 1'),
+    })
+    .strict(),
+  z
+    .object({
+      ...Common,
+      kind: z.literal('slope'),
+      x: z.string(),
+      y: z.string(),
+      per: z.array(z.string()).default([]).describe('fit one slope per group of these columns'),
+      x_min: z.number().optional().describe('fit only rows with x >= x_min (the asymptotic range)'),
+      expect: z.object({ target: z.number(), tol: z.number().positive() }).strict(),
+    })
+    .strict(),
+]);
+export type Claim = z.output<typeof Claim>;
+
+export const Chart = z
+  .object({
+    id: Slug,
+    title: z.string(),
+    description: z.string().optional(),
+    spec: z
+      .record(z.string(), z.unknown())
+      .describe('a Vega-Lite fragment (mark/encoding/layer/facet/transform); data, size and theme are injected'),
+  })
+  .strict();
+export type Chart = z.output<typeof Chart>;
+
+const Header = {
+  $schema: z.string().optional(),
+  name: Slug.describe('experiment name; results go to results/<name>/'),
+  title: z.string(),
+  description: z.string(),
+  seed: z.number().int().nonnegative().describe('base seed; each point and replicate derives its own'),
+  replicates: z.number().int().positive().default(1).describe('independent repeats of every point; @default 1'),
+  zip: z
+    .array(z.array(z.string()).min(2))
+    .default([])
+    .describe('groups of grid parameters that advance together instead of forming a product'),
+  claims: z.array(Claim).default([]),
+  charts: z.array(Chart).min(1),
+  notes: z.array(z.string()).default([]).describe('paragraphs shown in the report under the title'),
+};
+
+/** The schema of an experiment file for one simulation kind. */
+export function experimentSchema(sim: Simulation) {
+  const paramKeys = Object.keys(sim.params.shape);
+  const gridShape = Object.fromEntries(paramKeys.map((k) => [k, GridValues.optional()]));
+  const grid = z.object(gridShape).strict();
+  return z
+    .object({
+      ...Header,
+      simulation: z.literal(sim.kind),
+      grid,
+      settings: sim.settings.default(sim.settings.parse({})),
+      quick: z
+        .object({
+          grid: grid.default({}),
+          settings: sim.settings.partial().default({}),
+        })
+        .strict()
+        .default({ grid: {}, settings: {} })
+        .describe('the --quick form: grid axes and settings that replace the full ones'),
+    })
+    .strict();
+}
+
+export interface Experiment {
+  $schema?: string | undefined;
+  name: string;
+  title: string;
+  description: string;
+  simulation: string;
+  seed: number;
+  replicates: number;
+  grid: Record<string, GridValues | undefined>;
+  zip: string[][];
+  settings: Record<string, unknown>;
+  quick: { grid: Record<string, GridValues | undefined>; settings: Record<string, unknown> };
+  claims: Claim[];
+  charts: Chart[];
+  notes: string[];
+}
+
+/** The JSON Schema for editors: one branch per simulation kind. */
+export function jsonSchema(sims: readonly Simulation[]): unknown {
+  const branches = sims.map((s) => experimentSchema(s));
+  const [first, ...rest] = branches;
+  if (!first) throw new Error('no simulations registered');
+  const union = rest.length ? z.discriminatedUnion('simulation', [first, ...rest]) : first;
+  return z.toJSONSchema(union, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,76 @@
+import type { Claim, ClaimTest } from '../spec/schema.js';
+import type { Cell, Row } from '../sim/types.js';
+import { logLogSlope } from './fit.js';
+import { zCritical } from './normal.js';
+
+/** The outcome of one claim; `status` tags the union (the tinybench habit). */
+export type ClaimResult =
+  | { status: 'pass' | 'fail'; id: string; text: string; expected: string; measured: string }
+  | { status: 'error'; id: string; text: string; expected: string; reason: string };
+
+const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+
+export function selectRows(rows: readonly Row[], where: Record<string, Cell | Cell[]>): Row[] {
+  return rows.filter((r) =>
+    Object.entries(where).every(([k, want]) => (Array.isArray(want) ? want.includes(r[k] ?? null) : r[k] === want)),
+  );
+}
+
+function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r: Row) => boolean; worst: (rs: Row[]) => string } {
+  const num = (r: Row, c: string): number => Number(r[c]);
+  if ('between' in t) {
+    const [lo, hi] = t.between;
+    return {
+      expected: `${lo} ≤ ${t.column} ≤ ${hi}`,
+      pass: (r) => num(r, lo) <= num(r, t.column) && num(r, t.column) <= num(r, hi),
+      worst: () => '',
+    };
+  }
+  const bound = 'abs_below' in t ? t.abs_below : zCritical(1 - t.abs_below_bonferroni / Math.max(rows, 1));
+  const label =
+    'abs_below' in t ? `|${t.column}| < ${t.abs_below}` : `|${t.column}| < ${fmt(bound, 3)} (Bonferroni, α = ${t.abs_below_bonferroni} over ${rows} rows)`;
+  return {
+    expected: label,
+    pass: (r) => Math.abs(num(r, t.column)) < bound,
+    worst: (rs) => `; max |${t.column}| = ${fmt(Math.max(...rs.map((r) => Math.abs(num(r, t.column)))), 3)}`,
+  };
+}
+
+/** Evaluate one claim on the tidy rows. Pure: same rows, same verdict. */
+export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
+  const base = { id: claim.id, text: claim.text };
+  const selected = selectRows(rows, claim.where);
+  if (claim.kind === 'fraction') {
+    const t = describeTest(claim.test, selected.length);
+    const expected = `${t.expected} for ≥ ${fmt(claim.at_least * 100, 3)}% of rows`;
+    if (selected.length === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+    const ok = selected.filter(t.pass).length;
+    const frac = ok / selected.length;
+    const measured = `${ok}/${selected.length} rows (${fmt(frac * 100, 4)}%)${t.worst(selected)}`;
+    return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured };
+  }
+  const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${claim.x_min !== undefined ? ` (${claim.x} ≥ ${claim.x_min})` : ''}`;
+  const groups = new Map<string, Row[]>();
+  for (const r of selected) {
+    if (claim.x_min !== undefined && Number(r[claim.x]) < claim.x_min) continue;
+    const key = claim.per.map((c) => `${c}=${r[c]}`).join(', ');
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  if (groups.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  const parts: string[] = [];
+  let allPass = true;
+  for (const [key, rs] of groups) {
+    try {
+      const f = logLogSlope(rs.map((r) => Number(r[claim.x])), rs.map((r) => Number(r[claim.y])));
+      allPass &&= Math.abs(f.slope - claim.expect.target) <= claim.expect.tol;
+      parts.push(`${key ? `${key}: ` : ''}${fmt(f.slope, 4)} ± ${fmt(f.slopeSe, 2)}`);
+    } catch (e) {
+      return { ...base, status: 'error', expected, reason: `${key}: ${(e as Error).message}` };
+    }
+  }
+  return { ...base, status: allPass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
+}
+
+export function evaluateClaims(claims: readonly Claim[], rows: readonly Row[]): ClaimResult[] {
+  return claims.map((c) => evaluateClaim(c, rows));
+}
