@@ -48,9 +48,13 @@ function parse(rawArgs: readonly string[]) {
   try {
     return parseArgs({ args: [...rawArgs], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    const m = /option '([^']+)'/.exec((e as Error).message);
-    const opt = m?.[1]?.split(' ')[0] ?? String((e as Error).message);
-    throw new AttnlabError('BAD_OPTION', msg.unknownOption(opt, Object.keys(OPTIONS).map((o) => `--${o}`)));
+    const { code, message } = e as { code?: string; message: string };
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const opt = /option '([^']+)'/.exec(message)?.[1] ?? message;
+      throw new AttnlabError('BAD_OPTION', msg.unknownOption(opt, Object.keys(OPTIONS).map((o) => `--${o}`)));
+    }
+    // A value that looks like an option (--seed -3) or a missing value: Node's own sentence names both.
+    throw new AttnlabError('BAD_OPTION', msg.badOptionUsage(message.split('\n')[0]!));
   }
 }
 

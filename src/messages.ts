@@ -39,6 +39,7 @@ export const msg = {
     `unknown option ${show(opt)}; allowed: ${list(allowed)}`,
   badOptionValue: (opt: string, value: string, expected: string) =>
     `option --${opt}: bad value ${show(value)}; expected ${expected}`,
+  badOptionUsage: (detail: string) => `${detail} (see --help)`,
   missingExperiment: () => 'no experiment named; usage: npm run exp -- <name|path.yaml|all> [options] (see --help)',
   badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
   badSetKey: (key: string, allowed: readonly string[]) =>

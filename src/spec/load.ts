@@ -52,9 +52,9 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
-    const pos = syntax.linePos?.[0];
+    const pos = lines.linePos(syntax.pos[0]);
     const detail = syntax.message.split('\n')[0] ?? syntax.code;
-    throw new AttnlabError('YAML_SYNTAX', msg.yamlSyntax(detail), { file, line: pos?.line, col: pos?.col });
+    throw new AttnlabError('YAML_SYNTAX', msg.yamlSyntax(detail), { file, line: pos.line, col: pos.col });
   }
   const locator = new Locator(file, doc, lines);
   if (!isMap(doc.contents)) throw new AttnlabError('SCHEMA', msg.notAMapping(), locator.at([]));

@@ -28,7 +28,7 @@ function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r:
   }
   const bound = 'abs_below' in t ? t.abs_below : zCritical(1 - t.abs_below_bonferroni / Math.max(rows, 1));
   const label =
-    'abs_below' in t ? `|${t.column}| < ${t.abs_below}` : `|${t.column}| < ${fmt(bound, 3)} (Bonferroni, α = ${t.abs_below_bonferroni} over ${rows} rows)`;
+    'abs_below' in t ? `|${t.column}| < ${t.abs_below}` : `|${t.column}| < ${fmt(bound, 4)} (Bonferroni, α = ${t.abs_below_bonferroni} over ${rows} rows)`;
   return {
     expected: label,
     pass: (r) => Math.abs(num(r, t.column)) < bound,

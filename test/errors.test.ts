@@ -1,0 +1,141 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { msg } from '../src/messages.js';
+import { BACKENDS } from '../src/tensor/backend.js';
+import { cli, listFiles, tmp } from './helpers.js';
+
+const GOOD = `name: bad
+title: T
+description: D
+simulation: qk-variance
+seed: 1
+grid:
+  d: [1, 2]
+  sigma: [1]
+charts:
+  - id: c
+    title: C
+    spec: { mark: point, encoding: { x: { field: d, type: quantitative } } }
+`;
+
+/** Write `text` as an experiment file, run it, and check: exit 2, the catalog message, nothing under --out. */
+async function expectBad(text: string, args: string[] = []): Promise<string> {
+  const dir = tmp();
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, text);
+  const out = join(dir, 'results');
+  const r = await cli([file, '--out', out, ...args]);
+  expect(r.code, r.stderr).toBe(2);
+  expect(listFiles(out)).toEqual([]);
+  expect(r.stdout).toBe('');
+  return r.stderr.replace(file, 'FILE');
+}
+
+describe('bad input: exit 2, a located message, nothing written', () => {
+  it('the good file is fine (control)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, GOOD);
+    const r = await cli([file, '--out', join(dir, 'results'), '--set', 'trials=100']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('YAML syntax error names line and column', async () => {
+    const err = await expectBad(GOOD.replace('sigma: [1]', 'sigma: [1'));
+    expect(err).toMatch(/^error: FILE:\d+:\d+: YAML syntax error: .+ \[YAML_SYNTAX\]\n$/);
+  });
+
+  it('unknown key names the key, its line and the allowed keys', async () => {
+    const err = await expectBad(GOOD.replace('seed: 1', 'seed: 1\nseeed: 2'));
+    expect(err).toContain('FILE:6:1: ');
+    expect(err).toContain(msg.unknownKey('', 'seeed', ['$schema', 'name', 'title', 'description', 'seed']).split(', description')[0]);
+    expect(err).toContain('[SCHEMA]');
+  });
+
+  it('unknown key inside a nested mapping', async () => {
+    const err = await expectBad(GOOD.replace('  sigma: [1]', '  sigma: [1]\n  dee: [3]'));
+    expect(err).toContain('FILE:9:3: ');
+    expect(err).toContain('unknown key "dee" in grid; allowed: d, sigma, mu, scaling');
+  });
+
+  it('wrong type names the key, the value and what is allowed', async () => {
+    const err = await expectBad(GOOD.replace('seed: 1', 'seed: "one"'));
+    expect(err).toBe(`error: FILE:5:7: ${msg.wrongValue('seed', 'one', 'expected number, received string')} [SCHEMA]\n`);
+  });
+
+  it('a bad grid value is located at its axis', async () => {
+    const err = await expectBad(GOOD.replace('d: [1, 2]', 'd: [1, -2]'));
+    expect(err).toMatch(/^error: FILE:7:6: grid\.d: bad value -2; expected/);
+  });
+
+  it('an empty grid axis', async () => {
+    const err = await expectBad(GOOD.replace('d: [1, 2]', 'd: []'));
+    expect(err).toBe(`error: FILE:7:6: ${msg.emptyGrid('d')} [EMPTY_GRID]\n`);
+  });
+
+  it('an empty range', async () => {
+    const err = await expectBad(GOOD.replace('d: [1, 2]', 'd: { geometric: { from: 8, to: 2 } }'));
+    expect(err).toContain('geometric range goes down (from 8 to 2)');
+  });
+
+  it('a missing required key', async () => {
+    const err = await expectBad(GOOD.replace('seed: 1\n', ''));
+    expect(err).toContain(msg.missingKey('seed', 'expected number, received undefined'));
+  });
+
+  it('an unknown simulation kind lists the kinds', async () => {
+    const err = await expectBad(GOOD.replace('simulation: qk-variance', 'simulation: qk-varianse'));
+    expect(err).toContain(`FILE:4:13: ${msg.unknownSimulation('qk-varianse', ['qk-variance'])}`);
+  });
+
+  it('a claim on a column the simulation does not produce', async () => {
+    const err = await expectBad(`${GOOD}claims:\n  - { id: x, kind: fraction, text: t, test: { column: nope, abs_below: 1 } }\n`);
+    expect(err).toContain('claims.x: column "nope" is not produced by this simulation');
+  });
+
+  it('a chart that is not valid Vega-Lite', async () => {
+    const err = await expectBad(GOOD.replace('mark: point', 'mark: pointy'));
+    expect(err).toContain('charts.c: not a valid Vega-Lite fragment');
+    expect(err).toContain('[BAD_CHART]');
+  });
+
+  it('an unknown experiment name lists what exists', async () => {
+    const out = join(tmp(), 'results');
+    const r = await cli(['qk-varience', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(msg.unknownExperiment('qk-varience', ['qk-variance']).split(',')[0]);
+    expect(listFiles(out)).toEqual([]);
+  });
+
+  it('an unknown backend lists the backends', async () => {
+    const err = await expectBad(GOOD, ['--backend', 'cuda']);
+    expect(err).toBe(`error: ${msg.unknownBackend('cuda', BACKENDS)} [BAD_OPTION]\n`);
+  });
+
+  it('malformed --set: no "=", unknown key, bad value', async () => {
+    expect(await expectBad(GOOD, ['--set', 'trials'])).toBe(`error: ${msg.badSet('trials')} [BAD_SET]\n`);
+    expect(await expectBad(GOOD, ['--set', 'trails=5'])).toContain('--set trails=...: unknown key "trails"; settable: d, sigma, mu, scaling, trials, seed, replicates');
+    expect(await expectBad(GOOD, ['--set', 'trials=-5'])).toMatch(/^error: --set trials=-5: settings\.trials: bad value -5; expected/);
+    expect(await expectBad(GOOD, ['--set', 'd=[64,'])).toContain('--set d=[64,: ');
+  });
+
+  it('an unknown option and a bad --seed', async () => {
+    expect(await expectBad(GOOD, ['--quik'])).toContain('unknown option "--quik"');
+    expect(await expectBad(GOOD, ['--seed=-3'])).toContain(msg.badOptionValue('seed', '-3', 'a non-negative integer'));
+    expect(await expectBad(GOOD, ['--seed', '1.5'])).toContain(msg.badOptionValue('seed', '1.5', 'a non-negative integer'));
+    expect(await expectBad(GOOD, ['--seed', '-3'])).toMatch(/^error: Option '--seed' argument is ambiguous.*\(see --help\) \[BAD_OPTION\]/);
+  });
+
+  it('a forced backend that cannot load fails clearly (here: tensorflow is not installed)', async () => {
+    let installed = true;
+    try {
+      await import('@tensorflow/tfjs-node' as string);
+    } catch {
+      installed = false;
+    }
+    if (installed) return;
+    const err = await expectBad(GOOD, ['--backend', 'tensorflow']);
+    expect(err).toMatch(/^error: backend "tensorflow" could not be loaded: .*Use --backend wasm/);
+  });
+});

@@ -1,0 +1,47 @@
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../src/cli.js';
+
+export const ROOT = join(import.meta.dirname, '..');
+
+/** Run the CLI in-process; returns its exit code and what it wrote. */
+export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+export function tmp(prefix = 'attnlab-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Every file under dir, relative, sorted (for "nothing written" checks). */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p, join(rel, f));
+      else out.push(join(rel, f));
+    }
+  };
+  try {
+    walk(dir, '');
+  } catch {
+    return [];
+  }
+  return out.sort();
+}
+
+/** results.csv without the measured columns (timings vary run to run). */
+export function stripColumns(csv: string, drop: readonly string[]): string {
+  const lines = csv.trimEnd().split('\n');
+  const header = lines[0]!.split(',');
+  const keep = header.map((h, i) => (drop.includes(h) ? -1 : i)).filter((i) => i >= 0);
+  return lines.map((l) => keep.map((i) => l.split(',')[i]).join(',')).join('\n');
+}
