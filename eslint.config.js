@@ -1,0 +1,22 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'results/', 'test-artifacts/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // src/sim and src/stats stay pure: no file system, no printing (STYLE habit 2).
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['src/sim/**/*.ts', 'src/stats/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises'] }],
+      'no-console': 'error',
+    },
+  },
+);

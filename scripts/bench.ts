@@ -1,0 +1,73 @@
+/**
+ * `npm run bench [-- --quick] [-- --peers]`: throughput of the harness's hot paths, measured with
+ * tinybench (warm-up, then repeated samples; median and median absolute deviation reported). With --peers, also runs
+ * ../shared/peers/peers.py (NumPy/PyTorch on this machine) in the same session and prints ratios.
+ * Output: a table on stderr and one JSON line per task on stdout, in the peers' format.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Bench } from 'tinybench';
+import * as tf from '@tensorflow/tfjs-core';
+import { rngFor } from '../src/random/seed.js';
+import { qkVariance } from '../src/sim/qk-variance.js';
+
+const QUICK = process.argv.includes('--quick');
+const PEERS = process.argv.includes('--peers');
+
+interface Task {
+  task: string;
+  params: Record<string, number>;
+  /** Work per call in `unit`s (so rate = work / seconds). */
+  work: number;
+  unit: string;
+  fn: () => unknown;
+}
+
+const trials = QUICK ? 100_000 : 1_000_000;
+const tasks: Task[] = [
+  {
+    task: 'mc-qk',
+    params: { d: 64, trials },
+    work: trials / 1e6,
+    unit: 'M samples/s',
+    // The simulation itself, moments and intervals included: what a user's run pays per point.
+    fn: () =>
+      qkVariance.run(
+        { params: { d: 64, sigma: 1, mu: { kind: 'zero' }, scaling: 'none' }, settings: { trials }, replicate: 0 },
+        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), signal: new AbortController().signal },
+      ),
+  },
+];
+
+const bench = new Bench({ time: QUICK ? 500 : 2000, iterations: QUICK ? 3 : 7, warmup: true });
+for (const t of tasks) bench.add(t.task, t.fn);
+await bench.run();
+
+const ours = new Map<string, number>();
+for (const t of tasks) {
+  const r = bench.getTask(t.task)?.result;
+  if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state}`);
+  const medianMs = r.latency.p50;
+  const rate = t.work / (medianMs / 1e3);
+  ours.set(t.task, rate);
+  process.stderr.write(
+    `${t.task.padEnd(28)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
+  );
+  console.log(JSON.stringify({ task: t.task, params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
+}
+
+if (PEERS) {
+  const script = join(import.meta.dirname, '../../shared/peers/peers.py');
+  if (!existsSync(script)) {
+    process.stderr.write(`peers: ${script} not found; skipping the comparison\n`);
+  } else {
+    const out = execFileSync('/usr/bin/python3', [script, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8' });
+    process.stderr.write('\nratio to peers (ours / peer, same machine, same session):\n');
+    for (const line of out.trim().split('\n')) {
+      const p = JSON.parse(line) as { task: string; params: object; rate: number; rate_unit: string };
+      const mine = ours.get(p.task);
+      if (mine !== undefined) process.stderr.write(`  ${p.task.padEnd(28)} ours ${mine.toFixed(3)} vs peer ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×\n`);
+    }
+  }
+}
