@@ -11,6 +11,7 @@ import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
+import { inlineExecutor } from '../src/tensor/executor.js';
 
 const QUICK = process.argv.includes('--quick');
 const PEERS = process.argv.includes('--peers');
@@ -35,7 +36,7 @@ const tasks: Task[] = [
     fn: () =>
       qkVariance.run(
         { params: { d: 64, sigma: 1, mu: { kind: 'zero' }, scaling: 'none' }, settings: { trials }, replicate: 0 },
-        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), signal: new AbortController().signal },
+        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), signal: new AbortController().signal, executor: async () => inlineExecutor() },
       ),
   },
 ];

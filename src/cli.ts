@@ -75,7 +75,7 @@ function parseBackend(raw: string | undefined): Backend | undefined {
 function summary(name: string, out: RunOutcome): string {
   const passed = out.claims.filter((c) => c.status === 'pass').length;
   const failed = out.claims.filter((c) => c.status !== 'pass').map((c) => `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`);
-  return [`${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}`, ...failed].join('\n');
+  return [`${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}`, ...out.summary.map((s) => `  ${s}`), ...failed].join('\n');
 }
 
 export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<number> {

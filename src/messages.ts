@@ -35,6 +35,8 @@ export const msg = {
   badChart: (id: string, detail: string) => `charts.${id}: not a valid Vega-Lite fragment: ${detail}`,
   claimColumn: (id: string, column: string, available: readonly string[]) =>
     `claims.${id}: column ${show(column)} is not produced by this simulation; columns: ${list(available)}`,
+  claimTable: (id: string, table: string, available: readonly string[]) =>
+    `claims.${id}: unknown table ${show(table)}; tables: ${list(available)}`,
   unknownOption: (opt: string, allowed: readonly string[]) =>
     `unknown option ${show(opt)}; allowed: ${list(allowed)}`,
   badOptionValue: (opt: string, value: string, expected: string) =>

@@ -1,5 +1,5 @@
 import type { Experiment } from '../spec/schema.js';
-import type { Row, Simulation } from '../sim/types.js';
+import type { Analysis, Row, Simulation } from '../sim/types.js';
 import type { ClaimResult } from '../stats/claims.js';
 import type { Manifest } from '../run/manifest.js';
 import { buildChartSpec } from './charts.js';
@@ -11,6 +11,7 @@ export interface BuildInput {
   experiment: Experiment;
   sim: Simulation;
   rows: readonly Row[];
+  analysis: Analysis;
   claims: readonly ClaimResult[];
   manifest: Manifest;
   axes: Record<string, readonly unknown[]>;
@@ -20,9 +21,15 @@ export interface BuildInput {
 export async function buildOutputs(input: BuildInput): Promise<Map<string, string | Buffer>> {
   const files = new Map<string, string | Buffer>();
   files.set('results.csv', toCsv(input.sim.columns, input.rows));
+  for (const [name, t] of Object.entries(input.analysis.tables)) files.set(`${name}.csv`, toCsv(t.columns, t.rows));
+  // Charts see one dataset: every results row and analysis row, tagged with its table.
+  const data = [
+    ...input.rows.map((r) => ({ table: 'results', ...r })),
+    ...Object.entries(input.analysis.tables).flatMap(([name, t]) => t.rows.map((r) => ({ table: name, ...r }))),
+  ];
   const figures: ReportFigure[] = [];
   for (const chart of input.experiment.charts) {
-    const spec = buildChartSpec(chart, input.rows);
+    const spec = buildChartSpec(chart, data);
     const svg = await renderSvg(spec);
     files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
     files.set(`figures/${chart.id}.svg`, svg);
@@ -31,7 +38,15 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
   }
   files.set(
     'report.html',
-    renderReport({ experiment: input.experiment, manifest: input.manifest, claims: input.claims, figures, axes: input.axes, rowCount: input.rows.length }),
+    renderReport({
+      experiment: input.experiment,
+      manifest: input.manifest,
+      claims: input.claims,
+      figures,
+      axes: input.axes,
+      rowCount: input.rows.length,
+      analysis: input.analysis,
+    }),
   );
   return files;
 }

@@ -1,6 +1,7 @@
 import type { Experiment } from '../spec/schema.js';
 import type { ClaimResult } from '../stats/claims.js';
 import type { Manifest } from '../run/manifest.js';
+import type { Analysis, Cell } from '../sim/types.js';
 
 /** Escape text for HTML bodies and attributes. Every string from a file or the command line goes through here. */
 export function esc(s: unknown): string {
@@ -22,6 +23,21 @@ export interface ReportInput {
   /** Expanded grid: parameter → the values it took. */
   axes: Record<string, readonly unknown[]>;
   rowCount: number;
+  analysis: Analysis;
+}
+
+const cell = (v: Cell): string => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)).toString() : v === null ? '' : String(v));
+
+function analysisTables(a: Analysis): string {
+  return Object.entries(a.tables)
+    .map(
+      ([name, t]) =>
+        `<h2>${esc(name)} <small>(<a href="${esc(name)}.csv">${esc(name)}.csv</a>)</small></h2>` +
+        `<table><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>` +
+        t.rows.map((r) => `<tr>${t.columns.map((c) => `<td>${esc(cell(r[c] ?? null))}</td>`).join('')}</tr>`).join('\n') +
+        '</table>',
+    )
+    .join('\n');
 }
 
 const STYLE = `
@@ -66,8 +82,10 @@ ${e.notes.length ? `<div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).
 <table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
 ${claims.map(claimRow).join('\n')}
 </table>
+${input.analysis.summary.length ? `<ul>${input.analysis.summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
 <h2>Figures</h2>
 ${figures}
+${analysisTables(input.analysis)}
 <h2>Parameters</h2>
 ${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates)], ...Object.entries(e.settings).map(([k, v]) => [k, v] as const)])}
 <p>${input.rowCount} rows in <a href="results.csv">results.csv</a>; checkpoint in <a href="points.jsonl">points.jsonl</a>; provenance in <a href="manifest.json">manifest.json</a>.</p>

@@ -6,11 +6,12 @@
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
  *   for each point × replicate not done:
- *     sim.run(point, {rng(seed, id, replicate), tf, now, signal}) → rows
+ *     sim.run(point, {rng(seed, id, replicate), tf, now, signal, executor}) → rows
  *     appendPoint → points.jsonl                       (crash-safe checkpoint)
  *     ▼
- *   rows in grid order ─ evaluateClaims → ClaimResult[]  src/stats/claims.ts
- *     │ buildOutputs → csv, charts, figures, report    src/report/build.ts
+ *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>.ts, src/stats
+ *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
+ *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
  *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
  */
@@ -20,11 +21,12 @@ import { rngFor } from '../random/seed.js';
 import { buildOutputs } from '../report/build.js';
 import { canonicalJson, expandGrid, expandValues, type Point } from '../spec/grid.js';
 import type { LoadedExperiment } from '../spec/load.js';
-import type { Experiment } from '../spec/schema.js';
+import { gridBlocks, type Experiment } from '../spec/schema.js';
 import type { Overrides } from '../spec/overrides.js';
 import type { Row } from '../sim/types.js';
 import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { SelectedBackend } from '../tensor/backend.js';
+import { workerExecutor, type Executor } from '../tensor/executor.js';
 import { msg } from '../messages.js';
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
@@ -51,6 +53,8 @@ export interface RunOutcome {
   claims: ClaimResult[];
   resumedFrom: number;
   rows: Row[];
+  /** The simulation's own summary lines (fits, crossovers). */
+  summary: string[];
 }
 
 export interface RunIo {
@@ -113,22 +117,30 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 
   const signal = req.signal ?? new AbortController().signal;
   const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
-  for (const point of points) {
-    for (let r = 0; r < exp.replicates; r++) {
-      if (done.has(key(point.id, r))) continue;
-      const rows = await sim.run(
-        { params: point.params, settings: exp.settings, replicate: r },
-        { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal },
-      );
-      const entry: CheckpointEntry = { point: point.id, replicate: r, rows };
-      store.appendPoint(entry);
-      done.set(key(point.id, r), entry);
-      progress.tick();
+  let pool: Promise<Executor> | undefined;
+  const executor = () => (pool ??= workerExecutor(req.backend.name));
+  try {
+    for (const point of points) {
+      for (let r = 0; r < exp.replicates; r++) {
+        if (done.has(key(point.id, r))) continue;
+        const rows = await sim.run(
+          { params: point.params, settings: exp.settings, replicate: r },
+          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor },
+        );
+        const entry: CheckpointEntry = { point: point.id, replicate: r, rows };
+        store.appendPoint(entry);
+        done.set(key(point.id, r), entry);
+        progress.tick();
+      }
     }
+  } finally {
+    if (pool) await (await pool).close();
   }
 
   const rows = collectRows(points, exp.replicates, done);
-  const claims = evaluateClaims(exp.claims, rows);
+  const analysis = sim.analyse?.(rows, exp.settings) ?? { tables: {}, summary: [] };
+  const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
+  const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
   const finished: Manifest = {
     ...manifest,
     status: 'complete',
@@ -140,12 +152,21 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
       errored: claims.filter((c) => c.status === 'error').length,
     },
   };
-  const axes = Object.fromEntries(Object.entries(exp.grid).flatMap(([k, v]) => (v ? [[k, expandValues(k, v)]] : [])));
-  const files = await buildOutputs({ experiment: exp, sim, rows, claims, manifest: finished, axes });
+  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(exp) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
   store.markLatest();
-  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows };
+  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary };
+}
+
+/** Each grid axis with the values it takes, labelled by block when the grid has several. */
+function gridAxes(exp: Experiment): Record<string, readonly unknown[]> {
+  const blocks = gridBlocks(exp.grid);
+  return Object.fromEntries(
+    blocks.flatMap((b, i) =>
+      Object.entries(b).flatMap(([k, v]) => (v ? [[blocks.length > 1 ? `block ${i + 1}: ${k}` : k, expandValues(k, v)]] : [])),
+    ),
+  );
 }
 
 /** Rows in grid order, replicates in order: the CSV does not depend on execution order. */

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../random/normal.js';
+import type { Executor } from '../tensor/executor.js';
 
 /** A cell of results.csv. */
 export type Cell = string | number | boolean | null;
@@ -17,6 +18,21 @@ export interface SimContext {
   now: () => number;
   /** Set when the run is being interrupted; long loops should check it. */
   signal: AbortSignal;
+  /** Tensor workers on the run's backend, started on first use and shared by all points. */
+  executor: () => Promise<Executor>;
+}
+
+/** A table of derived results (fits, crossovers), written as <name>.csv beside results.csv. */
+export interface Table {
+  columns: readonly string[];
+  rows: Row[];
+}
+
+/** What a simulation derives from all its rows at the end of a run. */
+export interface Analysis {
+  tables: Record<string, Table>;
+  /** Short lines for the terminal summary. */
+  summary: string[];
 }
 
 /** One point handed to a simulation: typed params, settings and the replicate index. */
@@ -43,6 +59,10 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
   /** Timing points run one at a time, never beside other work. */
   timing: boolean;
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
+  /** Columns of each analysis table, so claims on them are checked before a run. */
+  tables?: Record<string, readonly string[]>;
+  /** Derived tables from all rows (pure). */
+  analyse?(rows: readonly Row[], settings: z.output<S>): Analysis;
 }
 
 /** Identity with literal types kept (the citty `defineCommand` trick). */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AttnlabError } from '../errors.js';
+import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
-import type { Experiment, GridValues } from './schema.js';
-import type { Locator } from './locate.js';
+import { gridBlocks, type Experiment, type GridBlock, type GridValues } from './schema.js';
+import { formatPath, type Locator } from './locate.js';
 
 /** One point of the grid: its parameters and a stable id (hash of the parameters, not of the position). */
 export interface Point {
@@ -17,12 +17,13 @@ export interface Point {
 export const MAX_POINTS = 100_000;
 const MAX_AXIS = 10_000;
 
-/** Canonical JSON: keys sorted at every depth, so equal params give equal ids. */
+/** Canonical JSON: keys sorted at every depth, undefined dropped, so equal params give equal ids. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const entries = Object.keys(v)
       .sort()
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
   }
@@ -33,9 +34,8 @@ export function pointId(params: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalJson(params)).digest('hex').slice(0, 12);
 }
 
-/** Expand one axis to its list of values. */
-export function expandValues(key: string, values: GridValues, where?: Locator): unknown[] {
-  const loc = where?.at(['grid', key]);
+/** Expand one axis to its list of values; `loc` is where errors point. */
+export function expandValues(key: string, values: GridValues, loc?: SourceLocation): unknown[] {
   if (Array.isArray(values)) {
     if (values.length === 0) throw new AttnlabError('EMPTY_GRID', msg.emptyGrid(key), loc);
     return values;
@@ -62,30 +62,51 @@ export function expandValues(key: string, values: GridValues, where?: Locator): 
 }
 
 /**
- * Expand the grid: the product of all axes, where each zip group is one axis
- * of tuples. Axes follow the file's key order, the first varying slowest.
+ * Expand the grid: in each block, the product of its axes, where each zip group is one axis
+ * of tuples; axes follow the file's key order, the first varying slowest. Blocks are joined
+ * in order; a point that two blocks both produce is kept once.
  */
 export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): Point[] {
+  const list = Array.isArray(exp.grid);
+  const points: Point[] = [];
+  const seen = new Set<string>();
+  gridBlocks(exp.grid).forEach((block, bi) => {
+    const path = list ? ['grid', bi] : ['grid'];
+    for (const params of expandBlock(block, exp.zip, sim, path, where)) {
+      const id = pointId(params);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      points.push({ id, index: points.length, params });
+      if (points.length > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(points.length, MAX_POINTS), where?.at(['grid']));
+    }
+  });
+  return points;
+}
+
+function expandBlock(block: GridBlock, zip: string[][], sim: Simulation, path: (string | number)[], where?: Locator): Record<string, unknown>[] {
   const paramKeys = Object.keys(sim.params.shape);
-  const gridKeys = Object.keys(exp.grid).filter((k) => exp.grid[k] !== undefined);
+  const gridKeys = Object.keys(block).filter((k) => block[k] !== undefined);
   for (const k of gridKeys) {
-    if (!paramKeys.includes(k)) throw new AttnlabError('BAD_GRID', msg.gridUnknownParam(k, paramKeys), where?.at(['grid'], { key: k }));
+    if (!paramKeys.includes(k)) throw new AttnlabError('BAD_GRID', msg.gridUnknownParam(k, paramKeys), where?.at(path, { key: k }));
   }
   const lists = new Map<string, unknown[]>();
-  for (const k of gridKeys) lists.set(k, expandValues(k, exp.grid[k]!, where));
+  for (const k of gridKeys) lists.set(k, expandValues(k, block[k]!, where?.at([...path, k])));
 
   type Axis = { keys: string[]; tuples: unknown[][] };
   const axes: Axis[] = [];
-  exp.zip.forEach((group, gi) => {
+  const groups = zip.map((g) => g.filter((k) => lists.has(k))).filter((g) => g.length > 1);
+  zip.forEach((group, gi) => {
     for (const k of group) {
-      if (!lists.has(k)) throw new AttnlabError('BAD_GRID', msg.zipUnknown(k), where?.at(['zip', gi]));
+      if (!paramKeys.includes(k)) throw new AttnlabError('BAD_GRID', msg.zipUnknown(k), where?.at(['zip', gi]));
     }
-    const lengths = group.map((k) => lists.get(k)!.length);
-    if (new Set(lengths).size > 1) throw new AttnlabError('BAD_GRID', msg.zipLengths(group, lengths), where?.at(['zip', gi]));
   });
+  for (const group of groups) {
+    const lengths = group.map((k) => lists.get(k)!.length);
+    if (new Set(lengths).size > 1) throw new AttnlabError('BAD_GRID', msg.zipLengths(group, lengths), where?.at(path));
+  }
   for (const k of gridKeys) {
     if (axes.some((a) => a.keys.includes(k))) continue;
-    const group = exp.zip.find((g) => g.includes(k));
+    const group = groups.find((g) => g.includes(k));
     if (group) {
       const n = lists.get(k)!.length;
       axes.push({ keys: group, tuples: Array.from({ length: n }, (_, i) => group.map((g) => lists.get(g)![i])) });
@@ -94,9 +115,9 @@ export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): P
     }
   }
   const count = axes.reduce((n, a) => n * a.tuples.length, 1);
-  if (count > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(count, MAX_POINTS), where?.at(['grid']));
+  if (count > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(count, MAX_POINTS), where?.at(path));
 
-  const points: Point[] = [];
+  const out: Record<string, unknown>[] = [];
   const idx = axes.map(() => 0);
   for (let p = 0; p < count; p++) {
     const raw: Record<string, unknown> = {};
@@ -105,20 +126,19 @@ export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): P
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = String(issue.path[0] ?? '');
-      if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(['grid']));
+      if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
       throw new AttnlabError(
         'BAD_GRID',
-        msg.wrongValue(`grid.${key}`, raw[key], issue.message.replace(/^Invalid input: /, '')),
-        where?.at(['grid', key]),
+        msg.wrongValue(`${formatPath(path)}.${key}`, raw[key], issue.message.replace(/^Invalid input: /, '')),
+        where?.at([...path, key]),
       );
     }
-    const params = parsed.data as Record<string, unknown>;
-    points.push({ id: pointId(params), index: p, params });
+    out.push(parsed.data as Record<string, unknown>);
     for (let ai = axes.length - 1; ai >= 0; ai--) {
       idx[ai]! += 1;
       if (idx[ai]! < axes[ai]!.tuples.length) break;
       idx[ai] = 0;
     }
   }
-  return points;
+  return out;
 }

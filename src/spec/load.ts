@@ -10,7 +10,7 @@ import type { Simulation } from '../sim/types.js';
 import { checkCharts } from '../report/charts.js';
 import { expandGrid } from './grid.js';
 import { formatPath, Locator } from './locate.js';
-import { experimentSchema, type Experiment } from './schema.js';
+import { experimentSchema, overlayGrid, type Experiment } from './schema.js';
 
 export interface LoadedExperiment {
   file: string;
@@ -119,13 +119,15 @@ function shapeAt(schema: z.ZodType, path: readonly (string | number)[]): Record<
 /** Checks beyond the schema: grids expand, claims name real columns, charts compile. */
 function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): void {
   expandGrid(exp, sim, locator);
-  expandGrid({ ...exp, grid: { ...exp.grid, ...exp.quick.grid } }, sim, locator);
+  expandGrid({ ...exp, grid: overlayGrid(exp.grid, exp.quick.grid) }, sim, locator);
+  const tables: Record<string, readonly string[]> = { results: sim.columns, ...sim.tables };
   exp.claims.forEach((c, i) => {
-    const cols = c.kind === 'slope' ? [c.x, c.y, ...c.per] : [c.test.column, ...('between' in c.test ? c.test.between : [])];
+    const columns = tables[c.table];
+    if (!columns) throw new AttnlabError('SCHEMA', msg.claimTable(c.id, c.table, Object.keys(tables)), locator.at(['claims', i, 'table']));
+    const bounds = 'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
+    const cols = c.kind === 'slope' ? [c.x, c.y, ...c.per] : [c.test.column, ...bounds];
     for (const col of [...cols, ...Object.keys(c.where)]) {
-      if (!sim.columns.includes(col)) {
-        throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, sim.columns), locator.at(['claims', i]));
-      }
+      if (!columns.includes(col)) throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
     }
   });
   checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']));

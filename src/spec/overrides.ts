@@ -5,7 +5,7 @@ import type { Simulation } from '../sim/types.js';
 import { expandGrid } from './grid.js';
 import { validate } from './load.js';
 import { Locator } from './locate.js';
-import { experimentSchema, type Experiment } from './schema.js';
+import { experimentSchema, overlayGrid, type Experiment, type GridValues } from './schema.js';
 
 export interface Overrides {
   /** Use the experiment's quick grid and settings. */
@@ -22,7 +22,7 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides):
   const schema = experimentSchema(sim);
   let exp: Experiment = structuredClone(base);
   if (o.quick) {
-    exp = { ...exp, grid: { ...exp.grid, ...exp.quick.grid }, settings: { ...exp.settings, ...exp.quick.settings } };
+    exp = { ...exp, grid: overlayGrid(exp.grid, exp.quick.grid), settings: { ...exp.settings, ...exp.quick.settings } };
   }
   const settable = [...Object.keys(sim.params.shape), ...Object.keys(sim.settings.shape), ...TOP_LEVEL];
   for (const raw of o.sets) {
@@ -39,7 +39,7 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides):
     }
     if (key in sim.params.shape) {
       const isRange = value !== null && typeof value === 'object' && !Array.isArray(value) && ('geometric' in value || 'linear' in value);
-      exp = { ...exp, grid: { ...exp.grid, [key]: Array.isArray(value) || isRange ? value : [value] } as Experiment['grid'] };
+      exp = { ...exp, grid: overlayGrid(exp.grid, { [key]: (Array.isArray(value) || isRange ? value : [value]) as GridValues }) };
     } else if (key in sim.settings.shape) {
       exp = { ...exp, settings: { ...exp.settings, [key]: value } };
     } else {

@@ -44,7 +44,9 @@ const Test = z.union([
   z
     .object({
       column: z.string(),
-      between: z.tuple([z.string(), z.string()]).describe('columns holding the low and high bound'),
+      between: z
+        .tuple([z.union([z.string(), z.number()]), z.union([z.string(), z.number()])])
+        .describe('low and high bound: a column name or a number each'),
     })
     .strict(),
   z.object({ column: z.string(), abs_below: z.number().positive() }).strict(),
@@ -61,7 +63,12 @@ const Test = z.union([
 ]);
 export type ClaimTest = z.output<typeof Test>;
 
-const Common = { id: Slug, text: z.string().describe('the claim in words, shown in the report'), where: Where };
+const Common = {
+  id: Slug,
+  text: z.string().describe('the claim in words, shown in the report'),
+  table: z.string().default('results').describe('results, or an analysis table of the simulation (e.g. fits); @default results'),
+  where: Where,
+};
 export const Claim = z.discriminatedUnion('kind', [
   z
     .object({
@@ -117,7 +124,10 @@ const Header = {
 export function experimentSchema(sim: Simulation) {
   const paramKeys = Object.keys(sim.params.shape);
   const gridShape = Object.fromEntries(paramKeys.map((k) => [k, GridValues.optional()]));
-  const grid = z.object(gridShape).strict();
+  const block = z.object(gridShape).strict();
+  const grid = z
+    .union([block, z.array(block).min(1)])
+    .describe('one product of axes, or a list of blocks whose products are joined (a method-specific axis goes in its own block)');
   return z
     .object({
       ...Header,
@@ -131,7 +141,7 @@ export function experimentSchema(sim: Simulation) {
         })
         .strict()
         .default({ grid: {}, settings: {} })
-        .describe('the --quick form: grid axes and settings that replace the full ones'),
+        .describe('the --quick form: axes (merged into every block that has them, or block by block when a list) and settings that replace the full ones'),
     })
     .strict();
 }
@@ -144,13 +154,38 @@ export interface Experiment {
   simulation: string;
   seed: number;
   replicates: number;
-  grid: Record<string, GridValues | undefined>;
+  grid: Grid;
   zip: string[][];
   settings: Record<string, unknown>;
-  quick: { grid: Record<string, GridValues | undefined>; settings: Record<string, unknown> };
+  quick: { grid: Grid; settings: Record<string, unknown> };
   claims: Claim[];
   charts: Chart[];
   notes: string[];
+}
+
+/** One product of axes: parameter → values. */
+export type GridBlock = Record<string, GridValues | undefined>;
+/** A single block, or blocks whose points are joined. */
+export type Grid = GridBlock | GridBlock[];
+
+export function gridBlocks(grid: Grid): GridBlock[] {
+  return Array.isArray(grid) ? grid : [grid];
+}
+
+/**
+ * Overlay `over` on `base`: a list overlays block by block; a single block overlays every
+ * base block that already has the key (or all blocks, for a key none has).
+ */
+export function overlayGrid(base: Grid, over: Grid): Grid {
+  const blocks = gridBlocks(base);
+  if (Array.isArray(over)) return blocks.map((b, i) => ({ ...b, ...(over[i] ?? {}) }));
+  const entries = Object.entries(over).filter(([, v]) => v !== undefined);
+  const merged = blocks.map((b) => {
+    const out = { ...b };
+    for (const [k, v] of entries) if (k in b || !blocks.some((x) => k in x)) out[k] = v;
+    return out;
+  });
+  return Array.isArray(base) ? merged : merged[0]!;
 }
 
 /** The JSON Schema for editors: one branch per simulation kind. */

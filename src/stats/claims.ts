@@ -20,10 +20,11 @@ function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r:
   const num = (r: Row, c: string): number => Number(r[c]);
   if ('between' in t) {
     const [lo, hi] = t.between;
+    const bound = (r: Row, b: string | number) => (typeof b === 'number' ? b : num(r, b));
     return {
       expected: `${lo} ≤ ${t.column} ≤ ${hi}`,
-      pass: (r) => num(r, lo) <= num(r, t.column) && num(r, t.column) <= num(r, hi),
-      worst: () => '',
+      pass: (r) => bound(r, lo) <= num(r, t.column) && num(r, t.column) <= bound(r, hi),
+      worst: (rs) => (typeof lo === 'number' ? `; ${t.column} = ${rs.map((r) => fmt(num(r, t.column), 3)).join(', ')}` : ''),
     };
   }
   const bound = 'abs_below' in t ? t.abs_below : zCritical(1 - t.abs_below_bonferroni / Math.max(rows, 1));
@@ -36,10 +37,12 @@ function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r:
   };
 }
 
-/** Evaluate one claim on the tidy rows. Pure: same rows, same verdict. */
+/** Evaluate one claim on its table's rows. Pure: same rows, same verdict. */
 export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
   const base = { id: claim.id, text: claim.text };
-  const selected = selectRows(rows, claim.where);
+  // Skipped points (a null in a tested column) are not evidence either way.
+  const used = claim.kind === 'slope' ? [claim.x, claim.y] : [claim.test.column];
+  const selected = selectRows(rows, claim.where).filter((r) => used.every((c) => r[c] !== null && r[c] !== undefined));
   if (claim.kind === 'fraction') {
     const t = describeTest(claim.test, selected.length);
     const expected = `${t.expected} for ≥ ${fmt(claim.at_least * 100, 3)}% of rows`;
@@ -71,6 +74,7 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
   return { ...base, status: allPass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
 }
 
-export function evaluateClaims(claims: readonly Claim[], rows: readonly Row[]): ClaimResult[] {
-  return claims.map((c) => evaluateClaim(c, rows));
+/** Evaluate every claim; `tables` holds results and the simulation's analysis tables by name. */
+export function evaluateClaims(claims: readonly Claim[], tables: Readonly<Record<string, readonly Row[]>>): ClaimResult[] {
+  return claims.map((c) => evaluateClaim(c, tables[c.table] ?? []));
 }

@@ -18,8 +18,8 @@ export interface SelectedBackend {
   tf: typeof tf;
 }
 
-/** Load and activate one backend; throws (plain Error) if it cannot. */
-async function activate(name: Backend): Promise<string> {
+/** Load and activate one backend; throws (plain Error) if it cannot. Returns the providing package. */
+export async function activate(name: Backend): Promise<string> {
   if (name === 'tensorflow') {
     // Optional dependencies: present only where libtensorflow could be downloaded at install time.
     const errors: string[] = [];
