@@ -27,6 +27,7 @@ export const msg = {
   gridUnknownParam: (key: string, allowed: readonly string[]) =>
     `grid: unknown parameter ${show(key)}; parameters of this simulation: ${list(allowed)}`,
   gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
+  gridPointInvalid: (path: string, point: string, detail: string) => `${path}: the point ${point} is not allowed: ${detail}`,
   zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
   zipLengths: (keys: readonly string[], lengths: readonly number[]) =>
     `zip: parameters ${list(keys)} must have equal lengths to be zipped, got ${lengths.join(', ')}`,

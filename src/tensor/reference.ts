@@ -47,6 +47,20 @@ export function referenceRows(x: AttentionInputs, sim: Similarity, causal: boole
   return out;
 }
 
+/** ‖a − ref‖_F / ‖ref‖_F over the sampled rows: the normwise error, less ruled by one bad row than the max. */
+export function froRelError(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): number {
+  let err = 0;
+  let norm = 0;
+  rows.forEach((i, r) => {
+    for (let c = 0; c < m; c++) {
+      const want = ref[r * m + c]!;
+      err += (full[i * m + c]! - want) ** 2;
+      norm += want * want;
+    }
+  });
+  return Math.sqrt(err / norm);
+}
+
 /** max |a − ref| / max |ref| over the sampled rows (a normwise relative error, finite when ref has zeros). */
 export function maxRelError(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): number {
   let err = 0;

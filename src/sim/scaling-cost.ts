@@ -1,0 +1,54 @@
+/**
+ * Theory for the scaling experiment: FLOPs per method (matrix products; the O(N²) or O(N·F)
+ * elementwise work is not counted) and the backend bytes a call is predicted to hold at its
+ * peak, used to skip points over the memory budget before they run.
+ */
+import type { Method } from '../tensor/methods.js';
+
+/** C = 1 + D + D(D+1)/2: the quadratic kernel's feature count. */
+export const quadraticFeatures = (d: number): number => 1 + d + (d * (d + 1)) / 2;
+
+export interface CostPoint {
+  method: Method;
+  causal: boolean;
+  N: number;
+  D: number;
+  M: number;
+  /** Features of the linear form (C, 2R or R); 0 for the N² methods. */
+  F: number;
+  causalChunk: number;
+  chunks: number;
+}
+
+export function flopsOf(p: CostPoint): number {
+  const { N, D, M, F } = p;
+  switch (p.method) {
+    case 'softmax':
+    case 'quadratic-kernel-direct':
+      return 2 * N * N * (D + M);
+    case 'quadratic-kernel':
+      // state φ(K)ᵀ[V|1] and apply φ(Q)·S; causal adds the masked intra-chunk N² blocks.
+      return 4 * N * F * (M + 1) + (p.causal ? 2 * N * Math.min(p.causalChunk, N) * (D + M + 1) : 0);
+    default:
+      // Random features: the projections w·x for q and k, then the same linear form.
+      return 4 * N * F * (M + 1) + 4 * N * (p.method === 'favor' ? F : F / 2) * D;
+  }
+}
+
+/** N where 2N²(D+M) = 4N·C·(M+1): the FLOP-theoretic crossover of softmax and the quadratic kernel. */
+export const theoryCrossover = (d: number, m: number): number => (2 * quadraticFeatures(d) * (m + 1)) / (d + m);
+
+/**
+ * Predicted peak backend bytes of one call, summed over the two row halves that run at once:
+ * N² score-sized buffers (softmax: scores and probabilities; causal adds a 1-byte mask and the
+ * masked copy; the direct kernel keeps scores, +1 and the square), or for the linear forms one
+ * φ chunk and the state per half, plus the inputs each half holds.
+ */
+export function predictedBytes(p: CostPoint): number {
+  const { N, D, M, F } = p;
+  const inputs = 4 * (N * D + 2 * (N * D + N * M) + N * M);
+  if (p.method === 'softmax') return 4 * N * N * (p.causal ? 3.25 : 2) + inputs;
+  if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
+  const rows = p.causal ? Math.min(p.causalChunk, N) : Math.ceil(N / p.chunks);
+  return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;
+}

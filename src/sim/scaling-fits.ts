@@ -1,0 +1,87 @@
+/**
+ * The fits table of the scaling experiment: log-log slopes and growth classes of time and
+ * memory per method, the measured softmax/quadratic-kernel crossover beside the FLOP theory,
+ * and the error slope of the random-feature methods.
+ */
+import { crossoverInterval, rankClasses } from '../stats/complexity.js';
+import { logLogSlope } from '../stats/fit.js';
+import { theoryCrossover } from './scaling-cost.js';
+import type { Analysis, Row } from './types.js';
+
+export const FITS_COLUMNS = [
+  'kind', 'method', 'causal', 'D', 'metric', 'slope', 'slope_se', 'points', 'N_from', 'N_to', 'class', 'class_aic_gap',
+  'crossover_N', 'crossover_low', 'crossover_high', 'theory_N', 'crossover_ratio',
+] as const;
+
+const blank = Object.fromEntries(FITS_COLUMNS.map((c) => [c, null])) as Row;
+const num = (r: Row, c: string) => r[c] as number;
+const groupBy = (rows: readonly Row[], key: (r: Row) => string) => {
+  const m = new Map<string, Row[]>();
+  for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+  return m;
+};
+const f3 = (v: number) => Number(v.toPrecision(3));
+/** Random-feature errors follow D_random^(−1/2) only once the estimates stop being dominated by rare draws. */
+export const RFF_FIT_MIN = 256;
+
+export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis {
+  const timed = rows.filter((r) => r['time_ms'] !== null && r['D_random'] === null);
+  const out: Row[] = [];
+  const summary: string[] = [];
+
+  for (const [, g] of groupBy(timed, (r) => `${r['method']}|${r['causal']}|${r['D']}`)) {
+    const upper = g.filter((r) => num(r, 'N') >= fitMinN).sort((a, b) => num(a, 'N') - num(b, 'N'));
+    if (upper.length < 3) continue;
+    const first = upper[0]!;
+    for (const [metric, col] of [['time', 'time_ms'], ['memory', 'peak_bytes']] as const) {
+      const n = upper.map((r) => num(r, 'N'));
+      const y = upper.map((r) => num(r, col));
+      const s = logLogSlope(n, y);
+      const ranked = rankClasses(n, y);
+      out.push({
+        ...blank, kind: 'slope', method: first['method']!, causal: first['causal']!, D: first['D']!, metric,
+        slope: s.slope, slope_se: s.slopeSe, points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
+        class: ranked[0]!.cls, class_aic_gap: ranked[1]!.aic - ranked[0]!.aic,
+      });
+    }
+  }
+
+  for (const [, g] of groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`)) {
+    const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));
+    const lin = g.filter((r) => r['method'] === 'quadratic-kernel' && soft.has(num(r, 'N'))).sort((a, b) => num(a, 'N') - num(b, 'N'));
+    if (lin.length < 2) continue;
+    const n = lin.map((r) => num(r, 'N'));
+    const side = (rs: Row[]) => ({ mid: rs.map((r) => num(r, 'time_ms')), low: rs.map((r) => num(r, 'time_ci_low')), high: rs.map((r) => num(r, 'time_ci_high')) });
+    const x = crossoverInterval(n, side(n.map((v) => soft.get(v)!)), side(lin));
+    const d = num(lin[0]!, 'D');
+    const theory = theoryCrossover(d, num(lin[0]!, 'M'));
+    out.push({
+      ...blank, kind: 'crossover', method: 'softmax vs quadratic-kernel', causal: lin[0]!['causal']!, D: d,
+      points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
+      crossover_N: x.n, crossover_low: x.low ?? null, crossover_high: x.high ?? null, theory_N: theory,
+      crossover_ratio: x.n === null ? null : x.n / theory,
+    });
+    summary.push(
+      x.n === null
+        ? `crossover D=${d}${lin[0]!['causal'] ? ' causal' : ''}: none in N ${n[0]}..${n[n.length - 1]} (theory ${f3(theory)})`
+        : `crossover D=${d}${lin[0]!['causal'] ? ' causal' : ''}: N* = ${f3(x.n)}${x.low !== undefined ? ` [${f3(x.low)}, ${f3(x.high!)}]` : ''}, FLOP theory ${f3(theory)} (×${f3(x.n / theory)})`,
+    );
+  }
+
+  // Random features: the error's decay with D_random over the asymptotic range (D_random ≥ 256).
+  const random = rows.filter((r) => r['D_random'] !== null && r['rel_error'] !== null && num(r, 'D_random') >= RFF_FIT_MIN);
+  for (const [, g] of groupBy(random, (r) => `${r['method']}|${r['D']}|${r['N']}`)) {
+    if (g.length < 2) continue;
+    const s = logLogSlope(g.map((r) => num(r, 'D_random')), g.map((r) => num(r, 'rel_error')));
+    out.push({
+      ...blank, kind: 'error-slope', method: g[0]!['method']!, causal: false, D: g[0]!['D']!, metric: 'rel_error vs D_random',
+      slope: s.slope, slope_se: s.slopeSe, points: g.length, N_from: g[0]!['N']!, N_to: g[0]!['N']!,
+    });
+    summary.push(`${g[0]!['method']} error vs D_random (≥ ${RFF_FIT_MIN}): slope ${f3(s.slope)}${g.length > 2 ? ` ± ${f3(s.slopeSe)}` : ''}`);
+  }
+
+  for (const r of out.filter((o) => o['kind'] === 'slope' && o['causal'] === false && o['D'] === Math.max(...out.map((x) => Number(x['D']) || 0)))) {
+    summary.unshift(`${r['method']} ${r['metric']} slope (D=${r['D']}, N ≥ ${fitMinN}): ${f3(num(r, 'slope'))} ± ${f3(num(r, 'slope_se'))}, class ${r['class']}`);
+  }
+  return { tables: { fits: { columns: FITS_COLUMNS, rows: out } }, summary };
+}

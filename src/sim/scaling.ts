@@ -1,0 +1,164 @@
+import { Bench } from 'tinybench';
+import { z } from 'zod';
+import type { NormalRng } from '../random/normal.js';
+import { median, medianInterval } from '../stats/quantile.js';
+import { sharedFloats } from '../tensor/executor.js';
+import type { FeatureMap } from '../tensor/features.js';
+import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/methods.js';
+import { froRelError, maxRelError, referenceRows, sampleRows } from '../tensor/reference.js';
+import { flopsOf, predictedBytes, quadraticFeatures } from './scaling-cost.js';
+import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
+import { defineSimulation, type Row } from './types.js';
+
+/**
+ * scaling: time and memory of softmax attention (O(N²·max(D, M))) against the degree-2
+ * polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2),
+ * with the N² form of the same kernel as reference, causal variants, and random-feature
+ * approximations of softmax (Fourier, the homework's Fourier variant, FAVOR+).
+ */
+
+const RANDOM: readonly Method[] = ['rff', 'rff-homework', 'favor'];
+
+const Params = z
+  .object({
+    method: z.enum(METHODS).describe('attention method'),
+    causal: z.boolean().default(false).describe('mask future keys; @default false'),
+    N: z.number().int().min(2).max(1 << 20).describe('sequence length'),
+    D: z.number().int().min(1).max(256).describe('query/key width'),
+    M: z.number().int().min(1).max(4096).describe('value width'),
+    D_random: z.number().int().min(1).max(1 << 16).optional().describe('random features (rff, rff-homework, favor only)'),
+  })
+  .strict()
+  .refine((p) => RANDOM.includes(p.method) === (p.D_random !== undefined), {
+    message: 'D_random is required for rff, rff-homework and favor, and only for them',
+    path: ['D_random'],
+  })
+  .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
+    message: 'causal is implemented for softmax and the quadratic kernel only',
+    path: ['causal'],
+  });
+
+const Settings = z
+  .object({
+    memory_budget_bytes: z.number().positive().default(2 ** 30).describe('skip points predicted to hold more backend memory; @default 1 GiB'),
+    time_budget_ms: z.number().positive().default(250).describe('minimum time spent measuring each point; @default 250'),
+    min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
+    error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
+    error_draws: z.number().int().min(1).default(8).describe('independent draws of the random features per point (median error reported); @default 8'),
+    chunks: z.number().int().min(2).default(2).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks); @default 2'),
+    causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums; @default 256'),
+    fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
+  })
+  .strict();
+type Settings = z.output<typeof Settings>;
+
+/** Q, K, V ~ N(0, 1) in shared memory, and Kᵀ (the layout the backend multiplies fastest). */
+function inputs(rng: NormalRng, n: number, d: number, m: number) {
+  const q = sharedFloats(n * d);
+  const k = sharedFloats(n * d);
+  const v = sharedFloats(n * m);
+  rng.fill(q);
+  rng.fill(k);
+  rng.fill(v);
+  const kT = sharedFloats(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
+  return { q, k, v, kT, n, d, m };
+}
+
+/**
+ * The feature map of a method. Fourier features of exp(−‖q−k‖²/2σ²), σ² = √D, need
+ * w ~ N(0, σ⁻²I); the homework's w ~ N(0, σ²I) agrees only when σ = 1.
+ */
+function featureMap(method: Method, d: number, count: number, rng: NormalRng): FeatureMap {
+  if (!RANDOM.includes(method)) return { kind: 'quadratic' };
+  const w = new Float32Array(count * d);
+  rng.fill(w);
+  const std = method === 'rff' ? d ** -0.25 : method === 'rff-homework' ? d ** 0.25 : 1;
+  for (let i = 0; i < w.length; i++) w[i] = w[i]! * std;
+  return method === 'favor' ? { kind: 'positive', w, count } : { kind: 'fourier', w, count };
+}
+
+const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+export const scaling = defineSimulation({
+  kind: 'scaling',
+  summary: 'time and memory of softmax versus quadratic-kernel linear attention as N grows',
+  params: Params,
+  settings: Settings,
+  timing: true,
+  columns: [
+    'method', 'causal', 'N', 'D', 'M', 'C', 'D_random', 'features',
+    'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'predicted_bytes',
+    'flops', 'gflops', 'max_rel_error', 'rel_error', 'rel_error_ci_low', 'rel_error_ci_high', 'draws',
+    'skipped_reason', 'time_samples_ms',
+  ],
+  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
+  tables: { fits: FITS_COLUMNS },
+  analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N),
+  async run({ params, settings }, ctx) {
+    const { method, causal, N, D, M } = params;
+    const count = params.D_random ?? 0;
+    const F = method === 'favor' ? count : RANDOM.includes(method) ? 2 * count : method === 'quadratic-kernel' ? quadraticFeatures(D) : 0;
+    const cost = { method, causal, N, D, M, F, causalChunk: settings.causal_chunk, chunks: settings.chunks };
+    const flops = flopsOf(cost);
+    const predicted = predictedBytes(cost);
+    const row: Row = {
+      method, causal, N, D, M, C: quadraticFeatures(D), D_random: params.D_random ?? null, features: F || null,
+      time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, peak_bytes: null, predicted_bytes: predicted,
+      flops, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
+      skipped_reason: null, time_samples_ms: null,
+    };
+    if (predicted > settings.memory_budget_bytes) {
+      return [{ ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` }];
+    }
+
+    const x = inputs(ctx.rng, N, D, M);
+    const exec = await ctx.executor();
+    await exec.setInputs(x);
+    const rows = sampleRows(N, settings.error_rows);
+    const ref = referenceRows(x, method.startsWith('quadratic') ? 'quadratic' : 'softmax', causal, rows);
+    // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
+    const draws = RANDOM.includes(method) ? settings.error_draws : 1;
+    const maxErrors: number[] = [];
+    const froErrors: number[] = [];
+    let call: MethodCall | undefined;
+    let peakBytes = 0;
+    for (let i = 0; i < draws; i++) {
+      call = { method, causal, n: N, m: M, map: featureMap(method, D, count, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
+      // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
+      const result = await runMethod(exec, call, i === 0);
+      if (i === 0) peakBytes = result.peakBytes;
+      maxErrors.push(maxRelError(result.out, M, rows, ref));
+      froErrors.push(froRelError(result.out, M, rows, ref));
+    }
+    await runMethod(exec, call!, false);
+
+    const bench = new Bench({ time: settings.time_budget_ms, iterations: settings.min_samples, warmup: false, now: ctx.now, retainSamples: true });
+    const timed = call!;
+    bench.add(method, async () => void (await runMethod(exec, timed, false)));
+    await bench.run();
+    const result = bench.tasks[0]?.result;
+    if (result?.state !== 'completed') throw new Error(`timing ${method} at N=${N} did not complete: ${result?.state}`);
+    const samples = [...(result.latency.samples ?? [])];
+    const mid = median(samples);
+    const ci = medianInterval(samples);
+    const errorCi = medianInterval(froErrors);
+    return [
+      {
+        ...row,
+        time_ms: mid,
+        time_ci_low: ci.low,
+        time_ci_high: ci.high,
+        samples: samples.length,
+        peak_bytes: peakBytes,
+        gflops: flops / (mid * 1e6),
+        max_rel_error: median(maxErrors),
+        rel_error: median(froErrors),
+        rel_error_ci_low: draws > 1 ? errorCi.low : null,
+        rel_error_ci_high: draws > 1 ? errorCi.high : null,
+        draws,
+        time_samples_ms: samples.map((s) => s.toFixed(3)).join(';'),
+      },
+    ];
+  },
+});
