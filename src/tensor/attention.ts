@@ -122,25 +122,28 @@ function rowsOp(tf: TF, x: SharedInputs, a: Op<'softmax' | 'direct'>): Float32Ar
   });
 }
 
-/** Add φ(K_c)ᵀV_c and φ(K_c)ᵀ1 for rows [c, e) to (s, z); returns the new pair. */
-function accumulate(tf: TF, x: SharedInputs, map: FeatureMap, c: number, e: number, s: tfc.Tensor, z: tfc.Tensor): [tfc.Tensor, tfc.Tensor] {
+/** Add φ(K_c)ᵀV_c and φ(K_c)ᵀ1 for rows [c, e) to (s, z), or start them when null; returns the new pair. */
+function accumulate(tf: TF, x: SharedInputs, map: FeatureMap, c: number, e: number, s: tfc.Tensor | null, z: tfc.Tensor | null): [tfc.Tensor, tfc.Tensor] {
   const f = featureCount(map, x.d);
   return tf.tidy(() => {
     const phiT = writeTensor(tf, [f, e - c], (out) => featurize(map, x.k, x.d, c, e, out, true));
     const v = tf.tensor2d(x.v.subarray(c * x.m, e * x.m), [e - c, x.m]);
-    return [tf.add(s, tf.matMul(phiT, v)), tf.add(z, tf.sum(phiT, 1, true))];
+    const ds = tf.matMul(phiT, v);
+    const dz = tf.sum(phiT, 1, true);
+    return s && z ? [tf.add(s, ds), tf.add(z, dz)] : [ds, dz];
   });
 }
 
 function stateOp(tf: TF, x: SharedInputs, a: Op<'state'>): Float32Array {
   const f = featureCount(a.map, x.d);
-  let s: tfc.Tensor = tf.zeros([f, x.m]);
-  let z: tfc.Tensor = tf.zeros([f, 1]);
+  let s: tfc.Tensor | null = null;
+  let z: tfc.Tensor | null = null;
   for (let c = a.lo; c < a.hi; c += a.chunk) {
     const [s2, z2] = accumulate(tf, x, a.map, c, Math.min(a.hi, c + a.chunk), s, z);
-    tf.dispose([s, z]);
+    if (s && z) tf.dispose([s, z]);
     [s, z] = [s2, z2];
   }
+  if (!s || !z) return new Float32Array(f * x.m + f);
   const out = new Float32Array(f * x.m + f);
   out.set(s.dataSync() as Float32Array);
   out.set(z.dataSync() as Float32Array, f * x.m);
