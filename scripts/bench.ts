@@ -11,7 +11,10 @@ import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
-import { inlineExecutor } from '../src/tensor/executor.js';
+import { quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { activate } from '../src/tensor/backend.js';
+import { inlineExecutor, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
+import { runMethod, type Method } from '../src/tensor/methods.js';
 
 const QUICK = process.argv.includes('--quick');
 const PEERS = process.argv.includes('--peers');
@@ -41,19 +44,52 @@ const tasks: Task[] = [
   },
 ];
 
+// Attention at the peers' shapes, through the same kernels, workers and settings as the scaling experiment.
+// FLOPs as the peers count them (softmax 4·N²·D, kernel 4·N·C·D), so rates compare equal work.
+await activate('wasm');
+const pool: Executor = await workerExecutor('wasm');
+const rng = rngFor(0, 'bench-attention', 0);
+for (const n of QUICK ? [1024] : [1024, 4096]) {
+  const d = 64;
+  const q = sharedFloats(n * d), k = sharedFloats(n * d), v = sharedFloats(n * d), kT = sharedFloats(n * d);
+  rng.fill(q);
+  rng.fill(k);
+  rng.fill(v);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
+  const c = quadraticFeatures(d);
+  for (const [task, method, flops] of [
+    ['softmax-attention', 'softmax', 4 * n * n * d],
+    ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
+  ] as [string, Method, number][]) {
+    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: Math.ceil(n / 2), causalChunk: 256 };
+    tasks.push({
+      task,
+      params: { N: n, D: d, M: d, ...(method === 'softmax' ? {} : { C: c }) },
+      work: flops / 1e9,
+      unit: 'GFLOP/s',
+      fn: async () => {
+        await pool.setInputs({ q, k, v, kT, n, d, m: d });
+        await runMethod(pool, call, false);
+      },
+    });
+  }
+}
+
 const bench = new Bench({ time: QUICK ? 500 : 2000, iterations: QUICK ? 3 : 7, warmup: true });
-for (const t of tasks) bench.add(t.task, t.fn);
+for (const t of tasks) bench.add(`${t.task} ${JSON.stringify(t.params)}`, t.fn);
 await bench.run();
+await pool.close();
 
 const ours = new Map<string, number>();
+const key = (task: string, params: object) => `${task} ${JSON.stringify(params)}`;
 for (const t of tasks) {
-  const r = bench.getTask(t.task)?.result;
+  const r = bench.getTask(key(t.task, t.params))?.result;
   if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state}`);
   const medianMs = r.latency.p50;
   const rate = t.work / (medianMs / 1e3);
-  ours.set(t.task, rate);
+  ours.set(key(t.task, t.params), rate);
   process.stderr.write(
-    `${t.task.padEnd(28)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
+    `${`${t.task} N=${t.params['N'] ?? ''}`.padEnd(34)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
   );
   console.log(JSON.stringify({ task: t.task, params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
 }
@@ -67,8 +103,8 @@ if (PEERS) {
     process.stderr.write('\nratio to peers (ours / peer, same machine, same session):\n');
     for (const line of out.trim().split('\n')) {
       const p = JSON.parse(line) as { task: string; params: object; rate: number; rate_unit: string };
-      const mine = ours.get(p.task);
-      if (mine !== undefined) process.stderr.write(`  ${p.task.padEnd(28)} ours ${mine.toFixed(3)} vs peer ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×\n`);
+      const mine = ours.get(key(p.task, p.params));
+      if (mine !== undefined) process.stderr.write(`  ${key(p.task, p.params).padEnd(60)} ours ${mine.toFixed(3)} vs peer ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×\n`);
     }
   }
 }

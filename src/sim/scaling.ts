@@ -124,7 +124,7 @@ export const scaling = defineSimulation({
     let call: MethodCall | undefined;
     let peakBytes = 0;
     for (let i = 0; i < draws; i++) {
-      call = { method, causal, n: N, m: M, map: featureMap(method, D, count, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
+      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, count, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
       // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
       const result = await runMethod(exec, call, i === 0);
       if (i === 0) peakBytes = result.peakBytes;

@@ -33,7 +33,44 @@ export type OpArgs =
   | { op: 'softmax' | 'direct'; lo: number; hi: number; causal: boolean }
   | { op: 'state'; lo: number; hi: number; map: FeatureMap; chunk: number }
   | { op: 'apply'; lo: number; hi: number; map: FeatureMap; chunk: number; state: Float32Array }
-  | { op: 'causal'; lo: number; hi: number; chunk: number; carry: Float32Array | null };
+  | { op: 'causal'; lo: number; hi: number; chunk: number; carry: Float32Array | null }
+  | { op: 'linear'; lo: number; hi: number; map: FeatureMap; chunk: number; exchange: Exchange };
+
+/**
+ * The fused linear form across lanes: each lane publishes its partial state (over its own key
+ * rows) in shared memory, waits for the others, sums all partials in lane order (the same
+ * float32 sum as the two-phase path) and applies it to its query rows. One message per lane
+ * instead of two round trips through the main thread.
+ */
+export interface Exchange {
+  lane: number;
+  lanes: number;
+  /** Int32 flags (one per lane) followed by lanes × state floats. */
+  buffer: SharedArrayBuffer;
+}
+
+const BARRIER_TIMEOUT_MS = 120_000;
+
+export function exchangeBuffer(lanes: number, stateLength: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * lanes + 4 * lanes * stateLength);
+}
+
+function exchangeState(ex: Exchange, partial: Float32Array): Float32Array {
+  const flags = new Int32Array(ex.buffer, 0, ex.lanes);
+  const slot = (l: number) => new Float32Array(ex.buffer, 4 * ex.lanes + 4 * l * partial.length, partial.length);
+  slot(ex.lane).set(partial);
+  Atomics.store(flags, ex.lane, 1);
+  Atomics.notify(flags, ex.lane);
+  for (let l = 0; l < ex.lanes; l++) {
+    if (Atomics.wait(flags, l, 0, BARRIER_TIMEOUT_MS) === 'timed-out') throw new Error(`lane ${ex.lane}: lane ${l} never published its state`);
+  }
+  const total = slot(0).slice();
+  for (let l = 1; l < ex.lanes; l++) {
+    const s = slot(l);
+    for (let i = 0; i < total.length; i++) total[i] = total[i]! + s[i]!;
+  }
+  return total;
+}
 
 /**
  * Causal masks for query rows [lo, hi) over n keys, built once per worker (the broadcast
@@ -210,6 +247,10 @@ function runSync(tf: TF, x: SharedInputs, a: OpArgs): Float32Array {
       return applyOp(tf, x, a);
     case 'causal':
       return causalOp(tf, x, a);
+    case 'linear': {
+      const state = exchangeState(a.exchange, stateOp(tf, x, { op: 'state', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk }));
+      return applyOp(tf, x, { op: 'apply', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk, state });
+    }
   }
 }
 

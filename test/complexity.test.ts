@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { crossover, crossoverInterval, rankClasses } from '../src/stats/complexity.js';
+import { median, medianInterval } from '../src/stats/quantile.js';
+import { flopsOf, predictedBytes, quadraticFeatures, theoryCrossover } from '../src/sim/scaling-cost.js';
+
+const Ns = [128, 256, 512, 1024, 2048, 4096];
+
+describe('growth class by AIC', () => {
+  it('recovers the class that generated the data', () => {
+    expect(rankClasses(Ns, Ns.map((n) => 3 * n * n + 5))[0]!.cls).toBe('N^2');
+    expect(rankClasses(Ns, Ns.map((n) => 0.5 * n + 100))[0]!.cls).toBe('N');
+    expect(rankClasses(Ns, Ns.map((n) => n * Math.log2(n)))[0]!.cls).toBe('N log N');
+    expect(rankClasses(Ns, Ns.map((n) => 1e-6 * n ** 3 + 1))[0]!.cls).toBe('N^3');
+  });
+  it('fits a and b of a·N² + b exactly', () => {
+    const best = rankClasses(Ns, Ns.map((n) => 3 * n * n + 5))[0]!;
+    expect(best.a).toBeCloseTo(3, 9);
+    expect(best.b).toBeCloseTo(5, 3);
+  });
+});
+
+describe('crossover', () => {
+  it('N² against 100·N crosses at exactly N = 100 (log-linear interpolation is exact here)', () => {
+    const n = [16, 32, 64, 128, 256];
+    expect(crossover(n, n.map((x) => x * x), n.map((x) => 100 * x))).toBeCloseTo(100, 9);
+  });
+  it('is null when the curves never cross', () => {
+    expect(crossover([1, 2, 4], [1, 2, 3], [10, 20, 30])).toBeNull();
+  });
+  it('takes its interval from the ends of the time intervals', () => {
+    const n = [16, 32, 64, 128, 256];
+    const a = n.map((x) => x * x);
+    const b = n.map((x) => 100 * x);
+    const r = crossoverInterval(n, { mid: a, low: a.map((v) => v / 1.1), high: a.map((v) => v * 1.1) }, { mid: b, low: b, high: b });
+    // a·1.1 crosses 100·N at N = 100/1.1; a/1.1 at N = 110.
+    expect(r.n).toBeCloseTo(100, 9);
+    expect(r.low).toBeCloseTo(100 / 1.1, 9);
+    expect(r.high).toBeCloseTo(110, 9);
+  });
+});
+
+describe('median and its distribution-free interval', () => {
+  it('median of odd and even samples', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+  it('5 samples: [min, max], covering 1 − 2/32 = 93.75%', () => {
+    expect(medianInterval([5, 1, 4, 2, 3])).toEqual({ low: 1, high: 5, coverage: 0.9375 });
+  });
+  it('20 samples: [x(6), x(15)], covering 1 − 2·P(B ≤ 5) = 95.86%', () => {
+    const r = medianInterval(Array.from({ length: 20 }, (_, i) => 20 - i));
+    expect(r.low).toBe(6);
+    expect(r.high).toBe(15);
+    expect(r.coverage).toBeCloseTo(0.958610535, 8);
+  });
+});
+
+describe('scaling theory', () => {
+  const base = { causal: false, causalChunk: 256, chunks: 2 };
+  it('C = 1 + D + D(D+1)/2', () => {
+    expect(quadraticFeatures(64)).toBe(2145);
+    expect(quadraticFeatures(32)).toBe(561);
+    expect(quadraticFeatures(1)).toBe(3);
+  });
+  it('FLOPs: softmax 2N²(D+M), linear form 4N·C·(M+1)', () => {
+    expect(flopsOf({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(2 * 1024 ** 2 * 128);
+    expect(flopsOf({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 1024 * 2145 * 65);
+  });
+  it('FLOP-theoretic crossover 2C(M+1)/(D+M): 2178.5 at D = M = 64', () => {
+    expect(theoryCrossover(64, 64)).toBe(2178.515625);
+    // where the two FLOP counts are equal
+    const n = theoryCrossover(32, 32);
+    expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 }), 3);
+  });
+  it('predicted softmax bytes: 2 N×N float32 buffers plus the inputs each half holds', () => {
+    // 8·1024² + 4·(N·D + 2·(N·D + N·M) + N·M) = 8388608 + 4·393216
+    expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(9961472);
+    // the linear form: one φ chunk (N/2 rows) per half, its state, and the inputs
+    expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(8 * (512 * 2145 * 2 + 2145 * 65 * 2) + 1572864);
+  });
+});

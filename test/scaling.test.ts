@@ -1,0 +1,80 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { scaling } from '../src/sim/scaling.js';
+import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
+import { cli, listFiles, stripColumns, tmp } from './helpers.js';
+import { expectGolden } from './golden.js';
+
+// A small grid: every method and block, N up to 512, few samples. Under a 5 MB budget the linear
+// form at D = 64 (φ of C = 2145 features per row, 4.6 MB predicted already at N = 128) is skipped
+// from N = 256 on, with its reason, while softmax (2.9 MB at N = 512) still runs.
+const ARGS = [
+  'scaling', '--quick', '--backend', 'wasm',
+  '--set', 'N=[128,256,512]', '--set', 'D_random=[256,512]', '--set', 'error_draws=3',
+  '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
+];
+
+describe('scaling end to end (small grid)', () => {
+  let out: string;
+  let dir: string;
+  let run: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    out = join(tmp(), 'results');
+    run = await cli([...ARGS, '--out', out]);
+    dir = join(out, 'scaling', readlinkSync(join(out, 'scaling', 'latest')));
+  });
+
+  it('writes results, fits, five charts and the report', () => {
+    expect(run.code, run.stderr).toBe(0);
+    const charts = ['causal-vs-noncausal', 'crossover-vs-d', 'memory-vs-n', 'rff-error', 'time-vs-n'];
+    expect(listFiles(dir)).toEqual(
+      ['fits.csv', 'manifest.json', 'points.jsonl', 'report.html', 'results.csv', ...charts.map((c) => `charts/${c}.vl.json`), ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`])].sort(),
+    );
+    expect(run.stdout.trimEnd().split('\n').pop()).toBe(join(dir, 'report.html'));
+    expect(run.stdout).toMatch(/crossover D=32: /);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<h2>fits <small>');
+    expect(html.match(/<svg/g)).toHaveLength(5);
+  });
+
+  it('results.csv: the declared columns, skipped points with their reason, errors below 1e-3', () => {
+    const lines = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
+    const header = lines[0]!.split(',');
+    expect(header).toEqual(scaling.columns);
+    expectGolden('scaling.header.csv', `${lines[0]}\n`);
+    const rows = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
+    const skipped = rows.filter((r) => r['skipped_reason']);
+    expect(skipped.map((r) => `${r['method']} ${r['causal']} ${r['N']} ${r['D']}`)).toEqual([
+      'quadratic-kernel false 256 64', 'quadratic-kernel false 512 64',
+      'quadratic-kernel true 128 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
+    ]);
+    for (const r of skipped) {
+      expect(r['skipped_reason']).toMatch(/^predicted \d+ MiB > memory budget 5 MiB$/);
+      expect(r['time_ms']).toBe('');
+    }
+    for (const r of rows.filter((r) => r['method']!.startsWith('quadratic') && r['time_ms'])) {
+      expect(Number(r['max_rel_error']), `${r['method']} N=${r['N']}`).toBeLessThan(1e-3);
+      expect(Number(r['gflops'])).toBeGreaterThan(0);
+    }
+    // --set N applies to every block that has N, the random-feature block included: 3 N × 2 D_random.
+    expect(rows.filter((r) => r['method'] === 'rff').map((r) => r['draws'])).toEqual(Array(6).fill('3'));
+  });
+
+  it('fits.csv has slopes and crossovers', () => {
+    const lines = readFileSync(join(dir, 'fits.csv'), 'utf8').trimEnd().split('\n');
+    expect(lines[0]!.split(',')).toEqual([...FITS_COLUMNS]);
+    expect(lines.some((l) => l.startsWith('crossover,'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('error-slope,rff,'))).toBe(true);
+    expectGolden('scaling-fits.header.csv', `${lines[0]}\n`);
+  });
+
+  it('the same seed gives the same results.csv apart from timing and memory columns (errors included)', async () => {
+    const again = join(tmp(), 'results');
+    expect((await cli([...ARGS, '--out', again])).code).toBe(0);
+    const a = readFileSync(join(dir, 'results.csv'), 'utf8');
+    const b = readFileSync(join(again, 'scaling', 'latest', 'results.csv'), 'utf8');
+    expect(stripColumns(b, scaling.measuredColumns)).toBe(stripColumns(a, scaling.measuredColumns));
+  });
+});
