@@ -13,7 +13,8 @@
  * products M wide (multiples of 8 run ~15% faster on XNNPACK than M+1).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { featureCount, featurize, type FeatureMap } from './features.js';
+import { featureCount, featurize, quadraticPairs, quadraticTable, quadraticTableRows, type FeatureMap } from './features.js';
+import { pairsKernels } from './simd.js';
 
 type TF = typeof tfc;
 
@@ -119,6 +120,49 @@ function writeTensor(tf: TF, shape: [number, number], fill: (out: Float32Array) 
   return tf.tensor2d(values, shape);
 }
 
+interface WasmBackendInternals {
+  wasm: { asm: { memory: WebAssembly.Memory } };
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+}
+
+/** Per-worker int32 tensors of the quadratic pair lists (C×2): table row indices, and byte offsets within a row. */
+const pairTensors = new Map<string, tfc.Tensor>();
+function pairTensor(tf: TF, d: number, bytes: boolean): tfc.Tensor {
+  const key = `${d}:${bytes}`;
+  let t = pairTensors.get(key);
+  if (!t) {
+    const p = quadraticPairs(d);
+    t = tf.keep(tf.tensor2d(bytes ? p.map((v) => 4 * v) : p, [p.length / 2, 2], 'int32'));
+    pairTensors.set(key, t);
+  }
+  return t;
+}
+
+/**
+ * φ of rows [lo, hi) of x, transposed (F × rows, for φ(K)ᵀV) or row-major (rows × F, for φ(Q)S;
+ * the large operand must be the left one, since XNNPACK repacks the right one on every call).
+ * The quadratic map on wasm runs the pairs kernels inside the backend's heap; every other case
+ * fills the tensor from the JS feature loops. Both compute the same float32 products.
+ */
+function features(tf: TF, map: FeatureMap, x: Float32Array, d: number, lo: number, hi: number, transposed: boolean): tfc.Tensor2D {
+  const f = featureCount(map, d);
+  const rows = hi - lo;
+  const shape: [number, number] = transposed ? [f, rows] : [rows, f];
+  if (map.kind !== 'quadratic' || tf.getBackend() !== 'wasm') return writeTensor(tf, shape, (out) => featurize(map, x, d, lo, hi, out, transposed));
+  const b = tf.backend() as unknown as WasmBackendInternals & { makeOutput(shape: number[], dtype: 'float32'): tfc.TensorInfo };
+  const at = (id: object) => b.dataIdMap.get(id)!.memoryOffset;
+  const kernels = pairsKernels(b.wasm.asm.memory);
+  const pairs = pairTensor(tf, d, !transposed);
+  const table = transposed
+    ? tf.tensor2d(quadraticTable(x, d, lo, hi), [2 * d + 1, rows])
+    : tf.tensor2d(quadraticTableRows(x, d, lo, hi), [rows, 2 * d + 1]);
+  const out = b.makeOutput(shape, 'float32');
+  if (transposed) kernels.pairs(at(table.dataId), rows, at(pairs.dataId), f, at(out.dataId));
+  else kernels.rowPairs(at(table.dataId), 2 * d + 1, rows, at(pairs.dataId), f, at(out.dataId));
+  table.dispose();
+  return tf.engine().makeTensorFromTensorInfo(out) as tfc.Tensor2D;
+}
+
 /** out rows = numerator rows / denominator. */
 function divide(num: Float32Array, den: Float32Array, m: number, out: Float32Array, row0: number): void {
   for (let i = 0; i < den.length; i++) {
@@ -163,7 +207,7 @@ function rowsOp(tf: TF, x: SharedInputs, a: Op<'softmax' | 'direct'>): Float32Ar
 function accumulate(tf: TF, x: SharedInputs, map: FeatureMap, c: number, e: number, s: tfc.Tensor | null, z: tfc.Tensor | null): [tfc.Tensor, tfc.Tensor] {
   const f = featureCount(map, x.d);
   return tf.tidy(() => {
-    const phiT = writeTensor(tf, [f, e - c], (out) => featurize(map, x.k, x.d, c, e, out, true));
+    const phiT = features(tf, map, x.k, x.d, c, e, true);
     const v = tf.tensor2d(x.v.subarray(c * x.m, e * x.m), [e - c, x.m]);
     const ds = tf.matMul(phiT, v);
     const dz = tf.sum(phiT, 1, true);
@@ -196,7 +240,7 @@ function applyOp(tf: TF, x: SharedInputs, a: Op<'apply'>): Float32Array {
   const z = tf.tensor2d(a.state.subarray(f * m), [f, 1]);
   for (let c = a.lo; c < a.hi; c += a.chunk) {
     const e = Math.min(a.hi, c + a.chunk);
-    const phi = writeTensor(tf, [e - c, f], (o) => featurize(a.map, x.q, d, c, e, o, false));
+    const phi = features(tf, a.map, x.q, d, c, e, false);
     divide(read(tf, () => tf.matMul(phi, s)), read(tf, () => tf.matMul(phi, z)), m, out, c - a.lo);
     phi.dispose();
   }
@@ -219,7 +263,7 @@ function causalOp(tf: TF, x: SharedInputs, a: Op<'causal'>): Float32Array {
     const kT = new Float32Array(d * r);
     for (let i = 0; i < r; i++) for (let j = 0; j < d; j++) kT[j * r + i] = x.k[(c + i) * d + j]!;
     const [num, den] = tf.tidy(() => {
-      const phiQ = writeTensor(tf, [r, f], (o) => featurize(quad, x.q, d, c, e, o, false));
+      const phiQ = features(tf, quad, x.q, d, c, e, false);
       const q = tf.mul(tf.tensor2d(x.q.subarray(c * d, e * d), [r, d]), 1 / Math.sqrt(d));
       const keep = r === a.chunk ? lower : tf.slice(lower, [0, 0], [r, r]);
       const w = tf.mul(tf.square(tf.add(tf.matMul(q, tf.tensor2d(kT, [d, r])), 1)), keep) as tfc.Tensor2D;

@@ -73,38 +73,78 @@ export function featurize(map: FeatureMap, x: Float32Array, d: number, lo: numbe
   }
 }
 
-/** Quadratic φ, row-major: [1, √2·x_a, x_a², √2·x_a·x_b (a < b)] for each row. */
-function quadraticRows(x: Float32Array, d: number, lo: number, hi: number, out: Float32Array): void {
+/**
+ * The quadratic map as products of table rows: table = [1, x_a·s, √2·x_a·s] (2D+1 rows, each
+ * `rows` long, s = D^(−1/4)) and feature f = table[i_f] ⊙ table[j_f]: 1·1, √2x_a·1, x_a·x_a,
+ * √2x_a·x_b (a < b). One float32 multiply per value, the same in JS and in the SIMD kernel.
+ */
+export function quadraticTable(x: Float32Array, d: number, lo: number, hi: number): Float32Array {
+  const rows = hi - lo;
   const s = d ** -0.25;
-  const xs = new Float32Array(d);
-  let j = 0;
-  for (let i = lo; i < hi; i++) {
-    for (let a = 0; a < d; a++) xs[a] = x[i * d + a]! * s;
-    out[j++] = 1;
-    for (let a = 0; a < d; a++) out[j++] = Math.SQRT2 * xs[a]!;
-    for (let a = 0; a < d; a++) out[j++] = xs[a]! * xs[a]!;
+  const t = new Float32Array((2 * d + 1) * rows);
+  t.fill(1, 0, rows);
+  for (let i = 0; i < rows; i++) {
     for (let a = 0; a < d; a++) {
-      const xa = Math.SQRT2 * xs[a]!;
-      for (let b = a + 1; b < d; b++) out[j++] = xa * xs[b]!;
+      const v = Math.fround(x[(lo + i) * d + a]! * s);
+      t[(1 + a) * rows + i] = v;
+      t[(1 + d + a) * rows + i] = Math.SQRT2 * v;
     }
+  }
+  return t;
+}
+
+/** The same table row-major: rows × (2D+1), row i = [1, x_a·s, √2·x_a·s]. */
+export function quadraticTableRows(x: Float32Array, d: number, lo: number, hi: number): Float32Array {
+  const w = 2 * d + 1;
+  const s = d ** -0.25;
+  const t = new Float32Array((hi - lo) * w);
+  for (let i = 0; i < hi - lo; i++) {
+    t[i * w] = 1;
+    for (let a = 0; a < d; a++) {
+      const v = Math.fround(x[(lo + i) * d + a]! * s);
+      t[i * w + 1 + a] = v;
+      t[i * w + 1 + d + a] = Math.SQRT2 * v;
+    }
+  }
+  return t;
+}
+
+const pairCache = new Map<number, Int32Array>();
+/** (i_f, j_f) for every quadratic feature, in φ's order; cached per D. */
+export function quadraticPairs(d: number): Int32Array {
+  let p = pairCache.get(d);
+  if (!p) {
+    const list: number[] = [0, 0];
+    for (let a = 0; a < d; a++) list.push(1 + d + a, 0);
+    for (let a = 0; a < d; a++) list.push(1 + a, 1 + a);
+    for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) list.push(1 + d + a, 1 + b);
+    p = Int32Array.from(list);
+    pairCache.set(d, p);
+  }
+  return p;
+}
+
+/** Quadratic φ, row-major (rows × C), from the table: the same float32 products as the transposed form. */
+function quadraticRows(x: Float32Array, d: number, lo: number, hi: number, out: Float32Array): void {
+  const rows = hi - lo;
+  const t = quadraticTable(x, d, lo, hi);
+  const pairs = quadraticPairs(d);
+  const f = pairs.length / 2;
+  for (let i = 0; i < rows; i++) {
+    const o = i * f;
+    for (let k = 0; k < f; k++) out[o + k] = t[pairs[2 * k]! * rows + i]! * t[pairs[2 * k + 1]! * rows + i]!;
   }
 }
 
-/** Quadratic φ, transposed (F × rows): features outer, rows inner, so every write is sequential. */
+/** Quadratic φ, transposed (C × rows): the JS twin of the SIMD pairs kernel. */
 function quadraticT(x: Float32Array, d: number, lo: number, hi: number, out: Float32Array): void {
   const rows = hi - lo;
-  const s = d ** -0.25;
-  const xt = new Float32Array(d * rows);
-  for (let i = 0; i < rows; i++) for (let a = 0; a < d; a++) xt[a * rows + i] = x[(lo + i) * d + a]! * s;
-  out.fill(1, 0, rows);
-  let o = rows;
-  for (let a = 0; a < d; a++, o += rows) for (let i = 0; i < rows; i++) out[o + i] = Math.SQRT2 * xt[a * rows + i]!;
-  for (let a = 0; a < d; a++, o += rows) for (let i = 0; i < rows; i++) out[o + i] = xt[a * rows + i]! * xt[a * rows + i]!;
-  for (let a = 0; a < d; a++) {
-    const ao = a * rows;
-    for (let b = a + 1; b < d; b++, o += rows) {
-      const bo = b * rows;
-      for (let i = 0; i < rows; i++) out[o + i] = Math.SQRT2 * xt[ao + i]! * xt[bo + i]!;
-    }
+  const t = quadraticTable(x, d, lo, hi);
+  const pairs = quadraticPairs(d);
+  for (let k = 0; k < pairs.length / 2; k++) {
+    const a = pairs[2 * k]! * rows;
+    const b = pairs[2 * k + 1]! * rows;
+    const o = k * rows;
+    for (let i = 0; i < rows; i++) out[o + i] = t[a + i]! * t[b + i]!;
   }
 }
