@@ -41,7 +41,8 @@ const Params = z
 const Settings = z
   .object({
     memory_budget_bytes: z.number().positive().default(2 ** 30).describe('skip points predicted to hold more backend memory; @default 1 GiB'),
-    time_budget_ms: z.number().positive().default(250).describe('minimum time spent measuring each point; @default 250'),
+    time_budget_ms: z.number().positive().default(400).describe('minimum time spent measuring each point; @default 400'),
+    warmup_ms: z.number().nonnegative().default(50).describe('warm-up time before measuring (wasm tier-up, operator caches for a new shape); @default 50'),
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
@@ -131,9 +132,16 @@ export const scaling = defineSimulation({
       maxErrors.push(maxRelError(result.out, M, rows, ref));
       froErrors.push(froRelError(result.out, M, rows, ref));
     }
-    await runMethod(exec, call!, false);
 
-    const bench = new Bench({ time: settings.time_budget_ms, iterations: settings.min_samples, warmup: false, now: ctx.now, retainSamples: true });
+    const bench = new Bench({
+      time: settings.time_budget_ms,
+      iterations: settings.min_samples,
+      warmup: true,
+      warmupTime: settings.warmup_ms,
+      warmupIterations: 2,
+      now: ctx.now,
+      retainSamples: true,
+    });
     const timed = call!;
     bench.add(method, async () => void (await runMethod(exec, timed, false)));
     await bench.run();
