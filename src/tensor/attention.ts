@@ -205,7 +205,6 @@ function rowsOp(tf: TF, x: SharedInputs, a: Op<'softmax' | 'direct'>): Float32Ar
 
 /** Add φ(K_c)ᵀV_c and φ(K_c)ᵀ1 for rows [c, e) to (s, z), or start them when null; returns the new pair. */
 function accumulate(tf: TF, x: SharedInputs, map: FeatureMap, c: number, e: number, s: tfc.Tensor | null, z: tfc.Tensor | null): [tfc.Tensor, tfc.Tensor] {
-  const f = featureCount(map, x.d);
   return tf.tidy(() => {
     const phiT = features(tf, map, x.k, x.d, c, e, true);
     const v = tf.tensor2d(x.v.subarray(c * x.m, e * x.m), [e - c, x.m]);
