@@ -15,7 +15,7 @@ export const chartConfig = {
   background: 'white',
   range: { category: PALETTE },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
   title: { fontSize: 14, anchor: 'start' },
   view: { stroke: null },
 } as const;
