@@ -16,6 +16,8 @@ export function expectGolden(name: string, actual: string): void {
     return;
   }
   const expected = readFileSync(file, 'utf8');
-  if (expected !== actual) writeFileSync(file.replace(/(\.\w+)$/, '-changed$1'), actual);
-  expect(actual, `golden ${name} (see ${name.replace(/(\.\w+)$/, '-changed$1')})`).toBe(expected);
+  // variance-vs-d.vl.json → variance-vs-d-changed.vl.json
+  const changed = name.replace(/^([^.]+)/, '$1-changed');
+  if (expected !== actual) writeFileSync(join(DIR, changed), actual);
+  expect(actual, `golden ${name} (see test/golden/${changed})`).toBe(expected);
 }
