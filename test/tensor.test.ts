@@ -5,7 +5,9 @@ import { activate } from '../src/tensor/backend.js';
 import { inlineExecutor, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
 import { featureCount, featurize, type FeatureMap } from '../src/tensor/features.js';
 import { runMethod, type Method } from '../src/tensor/methods.js';
-import { maxRelError, referenceRows, sampleRows } from '../src/tensor/reference.js';
+import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
+
+const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64Array) => relErrors(out, m, rows, ref).max;
 
 const quad: FeatureMap = { kind: 'quadratic' };
 
@@ -63,6 +65,14 @@ describe('quadratic feature map', () => {
       for (let i = 0; i < f; i++) est += phi[i]! * phi[f + i]!;
       expect(Math.abs(est / exact - 1), kind).toBeLessThan(0.02);
     }
+  });
+});
+
+describe('relative errors', () => {
+  it('outputs (1, 2) against (1, 1): max |e| / max |ref| = 1, ‖e‖/‖ref‖ = √(1/2)', () => {
+    const e = relErrors(Float32Array.of(1, 2), 1, [0, 1], Float64Array.of(1, 1));
+    expect(e.max).toBe(1);
+    expect(e.fro).toBeCloseTo(Math.SQRT1_2, 15);
   });
 });
 

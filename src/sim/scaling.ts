@@ -5,7 +5,7 @@ import { median, medianInterval } from '../stats/quantile.js';
 import { sharedFloats } from '../tensor/executor.js';
 import type { FeatureMap } from '../tensor/features.js';
 import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/methods.js';
-import { froRelError, maxRelError, referenceRows, sampleRows } from '../tensor/reference.js';
+import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { flopsOf, predictedBytes, quadraticFeatures } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
 import { defineSimulation, type Row } from './types.js';
@@ -129,8 +129,9 @@ export const scaling = defineSimulation({
       // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
       const result = await runMethod(exec, call, i === 0);
       if (i === 0) peakBytes = result.peakBytes;
-      maxErrors.push(maxRelError(result.out, M, rows, ref));
-      froErrors.push(froRelError(result.out, M, rows, ref));
+      const err = relErrors(result.out, M, rows, ref);
+      maxErrors.push(err.max);
+      froErrors.push(err.fro);
     }
 
     const bench = new Bench({

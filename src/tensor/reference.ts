@@ -47,30 +47,25 @@ export function referenceRows(x: AttentionInputs, sim: Similarity, causal: boole
   return out;
 }
 
-/** ‖a − ref‖_F / ‖ref‖_F over the sampled rows: the normwise error, less ruled by one bad row than the max. */
-export function froRelError(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): number {
-  let err = 0;
-  let norm = 0;
+/**
+ * Errors of an output against the reference over the sampled rows, both normwise (finite when
+ * the reference has zeros): `max` = max |a − ref| / max |ref|, and `fro` = ‖a − ref‖_F / ‖ref‖_F,
+ * less ruled by one bad row.
+ */
+export function relErrors(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): { max: number; fro: number } {
+  let maxErr = 0;
+  let maxRef = 0;
+  let sqErr = 0;
+  let sqRef = 0;
   rows.forEach((i, r) => {
     for (let c = 0; c < m; c++) {
       const want = ref[r * m + c]!;
-      err += (full[i * m + c]! - want) ** 2;
-      norm += want * want;
+      const e = full[i * m + c]! - want;
+      maxErr = Math.max(maxErr, Math.abs(e));
+      maxRef = Math.max(maxRef, Math.abs(want));
+      sqErr += e * e;
+      sqRef += want * want;
     }
   });
-  return Math.sqrt(err / norm);
-}
-
-/** max |a − ref| / max |ref| over the sampled rows (a normwise relative error, finite when ref has zeros). */
-export function maxRelError(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): number {
-  let err = 0;
-  let scale = 0;
-  rows.forEach((i, r) => {
-    for (let c = 0; c < m; c++) {
-      const want = ref[r * m + c]!;
-      err = Math.max(err, Math.abs(full[i * m + c]! - want));
-      scale = Math.max(scale, Math.abs(want));
-    }
-  });
-  return err / scale;
+  return { max: maxErr / maxRef, fro: Math.sqrt(sqErr / sqRef) };
 }
