@@ -32,6 +32,25 @@ async function expectBad(text: string, args: string[] = []): Promise<string> {
   return r.stderr.replace(file, 'FILE');
 }
 
+describe('--check', () => {
+  it('exits 1 when a claim fails and 0 without --check; the report is still written', async () => {
+    const dir = tmp();
+    const file = join(dir, 'claims.yaml');
+    // Var(q·k) grows like d, so a slope of 3 must fail; the slope of 1 must pass.
+    writeFileSync(
+      file,
+      `${GOOD}claims:\n  - { id: wrong, kind: slope, text: t, x: d, y: var, expect: { target: 3, tol: 0.1 } }\n  - { id: right, kind: slope, text: t, x: d, y: var, expect: { target: 1, tol: 0.2 } }\n`,
+    );
+    const out = join(dir, 'results');
+    const checked = await cli([file, '--out', out, '--set', 'trials=20000', '--check']);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain('claims: 1/2 passed');
+    expect(checked.stdout).toContain('FAIL wrong: ');
+    expect(checked.stdout.trimEnd().split('\n').pop()).toMatch(/report\.html$/);
+    expect((await cli([file, '--out', out, '--set', 'trials=20000'])).code).toBe(0);
+  });
+});
+
 describe('bad input: exit 2, a located message, nothing written', () => {
   it('the good file is fine (control)', async () => {
     const dir = tmp();
