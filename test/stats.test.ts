@@ -85,6 +85,21 @@ describe('claims', () => {
     expect(r.status).toBe('fail');
   });
 
+  it('spread: (max − min)/mean per group', () => {
+    // group a: v = 1, 2, 4.4 → (4.4 − 1)/2.4667 = 1.378; group b: one row → 0
+    const r = evaluateClaim(claim({ id: 's', text: 't', kind: 'spread', column: 'v', per: ['g'], below: 0.5 }), rows);
+    expect(r.status).toBe('fail');
+    if (r.status !== 'error') expect(r.measured).toBe('g=a: 1.38; g=b: 0');
+  });
+
+  it('monotone: strictly along x, and says where it breaks', () => {
+    const up = evaluateClaim(claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'v', direction: 'increasing' }), rows);
+    expect(up.status).toBe('pass');
+    const down = evaluateClaim(claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'z', direction: 'decreasing' }), rows);
+    expect(down.status).toBe('fail');
+    if (down.status !== 'error') expect(down.measured).toBe('not at d = 4');
+  });
+
   it('slope: v = d gives slope 1 per group; a where that selects nothing is an error', () => {
     const exact = rows.map((r) => ({ ...r, v: r.d }));
     const r = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'd', y: 'v', expect: { target: 1, tol: 0.01 } }), exact);

@@ -125,7 +125,8 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
     const columns = tables[c.table];
     if (!columns) throw new AttnlabError('SCHEMA', msg.claimTable(c.id, c.table, Object.keys(tables)), locator.at(['claims', i, 'table']));
     const bounds = 'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
-    const cols = c.kind === 'slope' ? [c.x, c.y, ...c.per] : [c.test.column, ...bounds];
+    const cols =
+      c.kind === 'slope' || c.kind === 'monotone' ? [c.x, c.y, ...c.per] : c.kind === 'spread' ? [c.column, ...c.per] : [c.test.column, ...bounds];
     for (const col of [...cols, ...Object.keys(c.where)]) {
       if (!columns.includes(col)) throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
     }

@@ -89,6 +89,25 @@ export const Claim = z.discriminatedUnion('kind', [
       expect: z.object({ target: z.number(), tol: z.number().positive() }).strict(),
     })
     .strict(),
+  z
+    .object({
+      ...Common,
+      kind: z.literal('spread'),
+      column: z.string(),
+      per: z.array(z.string()).default([]).describe('one spread per group of these columns'),
+      below: z.number().positive().describe('(max − min) / mean of the column must stay below this in every group'),
+    })
+    .strict(),
+  z
+    .object({
+      ...Common,
+      kind: z.literal('monotone'),
+      x: z.string(),
+      y: z.string(),
+      per: z.array(z.string()).default([]),
+      direction: z.enum(['increasing', 'decreasing']).describe('strictly, in the order of x'),
+    })
+    .strict(),
 ]);
 export type Claim = z.output<typeof Claim>;
 

@@ -41,7 +41,7 @@ function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r:
 export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
   const base = { id: claim.id, text: claim.text };
   // Skipped points (a null in a tested column) are not evidence either way.
-  const used = claim.kind === 'slope' ? [claim.x, claim.y] : [claim.test.column];
+  const used = claim.kind === 'slope' || claim.kind === 'monotone' ? [claim.x, claim.y] : claim.kind === 'spread' ? [claim.column] : [claim.test.column];
   const selected = selectRows(rows, claim.where).filter((r) => used.every((c) => r[c] !== null && r[c] !== undefined));
   if (claim.kind === 'fraction') {
     const t = describeTest(claim.test, selected.length);
@@ -52,6 +52,7 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
     const measured = `${ok}/${selected.length} rows (${fmt(frac * 100, 4)}%)${t.worst(selected)}`;
     return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured };
   }
+  if (claim.kind === 'spread' || claim.kind === 'monotone') return evaluateShape(claim, selected, base);
   const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${claim.x_min !== undefined ? ` (${claim.x} ≥ ${claim.x_min})` : ''}`;
   const groups = new Map<string, Row[]>();
   for (const r of selected) {
@@ -72,6 +73,43 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
     }
   }
   return { ...base, status: allPass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
+}
+
+function groups(rows: readonly Row[], per: readonly string[]): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = per.map((c) => `${c}=${r[c]}`).join(', ');
+    out.set(key, [...(out.get(key) ?? []), r]);
+  }
+  return out;
+}
+
+/** spread: (max − min)/mean below a bound per group; monotone: strictly up or down along x per group. */
+function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, rows: readonly Row[], base: { id: string; text: string }): ClaimResult {
+  const expected =
+    claim.kind === 'spread'
+      ? `(max − min)/mean of ${claim.column} < ${claim.below}${claim.per.length ? ` per ${claim.per.join(', ')}` : ''}`
+      : `${claim.y} strictly ${claim.direction} in ${claim.x}${claim.per.length ? ` per ${claim.per.join(', ')}` : ''}`;
+  if (rows.length === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  const parts: string[] = [];
+  let pass = true;
+  for (const [key, rs] of groups(rows, claim.per)) {
+    const label = key ? `${key}: ` : '';
+    if (claim.kind === 'spread') {
+      const v = rs.map((r) => Number(r[claim.column]));
+      const mean = v.reduce((s, x) => s + x, 0) / v.length;
+      const spread = (Math.max(...v) - Math.min(...v)) / Math.abs(mean);
+      pass &&= spread < claim.below;
+      parts.push(`${label}${fmt(spread, 3)}`);
+    } else {
+      const sorted = [...rs].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x]));
+      const ys = sorted.map((r) => Number(r[claim.y]));
+      const bad = ys.findIndex((y, i) => i > 0 && (claim.direction === 'decreasing' ? !(y < ys[i - 1]!) : !(y > ys[i - 1]!)));
+      pass &&= bad < 0;
+      parts.push(`${label}${bad < 0 ? `${ys.length} steps ${claim.direction}` : `not at ${claim.x} = ${sorted[bad]![claim.x]}`}`);
+    }
+  }
+  return { ...base, status: pass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
 }
 
 /** Evaluate every claim; `tables` holds results and the simulation's analysis tables by name. */

@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+// Gradient functions for autodiff: tfjs-core's Node bundle has none; the union package registers
+// them in the global registry that this engine shares.
+import '@tensorflow/tfjs';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 
@@ -20,6 +23,8 @@ export interface SelectedBackend {
 
 /** Load and activate one backend; throws (plain Error) if it cannot. Returns the providing package. */
 export async function activate(name: Backend): Promise<string> {
+  // Production mode: no debug checks, and no console banners (the cpu backend greets Node users).
+  tf.enableProdMode();
   if (name === 'tensorflow') {
     // Optional dependencies: present only where libtensorflow could be downloaded at install time.
     const errors: string[] = [];
