@@ -97,6 +97,7 @@ ${table([
   ['backend', `${m.backend.name} (${m.backend.provider})`],
   ['versions', Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
   ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
+  ...(m.setup ? [['measured at setup', Object.entries(m.setup).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ')] as const] : []),
   ['started', m.startedAt],
   ['finished', m.finishedAt ?? 'unfinished'],
 ])}

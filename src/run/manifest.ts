@@ -27,6 +27,8 @@ export interface Manifest {
   finishedAt?: string;
   points: { total: number; done: number };
   claims?: { passed: number; failed: number; errored: number };
+  /** What the simulation's setup measured (machine bandwidth, peak FLOP/s, ...). */
+  setup?: Record<string, number>;
 }
 
 const ROOT = new URL('../..', import.meta.url);

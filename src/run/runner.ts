@@ -5,6 +5,7 @@
  *     │ expandGrid → Point[] (stable ids)            src/spec/grid.ts
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
+ *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
  *   for each point × replicate not done:
  *     sim.run(point, {rng(seed, id, replicate), tf, now, signal, executor}) → rows
  *     appendPoint → points.jsonl                       (crash-safe checkpoint)
@@ -23,7 +24,7 @@ import { canonicalJson, expandGrid, expandValues, type Point } from '../spec/gri
 import type { LoadedExperiment } from '../spec/load.js';
 import { gridBlocks, type Experiment } from '../spec/schema.js';
 import type { Overrides } from '../spec/overrides.js';
-import type { Row } from '../sim/types.js';
+import type { Row, SetupResult } from '../sim/types.js';
 import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { SelectedBackend } from '../tensor/backend.js';
 import { workerExecutor, type Executor } from '../tensor/executor.js';
@@ -119,13 +120,18 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
+  let setup: SetupResult = { values: {}, tables: {} };
   try {
+    if (sim.setup) {
+      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), tf: req.backend.tf, now: io.now, signal, executor }, exp.settings);
+      store.writeManifest({ ...manifest, setup: setup.values });
+    }
     for (const point of points) {
       for (let r = 0; r < exp.replicates; r++) {
         if (done.has(key(point.id, r))) continue;
         const rows = await sim.run(
           { params: point.params, settings: exp.settings, replicate: r },
-          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor },
+          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor, setup },
         );
         const entry: CheckpointEntry = { point: point.id, replicate: r, rows };
         store.appendPoint(entry);
@@ -138,11 +144,13 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   }
 
   const rows = collectRows(points, exp.replicates, done);
-  const analysis = sim.analyse?.(rows, exp.settings) ?? { tables: {}, summary: [] };
+  const derived = sim.analyse?.(rows, exp.settings, setup) ?? { tables: {}, summary: [] };
+  const analysis = { tables: { ...setup.tables, ...derived.tables }, summary: derived.summary };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
   const finished: Manifest = {
     ...manifest,
+    ...(sim.setup ? { setup: setup.values } : {}),
     status: 'complete',
     finishedAt: new Date().toISOString(),
     points: { total, done: done.size },

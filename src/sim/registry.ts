@@ -1,6 +1,7 @@
 import { qkVariance } from './qk-variance.js';
 import { scaling } from './scaling.js';
 import { softmaxSaturation } from './softmax-saturation.js';
+import { mhaVsMqa } from './mha-vs-mqa.js';
 import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
@@ -8,6 +9,7 @@ const registry: Record<string, Simulation> = {
   [qkVariance.kind]: qkVariance as unknown as Simulation,
   [scaling.kind]: scaling as unknown as Simulation,
   [softmaxSaturation.kind]: softmaxSaturation as unknown as Simulation,
+  [mhaVsMqa.kind]: mhaVsMqa as unknown as Simulation,
 };
 
 export function getSimulation(kind: string): Simulation | undefined {

@@ -20,6 +20,16 @@ export interface SimContext {
   signal: AbortSignal;
   /** Tensor workers on the run's backend, started on first use and shared by all points. */
   executor: () => Promise<Executor>;
+  /** What the simulation's setup measured once for this run (empty without setup). */
+  setup: SetupResult;
+}
+
+/** Measured once per run before any point (machine probes, correctness checks). */
+export interface SetupResult {
+  /** Numbers recorded in manifest.json under `setup`. */
+  values: Record<string, number>;
+  /** Tables written beside results.csv, available to claims and charts. */
+  tables: Record<string, Table>;
 }
 
 /** A table of derived results (fits, crossovers), written as <name>.csv beside results.csv. */
@@ -61,8 +71,10 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
   /** Columns of each analysis table, so claims on them are checked before a run. */
   tables?: Record<string, readonly string[]>;
-  /** Derived tables from all rows (pure). */
-  analyse?(rows: readonly Row[], settings: z.output<S>): Analysis;
+  /** Runs once per run, before the points, with the seeded generator of the pseudo-point "setup". */
+  setup?(ctx: Omit<SimContext, 'setup'>, settings: z.output<S>): Promise<SetupResult> | SetupResult;
+  /** Derived tables from all rows (pure given the rows and the setup's measurements). */
+  analyse?(rows: readonly Row[], settings: z.output<S>, setup: SetupResult): Analysis;
 }
 
 /** Identity with literal types kept (the citty `defineCommand` trick). */

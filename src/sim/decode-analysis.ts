@@ -1,0 +1,86 @@
+/**
+ * Derived tables of mha-vs-mqa: MHA/MQA ratios per shape (bytes, KV reads, FLOPs, time), the
+ * time ratio's growth with n, and roofline curves with the decode steps placed on them.
+ */
+import { decodeCost } from './decode-cost.js';
+import type { Analysis, Row } from './types.js';
+
+export const RATIO_COLUMNS = [
+  'kind', 'b', 'd', 'h', 'n', 'kv_read_ratio', 'kv_read_ratio_over_h', 'flops_diff', 'flops_diff_over_projection',
+  'byte_ratio', 'time_ratio', 'time_ratio_growth', 'n_from', 'n_to',
+] as const;
+export const ROOFLINE_COLUMNS = ['kind', 'machine', 'intensity', 'attainable_flops', 'variant', 'b', 'n'] as const;
+
+export interface Hardware {
+  name: string;
+  bandwidth: number;
+  peak_flops: number;
+  /** Bytes per number the decode steps are placed with on this machine's roofline. */
+  dtype_bytes: number;
+}
+
+const blank = (cols: readonly string[]): Row => Object.fromEntries(cols.map((c) => [c, null]));
+const num = (r: Row, c: string) => r[c] as number;
+
+export function analyseDecode(rows: readonly Row[], machines: readonly Hardware[], roofline: { n: number; d: number; h: number; bs: readonly number[] }): Analysis {
+  const ratios: Row[] = [];
+  const summary: string[] = [];
+  const byShape = new Map<string, Map<string, Row>>();
+  for (const r of rows) {
+    if (r['dtype_bytes'] !== 4) continue;
+    const key = `${r['b']}|${r['d']}|${r['h']}|${r['n']}`;
+    byShape.set(key, (byShape.get(key) ?? new Map()).set(String(r['variant']), r));
+  }
+  for (const variants of byShape.values()) {
+    const mha = variants.get('mha');
+    const mqa = variants.get('mqa');
+    if (!mha || !mqa) continue;
+    const [b, d, h] = [num(mha, 'b'), num(mha, 'd'), num(mha, 'h')];
+    const k = d / h;
+    const kvRatio = num(mha, 'bytes_kv_read') / num(mqa, 'bytes_kv_read');
+    const flopsDiff = num(mha, 'flops') - num(mqa, 'flops');
+    // Only the K and V projections differ: 2 products of b×d by d×(h−1)·k, at 2 FLOPs per multiply-add.
+    const projection = 2 * 2 * b * d * (h - 1) * k;
+    const timed = mha['time_ms'] !== null && mqa['time_ms'] !== null;
+    ratios.push({
+      ...blank(RATIO_COLUMNS), kind: 'shape', b, d, h, n: mha['n']!,
+      kv_read_ratio: kvRatio, kv_read_ratio_over_h: kvRatio / h, flops_diff: flopsDiff, flops_diff_over_projection: flopsDiff / projection,
+      byte_ratio: num(mha, 'bytes_total') / num(mqa, 'bytes_total'),
+      time_ratio: timed ? num(mha, 'time_ms') / num(mqa, 'time_ms') : null,
+    });
+  }
+  const groups = new Map<string, Row[]>();
+  for (const r of ratios.filter((x) => x['time_ratio'] !== null)) {
+    const key = `${r['b']}|${r['d']}|${r['h']}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    g.sort((a, c) => num(a, 'n') - num(c, 'n'));
+    const first = g[0]!;
+    const last = g[g.length - 1]!;
+    const growth = num(last, 'time_ratio') / num(first, 'time_ratio');
+    ratios.push({
+      ...blank(RATIO_COLUMNS), kind: 'largest-n', b: last['b']!, d: last['d']!, h: last['h']!, n: last['n']!,
+      byte_ratio: last['byte_ratio']!, time_ratio: last['time_ratio']!, time_ratio_growth: growth, n_from: first['n']!, n_to: last['n']!,
+    });
+    summary.push(
+      `b=${last['b']} d=${last['d']} h=${last['h']}: MHA/MQA time ${num(last, 'time_ratio').toFixed(2)}× at n=${last['n']} (bytes ${num(last, 'byte_ratio').toFixed(2)}×), up from ${num(first, 'time_ratio').toFixed(2)}× at n=${first['n']}`,
+    );
+  }
+
+  const roof: Row[] = [];
+  for (const m of machines) {
+    for (let e = -2; e <= 4; e += 0.25) {
+      const i = 10 ** e;
+      roof.push({ ...blank(ROOFLINE_COLUMNS), kind: 'curve', machine: m.name, intensity: i, attainable_flops: Math.min(m.peak_flops, m.bandwidth * i) });
+    }
+    for (const b of roofline.bs) {
+      for (const [variant, g] of [['mha', roofline.h], ['gqa', Math.max(1, roofline.h / 4)], ['mqa', 1]] as const) {
+        const c = decodeCost({ b, n: roofline.n, d: roofline.d, h: roofline.h, g, s: m.dtype_bytes });
+        roof.push({ ...blank(ROOFLINE_COLUMNS), kind: 'decode', machine: m.name, intensity: c.intensity, attainable_flops: Math.min(m.peak_flops, m.bandwidth * c.intensity), variant, b, n: roofline.n });
+      }
+    }
+  }
+  return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary };
+}

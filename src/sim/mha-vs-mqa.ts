@@ -1,0 +1,158 @@
+import type { Tensor2D } from '@tensorflow/tfjs-core';
+import { Bench } from 'tinybench';
+import { z } from 'zod';
+import { median, medianInterval } from '../stats/quantile.js';
+import { decodeChecks } from '../tensor/decode-checks.js';
+import { decodeStep } from '../tensor/decode.js';
+import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
+import { decodeCost } from './decode-cost.js';
+import { defineSimulation, type Row } from './types.js';
+
+/**
+ * mha-vs-mqa: bytes moved and time per incremental decoding step for multi-head (g = h),
+ * grouped-query (g groups) and multi-query (g = 1) attention as the KV cache grows. The
+ * analytic model gives FLOPs and bytes by category; the step is timed on the backend; setup
+ * measures this machine's bandwidth and peak FLOP/s once, for the memory-bound prediction
+ * and the roofline, and runs the correctness checks.
+ */
+
+const Params = z
+  .object({
+    variant: z.enum(['mha', 'gqa', 'mqa']).describe('mha: g = h; gqa: g = groups; mqa: g = 1'),
+    groups: z.number().int().min(1).default(4).describe('key/value heads of gqa; @default 4'),
+    b: z.number().int().min(1).describe('sequences decoded at once'),
+    n: z.number().int().min(1).describe('tokens in the KV cache'),
+    d: z.number().int().min(1).describe('model width'),
+    h: z.number().int().min(1).describe('query heads (head width d/h)'),
+    dtype_bytes: z.union([z.literal(4), z.literal(2)]).default(4).describe('bytes per number; 2 is analytic only (float32 on tfjs); @default 4'),
+  })
+  .strict()
+  .refine((p) => p.d % p.h === 0, { message: 'h must divide d', path: ['h'] })
+  .refine((p) => p.variant !== 'gqa' || (p.groups < p.h && p.h % p.groups === 0), { message: 'gqa groups must divide h and be below it', path: ['groups'] });
+
+const Hardware = z.object({ name: z.string(), bandwidth: z.number().positive(), peak_flops: z.number().positive(), dtype_bytes: z.number().int().positive().default(2) }).strict();
+
+const Settings = z
+  .object({
+    max_cache_bytes: z.number().positive().default(2 ** 30).describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
+    time_budget_ms: z.number().positive().default(150).describe('minimum time spent measuring each point; @default 150'),
+    min_samples: z.number().int().min(3).default(5).describe('@default 5'),
+    hardware: z.array(Hardware).default([]).describe('roofline presets (bytes/s, FLOP/s)'),
+    roofline: z.object({ n: z.number().int().positive(), d: z.number().int().positive(), h: z.number().int().positive(), b: z.array(z.number().int().positive()) }).strict().default({ n: 4096, d: 1024, h: 16, b: [1, 8, 64] }),
+  })
+  .strict();
+type Settings = z.output<typeof Settings>;
+
+const kvHeads = (p: { variant: string; groups: number; h: number }) => (p.variant === 'mha' ? p.h : p.variant === 'mqa' ? 1 : p.groups);
+
+/** Median ms of `f` over a few repetitions (setup probes only). */
+function probeMs(now: () => number, f: () => void, reps = 7): number {
+  f();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = now();
+    f();
+    t.push(now() - s);
+  }
+  return median(t);
+}
+
+export const mhaVsMqa = defineSimulation({
+  kind: 'mha-vs-mqa',
+  summary: 'bytes moved and time per decoding step for multi-head, grouped-query and multi-query attention',
+  params: Params,
+  settings: Settings,
+  timing: true,
+  columns: [
+    'variant', 'kv_heads', 'b', 'n', 'd', 'h', 'dtype_bytes', 'flops', 'bytes_weights', 'bytes_activations',
+    'bytes_kv_read', 'bytes_kv_write', 'bytes_total', 'intensity', 'kv_cache_bytes',
+    'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'skipped_reason',
+  ],
+  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms'],
+  tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: ['check', 'description', 'max_abs_diff', 'passed_shape'] },
+  setup({ tf, now, rng }) {
+    // Bandwidth: a + b over 16 Mi floats moves 3 × 64 MiB. Peak: a 1024³ product, 2 GFLOP.
+    const bw = tf.tidy(() => {
+      const [a, b] = [tf.fill([1 << 24], 1), tf.fill([1 << 24], 2)];
+      // wasm ops finish when the call returns; a readback would time a 64 MiB copy instead.
+      return (3 * 4 * (1 << 24)) / (probeMs(now, () => tf.add(a, b).dispose()) / 1e3);
+    });
+    const peak = tf.tidy(() => {
+      const m = tf.fill([1024, 1024], 0.5) as Tensor2D;
+      return (2 * 1024 ** 3) / (probeMs(now, () => tf.matMul(m, m).dispose(), 5) / 1e3);
+    });
+    const checks = decodeChecks(tf, rng);
+    return {
+      values: { bandwidth_bytes_per_s: bw, peak_flops: peak },
+      tables: { checks: { columns: ['check', 'description', 'max_abs_diff', 'passed_shape'], rows: checks.map((c) => ({ ...c })) } },
+    };
+  },
+  analyse: (rows, settings: Settings, setup) =>
+    analyseDecode(
+      rows,
+      [
+        { name: 'this machine (measured)', bandwidth: setup.values['bandwidth_bytes_per_s'] ?? 1, peak_flops: setup.values['peak_flops'] ?? 1, dtype_bytes: 4 },
+        ...settings.hardware,
+      ],
+      { n: settings.roofline.n, d: settings.roofline.d, h: settings.roofline.h, bs: settings.roofline.b },
+    ),
+  async run({ params, settings }, ctx) {
+    const { b, n, d, h, dtype_bytes: s, variant } = params;
+    const g = kvHeads(params);
+    const cost = decodeCost({ b, n, d, h, g, s });
+    const row: Row = {
+      variant, kv_heads: g, b, n, d, h, dtype_bytes: s, flops: cost.flops, bytes_weights: cost.bytesWeights,
+      bytes_activations: cost.bytesActivations, bytes_kv_read: cost.bytesKvRead, bytes_kv_write: cost.bytesKvWrite,
+      bytes_total: cost.bytesTotal, intensity: cost.intensity, kv_cache_bytes: cost.kvCacheBytes,
+      time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, measured_bytes: null, bandwidth_gbs: null, gflops: null,
+      predicted_ms: null, skipped_reason: null,
+    };
+    const mhaCache = decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes;
+    if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: tfjs computes in float32' }];
+    if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
+
+    const { tf } = ctx;
+    const k = d / h;
+    // Values do not change the time of dense products: constant fills are cheap to create at 1 GiB.
+    const x = tf.fill([b, d], 0.01) as Tensor2D;
+    const w = {
+      wq: tf.fill([d, h * k], 0.01) as Tensor2D,
+      wk: tf.fill([d, g * k], 0.01) as Tensor2D,
+      wv: tf.fill([d, g * k], 0.01) as Tensor2D,
+      wo: tf.fill([h * k, d], 0.01) as Tensor2D,
+    };
+    const cache = {
+      k: Array.from({ length: b * g }, () => tf.fill([n, k], 0.01) as Tensor2D),
+      vT: Array.from({ length: b * g }, () => tf.fill([k, n], 0.01) as Tensor2D),
+    };
+    try {
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => {
+        decodeStep(tf, x, w, cache, h, g).dispose();
+        return [];
+      });
+      const bench = new Bench({ time: settings.time_budget_ms, iterations: settings.min_samples, warmup: true, warmupIterations: 2, now: ctx.now, retainSamples: true });
+      bench.add(variant, () => {
+        const y = decodeStep(tf, x, w, cache, h, g);
+        y.dataSync();
+        y.dispose();
+      });
+      await bench.run();
+      const result = bench.tasks[0]?.result;
+      if (result?.state !== 'completed') throw new Error(`timing ${variant} at n=${n} did not complete: ${result?.state}`);
+      const samples = [...(result.latency.samples ?? [])];
+      const mid = median(samples);
+      const ci = medianInterval(samples);
+      const bw = ctx.setup.values['bandwidth_bytes_per_s'];
+      return [
+        {
+          ...row, time_ms: mid, time_ci_low: ci.low, time_ci_high: ci.high, samples: samples.length,
+          measured_bytes: profile.peakBytes - before, bandwidth_gbs: cost.bytesTotal / (mid * 1e6), gflops: cost.flops / (mid * 1e6),
+          predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null,
+        },
+      ];
+    } finally {
+      tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
+    }
+  },
+});

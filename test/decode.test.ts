@@ -1,0 +1,75 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { NormalRng } from '../src/random/normal.js';
+import { decodeCost } from '../src/sim/decode-cost.js';
+import { mhaVsMqa } from '../src/sim/mha-vs-mqa.js';
+import { activate } from '../src/tensor/backend.js';
+import { decodeChecks } from '../src/tensor/decode-checks.js';
+import { cli, tmp } from './helpers.js';
+
+describe('decode cost model', () => {
+  // b = 1, n = 10, d = 8, h = 2 (k = 4), float32
+  const mha = decodeCost({ b: 1, n: 10, d: 8, h: 2, g: 2, s: 4 });
+  const mqa = decodeCost({ b: 1, n: 10, d: 8, h: 2, g: 1, s: 4 });
+  it('counts bytes by hand: weights 4·(2·64 + 2·8·g·4), cache 4·2·n·g·4', () => {
+    expect(mha.bytesWeights).toBe(4 * (128 + 2 * 8 * 8));
+    expect(mqa.bytesWeights).toBe(4 * (128 + 2 * 8 * 4));
+    expect(mha.bytesKvRead).toBe(4 * 2 * 10 * 8);
+    expect(mqa.bytesKvRead).toBe(4 * 2 * 10 * 4);
+    expect(mha.bytesKvWrite).toBe(4 * 2 * 8);
+    expect(mha.bytesActivations).toBe(4 * (4 * 8 + 2 * 8));
+    expect(mha.kvCacheBytes).toBe(4 * 2 * 11 * 8);
+  });
+  it('FLOPs: projections 2·d² twice plus 2·2·d·g·k, attention 4·h·n·k, softmax 5·h·n', () => {
+    expect(mha.flops).toBe(2 * 64 + 4 * 8 * 8 + 2 * 64 + 4 * 2 * 10 * 4 + 5 * 2 * 10);
+    expect(mha.flops - mqa.flops).toBe(2 * 2 * 8 * 4 * (2 - 1));
+  });
+  it('the KV-read ratio MHA/MQA is h', () => {
+    for (const h of [8, 16]) {
+      const shape = { b: 8, n: 4096, d: 1024, h, s: 2 };
+      expect(decodeCost({ ...shape, g: h }).bytesKvRead / decodeCost({ ...shape, g: 1 }).bytesKvRead).toBe(h);
+    }
+  });
+  it('memory orders: MHA grows like b·n·d, MQA like b·n·k', () => {
+    const at = (n: number, g: number) => decodeCost({ b: 8, n, d: 1024, h: 16, g, s: 2 }).bytesTotal;
+    expect((at(65536, 16) - at(32768, 16)) / (at(65536, 1) - at(32768, 1))).toBe(16);
+  });
+});
+
+describe('decode step correctness (wasm)', () => {
+  beforeAll(async () => {
+    await activate('wasm');
+  });
+  it('MQA = MHA with shared K/V; GQA g = h, 2, 1 match the per-head loop; 2·d_model-wide values work; both formulations', () => {
+    const checks = decodeChecks(tf, new NormalRng(Uint32Array.of(3, 1, 4, 1)));
+    const names = ['mqa-equals-mha-shared-kv', 'gqa-g=h-is-mha', 'gqa-g=2', 'gqa-g=1-is-mqa', 'wide-values-3b'];
+    expect(checks.map((c) => c.check)).toEqual([...names.map((c) => `${c} (batched)`), ...names.map((c) => `${c} (per-item)`)]);
+    for (const c of checks) {
+      expect(c.max_abs_diff, c.check).toBeLessThan(1e-5);
+      expect(c.passed_shape, c.check).toBe(true);
+    }
+  });
+});
+
+describe('mha-vs-mqa end to end (small grid)', () => {
+  it('writes results, ratios, roofline and checks; records the setup probe in the manifest', async () => {
+    const out = join(tmp(), 'results');
+    const r = await cli(['mha-vs-mqa', '--quick', '--set', 'n=[128,2048]', '--set', 'b=[1]', '--set', 'time_budget_ms=5', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = join(out, 'mha-vs-mqa', readlinkSync(join(out, 'mha-vs-mqa', 'latest')));
+    const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
+    expect(csv[0]!.split(',')).toEqual(mhaVsMqa.columns);
+    for (const t of ['ratios', 'roofline', 'checks']) expect(readFileSync(join(dir, `${t}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
+    const setup = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).setup;
+    expect(setup.bandwidth_bytes_per_s).toBeGreaterThan(1e8);
+    expect(setup.peak_flops).toBeGreaterThan(1e8);
+    // The analytic and correctness claims are exact; only the timing claim may vary on two n values.
+    for (const id of ['kv-read-ratio-is-h', 'flops-differ-by-projections', 'decode-correct', 'decode-shapes']) {
+      expect(r.stdout, id).not.toMatch(new RegExp(`(FAIL|ERROR) ${id}:`));
+    }
+    // 3 variants × 2 n timed, and the same in fp16 (analytic only)
+    expect(r.stdout).toMatch(/mha-vs-mqa: 12 rows, claims: [45]\/5 passed/);
+  });
+});
