@@ -86,6 +86,15 @@ describe('qk-variance --quick end to end', () => {
     expect(stripColumns(c, qkVariance.measuredColumns)).not.toBe(stripColumns(a, qkVariance.measuredColumns));
   });
 
+  it('--quick overlays only the settings its block names; the others keep the file\'s values', async () => {
+    const { loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
+    const { applyOverrides } = await import('../src/spec/overrides.js');
+    const loaded = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
+    const quick = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets: [] });
+    expect(quick.settings['time_budget_ms']).toBe(25);
+    expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual(['A100 40GB (fp16)', 'H100 SXM (fp16)']);
+  });
+
   it('--set overrides a grid axis and a setting', async () => {
     const o = join(tmp(), 'results');
     const r = await cli(['qk-variance', '--quick', '--set', 'd=[3]', '--set', 'trials=500', '--out', o]);

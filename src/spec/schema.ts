@@ -139,6 +139,12 @@ const Header = {
   notes: z.array(z.string()).default([]).describe('paragraphs shown in the report under the title'),
 };
 
+/** The field without its default: a quick block must overlay only what it names. */
+function withoutDefault(field: z.ZodType): z.ZodType {
+  const def = (field as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
+  return def.type === 'default' && def.innerType ? def.innerType : field;
+}
+
 /** The schema of an experiment file for one simulation kind. */
 export function experimentSchema(sim: Simulation) {
   const paramKeys = Object.keys(sim.params.shape);
@@ -156,7 +162,10 @@ export function experimentSchema(sim: Simulation) {
       quick: z
         .object({
           grid: grid.default({}),
-          settings: sim.settings.partial().default({}),
+          settings: z
+            .object(Object.fromEntries(Object.entries(sim.settings.shape).map(([k, f]) => [k, withoutDefault(f as z.ZodType).optional()])))
+            .strict()
+            .default({}),
         })
         .strict()
         .default({ grid: {}, settings: {} })
