@@ -1,11 +1,11 @@
 import type { Tensor2D } from '@tensorflow/tfjs-core';
-import { Bench } from 'tinybench';
 import { z } from 'zod';
-import { median, medianInterval } from '../stats/quantile.js';
+import { median } from '../stats/quantile.js';
 import { decodeChecks } from '../tensor/decode-checks.js';
 import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
 import { decodeCost } from './decode-cost.js';
+import { timeCall } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -131,22 +131,19 @@ export const mhaVsMqa = defineSimulation({
         decodeStep(tf, x, w, cache, h, g).dispose();
         return [];
       });
-      const bench = new Bench({ time: settings.time_budget_ms, iterations: settings.min_samples, warmup: true, warmupIterations: 2, now: ctx.now, retainSamples: true });
-      bench.add(variant, () => {
-        const y = decodeStep(tf, x, w, cache, h, g);
-        y.dataSync();
-        y.dispose();
-      });
-      await bench.run();
-      const result = bench.tasks[0]?.result;
-      if (result?.state !== 'completed') throw new Error(`timing ${variant} at n=${n} did not complete: ${result?.state}`);
-      const samples = [...(result.latency.samples ?? [])];
-      const mid = median(samples);
-      const ci = medianInterval(samples);
+      const t = await timeCall(
+        () => {
+          const y = decodeStep(tf, x, w, cache, h, g);
+          y.dataSync();
+          y.dispose();
+        },
+        { timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20, now: ctx.now, label: `${variant} at n=${n}` },
+      );
+      const mid = t.medianMs;
       const bw = ctx.setup.values['bandwidth_bytes_per_s'];
       return [
         {
-          ...row, time_ms: mid, time_ci_low: ci.low, time_ci_high: ci.high, samples: samples.length,
+          ...row, time_ms: mid, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
           measured_bytes: profile.peakBytes - before, bandwidth_gbs: cost.bytesTotal / (mid * 1e6), gflops: cost.flops / (mid * 1e6),
           predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null,
         },

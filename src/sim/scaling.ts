@@ -1,4 +1,3 @@
-import { Bench } from 'tinybench';
 import { z } from 'zod';
 import type { NormalRng } from '../random/normal.js';
 import { median, medianInterval } from '../stats/quantile.js';
@@ -8,6 +7,7 @@ import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/meth
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { flopsOf, predictedBytes, quadraticFeatures } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
+import { timeCall } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -134,39 +134,26 @@ export const scaling = defineSimulation({
       froErrors.push(err.fro);
     }
 
-    const bench = new Bench({
-      time: settings.time_budget_ms,
-      iterations: settings.min_samples,
-      warmup: true,
-      warmupTime: settings.warmup_ms,
-      warmupIterations: 2,
-      now: ctx.now,
-      retainSamples: true,
-    });
     const timed = call!;
-    bench.add(method, async () => void (await runMethod(exec, timed, false)));
-    await bench.run();
-    const result = bench.tasks[0]?.result;
-    if (result?.state !== 'completed') throw new Error(`timing ${method} at N=${N} did not complete: ${result?.state}`);
-    const samples = [...(result.latency.samples ?? [])];
-    const mid = median(samples);
-    const ci = medianInterval(samples);
+    const t = await timeCall(async () => void (await runMethod(exec, timed, false)), {
+      timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: settings.warmup_ms, now: ctx.now, label: `${method} at N=${N}`,
+    });
     const errorCi = medianInterval(froErrors);
     return [
       {
         ...row,
-        time_ms: mid,
-        time_ci_low: ci.low,
-        time_ci_high: ci.high,
-        samples: samples.length,
+        time_ms: t.medianMs,
+        time_ci_low: t.lowMs,
+        time_ci_high: t.highMs,
+        samples: t.samples.length,
         peak_bytes: peakBytes,
-        gflops: flops / (mid * 1e6),
+        gflops: flops / (t.medianMs * 1e6),
         max_rel_error: median(maxErrors),
         rel_error: median(froErrors),
         rel_error_ci_low: draws > 1 ? errorCi.low : null,
         rel_error_ci_high: draws > 1 ? errorCi.high : null,
         draws,
-        time_samples_ms: samples.map((s) => s.toFixed(3)).join(';'),
+        time_samples_ms: t.samples.map((s) => s.toFixed(3)).join(';'),
       },
     ];
   },
