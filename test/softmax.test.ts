@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { softmaxSaturation } from '../src/sim/softmax-saturation.js';
-import { attend, attentionGrads } from '../src/tensor/attention-forms.js';
+import { attend, attentionGrads, loadGradients } from '../src/tensor/attention-forms.js';
 import { activate } from '../src/tensor/backend.js';
 import { entropy, jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../src/tensor/softmax.js';
 import { cli, stripColumns, tmp } from './helpers.js';
@@ -11,6 +11,7 @@ import { expectGolden } from './golden.js';
 
 beforeAll(async () => {
   await activate('cpu');
+  await loadGradients();
 });
 
 describe("the homework's worked example: argmax attention", () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { moments, normalInterval } from '../stats/moments.js';
-import { attentionGrads } from '../tensor/attention-forms.js';
+import { attentionGrads, loadGradients } from '../tensor/attention-forms.js';
 import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../tensor/softmax.js';
 import { defineSimulation, type Row } from './types.js';
 
@@ -50,6 +50,10 @@ export const softmaxSaturation = defineSimulation({
     ...RANKS.map((r) => `w${r}`), 'time_ms',
   ],
   measuredColumns: ['time_ms'],
+  async setup() {
+    await loadGradients();
+    return { values: {}, tables: {} };
+  },
   run({ params, settings }, ctx) {
     const t0 = ctx.now();
     const { d, n, scaling, temperature } = params;

@@ -8,6 +8,16 @@ type TF = typeof tfc;
 
 export type AttentionForm = 'softmax' | 'argmax';
 
+let gradients: Promise<unknown> | undefined;
+/**
+ * Load the gradient functions, once: tfjs-core's Node bundle registers none, and the union
+ * package @tensorflow/tfjs registers them in the global registry this engine shares. Loaded
+ * only where autodiff is used, so other runs and the workers do not pay for layers and converter.
+ */
+export function loadGradients(): Promise<unknown> {
+  return (gradients ??= import('@tensorflow/tfjs'));
+}
+
 /** Attention output (M) for one query q (D), keys K (N×D), values V (N×M). */
 export function attend(tf: TF, form: AttentionForm, q: tfc.Tensor1D, k: tfc.Tensor2D, v: tfc.Tensor2D, scale = 1): tfc.Tensor1D {
   const n = k.shape[0];

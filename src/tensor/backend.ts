@@ -1,7 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-// Gradient functions for autodiff: tfjs-core's Node bundle has none; the union package registers
-// them in the global registry that this engine shares.
-import '@tensorflow/tfjs';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 
