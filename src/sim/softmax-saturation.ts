@@ -45,8 +45,8 @@ export const softmaxSaturation = defineSimulation({
     'd', 'n', 'scaling', 'temperature', 'draws', 'logit_var',
     'entropy', 'entropy_ci_low', 'entropy_ci_high', 'entropy_norm', 'theory_entropy', 'entropy_theory_rel',
     'max_weight', 'max_weight_ci_low', 'max_weight_ci_high', 'top2_gap', 'saturated_frac',
-    'jacobian_fro', 'jacobian_spec', 'jacobian_spec_max',
-    'grad_q_norm', 'grad_k_norm', 'argmax_grad_q_norm', 'argmax_grad_k_norm', 'argmax_grad_v_rows',
+    'jacobian_fro', 'jacobian_fro_ci_low', 'jacobian_fro_ci_high', 'jacobian_spec', 'jacobian_spec_max',
+    'grad_q_norm', 'grad_q_ci_low', 'grad_q_ci_high', 'grad_k_norm', 'argmax_grad_q_norm', 'argmax_grad_k_norm', 'argmax_grad_v_rows',
     ...RANKS.map((r) => `w${r}`), 'time_ms',
   ],
   measuredColumns: ['time_ms'],
@@ -65,7 +65,7 @@ export const softmaxSaturation = defineSimulation({
     const maxW = new Float64Array(settings.draws);
     let gap = 0;
     let saturated = 0;
-    let fro = 0;
+    const fro = new Float64Array(settings.draws);
     let spec = 0;
     let specMax = 0;
     const rankSums = RANKS.map(() => 0);
@@ -82,7 +82,7 @@ export const softmaxSaturation = defineSimulation({
       gap += zTop[0]! - zTop[1]!;
       if (top[0]! > 0.99) saturated++;
       RANKS.forEach((r, k) => (rankSums[k]! += top[r - 1] ?? 0));
-      fro += jacobianFrobenius(p);
+      fro[i] = jacobianFrobenius(p);
       if (i < settings.spectral_draws) {
         const s = jacobianSpectral(p);
         spec += s;
@@ -92,7 +92,8 @@ export const softmaxSaturation = defineSimulation({
 
     // Gradients through autodiff, softmax and argmax, on the same K, V and q.
     const { tf } = ctx;
-    const grads = { q: 0, k: 0, aq: 0, ak: 0, avRows: 0 };
+    const grads = { k: 0, aq: 0, ak: 0, avRows: 0 };
+    const gradQ: number[] = [];
     for (let i = 0; i < settings.grad_draws; i++) {
       const kd = new Float32Array(n * d);
       const vd = new Float32Array(n * settings.value_dim);
@@ -104,7 +105,7 @@ export const softmaxSaturation = defineSimulation({
       const soft = attentionGrads(tf, 'softmax', qt, kt, vt, scale);
       const hard = attentionGrads(tf, 'argmax', qt, kt, vt, scale);
       tf.dispose([qt, kt, vt]);
-      grads.q += soft.q / settings.grad_draws;
+      gradQ.push(soft.q);
       grads.k += soft.k / settings.grad_draws;
       grads.aq = Math.max(grads.aq, hard.q);
       grads.ak = Math.max(grads.ak, hard.k);
@@ -114,8 +115,13 @@ export const softmaxSaturation = defineSimulation({
     const draws = settings.draws;
     const mH = moments(H);
     const mW = moments(maxW);
+    const mF = moments(fro);
     const hCi = normalInterval(mH.mean, mH.meanSe);
     const wCi = normalInterval(mW.mean, mW.meanSe);
+    const fCi = normalInterval(mF.mean, mF.meanSe);
+    // Few gradient draws: a normal interval from their spread (none from a single draw).
+    const mG = gradQ.length > 1 ? moments(gradQ) : { mean: gradQ[0]!, meanSe: NaN };
+    const gCi = normalInterval(mG.mean, mG.meanSe);
     const logitVar = d * scale * scale;
     const theory = Math.log(n) - logitVar / 2;
     const row: Row = {
@@ -124,8 +130,9 @@ export const softmaxSaturation = defineSimulation({
       theory_entropy: theory, entropy_theory_rel: mH.mean / theory - 1,
       max_weight: mW.mean, max_weight_ci_low: wCi.low, max_weight_ci_high: wCi.high,
       top2_gap: gap / draws, saturated_frac: saturated / draws,
-      jacobian_fro: fro / draws, jacobian_spec: spec / Math.min(draws, settings.spectral_draws), jacobian_spec_max: specMax,
-      grad_q_norm: grads.q, grad_k_norm: grads.k,
+      jacobian_fro: mF.mean, jacobian_fro_ci_low: fCi.low, jacobian_fro_ci_high: fCi.high,
+      jacobian_spec: spec / Math.min(draws, settings.spectral_draws), jacobian_spec_max: specMax,
+      grad_q_norm: mG.mean, grad_q_ci_low: gradQ.length > 1 ? gCi.low : null, grad_q_ci_high: gradQ.length > 1 ? gCi.high : null, grad_k_norm: grads.k,
       argmax_grad_q_norm: grads.aq, argmax_grad_k_norm: grads.ak, argmax_grad_v_rows: grads.avRows,
       ...Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])),
       time_ms: ctx.now() - t0,
