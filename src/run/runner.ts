@@ -17,9 +17,10 @@
  *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
  */
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
 import { buildOutputs } from '../report/build.js';
+import { renderIndex } from '../report/index-page.js';
 import { canonicalJson, expandGrid, expandValues, type Point } from '../spec/grid.js';
 import type { LoadedExperiment } from '../spec/load.js';
 import { gridBlocks, type Experiment } from '../spec/schema.js';
@@ -31,7 +32,7 @@ import { workerExecutor, type Executor } from '../tensor/executor.js';
 import { msg } from '../messages.js';
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
-import { checkWritable, findUnfinished, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';
+import { checkWritable, findUnfinished, readCheckpoint, readRuns, RunStore, writeIndex, type CheckpointEntry } from './store.js';
 
 export interface RunRequest {
   loaded: LoadedExperiment;
@@ -164,7 +165,15 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
   store.markLatest();
+  rebuildIndex(outRoot);
   return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary };
+}
+
+/** results/index.html from every run's manifest; returns its path. */
+export function rebuildIndex(outRoot: string): string {
+  const root = resolve(outRoot);
+  const entries = readRuns(root).map(({ dir, manifest }) => ({ manifest, reportHref: relative(root, join(dir, 'report.html')) }));
+  return writeIndex(root, renderIndex(entries));
 }
 
 /** Each grid axis with the values it takes, labelled by block when the grid has several. */

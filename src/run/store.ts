@@ -1,4 +1,4 @@
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
@@ -44,6 +44,36 @@ export function findUnfinished(experimentDir: string, configHash: string): strin
     .sort()
     .reverse()
     .map((d) => join(experimentDir, d));
+}
+
+/** Every run under the results root with its manifest (runs whose manifest is unreadable are left out). */
+export function readRuns(root: string): { dir: string; manifest: Manifest }[] {
+  if (!existsSync(root)) return [];
+  const runs: { dir: string; manifest: Manifest }[] = [];
+  for (const name of readdirSync(root)) {
+    const expDir = join(root, name);
+    if (!existsSync(expDir) || !lstatSync(expDir).isDirectory()) continue;
+    for (const run of readdirSync(expDir)) {
+      const file = join(expDir, run, 'manifest.json');
+      if (run === 'latest' || !existsSync(file)) continue;
+      try {
+        runs.push({ dir: join(expDir, run), manifest: JSON.parse(readFileSync(file, 'utf8')) as Manifest });
+      } catch {
+        // a manifest being rewritten right now; the next index build picks it up
+      }
+    }
+  }
+  return runs;
+}
+
+/** Write results/index.html atomically. */
+export function writeIndex(root: string, html: string): string {
+  const file = join(root, 'index.html');
+  mkdirSync(root, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, html);
+  renameSync(tmp, file);
+  return file;
 }
 
 /** Read points.jsonl; an unfinished last line (a crash mid-write) is dropped with a warning. */

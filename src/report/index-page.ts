@@ -1,0 +1,37 @@
+import type { Manifest } from '../run/manifest.js';
+import { esc } from './html.js';
+
+/** One run as the index lists it: its manifest and where its report is, relative to the index. */
+export interface IndexEntry {
+  manifest: Manifest;
+  reportHref: string;
+}
+
+const duration = (m: Manifest): string => {
+  if (!m.finishedAt) return '';
+  const s = (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
+  return s < 90 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
+};
+
+/** results/index.html: every run, newest first. Self-contained; opens from disk. */
+export function renderIndex(entries: readonly IndexEntry[]): string {
+  const rows = [...entries]
+    .sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt))
+    .map(({ manifest: m, reportHref }) => {
+      const c = m.claims;
+      const claims = c ? `${c.passed}/${c.passed + c.failed + c.errored}` : '';
+      const cls = !c ? '' : c.failed + c.errored === 0 ? 'pass' : 'fail';
+      const link = m.status === 'complete' ? `<a href="${esc(reportHref)}">report</a>` : 'unfinished (rerun the same command to resume)';
+      return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(duration(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}</td></tr>`;
+    });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>attnlab runs</title>
+<style>body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}th{background:#f4f4f4}
+.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}</style></head>
+<body><h1>attnlab runs</h1><p>${entries.length} run${entries.length === 1 ? '' : 's'}, newest first.</p>
+<table><tr><th>experiment</th><th>started (UTC)</th><th>backend</th><th>claims passed</th><th>duration</th><th>grid</th><th></th></tr>
+${rows.join('\n')}
+</table></body></html>
+`;
+}
