@@ -13,11 +13,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** SVG → PNG with the shipped font; `scale` 2 gives crisp slides. */
-export function svgToPng(svg: string, scale = 2): Buffer {
+/** SVG → PNG with the shipped font (or a theme's); `scale` 2 gives crisp slides. */
+export function svgToPng(svg: string, scale = 2, fonts: { files: readonly string[]; family: string } = { files: FONT_FILES, family: FONT_FAMILY }): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
-    font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
+    font: { fontFiles: [...fonts.files], loadSystemFonts: false, defaultFontFamily: fonts.family },
   });
   return resvg.render().asPng();
 }

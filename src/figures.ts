@@ -1,0 +1,88 @@
+/**
+ * `npm run figures -- <name> [--run ID] [--theme slides|paper|report] [--format svg,png,pdf] [--scale N] [--out DIR]`
+ * Re-renders every chart of a stored run from its charts/*.vl.json (no simulation) into
+ * figures/<theme>/. The last line of stdout is that folder. Exit 2 on bad input, nothing written.
+ */
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { TopLevelSpec } from 'vega-lite';
+import { AttnlabError, isAttnlabError } from './errors.js';
+import { msg } from './messages.js';
+import { svgToPdf } from './report/pdf.js';
+import { renderSvg, svgToPng } from './report/render.js';
+import { applyTheme, THEMES, type ThemeName } from './report/themes.js';
+import { RunStore } from './run/store.js';
+import type { CliIo } from './cli.js';
+
+const FORMATS = ['svg', 'png', 'pdf'] as const;
+type Format = (typeof FORMATS)[number];
+
+function options(rawArgs: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...rawArgs],
+      allowPositionals: true,
+      options: { run: { type: 'string' }, theme: { type: 'string' }, format: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' } },
+    });
+  } catch (e) {
+    throw new AttnlabError('BAD_OPTION', msg.badOptionUsage((e as Error).message.split('\n')[0]!));
+  }
+}
+
+/** The run directory: --run ID, or the one results/<name>/latest points at. */
+function runDir(root: string, name: string, id: string | undefined): string {
+  const base = join(root, name);
+  const runs = existsSync(base) ? readdirSync(base).filter((d) => d !== 'latest' && existsSync(join(base, d, 'charts'))).sort() : [];
+  if (id !== undefined) {
+    if (!runs.includes(id)) throw new AttnlabError('BAD_OPTION', msg.unknownRun(name, id, runs));
+    return join(base, id);
+  }
+  if (!existsSync(join(base, 'latest'))) throw new AttnlabError('UNKNOWN_EXPERIMENT', msg.noRuns(name, root));
+  return join(base, readlinkSync(join(base, 'latest')));
+}
+
+export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = options(rawArgs);
+    const name = positionals[0];
+    if (!name) throw new AttnlabError('BAD_OPTION', msg.figuresUsage());
+    const themeName = values.theme ?? 'report';
+    if (!Object.hasOwn(THEMES, themeName)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('theme', themeName, Object.keys(THEMES).join(', ')));
+    const theme = THEMES[themeName as ThemeName];
+    const formats = (values.format ?? 'svg,png').split(',').map((f) => f.trim());
+    const bad = formats.find((f) => !(FORMATS as readonly string[]).includes(f));
+    if (bad !== undefined || formats.length === 0) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('format', values.format ?? '', `a comma-separated list of ${FORMATS.join(', ')}`));
+    const scale = values.scale === undefined ? 2 : Number(values.scale);
+    if (!(scale > 0 && scale <= 8)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('scale', values.scale ?? '', 'a number in (0, 8]'));
+
+    const dir = runDir(resolve(values.out ?? 'results'), name, values.run);
+    const charts = readdirSync(join(dir, 'charts')).filter((f) => f.endsWith('.vl.json')).sort();
+    const store = new RunStore(dir);
+    for (const file of charts) {
+      const id = file.replace(/\.vl\.json$/, '');
+      const spec = applyTheme(JSON.parse(readFileSync(join(dir, 'charts', file), 'utf8')) as Record<string, unknown>, theme);
+      const svg = await renderSvg(spec as unknown as TopLevelSpec);
+      const out: Record<Format, () => Promise<string | Buffer> | string | Buffer> = {
+        svg: () => svg,
+        png: () => svgToPng(svg, scale, { files: theme.fontFiles, family: theme.font }),
+        pdf: () => svgToPdf(svg, theme.fontFiles),
+      };
+      for (const f of formats as Format[]) store.writeAtomic(join('figures', themeName, `${id}.${f}`), await out[f]());
+      io.stderr.write(`${id}: ${formats.join(', ')}\n`);
+    }
+    io.stdout.write(`${join(dir, 'figures', themeName)}\n`);
+    return 0;
+  } catch (e) {
+    if (isAttnlabError(e)) {
+      io.stderr.write(`${e.format()}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runFigures(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+}

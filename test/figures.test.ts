@@ -1,0 +1,62 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runFigures } from '../src/figures.js';
+import { msg } from '../src/messages.js';
+import { applyTheme, THEMES } from '../src/report/themes.js';
+import { pdfSafeDashes } from '../src/report/pdf.js';
+import { cli, listFiles, tmp } from './helpers.js';
+
+async function figures(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runFigures(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr };
+}
+
+describe('npm run figures', () => {
+  let out: string;
+  let dir: string;
+  beforeAll(async () => {
+    out = join(tmp(), 'results');
+    expect((await cli(['qk-variance', '--quick', '--set', 'trials=300', '--out', out])).code).toBe(0);
+    dir = join(out, 'qk-variance', readlinkSync(join(out, 'qk-variance', 'latest')));
+  });
+
+  it('re-renders every chart of the latest run into figures/<theme>/, in every format asked', async () => {
+    const r = await figures(['qk-variance', '--theme', 'paper', '--format', 'svg,png,pdf', '--scale', '3', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(join(dir, 'figures', 'paper'));
+    const files = listFiles(join(dir, 'figures', 'paper'));
+    expect(files).toEqual(['mean-vs-d', 'variance-vs-d', 'z-scores'].flatMap((c) => [`${c}.pdf`, `${c}.png`, `${c}.svg`]));
+    const svg = readFileSync(join(dir, 'figures/paper/variance-vs-d.svg'), 'utf8');
+    expect(svg).toContain('DejaVu Serif');
+    expect(readFileSync(join(dir, 'figures/paper/variance-vs-d.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(readFileSync(join(dir, 'figures/paper/variance-vs-d.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('slides: 16:9 view, large type, thick lines; the stored spec is not changed', () => {
+    const spec = JSON.parse(readFileSync(join(dir, 'charts/variance-vs-d.vl.json'), 'utf8'));
+    const before = JSON.stringify(spec);
+    const themed = applyTheme(spec, THEMES.slides) as { width: number; height: number; config: { axis: { labelFontSize: number }; line: { strokeWidth: number } } };
+    expect(JSON.stringify(spec)).toBe(before);
+    expect(themed.width / themed.height).toBeCloseTo(16 / 9, 1);
+    expect(themed.config.axis.labelFontSize).toBe(18);
+    expect(themed.config.line.strokeWidth).toBe(3.5);
+  });
+
+  it('bad input exits 2 and writes nothing', async () => {
+    const before = listFiles(dir);
+    expect((await figures(['qk-variance', '--theme', 'poster', '--out', out])).stderr).toContain(msg.badOptionValue('theme', 'poster', 'report, slides, paper'));
+    expect((await figures(['qk-variance', '--format', 'svg,gif', '--out', out])).code).toBe(2);
+    expect((await figures(['qk-variance', '--run', 'nope', '--out', out])).stderr).toContain('no run "nope" of "qk-variance"');
+    expect((await figures(['scaling', '--out', out])).stderr).toContain(msg.noRuns('scaling', out));
+    expect(listFiles(dir)).toEqual(before);
+  });
+
+  it('PDF-safe dashes: solid patterns dropped, zero lengths made positive', () => {
+    expect(pdfSafeDashes('<path stroke-dasharray="1,0" d="M0"/>')).toBe('<path d="M0"/>');
+    expect(pdfSafeDashes('<path stroke-dasharray="4,3" d="M0"/>')).toBe('<path stroke-dasharray="4,3" d="M0"/>');
+    expect(pdfSafeDashes('<path stroke-dasharray="0,4" d="M0"/>')).toBe('<path stroke-dasharray="0.01,4" d="M0"/>');
+  });
+});
