@@ -133,8 +133,13 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
 }
 
 export async function runMain(): Promise<void> {
-  const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
-  process.exitCode = code;
+  try {
+    process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+  } catch (e) {
+    // A bug, not bad input: say so plainly (an uncaught error would make the wasm runtime print its whole source).
+    process.stderr.write(`internal error (please report): ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runMain();

@@ -34,6 +34,7 @@ describe('qk-variance --quick end to end', () => {
         'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
         ...charts.map((c) => `charts/${c}.vl.json`),
         ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
+        'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
       ].sort(),
     );
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');

@@ -30,7 +30,11 @@ describe('scaling end to end (small grid)', () => {
     expect(run.code, run.stderr).toBe(0);
     const charts = ['causal-vs-noncausal', 'crossover-vs-d', 'memory-vs-n', 'rff-error', 'time-vs-n'];
     expect(listFiles(dir)).toEqual(
-      ['fits.csv', 'manifest.json', 'points.jsonl', 'report.html', 'results.csv', ...charts.map((c) => `charts/${c}.vl.json`), ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`])].sort(),
+      [
+        'fits.csv', 'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
+        ...charts.map((c) => `charts/${c}.vl.json`), ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
+        'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
+      ].sort(),
     );
     expect(run.stdout.trimEnd().split('\n').pop()).toBe(join(dir, 'report.html'));
     expect(run.stdout).toMatch(/crossover D=32: /);

@@ -6,6 +6,7 @@ import { buildChartSpec } from './charts.js';
 import { toCsv } from './csv.js';
 import { renderReport, type ReportFigure } from './html.js';
 import { renderSvg, svgToPng } from './render.js';
+import { vendorFiles, withZoom } from './interactive.js';
 
 export interface BuildInput {
   experiment: Experiment;
@@ -34,8 +35,9 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
     files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
     files.set(`figures/${chart.id}.svg`, svg);
     files.set(`figures/${chart.id}.png`, svgToPng(svg));
-    figures.push({ id: chart.id, title: chart.title, description: chart.description, svg });
+    figures.push({ id: chart.id, title: chart.title, description: chart.description, svg, spec: withZoom(spec) });
   }
+  for (const [rel, data] of vendorFiles()) files.set(rel, data);
   files.set(
     'report.html',
     renderReport({

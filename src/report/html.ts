@@ -2,6 +2,7 @@ import type { Experiment } from '../spec/schema.js';
 import type { ClaimResult } from '../stats/claims.js';
 import type { Manifest } from '../run/manifest.js';
 import type { Analysis, Cell } from '../sim/types.js';
+import { scriptJson } from './interactive.js';
 
 /** Escape text for HTML bodies and attributes. Every string from a file or the command line goes through here. */
 export function esc(s: unknown): string {
@@ -13,6 +14,8 @@ export interface ReportFigure {
   title: string;
   description?: string | undefined;
   svg: string;
+  /** The interactive version (tooltips, zoom); the SVG stays as the fallback. */
+  spec: unknown;
 }
 
 export interface ReportInput {
@@ -45,7 +48,7 @@ body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem
 h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
-figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}figcaption{font-size:.9rem;color:#444;max-width:520px}
+figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}#vg-tooltip-element{font-size:12px}figcaption{font-size:.9rem;color:#444;max-width:520px}
 .notes p{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem}code{background:#f2f2f2;padding:0 .2rem}
 `;
 
@@ -65,7 +68,8 @@ export function renderReport(input: ReportInput): string {
   const figures = input.figures
     .map(
       (f) =>
-        `<figure id="fig-${esc(f.id)}">${f.svg}<figcaption><b>${esc(f.title)}</b>${f.description ? ` ${esc(f.description)}` : ''}<br>` +
+        `<figure id="fig-${esc(f.id)}"><div class="vis" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
+        `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${esc(f.title)}</b>${f.description ? ` ${esc(f.description)}` : ''}<br>` +
         `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
     )
     .join('\n');
@@ -101,6 +105,17 @@ ${table([
   ['started', m.startedAt],
   ['finished', m.finishedAt ?? 'unfinished'],
 ])}
+<script src="vendor/vega.min.js"></script><script src="vendor/vega-lite.min.js"></script><script src="vendor/vega-embed.min.js"></script>
+<script>
+// Interactive charts (tooltips, zoom and pan); the static SVG stays if anything here fails.
+for (const el of document.querySelectorAll('.vis')) {
+  const spec = JSON.parse(document.getElementById(el.dataset.spec).textContent);
+  const holder = document.createElement('div');
+  vegaEmbed(holder, spec, { renderer: 'svg', tooltip: true, actions: { export: true, source: false, compiled: false, editor: false } })
+    .then(() => { el.replaceChildren(holder); el.dataset.interactive = 'true'; })
+    .catch((e) => console.warn('static figure kept:', e));
+}
+</script>
 </body></html>
 `;
 }

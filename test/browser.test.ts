@@ -1,0 +1,67 @@
+import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ROOT, tmp } from './helpers.js';
+
+// Debian's chromium; .ci/run installs it when missing.
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+describe('reports in a real browser (headless Chromium)', () => {
+  let browser: Browser;
+  let out: string;
+  let report: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+    out = join(tmp(), 'results');
+    const r = await cli(['qk-variance', '--quick', '--set', 'trials=500', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    report = join(out, 'qk-variance', readlinkSync(join(out, 'qk-variance', 'latest')), 'report.html');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('the report renders every chart interactively, with marks, tooltips and the claims table, and no console errors', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(report).href);
+    await page.waitForFunction(() => document.querySelectorAll('.vis[data-interactive="true"]').length === document.querySelectorAll('.vis').length, null, { timeout: 30_000 });
+    const charts = await page.$$eval('.vis', (els) => els.map((el) => el.querySelectorAll('.vega-embed svg .mark-symbol path, .vega-embed svg .mark-line path, .vega-embed svg .mark-rule line').length));
+    expect(charts).toHaveLength(3);
+    for (const marks of charts) expect(marks).toBeGreaterThan(0);
+    expect(await page.locator('table th', { hasText: 'expected' }).count()).toBe(1);
+    expect(await page.locator('td.pass, td.fail').count()).toBe(8);
+    // Hover a point of the first chart: Vega's tooltip shows its fields.
+    const point = page.locator('.vis').first().locator('.mark-symbol path').first();
+    await point.hover({ force: true });
+    await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 5_000 });
+    expect(await page.locator('#vg-tooltip-element').innerText()).toContain('d');
+    await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('the index opens from disk and links to the report', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(join(out, 'index.html')).href);
+    expect(await page.locator('table tr').count()).toBe(2);
+    await page.locator('a', { hasText: 'report' }).first().click();
+    await page.waitForSelector('h1');
+    expect(page.url()).toBe(pathToFileURL(report).href);
+    await page.screenshot({ path: join(ARTIFACTS, 'index-click.png') });
+    expect(errors).toEqual([]);
+  });
+});
