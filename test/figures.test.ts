@@ -60,3 +60,17 @@ describe('npm run figures', () => {
     expect(pdfSafeDashes('<path stroke-dasharray="0,4" d="M0"/>')).toBe('<path stroke-dasharray="0.01,4" d="M0"/>');
   });
 });
+
+describe('text metrics from the shipped font', () => {
+  it('Vega lays text out with DejaVu glyph widths, not 0.8 × size per character', async () => {
+    const { textWidth } = await import('../src/report/metrics.js');
+    const sans = { font: 'DejaVu Sans', fontSize: 20 };
+    // The estimate would give 64 for both; the glyphs differ: i is narrow, W is wide.
+    expect(textWidth(sans, 'iiii')).toBeLessThan(30);
+    expect(textWidth(sans, 'WWWW')).toBeGreaterThan(70);
+    expect(textWidth({ ...sans, fontWeight: 'bold' }, 'WWWW')).toBeGreaterThan(textWidth(sans, 'WWWW'));
+    expect(textWidth({ font: 'DejaVu Serif', fontSize: 20 }, 'WWWW')).not.toBe(textWidth(sans, 'WWWW'));
+    // DejaVu Sans "W": 2025 units of 2048 per em → 4 × 20 × 2025/2048
+    expect(textWidth(sans, 'WWWW')).toBeCloseTo((4 * 20 * 2025) / 2048, 6);
+  });
+});

@@ -1,9 +1,12 @@
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { useFontMetrics } from './metrics.js';
 import { FONT_FAMILY, FONT_FILES } from './theme.js';
 
-/** Vega-Lite → Vega → SVG, headless (no canvas, no network). */
+useFontMetrics();
+
+/** Vega-Lite → Vega → SVG, headless (no canvas, no network), laid out with the shipped font's metrics. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
