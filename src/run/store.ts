@@ -1,4 +1,4 @@
-import { accessSync, appendFileSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
@@ -22,6 +22,7 @@ export function checkWritable(root: string): void {
   try {
     let dir = root;
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a directory`);
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new AttnlabError('OUTPUT', msg.outputUnwritable(root, (e as Error).message));
