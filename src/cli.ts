@@ -75,7 +75,11 @@ function parseBackend(raw: string | undefined): Backend | undefined {
 function summary(name: string, out: RunOutcome): string {
   const passed = out.claims.filter((c) => c.status === 'pass').length;
   const failed = out.claims.filter((c) => c.status !== 'pass').map((c) => `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`);
-  return [`${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}`, ...out.summary.map((s) => `  ${s}`), ...failed].join('\n');
+  return [
+    `${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}${out.errors ? `, ${msg.pointsFailed(out.errors)}` : ''}`,
+    ...out.summary.map((s) => `  ${s}`),
+    ...failed,
+  ].join('\n');
 }
 
 export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<number> {
@@ -119,7 +123,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
-      failed ||= out.claims.some((c) => c.status !== 'pass');
+      failed ||= out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
       io.stdout.write(`${summary(job.experiment.name, out)}\n${out.reportPath}\n`);
     }
     return values.check && failed ? 1 : 0;

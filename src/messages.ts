@@ -58,6 +58,8 @@ export const msg = {
   resuming: (dir: string, done: number, total: number) => `resuming ${dir}: ${done}/${total} points already done`,
   resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
   claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
+  pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
+  pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   noRuns: (name: string, root: string) => `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,

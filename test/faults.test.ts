@@ -58,3 +58,42 @@ describe('faults', () => {
     expect(r.stderr).toContain(`output directory ${file} is not writable`);
   });
 });
+
+describe('a simulation that throws on one point', () => {
+  it('records the error for that point, goes on, lists it in the report and manifest, and fails --check', async () => {
+    const { z } = await import('zod');
+    const { registerSimulation } = await import('../src/sim/registry.js');
+    const { defineSimulation } = await import('../src/sim/types.js');
+    registerSimulation(
+      defineSimulation({
+        kind: 'flaky-test',
+        summary: 'throws at x = 2',
+        params: z.object({ x: z.number() }).strict(),
+        settings: z.object({}).strict(),
+        columns: ['x', 'y'],
+        measuredColumns: [],
+        timing: false,
+        run: ({ params }) => {
+          if (params.x === 2) throw new Error('boom at 2');
+          return [{ x: params.x, y: params.x * params.x }];
+        },
+      }) as never,
+    );
+    const dir = tmp();
+    const file = join(dir, 'flaky.yaml');
+    writeFileSync(file, `name: flaky\ntitle: T\ndescription: D\nsimulation: flaky-test\nseed: 1\ngrid: { x: [1, 2, 3] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`);
+    const out = join(dir, 'results');
+    const r = await cli([file, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(msg.pointFailed('{"x":2}', 'boom at 2'));
+    expect(r.stdout).toContain(`flaky: 2 rows, claims: 0/0 passed, ${msg.pointsFailed(1)}`);
+    const runDir = join(out, 'flaky', readdirSync(join(out, 'flaky')).find((d) => d !== 'latest')!);
+    expect(readFileSync(join(runDir, 'results.csv'), 'utf8')).toBe('x,y\n1,1\n3,9\n');
+    const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8'));
+    expect(manifest.errors).toEqual([{ point: expect.any(String), replicate: 0, params: { x: 2 }, message: 'boom at 2' }]);
+    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('1 point failed');
+    // the same command resumes nothing (every point is finished, one with an error) and --check fails
+    const checked = await cli([file, '--out', join(dir, 'again'), '--check']);
+    expect(checked.code).toBe(1);
+  });
+});

@@ -87,6 +87,7 @@ ${e.notes.length ? `<div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).
 ${claims.map(claimRow).join('\n')}
 </table>
 ${input.analysis.summary.length ? `<ul>${input.analysis.summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
+${m.errors?.length ? `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>` : ''}
 <h2>Figures</h2>
 ${figures}
 ${analysisTables(input.analysis)}

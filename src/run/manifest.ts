@@ -27,6 +27,8 @@ export interface Manifest {
   finishedAt?: string;
   points: { total: number; done: number };
   claims?: { passed: number; failed: number; errored: number };
+  /** Points whose simulation threw: the run went on without their rows. */
+  errors?: { point: string; replicate: number; params: Record<string, unknown>; message: string }[];
   /** What the simulation's setup measured (machine bandwidth, peak FLOP/s, ...). */
   setup?: Record<string, number>;
 }

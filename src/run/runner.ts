@@ -57,6 +57,8 @@ export interface RunOutcome {
   rows: Row[];
   /** The simulation's own summary lines (fits, crossovers). */
   summary: string[];
+  /** Points whose simulation threw. */
+  errors: number;
 }
 
 export interface RunIo {
@@ -130,11 +132,19 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     for (const point of points) {
       for (let r = 0; r < exp.replicates; r++) {
         if (done.has(key(point.id, r))) continue;
-        const rows = await sim.run(
-          { params: point.params, settings: exp.settings, replicate: r },
-          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor, setup },
-        );
-        const entry: CheckpointEntry = { point: point.id, replicate: r, rows };
+        let entry: CheckpointEntry;
+        try {
+          const rows = await sim.run(
+            { params: point.params, settings: exp.settings, replicate: r },
+            { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor, setup },
+          );
+          entry = { point: point.id, replicate: r, rows };
+        } catch (e) {
+          if (signal.aborted) throw e;
+          // One point's failure is recorded and the run goes on; the report lists it and --check fails.
+          entry = { point: point.id, replicate: r, rows: [], error: (e as Error).message ?? String(e) };
+          io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error!)}\n`);
+        }
         store.appendPoint(entry);
         done.set(key(point.id, r), entry);
         progress.tick();
@@ -145,6 +155,10 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   }
 
   const rows = collectRows(points, exp.replicates, done);
+  const byId = new Map(points.map((p) => [p.id, p]));
+  const errors = [...done.values()]
+    .filter((e) => e.error !== undefined)
+    .map((e) => ({ point: e.point, replicate: e.replicate, params: byId.get(e.point)?.params ?? {}, message: e.error! }));
   const derived = sim.analyse?.(rows, exp.settings, setup) ?? { tables: {}, summary: [] };
   const analysis = { tables: { ...setup.tables, ...derived.tables }, summary: derived.summary };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
@@ -152,6 +166,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   const finished: Manifest = {
     ...manifest,
     ...(sim.setup ? { setup: setup.values } : {}),
+    ...(errors.length ? { errors } : {}),
     status: 'complete',
     finishedAt: new Date().toISOString(),
     points: { total, done: done.size },
@@ -166,7 +181,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   store.writeManifest(finished);
   store.markLatest();
   rebuildIndex(outRoot);
-  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary };
+  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary, errors: errors.length };
 }
 
 /** results/index.html from every run's manifest; returns its path. */

@@ -15,6 +15,8 @@ export interface CheckpointEntry {
   point: string;
   replicate: number;
   rows: Row[];
+  /** Set when the simulation threw on this point: it has no rows, and the run went on. */
+  error?: string;
 }
 
 /** Fail before any work when the results root cannot be created or written. */

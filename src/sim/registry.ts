@@ -12,6 +12,12 @@ const registry: Record<string, Simulation> = {
   [mhaVsMqa.kind]: mhaVsMqa as unknown as Simulation,
 };
 
+/** Add a simulation kind (extensions and tests); an existing kind cannot be replaced. */
+export function registerSimulation(sim: Simulation): void {
+  if (Object.hasOwn(registry, sim.kind)) throw new Error(`simulation ${sim.kind} is already registered`);
+  registry[sim.kind] = sim;
+}
+
 export function getSimulation(kind: string): Simulation | undefined {
   return Object.hasOwn(registry, kind) ? registry[kind] : undefined;
 }
