@@ -16,7 +16,8 @@ export interface CliIo {
   stdout: { write(s: string): unknown };
   stderr: { write(s: string): unknown; isTTY?: boolean };
   now?: () => number;
-  signal?: AbortSignal;
+  /** Aborted on Ctrl-C: the run stops between points and writes what it has. */
+  stop?: AbortSignal;
 }
 
 const OPTIONS = {
@@ -119,12 +120,16 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
           outRoot: values.out ?? 'results',
           command: ['npm run exp --', ...rawArgs].join(' '),
           resumeRequested: Boolean(values.resume),
-          ...(io.signal ? { signal: io.signal } : {}),
+          ...(io.stop ? { stop: io.stop } : {}),
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
       failed ||= out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
       io.stdout.write(`${summary(job.experiment.name, out)}\n${out.reportPath}\n`);
+      if (out.interrupted) {
+        io.stderr.write(`${msg.interrupted(out.dir)}\n`);
+        return 130;
+      }
     }
     return values.check && failed ? 1 : 0;
   } catch (e) {
@@ -137,8 +142,15 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
 }
 
 export async function runMain(): Promise<void> {
+  // First Ctrl-C: finish the current point, write the outputs as incomplete, exit 130. Second: exit now.
+  const stop = new AbortController();
+  process.on('SIGINT', () => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${msg.stopping()}\n`);
+    stop.abort();
+  });
   try {
-    process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+    process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
   } catch (e) {
     // A bug, not bad input: say so plainly (an uncaught error would make the wasm runtime print its whole source).
     process.stderr.write(`internal error (please report): ${(e as Error).stack ?? String(e)}\n`);

@@ -58,6 +58,8 @@ export const msg = {
   resuming: (dir: string, done: number, total: number) => `resuming ${dir}: ${done}/${total} points already done`,
   resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
   claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
+  stopping: () => 'interrupt: finishing the current point, then writing what is done (Ctrl-C again to quit at once)',
+  interrupted: (dir: string) => `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
   pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   noRuns: (name: string, root: string) => `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,

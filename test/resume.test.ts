@@ -55,3 +55,34 @@ describe('an interrupted run resumes', () => {
     expect(stripColumns(a, qkVariance.measuredColumns)).toBe(stripColumns(b, qkVariance.measuredColumns));
   });
 });
+
+describe('Ctrl-C', () => {
+  it('SIGINT finishes the current point, writes a partial report marked incomplete, exits 130; the rerun finishes', async () => {
+    const out = join(tmp(), 'results');
+    const child = start(out);
+    const done = finish(child);
+    while (checkpointLines(out) < 4) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    const stopped = await done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain('interrupt: finishing the current point');
+    const kept = checkpointLines(out);
+    expect(kept).toBeGreaterThanOrEqual(4);
+    expect(kept).toBeLessThan(32);
+    const runDir = join(out, 'qk-variance', readdirSync(join(out, 'qk-variance')).find((d) => d !== 'latest')!);
+    expect(JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')).status).toBe('interrupted');
+    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain(`Incomplete: interrupted after ${kept} of 32 points`);
+    expect(readFileSync(join(runDir, 'results.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(kept + 1);
+    expect(existsSync(join(out, 'qk-variance', 'latest'))).toBe(false);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('partial report');
+
+    const resumed = await finish(start(out));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${kept}/32 points already done`));
+    const fresh = join(tmp(), 'results');
+    expect((await finish(start(fresh))).code).toBe(0);
+    const a = readFileSync(join(out, 'qk-variance', 'latest', 'results.csv'), 'utf8');
+    const b = readFileSync(join(fresh, 'qk-variance', 'latest', 'results.csv'), 'utf8');
+    expect(stripColumns(a, qkVariance.measuredColumns)).toBe(stripColumns(b, qkVariance.measuredColumns));
+  }, 120_000);
+});

@@ -79,6 +79,7 @@ export function renderReport(input: ReportInput): string {
 <title>${esc(e.title)} · attnlab</title><style>${STYLE}</style></head>
 <body>
 <h1>${esc(e.title)}</h1>
+${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
 <p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
 <p>${esc(e.description)}</p>
 ${e.notes.length ? `<div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}</div>` : ''}

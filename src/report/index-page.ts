@@ -21,7 +21,12 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
       const c = m.claims;
       const claims = c ? `${c.passed}/${c.passed + c.failed + c.errored}` : '';
       const cls = !c ? '' : c.failed + c.errored === 0 ? 'pass' : 'fail';
-      const link = m.status === 'complete' ? `<a href="${esc(reportHref)}">report</a>` : 'unfinished (rerun the same command to resume)';
+      const link =
+        m.status === 'complete'
+          ? `<a href="${esc(reportHref)}">report</a>`
+          : m.status === 'interrupted'
+            ? `<a href="${esc(reportHref)}">partial report</a> (rerun the same command to finish)`
+            : 'unfinished (rerun the same command to resume)';
       return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(duration(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}</td></tr>`;
     });
   return `<!doctype html>

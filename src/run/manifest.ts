@@ -7,7 +7,7 @@ import type { Backend } from '../tensor/backend.js';
 
 /** manifest.json: everything needed to say where a result came from. */
 export interface Manifest {
-  status: 'running' | 'complete';
+  status: 'running' | 'interrupted' | 'complete';
   runId: string;
   experiment: string;
   command: string;

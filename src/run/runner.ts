@@ -46,7 +46,8 @@ export interface RunRequest {
   command: string;
   /** --resume was given: say so when there is nothing to resume. */
   resumeRequested: boolean;
-  signal?: AbortSignal;
+  /** Stop before the next point (Ctrl-C): the current point finishes and is kept, outputs are written as incomplete. */
+  stop?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -59,6 +60,8 @@ export interface RunOutcome {
   summary: string[];
   /** Points whose simulation threw. */
   errors: number;
+  /** Stopped before every point was done; the outputs show what was. */
+  interrupted: boolean;
 }
 
 export interface RunIo {
@@ -119,7 +122,9 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   };
   store.writeManifest(manifest);
 
-  const signal = req.signal ?? new AbortController().signal;
+  // Points are never cut in the middle: a stop request takes effect between points.
+  const signal = new AbortController().signal;
+  const stop = req.stop;
   const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
@@ -131,7 +136,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     }
     for (const point of points) {
       for (let r = 0; r < exp.replicates; r++) {
-        if (done.has(key(point.id, r))) continue;
+        if (done.has(key(point.id, r)) || stop?.aborted) continue;
         let entry: CheckpointEntry;
         try {
           const rows = await sim.run(
@@ -148,6 +153,8 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
         store.appendPoint(entry);
         done.set(key(point.id, r), entry);
         progress.tick();
+        // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
   } finally {
@@ -163,11 +170,12 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   const analysis = { tables: { ...setup.tables, ...derived.tables }, summary: derived.summary };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
+  const interrupted = done.size < total;
   const finished: Manifest = {
     ...manifest,
     ...(sim.setup ? { setup: setup.values } : {}),
     ...(errors.length ? { errors } : {}),
-    status: 'complete',
+    status: interrupted ? 'interrupted' : 'complete',
     finishedAt: new Date().toISOString(),
     points: { total, done: done.size },
     claims: {
@@ -179,9 +187,9 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(exp) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
-  store.markLatest();
+  if (!interrupted) store.markLatest();
   rebuildIndex(outRoot);
-  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary, errors: errors.length };
+  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary, errors: errors.length, interrupted };
 }
 
 /** results/index.html from every run's manifest; returns its path. */
@@ -201,9 +209,9 @@ function gridAxes(exp: Experiment): Record<string, readonly unknown[]> {
   );
 }
 
-/** Rows in grid order, replicates in order: the CSV does not depend on execution order. */
+/** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
 function collectRows(points: readonly Point[], replicates: number, done: Map<string, CheckpointEntry>): Row[] {
   const rows: Row[] = [];
-  for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...done.get(key(p.id, r))!.rows);
+  for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...(done.get(key(p.id, r))?.rows ?? []));
   return rows;
 }

@@ -31,7 +31,7 @@ export function checkWritable(root: string): void {
   }
 }
 
-/** Unfinished runs of this configuration, newest first. */
+/** Unfinished (running when killed, or interrupted) runs of this configuration, newest first. */
 export function findUnfinished(experimentDir: string, configHash: string): string[] {
   if (!existsSync(experimentDir)) return [];
   return readdirSync(experimentDir)
@@ -39,7 +39,7 @@ export function findUnfinished(experimentDir: string, configHash: string): strin
     .filter((d) => {
       try {
         const m = JSON.parse(readFileSync(join(experimentDir, d, 'manifest.json'), 'utf8')) as Manifest;
-        return m.status === 'running' && m.configHash === configHash;
+        return m.status !== 'complete' && m.configHash === configHash;
       } catch {
         return false;
       }
