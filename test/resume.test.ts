@@ -27,14 +27,19 @@ const checkpointLines = (out: string): number => {
   return file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 };
 
+/** Start the run, send `signal` once it has checkpointed `lines` points, and wait for it to end. */
+async function interruptAfter(out: string, lines: number, signal: NodeJS.Signals) {
+  const child = start(out);
+  const done = finish(child);
+  while (checkpointLines(out) < lines) await new Promise((r) => setTimeout(r, 10));
+  child.kill(signal);
+  return done;
+}
+
 describe('an interrupted run resumes', () => {
   it('SIGKILL part-way, rerun the same command: every point kept once, CSV identical to an uninterrupted run', async () => {
     const out = join(tmp(), 'results');
-    const child = start(out);
-    const done = finish(child);
-    while (checkpointLines(out) < 5) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGKILL');
-    await done;
+    await interruptAfter(out, 5, 'SIGKILL');
     const before = checkpointLines(out);
     expect(before).toBeGreaterThanOrEqual(5);
     expect(before).toBeLessThan(32);
@@ -59,11 +64,7 @@ describe('an interrupted run resumes', () => {
 describe('Ctrl-C', () => {
   it('SIGINT finishes the current point, writes a partial report marked incomplete, exits 130; the rerun finishes', async () => {
     const out = join(tmp(), 'results');
-    const child = start(out);
-    const done = finish(child);
-    while (checkpointLines(out) < 4) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGINT');
-    const stopped = await done;
+    const stopped = await interruptAfter(out, 4, 'SIGINT');
     expect(stopped.code, stopped.stderr).toBe(130);
     expect(stopped.stderr).toContain('interrupt: finishing the current point');
     const kept = checkpointLines(out);
