@@ -3,6 +3,7 @@
  * Only runMain touches process.argv and process.exit; runCli takes raw args and returns an exit code.
  * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written).
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { AttnlabError, isAttnlabError } from './errors.js';
@@ -29,6 +30,7 @@ const OPTIONS = {
   out: { type: 'string' },
   check: { type: 'boolean' },
   resume: { type: 'boolean' },
+  jobs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -43,6 +45,8 @@ export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
   --out DIR           results root (default: results)
   --check             exit 1 when a claim fails
   --resume            resume the unfinished run of this command (automatic anyway)
+  --jobs N            worker threads for Monte Carlo points (default: the number of cores);
+                      timing experiments always measure one point at a time
 `;
 
 function parse(rawArgs: readonly string[]) {
@@ -64,6 +68,12 @@ function parseSeed(raw: string | undefined): number | undefined {
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
     throw new AttnlabError('BAD_OPTION', msg.badOptionValue('seed', raw, 'a non-negative integer'));
   }
+  return Number(raw);
+}
+
+function parseJobs(raw: string | undefined): number {
+  if (raw === undefined) return availableParallelism();
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('jobs', raw, 'an integer from 1 to 256'));
   return Number(raw);
 }
 
@@ -101,6 +111,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
     const overrides: Overrides = { quick: Boolean(values.quick), seed: parseSeed(values.seed), sets: values.set ?? [] };
     const requestedBackend = parseBackend(values.backend);
+    const workers = parseJobs(values.jobs);
 
     // Validate everything (files, overrides, backend) before anything is written.
     const names = target === 'all' ? listExperimentNames() : [target];
@@ -120,6 +131,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
           outRoot: values.out ?? 'results',
           command: ['npm run exp --', ...rawArgs].join(' '),
           resumeRequested: Boolean(values.resume),
+          jobs: workers,
           ...(io.stop ? { stop: io.stop } : {}),
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },

@@ -97,3 +97,28 @@ describe('a simulation that throws on one point', () => {
     expect(checked.code).toBe(1);
   });
 });
+
+describe('--jobs', () => {
+  it('worker threads give the same results.csv as one process (timing columns aside)', async () => {
+    const { softmaxSaturation } = await import('../src/sim/softmax-saturation.js');
+    for (const [args, sim] of [
+      [['qk-variance', '--quick', '--set', 'trials=2000'], qkVariance],
+      [['softmax-saturation', '--quick', '--set', 'draws=200', '--set', 'd=[1,16,256]'], softmaxSaturation],
+    ] as const) {
+      const csvs: string[] = [];
+      for (const jobs of ['1', '2']) {
+        const out = join(tmp(), 'results');
+        const r = await cli([...args, '--jobs', jobs, '--out', out]);
+        expect(r.code, r.stderr).toBe(0);
+        csvs.push(stripColumns(readFileSync(join(out, args[0], 'latest', 'results.csv'), 'utf8'), sim.measuredColumns));
+      }
+      expect(csvs[1], args[0]).toBe(csvs[0]);
+    }
+  });
+
+  it('a bad --jobs value is refused', async () => {
+    const r = await cli(['qk-variance', '--quick', '--jobs', '0', '--out', join(tmp(), 'results')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(msg.badOptionValue('jobs', '0', 'an integer from 1 to 256'));
+  });
+});

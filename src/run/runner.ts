@@ -32,6 +32,8 @@ import { workerExecutor, type Executor } from '../tensor/executor.js';
 import { msg } from '../messages.js';
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
+import { runInWorkers } from './jobs.js';
+import { isBuiltIn } from '../sim/registry.js';
 import { checkWritable, findUnfinished, readCheckpoint, readRuns, RunStore, writeIndex, type CheckpointEntry } from './store.js';
 
 export interface RunRequest {
@@ -48,6 +50,8 @@ export interface RunRequest {
   resumeRequested: boolean;
   /** Stop before the next point (Ctrl-C): the current point finishes and is kept, outputs are written as incomplete. */
   stop?: AbortSignal;
+  /** Worker threads for the points of Monte Carlo simulations; timing simulations always run one point at a time. */
+  jobs?: number;
 }
 
 export interface RunOutcome {
@@ -134,6 +138,16 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
       setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), tf: req.backend.tf, now: io.now, signal, executor }, exp.settings);
       store.writeManifest({ ...manifest, setup: setup.values });
     }
+    const record = (entry: CheckpointEntry, point: Point) => {
+      if (entry.error !== undefined) io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error)}\n`);
+      store.appendPoint(entry);
+      done.set(key(entry.point, entry.replicate), entry);
+      progress.tick();
+    };
+    const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
+    if (!sim.timing && isBuiltIn(sim.kind) && (req.jobs ?? 1) > 1 && todo.length > 1) {
+      await runInWorkers({ jobs: req.jobs!, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
+    }
     for (const point of points) {
       for (let r = 0; r < exp.replicates; r++) {
         if (done.has(key(point.id, r)) || stop?.aborted) continue;
@@ -148,11 +162,8 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
           if (signal.aborted) throw e;
           // One point's failure is recorded and the run goes on; the report lists it and --check fails.
           entry = { point: point.id, replicate: r, rows: [], error: (e as Error).message ?? String(e) };
-          io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error!)}\n`);
         }
-        store.appendPoint(entry);
-        done.set(key(point.id, r), entry);
-        progress.tick();
+        record(entry, point);
         // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
         await new Promise((resolve) => setImmediate(resolve));
       }

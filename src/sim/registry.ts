@@ -12,7 +12,17 @@ const registry: Record<string, Simulation> = {
   [mhaVsMqa.kind]: mhaVsMqa as unknown as Simulation,
 };
 
-/** Add a simulation kind (extensions and tests); an existing kind cannot be replaced. */
+/** The kinds this module provides: the only ones a worker thread (--jobs) can load by name. */
+const builtIn = new Set(Object.keys(registry));
+
+export function isBuiltIn(kind: string): boolean {
+  return builtIn.has(kind);
+}
+
+/**
+ * Add a simulation kind (extensions and tests); an existing kind cannot be replaced. It lives
+ * in this thread only, so its points run in-process whatever --jobs says.
+ */
 export function registerSimulation(sim: Simulation): void {
   if (Object.hasOwn(registry, sim.kind)) throw new Error(`simulation ${sim.kind} is already registered`);
   registry[sim.kind] = sim;

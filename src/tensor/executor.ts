@@ -26,8 +26,8 @@ export function inlineExecutor(): Executor {
 /** A pool of worker threads, each with its own backend instance; inputs are shared, not copied. */
 export async function workerExecutor(backend: Backend, size = Math.min(2, availableParallelism())): Promise<Executor> {
   if (size < 2) return inlineExecutor();
-  const url = new URL('./worker-boot.mjs', import.meta.url);
-  const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { backend } }));
+  const url = new URL('../worker-boot.mjs', import.meta.url);
+  const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { entry: 'tensor/worker', backend } }));
   const pending = new Map<number, { resolve: (r: OpResult) => void; reject: (e: Error) => void }>();
   let next = 0;
   for (const w of workers) {

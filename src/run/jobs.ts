@@ -1,0 +1,49 @@
+import { Worker } from 'node:worker_threads';
+import type { Point } from '../spec/grid.js';
+import type { Row, SetupResult } from '../sim/types.js';
+import type { Backend } from '../tensor/backend.js';
+import type { CheckpointEntry } from './store.js';
+
+export interface JobsOptions {
+  jobs: number;
+  kind: string;
+  backend: Backend;
+  seed: number;
+  settings: Record<string, unknown>;
+  setup: SetupResult;
+  todo: { point: Point; replicate: number }[];
+  /** No new point is handed out once this aborts; points in flight finish. */
+  stop?: AbortSignal | undefined;
+  /** Called in the main thread as each point finishes, in completion order. */
+  onDone: (entry: CheckpointEntry, point: Point) => void;
+}
+
+/**
+ * Run Monte Carlo points in `jobs` worker threads. Each point's generator is seeded from
+ * (seed, point id, replicate), so results do not depend on which worker ran it or when.
+ */
+export async function runInWorkers(o: JobsOptions): Promise<void> {
+  const url = new URL('../worker-boot.mjs', import.meta.url);
+  const data = { entry: 'run/point-worker', kind: o.kind, backend: o.backend, seed: o.seed, settings: o.settings, setup: o.setup };
+  const workers = Array.from({ length: Math.min(o.jobs, o.todo.length) }, () => new Worker(url, { workerData: data }));
+  let next = 0;
+  try {
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < o.todo.length && !o.stop?.aborted) {
+          const job = o.todo[next++]!;
+          const reply = await new Promise<{ rows?: Row[]; error?: string }>((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+            w.postMessage({ id: next, point: job.point.id, params: job.point.params, replicate: job.replicate });
+          });
+          w.removeAllListeners('error');
+          const entry: CheckpointEntry = { point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ...(reply.error !== undefined ? { error: reply.error } : {}) };
+          o.onDone(entry, job.point);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,43 @@
+/** A worker that runs Monte Carlo points (--jobs): the same simulation code and seeds as the main thread. */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { rngFor } from '../random/seed.js';
+import { getSimulation } from '../sim/registry.js';
+import type { SetupResult } from '../sim/types.js';
+import { activate, type Backend } from '../tensor/backend.js';
+import { inlineExecutor } from '../tensor/executor.js';
+
+interface Init {
+  kind: string;
+  backend: Backend;
+  seed: number;
+  settings: Record<string, unknown>;
+  setup: SetupResult;
+}
+type Request = { id: number; point: string; params: Record<string, unknown>; replicate: number };
+
+const port = parentPort!;
+const init = workerData as Init & { entry: string };
+const sim = getSimulation(init.kind);
+const signal = new AbortController().signal;
+const executor = async () => inlineExecutor();
+const now = () => performance.now();
+const ready = (async () => {
+  await activate(init.backend);
+  // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
+  await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), tf, now, signal, executor }, init.settings);
+})();
+
+port.on('message', async (req: Request) => {
+  try {
+    await ready;
+    if (!sim) throw new Error(`unknown simulation ${init.kind}`);
+    const rows = await sim.run(
+      { params: req.params, settings: init.settings, replicate: req.replicate },
+      { rng: rngFor(init.seed, req.point, req.replicate), tf, now, signal, executor, setup: init.setup },
+    );
+    port.postMessage({ id: req.id, rows });
+  } catch (e) {
+    port.postMessage({ id: req.id, error: (e as Error).message ?? String(e) });
+  }
+});
