@@ -69,14 +69,18 @@ export function readRuns(root: string): { dir: string; manifest: Manifest }[] {
   return runs;
 }
 
-/** Write results/index.html atomically. */
-export function writeIndex(root: string, html: string): string {
-  const file = join(root, 'index.html');
-  mkdirSync(root, { recursive: true });
+/** Write a file via a temporary name, so readers never see half a file. */
+function writeFileAtomic(file: string, data: string | Buffer): string {
+  mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, html);
+  writeFileSync(tmp, data);
   renameSync(tmp, file);
   return file;
+}
+
+/** Write results/index.html atomically. */
+export function writeIndex(root: string, html: string): string {
+  return writeFileAtomic(join(root, 'index.html'), html);
 }
 
 /** Read points.jsonl; an unfinished last line (a crash mid-write) is dropped with a warning. */
@@ -123,12 +127,7 @@ export class RunStore {
 
   /** Write a file under the run directory via a temporary name, so readers never see half a file. */
   writeAtomic(rel: string, data: string | Buffer): string {
-    const file = join(this.dir, rel);
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-    return file;
+    return writeFileAtomic(join(this.dir, rel), data);
   }
 
   /** Point results/<name>/latest at this run (relative link, so the tree can move). */
