@@ -19,13 +19,12 @@ type Request = { id: number; point: string; params: Record<string, unknown>; rep
 const port = parentPort!;
 const init = workerData as Init & { entry: string };
 const sim = getSimulation(init.kind);
-const signal = new AbortController().signal;
 const executor = async () => inlineExecutor();
 const now = () => performance.now();
 const ready = (async () => {
   await activate(init.backend);
   // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
-  await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), tf, now, signal, executor }, init.settings);
+  await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), tf, now, executor }, init.settings);
 })();
 
 port.on('message', async (req: Request) => {
@@ -34,7 +33,7 @@ port.on('message', async (req: Request) => {
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
     const rows = await sim.run(
       { params: req.params, settings: init.settings, replicate: req.replicate },
-      { rng: rngFor(init.seed, req.point, req.replicate), tf, now, signal, executor, setup: init.setup },
+      { rng: rngFor(init.seed, req.point, req.replicate), tf, now, executor, setup: init.setup },
     );
     port.postMessage({ id: req.id, rows });
   } catch (e) {

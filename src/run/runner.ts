@@ -7,7 +7,7 @@
  *     ▼
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
  *   for each point × replicate not done:
- *     sim.run(point, {rng(seed, id, replicate), tf, now, signal, executor}) → rows
+ *     sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
  *     appendPoint → points.jsonl                       (crash-safe checkpoint)
  *     ▼
  *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>.ts, src/stats
@@ -126,8 +126,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   };
   store.writeManifest(manifest);
 
-  // Points are never cut in the middle: a stop request takes effect between points.
-  const signal = new AbortController().signal;
+  // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
   const stop = req.stop;
   const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
   let pool: Promise<Executor> | undefined;
@@ -135,7 +134,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   let setup: SetupResult = { values: {}, tables: {} };
   try {
     if (sim.setup) {
-      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), tf: req.backend.tf, now: io.now, signal, executor }, exp.settings);
+      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), tf: req.backend.tf, now: io.now, executor }, exp.settings);
       store.writeManifest({ ...manifest, setup: setup.values });
     }
     const record = (entry: CheckpointEntry, point: Point) => {
@@ -148,25 +147,23 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     if (!sim.timing && isBuiltIn(sim.kind) && (req.jobs ?? 1) > 1 && todo.length > 1) {
       await runInWorkers({ jobs: req.jobs!, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
     }
-    for (const point of points) {
-      for (let r = 0; r < exp.replicates; r++) {
-        if (done.has(key(point.id, r)) || stop?.aborted) continue;
-        let entry: CheckpointEntry;
-        try {
-          const rows = await sim.run(
-            { params: point.params, settings: exp.settings, replicate: r },
-            { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, signal, executor, setup },
-          );
-          entry = { point: point.id, replicate: r, rows };
-        } catch (e) {
-          if (signal.aborted) throw e;
-          // One point's failure is recorded and the run goes on; the report lists it and --check fails.
-          entry = { point: point.id, replicate: r, rows: [], error: (e as Error).message ?? String(e) };
-        }
-        record(entry, point);
-        // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
-        await new Promise((resolve) => setImmediate(resolve));
+    // In this thread: every point of a timing simulation, or whatever the workers left (none, unless stopped).
+    for (const { point, replicate: r } of todo) {
+      if (done.has(key(point.id, r)) || stop?.aborted) continue;
+      let entry: CheckpointEntry;
+      try {
+        const rows = await sim.run(
+          { params: point.params, settings: exp.settings, replicate: r },
+          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, executor, setup },
+        );
+        entry = { point: point.id, replicate: r, rows };
+      } catch (e) {
+        // One point's failure is recorded and the run goes on; the report lists it and --check fails.
+        entry = { point: point.id, replicate: r, rows: [], error: (e as Error).message ?? String(e) };
       }
+      record(entry, point);
+      // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     if (pool) await (await pool).close();

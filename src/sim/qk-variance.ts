@@ -70,7 +70,6 @@ export const qkVariance = defineSimulation({
     const b = new Float64Array(block * d);
     const s = new Float64Array(trials);
     for (let t0b = 0; t0b < trials; t0b += block) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
       const rows = Math.min(block, trials - t0b);
       ctx.rng.fill(a);
       ctx.rng.fill(b);

@@ -70,7 +70,6 @@ export const softmaxSaturation = defineSimulation({
     let specMax = 0;
     const rankSums = RANKS.map(() => 0);
     for (let i = 0; i < settings.draws; i++) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
       ctx.rng.fill(q);
       const norm = Math.hypot(...q);
       ctx.rng.fill(z);

@@ -16,8 +16,6 @@ export interface SimContext {
   tf: typeof tf;
   /** Monotonic clock in milliseconds; the only clock a simulation may read (timing columns). */
   now: () => number;
-  /** Set when the run is being interrupted; long loops should check it. */
-  signal: AbortSignal;
   /** Tensor workers on the run's backend, started on first use and shared by all points. */
   executor: () => Promise<Executor>;
   /** What the simulation's setup measured once for this run (empty without setup). */
