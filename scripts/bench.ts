@@ -13,7 +13,7 @@ import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { quadraticFeatures } from '../src/sim/scaling-cost.js';
 import { activate } from '../src/tensor/backend.js';
-import { inlineExecutor, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
+import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/tensor/executor.js';
 import { runMethod, type Method } from '../src/tensor/methods.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -51,11 +51,7 @@ const pool: Executor = await workerExecutor('wasm');
 const rng = rngFor(0, 'bench-attention', 0);
 for (const n of QUICK ? [1024] : [1024, 4096]) {
   const d = 64;
-  const q = sharedFloats(n * d), k = sharedFloats(n * d), v = sharedFloats(n * d), kT = sharedFloats(n * d);
-  rng.fill(q);
-  rng.fill(k);
-  rng.fill(v);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
+  const x = randomInputs(rng, n, d, d);
   const c = quadraticFeatures(d);
   for (const [task, method, flops] of [
     ['softmax-attention', 'softmax', 4 * n * n * d],
@@ -68,7 +64,7 @@ for (const n of QUICK ? [1024] : [1024, 4096]) {
       work: flops / 1e9,
       unit: 'GFLOP/s',
       fn: async () => {
-        await pool.setInputs({ q, k, v, kT, n, d, m: d });
+        await pool.setInputs(x);
         await runMethod(pool, call, false);
       },
     });

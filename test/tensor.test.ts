@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../src/random/normal.js';
 import { activate } from '../src/tensor/backend.js';
-import { inlineExecutor, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
+import { inlineExecutor, randomInputs, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
 import { featureCount, featurize, type FeatureMap } from '../src/tensor/features.js';
 import { runMethod, type Method } from '../src/tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
@@ -11,15 +11,7 @@ const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64A
 
 const quad: FeatureMap = { kind: 'quadratic' };
 
-function inputs(n: number, d: number, m: number, seed: number) {
-  const g = new NormalRng(Uint32Array.of(seed, 2, 3, 4));
-  const q = sharedFloats(n * d), k = sharedFloats(n * d), v = sharedFloats(n * m), kT = sharedFloats(n * d);
-  g.fill(q);
-  g.fill(k);
-  g.fill(v);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
-  return { q, k, v, kT, n, d, m };
-}
+const inputs = (n: number, d: number, m: number, seed: number) => randomInputs(new NormalRng(Uint32Array.of(seed, 2, 3, 4)), n, d, m);
 
 describe('quadratic feature map', () => {
   it('φ(q)·φ(k) = (q·k/√D + 1)² and C = 1 + D + D(D+1)/2', () => {

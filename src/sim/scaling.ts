@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { NormalRng } from '../random/normal.js';
 import { median, medianInterval } from '../stats/quantile.js';
-import { sharedFloats } from '../tensor/executor.js';
+import { randomInputs } from '../tensor/executor.js';
 import type { FeatureMap } from '../tensor/features.js';
 import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
@@ -53,19 +53,6 @@ const Settings = z
   .strict();
 type Settings = z.output<typeof Settings>;
 
-/** Q, K, V ~ N(0, 1) in shared memory, and Kᵀ (the layout the backend multiplies fastest). */
-function inputs(rng: NormalRng, n: number, d: number, m: number) {
-  const q = sharedFloats(n * d);
-  const k = sharedFloats(n * d);
-  const v = sharedFloats(n * m);
-  rng.fill(q);
-  rng.fill(k);
-  rng.fill(v);
-  const kT = sharedFloats(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
-  return { q, k, v, kT, n, d, m };
-}
-
 /**
  * The feature map of a method. Fourier features of exp(−‖q−k‖²/2σ²), σ² = √D, need
  * w ~ N(0, σ⁻²I); the homework's w ~ N(0, σ²I) agrees only when σ = 1.
@@ -113,7 +100,7 @@ export const scaling = defineSimulation({
       return [{ ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` }];
     }
 
-    const x = inputs(ctx.rng, N, D, M);
+    const x = randomInputs(ctx.rng, N, D, M);
     const exec = await ctx.executor();
     await exec.setInputs(x);
     const rows = sampleRows(N, settings.error_rows);

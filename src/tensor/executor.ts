@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type OpResult, type SharedInputs } from './attention.js';
 import type { Backend } from './backend.js';
+import type { NormalRng } from '../random/normal.js';
 
 /** Runs attention ops, in this thread or in a pool of workers; `lane` picks the worker. */
 export interface Executor {
@@ -56,4 +57,17 @@ export async function workerExecutor(backend: Backend, size = Math.min(2, availa
 /** A Float32Array over shared memory, so workers read it without a copy. */
 export function sharedFloats(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * 4));
+}
+
+/** Q, K, V ~ N(0, 1) (N×D, N×D, N×M) in shared memory, and Kᵀ (D×N, the layout the backend multiplies fastest). */
+export function randomInputs(rng: NormalRng, n: number, d: number, m: number): SharedInputs {
+  const q = sharedFloats(n * d);
+  const k = sharedFloats(n * d);
+  const v = sharedFloats(n * m);
+  rng.fill(q);
+  rng.fill(k);
+  rng.fill(v);
+  const kT = sharedFloats(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
+  return { q, k, v, kT, n, d, m };
 }
