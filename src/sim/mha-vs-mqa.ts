@@ -1,6 +1,5 @@
 import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { median } from '../stats/quantile.js';
 import { decodeChecks } from '../tensor/decode-checks.js';
 import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
@@ -45,16 +44,11 @@ type Settings = z.output<typeof Settings>;
 
 const kvHeads = (p: { variant: string; groups: number; h: number }) => (p.variant === 'mha' ? p.h : p.variant === 'mqa' ? 1 : p.groups);
 
-/** Median ms of `f` over a few repetitions (setup probes only). */
-function probeMs(now: () => number, f: () => void, reps = 7): number {
-  f();
-  const t: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = now();
-    f();
-    t.push(now() - s);
-  }
-  return median(t);
+const CHECK_COLUMNS = ['check', 'description', 'max_abs_diff', 'passed_shape'] as const;
+
+/** Median ms of `f` (setup probes), measured like every timed point. */
+async function probeMs(now: () => number, f: () => void, label: string): Promise<number> {
+  return (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
 }
 
 export const mhaVsMqa = defineSimulation({
@@ -69,23 +63,22 @@ export const mhaVsMqa = defineSimulation({
     'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'skipped_reason',
   ],
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms'],
-  tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: ['check', 'description', 'max_abs_diff', 'passed_shape'] },
-  setup({ tf, now, rng }) {
+  tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
+  async setup({ tf, now, rng }) {
     // Bandwidth: a + b over 16 Mi floats moves 3 × 64 MiB. Peak: a 1024³ product, 2 GFLOP.
-    const bw = tf.tidy(() => {
-      const [a, b] = [tf.fill([1 << 24], 1), tf.fill([1 << 24], 2)];
-      // wasm ops finish when the call returns; a readback would time a 64 MiB copy instead.
-      return (3 * 4 * (1 << 24)) / (probeMs(now, () => tf.add(a, b).dispose()) / 1e3);
-    });
-    const peak = tf.tidy(() => {
-      const m = tf.fill([1024, 1024], 0.5) as Tensor2D;
-      return (2 * 1024 ** 3) / (probeMs(now, () => tf.matMul(m, m).dispose(), 5) / 1e3);
-    });
-    const checks = decodeChecks(tf, rng);
-    return {
-      values: { bandwidth_bytes_per_s: bw, peak_flops: peak },
-      tables: { checks: { columns: ['check', 'description', 'max_abs_diff', 'passed_shape'], rows: checks.map((c) => ({ ...c })) } },
-    };
+    // wasm ops finish when the call returns; a readback would time a 64 MiB copy instead.
+    const [a, b, m] = [tf.fill([1 << 24], 1), tf.fill([1 << 24], 2), tf.fill([1024, 1024], 0.5) as Tensor2D];
+    try {
+      const bw = (3 * 4 * (1 << 24)) / ((await probeMs(now, () => tf.add(a, b).dispose(), 'bandwidth probe')) / 1e3);
+      const peak = (2 * 1024 ** 3) / ((await probeMs(now, () => tf.matMul(m, m).dispose(), 'peak FLOP/s probe')) / 1e3);
+      const checks = decodeChecks(tf, rng);
+      return {
+        values: { bandwidth_bytes_per_s: bw, peak_flops: peak },
+        tables: { checks: { columns: CHECK_COLUMNS, rows: checks.map((c) => ({ ...c })) } },
+      };
+    } finally {
+      tf.dispose([a, b, m]);
+    }
   },
   analyse: (rows, settings: Settings, setup) =>
     analyseDecode(
