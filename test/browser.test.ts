@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ROOT, tmp } from './helpers.js';
+import { ROOT, cli, latestRun, tmp } from './helpers.js';
 
 // Debian's chromium; .ci/run installs it when missing.
 const CHROMIUM = '/usr/bin/chromium';
@@ -19,7 +19,7 @@ describe('reports in a real browser (headless Chromium)', () => {
     out = join(tmp(), 'results');
     const r = await cli(['qk-variance', '--quick', '--set', 'trials=500', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    report = join(out, 'qk-variance', readlinkSync(join(out, 'qk-variance', 'latest')), 'report.html');
+    report = join(latestRun(out, 'qk-variance'), 'report.html');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

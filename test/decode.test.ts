@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -7,7 +7,7 @@ import { decodeCost } from '../src/sim/decode-cost.js';
 import { mhaVsMqa } from '../src/sim/mha-vs-mqa.js';
 import { activate } from '../src/tensor/backend.js';
 import { decodeChecks } from '../src/tensor/decode-checks.js';
-import { cli, tmp } from './helpers.js';
+import { cli, latestRun, tmp } from './helpers.js';
 
 describe('decode cost model', () => {
   // b = 1, n = 10, d = 8, h = 2 (k = 4), float32
@@ -58,7 +58,7 @@ describe('mha-vs-mqa end to end (small grid)', () => {
     const out = join(tmp(), 'results');
     const r = await cli(['mha-vs-mqa', '--quick', '--set', 'n=[128,2048]', '--set', 'b=[1]', '--set', 'time_budget_ms=5', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    const dir = join(out, 'mha-vs-mqa', readlinkSync(join(out, 'mha-vs-mqa', 'latest')));
+    const dir = latestRun(out, 'mha-vs-mqa');
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
     expect(csv[0]!.split(',')).toEqual(mhaVsMqa.columns);
     for (const t of ['ratios', 'roofline', 'checks']) expect(readFileSync(join(dir, `${t}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);

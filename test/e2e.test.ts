@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { schemaJsonText } from '../src/spec/schema-json.js';
-import { cli, listFiles, ROOT, stripColumns, tmp } from './helpers.js';
+import { ROOT, cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
 const QUICK = ['qk-variance', '--quick', '--backend', 'cpu'];
@@ -17,7 +17,7 @@ describe('qk-variance --quick end to end', () => {
   beforeAll(async () => {
     out = join(tmp(), 'results');
     run = await cli([...QUICK, '--out', out]);
-    dir = join(out, 'qk-variance', readlinkSync(join(out, 'qk-variance', 'latest')));
+    dir = latestRun(out, 'qk-variance');
   });
 
   it('exits 0 and the last line of stdout is the report path', () => {

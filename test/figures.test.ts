@@ -1,11 +1,11 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFigures } from '../src/figures.js';
 import { msg } from '../src/messages.js';
 import { applyTheme, THEMES } from '../src/report/themes.js';
 import { pdfSafeDashes } from '../src/report/pdf.js';
-import { cli, listFiles, tmp } from './helpers.js';
+import { cli, latestRun, listFiles, tmp } from './helpers.js';
 
 async function figures(args: string[]) {
   let stdout = '';
@@ -20,7 +20,7 @@ describe('npm run figures', () => {
   beforeAll(async () => {
     out = join(tmp(), 'results');
     expect((await cli(['qk-variance', '--quick', '--set', 'trials=300', '--out', out])).code).toBe(0);
-    dir = join(out, 'qk-variance', readlinkSync(join(out, 'qk-variance', 'latest')));
+    dir = latestRun(out, 'qk-variance');
   });
 
   it('re-renders every chart of the latest run into figures/<theme>/, in every format asked', async () => {

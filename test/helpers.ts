@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../src/cli.js';
@@ -14,6 +14,11 @@ export async function cli(args: string[]): Promise<{ code: number; stdout: strin
     stderr: { write: (s: string) => (stderr += s) },
   });
   return { code, stdout, stderr };
+}
+
+/** The run directory that <out>/<name>/latest points at. */
+export function latestRun(out: string, name: string): string {
+  return join(out, name, readlinkSync(join(out, name, 'latest')));
 }
 
 export function tmp(prefix = 'attnlab-'): string {

@@ -1,9 +1,9 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scaling } from '../src/sim/scaling.js';
 import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
-import { cli, listFiles, stripColumns, tmp } from './helpers.js';
+import { cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
 // A small grid: every method and block, N up to 512, few samples. Under a 5 MB budget the linear
@@ -23,7 +23,7 @@ describe('scaling end to end (small grid)', () => {
   beforeAll(async () => {
     out = join(tmp(), 'results');
     run = await cli([...ARGS, '--out', out]);
-    dir = join(out, 'scaling', readlinkSync(join(out, 'scaling', 'latest')));
+    dir = latestRun(out, 'scaling');
   });
 
   it('writes results, fits, five charts and the report', () => {

@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -6,7 +6,7 @@ import { softmaxSaturation } from '../src/sim/softmax-saturation.js';
 import { attend, attentionGrads, loadGradients } from '../src/tensor/attention-forms.js';
 import { activate } from '../src/tensor/backend.js';
 import { entropy, jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../src/tensor/softmax.js';
-import { cli, stripColumns, tmp } from './helpers.js';
+import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
 beforeAll(async () => {
@@ -95,7 +95,7 @@ describe('softmax-saturation --quick end to end', () => {
     expect(ra.code, ra.stderr).toBe(0);
     expect(ra.stdout).toMatch(/softmax-saturation: 12 rows, claims: \d\/8 passed/);
     expect((await cli([...ARGS, '--out', b])).code).toBe(0);
-    const csv = (root: string) => readFileSync(join(root, 'softmax-saturation', readlinkSync(join(root, 'softmax-saturation', 'latest')), 'results.csv'), 'utf8');
+    const csv = (root: string) => readFileSync(join(latestRun(root, 'softmax-saturation'), 'results.csv'), 'utf8');
     expect(stripColumns(csv(b), softmaxSaturation.measuredColumns)).toBe(stripColumns(csv(a), softmaxSaturation.measuredColumns));
     expect(csv(a).split('\n')[0]!.split(',')).toEqual(softmaxSaturation.columns);
     expectGolden('softmax-saturation.header.csv', `${csv(a).split('\n')[0]}\n`);
