@@ -8,7 +8,12 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { AttnlabError, isAttnlabError } from './errors.js';
 import { msg } from './messages.js';
+import { join } from 'node:path';
+import { mergeShards } from './run/merge.js';
 import { runExperiment, type RunOutcome } from './run/runner.js';
+import { checkDuration, estimateRun, totalEstimate } from './run/estimate.js';
+import { shardPoints, type Shard } from './run/shard.js';
+import { expandGrid } from './spec/grid.js';
 import { listExperimentNames, loadExperiment, resolveExperimentFile, type LoadedExperiment } from './spec/load.js';
 import { applyOverrides, type Overrides } from './spec/overrides.js';
 import { BACKENDS, isBackend, selectBackend, type Backend } from './tensor/backend.js';
@@ -31,6 +36,8 @@ const OPTIONS = {
   check: { type: 'boolean' },
   resume: { type: 'boolean' },
   jobs: { type: 'string' },
+  shard: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -47,6 +54,13 @@ export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
   --resume            resume the unfinished run of this command (automatic anyway)
   --jobs N            worker threads for Monte Carlo points (default: the number of cores);
                       timing experiments always measure one point at a time
+  --shard I/N         run only shard I of N (points split by id) into a directory of its own
+  --yes, -y           run even when the cost model predicts more than an hour
+
+usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]
+
+  combine the shards of one run (their run directories, or folders above them) into one
+  run with its report, as if it had run in one process; see scripts/ for Slurm and GNU parallel
 `;
 
 function parse(rawArgs: readonly string[]) {
@@ -77,13 +91,28 @@ function parseJobs(raw: string | undefined): number {
   return Number(raw);
 }
 
+function parseShard(raw: string | undefined): Shard | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(raw);
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || count < 1 || count > 10000 || index < 1 || index > count) {
+    throw new AttnlabError('BAD_OPTION', msg.badOptionValue('shard', raw, 'I/N with 1 ≤ I ≤ N ≤ 10000, e.g. 1/4'));
+  }
+  return { index, count };
+}
+
 function parseBackend(raw: string | undefined): Backend | undefined {
   if (raw === undefined) return undefined;
   if (!isBackend(raw)) throw new AttnlabError('BAD_OPTION', msg.unknownBackend(raw, BACKENDS));
   return raw;
 }
 
-function summary(name: string, out: RunOutcome): string {
+function summary(name: string, out: RunOutcome, outRoot: string): string {
+  if (out.shard) {
+    const { index, count, points, gridPoints } = out.shard;
+    const failed = out.errors ? `, ${msg.pointsFailed(out.errors)}` : '';
+    return `${msg.shardDone(name, `${index}/${count}`, points, gridPoints, join(outRoot, name))}${failed}`;
+  }
   const passed = out.claims.filter((c) => c.status === 'pass').length;
   const failed = out.claims.filter((c) => c.status !== 'pass').map((c) => `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`);
   return [
@@ -109,9 +138,11 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     }
     const target = positionals[0];
     if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
+    if (target === 'merge') return await merge(positionals.slice(1), values, rawArgs, io);
     const overrides: Overrides = { quick: Boolean(values.quick), seed: parseSeed(values.seed), sets: values.set ?? [] };
     const requestedBackend = parseBackend(values.backend);
     const workers = parseJobs(values.jobs);
+    const shard = parseShard(values.shard);
 
     // Validate everything (files, overrides, backend) before anything is written.
     const names = target === 'all' ? listExperimentNames() : [target];
@@ -120,9 +151,14 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
       return { loaded, experiment: applyOverrides(loaded.experiment, loaded.sim, overrides) };
     });
     const backend = await selectBackend(requestedBackend);
+    // Every job's cost before any work: an unreasonably long total needs --yes.
+    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(expandGrid(j.experiment, j.loaded.sim), shard), workers));
+    checkDuration(target, totalEstimate(estimates), Boolean(values.yes));
 
     let failed = false;
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
+      const estimate = estimates[i];
+      if (estimate) io.stderr.write(`${msg.estimate(job.experiment.name, estimate)}\n`);
       const out = await runExperiment(
         {
           ...job,
@@ -132,12 +168,13 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
           command: ['npm run exp --', ...rawArgs].join(' '),
           resumeRequested: Boolean(values.resume),
           jobs: workers,
+          ...(shard ? { shard } : {}),
           ...(io.stop ? { stop: io.stop } : {}),
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
       failed ||= out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
-      io.stdout.write(`${summary(job.experiment.name, out)}\n${out.reportPath}\n`);
+      io.stdout.write(`${summary(job.experiment.name, out, values.out ?? 'results')}\n${out.reportPath}\n`);
       if (out.interrupted) {
         io.stderr.write(`${msg.interrupted(out.dir)}\n`);
         return 130;
@@ -151,6 +188,19 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     }
     throw e;
   }
+}
+
+/** `merge <name> <dirs...>`: the shards of one run combined, with the report a one-process run would write. */
+async function merge(args: readonly string[], values: ReturnType<typeof parse>['values'], rawArgs: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...dirs] = args;
+  if (!name || !dirs.length) throw new AttnlabError('BAD_OPTION', msg.mergeUsage());
+  for (const opt of Object.keys(values)) if (opt !== 'out' && opt !== 'check') throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
+  const out = await mergeShards(
+    { loaded: loadExperiment(resolveExperimentFile(name)), dirs, outRoot: values.out ?? 'results', command: ['npm run exp --', ...rawArgs].join(' ') },
+    io,
+  );
+  io.stdout.write(`${summary(name, out, values.out ?? 'results')}\n${out.reportPath}\n`);
+  return values.check && (out.claims.some((c) => c.status !== 'pass') || out.errors > 0) ? 1 : 0;
 }
 
 export async function runMain(): Promise<void> {

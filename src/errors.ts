@@ -16,6 +16,8 @@ export const ErrorCode = {
   BACKEND: 'BACKEND',
   OUTPUT: 'OUTPUT',
   CHECKPOINT: 'CHECKPOINT',
+  MERGE: 'MERGE',
+  TOO_LONG: 'TOO_LONG',
 } as const;
 export type ErrorCode = keyof typeof ErrorCode;
 

@@ -10,6 +10,21 @@ const show = (v: unknown): string => {
 };
 const list = (xs: readonly string[]): string => xs.join(', ');
 
+/** `42 s`, `12 min`, `3 h 20 min`. */
+export function duration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 90) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const min = Math.round(s / 60);
+  return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+interface EstimateText {
+  ms: number;
+  points: number;
+  heaviest?: { key: string; value: unknown; share: number };
+  slowest?: { params: string; ms: number };
+}
+
 export const msg = {
   yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
   notAMapping: () => 'an experiment file must be a YAML mapping (key: value lines) at the top level',
@@ -62,6 +77,33 @@ export const msg = {
   interrupted: (dir: string) => `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
   pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
+  shardDone: (name: string, shard: string, points: number, gridPoints: number, root: string) =>
+    `${name} shard ${shard}: ${points} of the grid's ${gridPoints} points. When every shard is done, merge them: npm run exp -- merge ${name} ${root}`,
+  mergeUsage: () => 'usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]',
+  mergeOption: (opt: string) => `merge: --${opt} is not allowed; the shards recorded their settings (--quick, --set, --seed, --backend). Allowed: --out, --check`,
+  mergeNoDir: (dir: string) => `merge: ${dir} does not exist`,
+  mergeNoShards: (name: string, dirs: readonly string[]) =>
+    `merge: no shard runs of ${JSON.stringify(name)} under ${list(dirs)}; make them with npm run exp -- ${name} --shard i/n`,
+  mergeMixed: (groups: readonly string[]) =>
+    `merge: the shards come from different configurations (experiment file, seed, --quick/--set, backend or number of shards): ${groups.join('; ')}. Name the directories of one of them`,
+  mergeMissing: (missing: readonly number[], count: number, example: string) =>
+    `merge: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} ${missing.length === 1 ? 'is' : 'are'} missing; run ${missing.length === 1 ? 'it' : 'each'} first, e.g. ${example}`,
+  mergeUnfinished: (shard: string, dir: string, done: number, total: number, command: string) =>
+    `merge: shard ${shard} in ${dir} is unfinished (${done}/${total} points); rerun its command to resume it: ${command}`,
+  mergeDuplicate: (shard: string, dir: string, copies: number) => `note: ${copies} runs of shard ${shard}; using the newest complete one, ${dir}`,
+  mergeFileChanged: (file: string, was: string, now: string) =>
+    `merge: the shards ran ${file} with sha256 ${was.slice(0, 12)}…, but the file now hashes to ${now.slice(0, 12)}…; merge with the version the shards ran`,
+  mergeConfig: (file: string) => `merge: ${file} with the shards' --quick/--set/--seed no longer gives their configuration (was the code changed between the shards and the merge?)`,
+  mergeForeignPoint: (dir: string, point: string, shard: string) => `merge: ${dir}/points.jsonl holds point ${point}, which is not in shard ${shard} of this grid`,
+  mergeIncomplete: (have: number, total: number) => `merge: the shards hold ${have} of the grid's ${total} point × replicates`,
+  estimate: (name: string, e: EstimateText) => `${name}: ${e.points} points, about ${duration(e.ms)} by the cost model`,
+  tooLong: (name: string, e: EstimateText, limitMs: number) =>
+    [
+      `${name}: this grid would take about ${duration(e.ms)} here (${e.points} points, by the cost model), more than ${duration(limitMs)}.`,
+      e.slowest ? ` The slowest point, ${e.slowest.params}, takes about ${duration(e.slowest.ms)}.` : '',
+      e.heaviest ? ` Points with ${e.heaviest.key}=${JSON.stringify(e.heaviest.value)} take ${Math.round(e.heaviest.share * 100)}% of the time.` : '',
+      ` Shrink it (--quick, or fewer values with --set ${e.heaviest?.key ?? 'key'}=[...]), split it across machines (--shard i/n, see scripts/), or run it anyway with --yes`,
+    ].join(''),
   noRuns: (name: string, root: string) => `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,

@@ -1,4 +1,5 @@
 import type { Manifest } from '../run/manifest.js';
+import { duration } from '../messages.js';
 import { esc } from './html.js';
 
 /** One run as the index lists it: its manifest and where its report is, relative to the index. */
@@ -7,11 +8,7 @@ export interface IndexEntry {
   reportHref: string;
 }
 
-const duration = (m: Manifest): string => {
-  if (!m.finishedAt) return '';
-  const s = (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
-  return s < 90 ? `${s.toFixed(1)} s` : `${(s / 60).toFixed(1)} min`;
-};
+const runTime = (m: Manifest): string => (m.finishedAt ? duration(Date.parse(m.finishedAt) - Date.parse(m.startedAt)) : '');
 
 /** results/index.html: every run, newest first. Self-contained; opens from disk. */
 export function renderIndex(entries: readonly IndexEntry[]): string {
@@ -21,13 +18,14 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
       const c = m.claims;
       const claims = c ? `${c.passed}/${c.passed + c.failed + c.errored}` : '';
       const cls = !c ? '' : c.failed + c.errored === 0 ? 'pass' : 'fail';
-      const link =
-        m.status === 'complete'
+      const link = m.shard
+        ? `shard ${m.shard.index}/${m.shard.count}, ${m.status === 'complete' ? 'done' : 'unfinished'}: <code>npm run exp -- merge ${esc(m.experiment)} &lt;shard dirs&gt;</code>`
+        : m.status === 'complete'
           ? `<a href="${esc(reportHref)}">report</a>`
           : m.status === 'interrupted'
             ? `<a href="${esc(reportHref)}">partial report</a> (rerun the same command to finish)`
             : 'unfinished (rerun the same command to resume)';
-      return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(duration(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}</td></tr>`;
+      return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(runTime(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}</td></tr>`;
     });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>attnlab runs</title>

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Point } from '../spec/grid.js';
 import type { Row, SetupResult } from '../sim/types.js';
 import type { Backend } from '../tensor/backend.js';
-import type { CheckpointEntry } from './store.js';
+import { roundMs, type CheckpointEntry } from './store.js';
 
 export interface JobsOptions {
   jobs: number;
@@ -32,13 +32,13 @@ export async function runInWorkers(o: JobsOptions): Promise<void> {
       workers.map(async (w) => {
         while (next < o.todo.length && !o.stop?.aborted) {
           const job = o.todo[next++]!;
-          const reply = await new Promise<{ rows?: Row[]; error?: string }>((resolve, reject) => {
+          const reply = await new Promise<{ rows?: Row[]; error?: string; ms: number }>((resolve, reject) => {
             w.once('message', resolve);
             w.once('error', reject);
             w.postMessage({ id: next, point: job.point.id, params: job.point.params, replicate: job.replicate });
           });
           w.removeAllListeners('error');
-          const entry: CheckpointEntry = { point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ...(reply.error !== undefined ? { error: reply.error } : {}) };
+          const entry: CheckpointEntry = { point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ms: roundMs(reply.ms), ...(reply.error !== undefined ? { error: reply.error } : {}) };
           o.onDone(entry, job.point);
         }
       }),

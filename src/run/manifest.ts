@@ -29,6 +29,10 @@ export interface Manifest {
   claims?: { passed: number; failed: number; errored: number };
   /** Points whose simulation threw: the run went on without their rows. */
   errors?: { point: string; replicate: number; params: Record<string, unknown>; message: string }[];
+  /** Set on a shard run (`--shard index/count`): it holds only its own points and no report. */
+  shard?: { index: number; count: number };
+  /** Set on a merged run: the shards it combines, with where and when each ran. */
+  shards?: { shard: string; dir: string; cpu: Manifest['cpu']; platform: string; git: Manifest['git']; startedAt: string; finishedAt: string }[];
   /** What the simulation's setup measured (machine bandwidth, peak FLOP/s, ...). */
   setup?: Record<string, number>;
 }

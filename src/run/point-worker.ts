@@ -28,6 +28,7 @@ const ready = (async () => {
 })();
 
 port.on('message', async (req: Request) => {
+  const t0 = now();
   try {
     await ready;
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
@@ -35,8 +36,8 @@ port.on('message', async (req: Request) => {
       { params: req.params, settings: init.settings, replicate: req.replicate },
       { rng: rngFor(init.seed, req.point, req.replicate), tf, now, executor, setup: init.setup },
     );
-    port.postMessage({ id: req.id, rows });
+    port.postMessage({ id: req.id, rows, ms: now() - t0 });
   } catch (e) {
-    port.postMessage({ id: req.id, error: (e as Error).message ?? String(e) });
+    port.postMessage({ id: req.id, error: (e as Error).message ?? String(e), ms: now() - t0 });
   }
 });

@@ -17,24 +17,25 @@
  *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
  */
 import { createHash } from 'node:crypto';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
-import { buildOutputs } from '../report/build.js';
-import { renderIndex } from '../report/index-page.js';
-import { canonicalJson, expandGrid, expandValues, type Point } from '../spec/grid.js';
+import { canonicalJson, expandGrid, type Point } from '../spec/grid.js';
 import type { LoadedExperiment } from '../spec/load.js';
-import { gridBlocks, type Experiment } from '../spec/schema.js';
+import type { Experiment } from '../spec/schema.js';
 import type { Overrides } from '../spec/overrides.js';
-import type { Row, SetupResult } from '../sim/types.js';
-import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
-import type { SelectedBackend } from '../tensor/backend.js';
+import type { SetupResult } from '../sim/types.js';
 import { workerExecutor, type Executor } from '../tensor/executor.js';
+import type { SelectedBackend } from '../tensor/backend.js';
 import { msg } from '../messages.js';
+import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
 import { runInWorkers } from './jobs.js';
+import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { isBuiltIn } from '../sim/registry.js';
-import { checkWritable, findUnfinished, readCheckpoint, readRuns, RunStore, writeIndex, type CheckpointEntry } from './store.js';
+import { checkWritable, findUnfinished, readCheckpoint, roundMs, RunStore, type CheckpointEntry } from './store.js';
+
+export { rebuildIndex, type RunOutcome } from './finish.js';
 
 export interface RunRequest {
   loaded: LoadedExperiment;
@@ -52,20 +53,8 @@ export interface RunRequest {
   stop?: AbortSignal;
   /** Worker threads for the points of Monte Carlo simulations; timing simulations always run one point at a time. */
   jobs?: number;
-}
-
-export interface RunOutcome {
-  dir: string;
-  reportPath: string;
-  claims: ClaimResult[];
-  resumedFrom: number;
-  rows: Row[];
-  /** The simulation's own summary lines (fits, crossovers). */
-  summary: string[];
-  /** Points whose simulation threw. */
-  errors: number;
-  /** Stopped before every point was done; the outputs show what was. */
-  interrupted: boolean;
+  /** Run only this shard's points, into a directory of its own; `merge` combines the shards. */
+  shard?: Shard;
 }
 
 export interface RunIo {
@@ -73,30 +62,31 @@ export interface RunIo {
   now: () => number;
 }
 
-const key = (point: string, replicate: number) => `${point}#${replicate}`;
-
 /** Hash of what determines the results: a rerun with the same hash may reuse finished points. */
 export function configHash(exp: Experiment, backend: string, sha256: string): string {
   return createHash('sha256').update(canonicalJson({ exp, backend, sha256 })).digest('hex');
 }
 
-function runIdFor(hash: string, date: Date): string {
+/** `20261122-041500-1a2b3c4d`, with `-shard1of4` for a shard: the start time and the configuration hash. */
+export function runIdFor(hash: string, date: Date, shard?: Shard): string {
   const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${hash.slice(0, 8)}`;
+  return `${stamp}-${hash.slice(0, 8)}${shard ? `-${shardDirSuffix(shard)}` : ''}`;
 }
 
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
   const { experiment: exp, loaded } = req;
   const sim = loaded.sim;
-  const points = expandGrid(exp, sim);
+  const grid = expandGrid(exp, sim);
+  const shard = req.shard;
+  const points = shardPoints(grid, shard);
   const hash = configHash(exp, req.backend.name, loaded.sha256);
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
   const expDir = join(outRoot, exp.name);
-  const unfinished = findUnfinished(expDir, hash)[0];
+  const unfinished = findUnfinished(expDir, hash, shard)[0];
   if (!unfinished && req.resumeRequested) io.stderr.write(`${msg.resumeNothing()}\n`);
-  const store = new RunStore(unfinished ?? join(expDir, runIdFor(hash, new Date())));
+  const store = new RunStore(unfinished ?? join(expDir, runIdFor(hash, new Date(), shard)));
   store.create();
 
   const total = points.length * exp.replicates;
@@ -120,6 +110,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     quick: req.overrides.quick,
     sets: [...req.overrides.sets],
     backend: { name: req.backend.name, provider: req.backend.provider },
+    ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
     ...provenance(),
     startedAt: new Date().toISOString(),
     points: { total, done: done.size },
@@ -128,7 +119,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 
   // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
   const stop = req.stop;
-  const progress = new Progress(total, io.stderr, exp.name, io.now, done.size);
+  const progress = new Progress(total, io.stderr, shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name, io.now, done.size);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
   let setup: SetupResult = { values: {}, tables: {} };
@@ -151,15 +142,16 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     for (const { point, replicate: r } of todo) {
       if (done.has(key(point.id, r)) || stop?.aborted) continue;
       let entry: CheckpointEntry;
+      const t0 = io.now();
       try {
         const rows = await sim.run(
           { params: point.params, settings: exp.settings, replicate: r },
           { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, executor, setup },
         );
-        entry = { point: point.id, replicate: r, rows };
+        entry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
       } catch (e) {
         // One point's failure is recorded and the run goes on; the report lists it and --check fails.
-        entry = { point: point.id, replicate: r, rows: [], error: (e as Error).message ?? String(e) };
+        entry = { point: point.id, replicate: r, rows: [], ms: roundMs(io.now() - t0), error: (e as Error).message ?? String(e) };
       }
       record(entry, point);
       // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
@@ -169,57 +161,6 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
     if (pool) await (await pool).close();
   }
 
-  const rows = collectRows(points, exp.replicates, done);
-  const byId = new Map(points.map((p) => [p.id, p]));
-  const errors = [...done.values()]
-    .filter((e) => e.error !== undefined)
-    .map((e) => ({ point: e.point, replicate: e.replicate, params: byId.get(e.point)?.params ?? {}, message: e.error! }));
-  const derived = sim.analyse?.(rows, exp.settings, setup) ?? { tables: {}, summary: [] };
-  const analysis = { tables: { ...setup.tables, ...derived.tables }, summary: derived.summary };
-  const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
-  const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
-  const interrupted = done.size < total;
-  const finished: Manifest = {
-    ...manifest,
-    ...(sim.setup ? { setup: setup.values } : {}),
-    ...(errors.length ? { errors } : {}),
-    status: interrupted ? 'interrupted' : 'complete',
-    finishedAt: new Date().toISOString(),
-    points: { total, done: done.size },
-    claims: {
-      passed: claims.filter((c) => c.status === 'pass').length,
-      failed: claims.filter((c) => c.status === 'fail').length,
-      errored: claims.filter((c) => c.status === 'error').length,
-    },
-  };
-  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(exp) });
-  for (const [rel, data] of files) store.writeAtomic(rel, data);
-  store.writeManifest(finished);
-  if (!interrupted) store.markLatest();
-  rebuildIndex(outRoot);
-  return { dir: store.dir, reportPath: join(store.dir, 'report.html'), claims, resumedFrom: unfinished ? manifest.points.done : 0, rows, summary: analysis.summary, errors: errors.length, interrupted };
-}
-
-/** results/index.html from every run's manifest; returns its path. */
-export function rebuildIndex(outRoot: string): string {
-  const root = resolve(outRoot);
-  const entries = readRuns(root).map(({ dir, manifest }) => ({ manifest, reportHref: relative(root, join(dir, 'report.html')) }));
-  return writeIndex(root, renderIndex(entries));
-}
-
-/** Each grid axis with the values it takes, labelled by block when the grid has several. */
-function gridAxes(exp: Experiment): Record<string, readonly unknown[]> {
-  const blocks = gridBlocks(exp.grid);
-  return Object.fromEntries(
-    blocks.flatMap((b, i) =>
-      Object.entries(b).flatMap(([k, v]) => (v ? [[blocks.length > 1 ? `block ${i + 1}: ${k}` : k, expandValues(k, v)]] : [])),
-    ),
-  );
-}
-
-/** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
-function collectRows(points: readonly Point[], replicates: number, done: Map<string, CheckpointEntry>): Row[] {
-  const rows: Row[] = [];
-  for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...(done.get(key(p.id, r))?.rows ?? []));
-  return rows;
+  const finish = { store, manifest, exp, sim, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0 };
+  return req.shard ? finishShard({ ...finish, gridPoints: grid.length }) : finishRun(finish);
 }

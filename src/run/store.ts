@@ -15,9 +15,14 @@ export interface CheckpointEntry {
   point: string;
   replicate: number;
   rows: Row[];
+  /** Wall-clock milliseconds the point took (a measurement: it calibrates the cost model, never enters results.csv). */
+  ms?: number;
   /** Set when the simulation threw on this point: it has no rows, and the run went on. */
   error?: string;
 }
+
+/** Milliseconds to 0.1 ms, as the checkpoint keeps them. */
+export const roundMs = (ms: number): number => Math.round(ms * 10) / 10;
 
 /** Fail before any work when the results root cannot be created or written. */
 export function checkWritable(root: string): void {
@@ -31,15 +36,15 @@ export function checkWritable(root: string): void {
   }
 }
 
-/** Unfinished (running when killed, or interrupted) runs of this configuration, newest first. */
-export function findUnfinished(experimentDir: string, configHash: string): string[] {
+/** Unfinished (running when killed, or interrupted) runs of this configuration and shard, newest first. */
+export function findUnfinished(experimentDir: string, configHash: string, shard?: { index: number; count: number }): string[] {
   if (!existsSync(experimentDir)) return [];
   return readdirSync(experimentDir)
     .filter((d) => d !== 'latest' && existsSync(join(experimentDir, d, 'manifest.json')))
     .filter((d) => {
       try {
         const m = JSON.parse(readFileSync(join(experimentDir, d, 'manifest.json'), 'utf8')) as Manifest;
-        return m.status !== 'complete' && m.configHash === configHash;
+        return m.status !== 'complete' && m.configHash === configHash && m.shard?.index === shard?.index && m.shard?.count === shard?.count;
       } catch {
         return false;
       }

@@ -89,6 +89,14 @@ export const mhaVsMqa = defineSimulation({
       ],
       { n: settings.roofline.n, d: settings.roofline.d, h: settings.roofline.h, bs: settings.roofline.b },
     ),
+  estimateMs(params, settings) {
+    const { b, n, d, h, dtype_bytes: s } = params;
+    if (s !== 4 || decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes > settings.max_cache_bytes) return 0;
+    // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at about 1 GB/s.
+    const cost = decodeCost({ b, n, d, h, g: kvHeads(params), s });
+    const call = 0.1 + cost.bytesTotal / 4.5e6;
+    return 20 + Math.max(settings.time_budget_ms, settings.min_samples * call) + 3 * call + cost.kvCacheBytes / 1e6;
+  },
   async run({ params, settings }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant } = params;
     const g = kvHeads(params);

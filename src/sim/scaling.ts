@@ -5,7 +5,7 @@ import { randomInputs } from '../tensor/executor.js';
 import type { FeatureMap } from '../tensor/features.js';
 import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
-import { flopsOf, predictedBytes, quadraticFeatures } from './scaling-cost.js';
+import { flopsOf, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
 import { timeCall } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
@@ -66,6 +66,13 @@ function featureMap(method: Method, d: number, count: number, rng: NormalRng): F
   return method === 'favor' ? { kind: 'positive', w, count } : { kind: 'fourier', w, count };
 }
 
+/** What the cost formulas need of a point: its shape and the width F of its features. */
+function costPoint(p: z.output<typeof Params>, settings: Settings): CostPoint {
+  const count = p.D_random ?? 0;
+  const F = p.method === 'favor' ? count : RANDOM.includes(p.method) ? 2 * count : p.method === 'quadratic-kernel' ? quadraticFeatures(p.D) : 0;
+  return { method: p.method, causal: p.causal, N: p.N, D: p.D, M: p.M, F, causalChunk: settings.causal_chunk, chunks: settings.chunks };
+}
+
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export const scaling = defineSimulation({
@@ -83,15 +90,22 @@ export const scaling = defineSimulation({
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
   tables: { fits: FITS_COLUMNS },
   analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N),
+  estimateMs(params, settings) {
+    const cost = costPoint(params, settings);
+    if (predictedBytes(cost) > settings.memory_budget_bytes) return 0;
+    // Fitted on the reference machine: about 30 GFLOP/s plus 0.2 ms per call; the warm-up, the error
+    // calls (one per draw of random features) and at least min_samples timed calls.
+    const call = 0.2 + flopsOf(cost) / 3e7;
+    const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
+    return settings.warmup_ms + Math.max(settings.time_budget_ms, settings.min_samples * call) + (2 + draws) * call;
+  },
   async run({ params, settings }, ctx) {
     const { method, causal, N, D, M } = params;
-    const count = params.D_random ?? 0;
-    const F = method === 'favor' ? count : RANDOM.includes(method) ? 2 * count : method === 'quadratic-kernel' ? quadraticFeatures(D) : 0;
-    const cost = { method, causal, N, D, M, F, causalChunk: settings.causal_chunk, chunks: settings.chunks };
+    const cost = costPoint(params, settings);
     const flops = flopsOf(cost);
     const predicted = predictedBytes(cost);
     const row: Row = {
-      method, causal, N, D, M, C: quadraticFeatures(D), D_random: params.D_random ?? null, features: F || null,
+      method, causal, N, D, M, C: quadraticFeatures(D), D_random: params.D_random ?? null, features: cost.F || null,
       time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, peak_bytes: null, predicted_bytes: predicted,
       flops, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
       skipped_reason: null, time_samples_ms: null,
@@ -112,7 +126,7 @@ export const scaling = defineSimulation({
     let call: MethodCall | undefined;
     let peakBytes = 0;
     for (let i = 0; i < draws; i++) {
-      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, count, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
+      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, params.D_random ?? 0, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
       // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
       const result = await runMethod(exec, call, i === 0);
       if (i === 0) peakBytes = result.peakBytes;

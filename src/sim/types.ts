@@ -71,6 +71,12 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
   tables?: Record<string, readonly string[]>;
   /** Runs once per run, before the points, with the seeded generator of the pseudo-point "setup". */
   setup?(ctx: Omit<SimContext, 'setup'>, settings: z.output<S>): Promise<SetupResult> | SetupResult;
+  /**
+   * The cost model: predicted wall-clock ms of one point × replicate in one thread, with constants
+   * fitted on the reference machine (2 cores, wasm backend). It drives the estimate a run prints
+   * first and the --yes gate for grids that would take unreasonably long.
+   */
+  estimateMs?(params: z.output<P>, settings: z.output<S>): number;
   /** Derived tables from all rows (pure given the rows and the setup's measurements). */
   analyse?(rows: readonly Row[], settings: z.output<S>, setup: SetupResult): Analysis;
 }

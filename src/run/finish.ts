@@ -1,0 +1,135 @@
+/**
+ * The end of a run, shared by a single run and a merge of shards: rows in grid order → analysis →
+ * claims → every output file → manifest → `latest` link → results/index.html.
+ */
+import { join, relative, resolve } from 'node:path';
+import { buildOutputs } from '../report/build.js';
+import { toCsv } from '../report/csv.js';
+import { renderIndex } from '../report/index-page.js';
+import { expandValues, type Point } from '../spec/grid.js';
+import { gridBlocks, type Experiment } from '../spec/schema.js';
+import type { Row, SetupResult, Simulation } from '../sim/types.js';
+import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
+import type { Manifest } from './manifest.js';
+import { readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
+
+export interface RunOutcome {
+  dir: string;
+  reportPath: string;
+  claims: ClaimResult[];
+  resumedFrom: number;
+  rows: Row[];
+  /** The simulation's own summary lines (fits, crossovers). */
+  summary: string[];
+  /** Points whose simulation threw. */
+  errors: number;
+  /** Stopped before every point was done; the outputs show what was. */
+  interrupted: boolean;
+  /** Set for a shard run: it writes its rows and checkpoint, and `merge` makes the report. */
+  shard?: { index: number; count: number; points: number; gridPoints: number };
+}
+
+export interface FinishInput {
+  store: RunStore;
+  /** The manifest as written when the run started; the finished one extends it. */
+  manifest: Manifest;
+  exp: Experiment;
+  sim: Simulation;
+  /** The points this run covers, in grid order. */
+  points: readonly Point[];
+  done: ReadonlyMap<string, CheckpointEntry>;
+  setup: SetupResult;
+  outRoot: string;
+  resumedFrom: number;
+}
+
+export const entryKey = (point: string, replicate: number): string => `${point}#${replicate}`;
+
+/** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
+export function collectRows(points: readonly Point[], replicates: number, done: ReadonlyMap<string, CheckpointEntry>): Row[] {
+  const rows: Row[] = [];
+  for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...(done.get(entryKey(p.id, r))?.rows ?? []));
+  return rows;
+}
+
+function errorsOf(points: readonly Point[], done: ReadonlyMap<string, CheckpointEntry>): NonNullable<Manifest['errors']> {
+  const byId = new Map(points.map((p) => [p.id, p]));
+  return [...done.values()]
+    .filter((e) => e.error !== undefined)
+    .map((e) => ({ point: e.point, replicate: e.replicate, params: byId.get(e.point)?.params ?? {}, message: e.error! }));
+}
+
+/** What every run's end starts from: its rows in grid order, its failed points, and the manifest marked finished. */
+function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: boolean; manifest: Manifest } {
+  const rows = collectRows(f.points, f.exp.replicates, f.done);
+  const errors = errorsOf(f.points, f.done);
+  const total = f.points.length * f.exp.replicates;
+  const interrupted = f.done.size < total;
+  const manifest: Manifest = {
+    ...f.manifest,
+    ...(f.sim.setup ? { setup: f.setup.values } : {}),
+    ...(errors.length ? { errors } : {}),
+    status: interrupted ? 'interrupted' : 'complete',
+    finishedAt: new Date().toISOString(),
+    points: { total, done: f.done.size },
+  };
+  return { rows, errors: errors.length, interrupted, manifest };
+}
+
+/** Analysis, claims, report and manifest for a whole grid; marks the run `latest` when every point is done. */
+export async function finishRun(f: FinishInput): Promise<RunOutcome> {
+  const { exp, sim, store } = f;
+  const { rows, errors, interrupted, manifest } = closeRun(f);
+  const derived = sim.analyse?.(rows, exp.settings, f.setup) ?? { tables: {}, summary: [] };
+  const analysis = { tables: { ...f.setup.tables, ...derived.tables }, summary: derived.summary };
+  const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
+  const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
+  const finished: Manifest = {
+    ...manifest,
+    claims: {
+      passed: claims.filter((c) => c.status === 'pass').length,
+      failed: claims.filter((c) => c.status === 'fail').length,
+      errored: claims.filter((c) => c.status === 'error').length,
+    },
+  };
+  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(exp) });
+  for (const [rel, data] of files) store.writeAtomic(rel, data);
+  store.writeManifest(finished);
+  if (!interrupted) store.markLatest();
+  rebuildIndex(f.outRoot);
+  const reportPath = join(store.dir, 'report.html');
+  return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted };
+}
+
+/**
+ * A shard's end: its rows (results.csv of its points only), the setup it measured (setup.json, which
+ * the merge reuses) and its manifest. No analysis or report: those need the whole grid.
+ */
+export function finishShard(f: FinishInput & { gridPoints: number }): RunOutcome {
+  const { store } = f;
+  const { rows, errors, interrupted, manifest } = closeRun(f);
+  store.writeAtomic('results.csv', toCsv(f.sim.columns, rows));
+  store.writeAtomic('setup.json', `${JSON.stringify(f.setup)}\n`);
+  store.writeManifest(manifest);
+  rebuildIndex(f.outRoot);
+  const shard = f.manifest.shard!;
+  const reportPath = join(store.dir, 'results.csv');
+  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, shard: { ...shard, points: f.points.length, gridPoints: f.gridPoints } };
+}
+
+/** results/index.html from every run's manifest; returns its path. */
+export function rebuildIndex(outRoot: string): string {
+  const root = resolve(outRoot);
+  const entries = readRuns(root).map(({ dir, manifest }) => ({ manifest, reportHref: relative(root, join(dir, 'report.html')) }));
+  return writeIndex(root, renderIndex(entries));
+}
+
+/** Each grid axis with the values it takes, labelled by block when the grid has several. */
+function gridAxes(exp: Experiment): Record<string, readonly unknown[]> {
+  const blocks = gridBlocks(exp.grid);
+  return Object.fromEntries(
+    blocks.flatMap((b, i) =>
+      Object.entries(b).flatMap(([k, v]) => (v ? [[blocks.length > 1 ? `block ${i + 1}: ${k}` : k, expandValues(k, v)]] : [])),
+    ),
+  );
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.js';
+import { duration, msg } from '../src/messages.js';
+import { checkDuration, estimateRun, LONG_RUN_MS, totalEstimate } from '../src/run/estimate.js';
+import { applyOverrides } from '../src/spec/overrides.js';
+import { expandGrid } from '../src/spec/grid.js';
+import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
+import { cli, listFiles, tmp } from './helpers.js';
+
+const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
+  const loaded = loadExperiment(resolveExperimentFile(name));
+  const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: false, sets });
+  return estimateRun(loaded.sim, exp, expandGrid(exp, loaded.sim), jobs)!;
+};
+
+describe('the cost model', () => {
+  // Wall-clock seconds of the default grids from `npm run exp -- all` on the reference machine
+  // (2 cores, wasm, --jobs 2), 2026-11-22; the README gives the same figures.
+  const MEASURED_S = { 'qk-variance': 15.0, scaling: 134.8, 'softmax-saturation': 25.4, 'mha-vs-mqa': 32.3 };
+
+  it.each(Object.entries(MEASURED_S))('predicts the default %s within a factor of 1.5 of its measured time', (name, seconds) => {
+    const e = estimateOf(name);
+    expect(e.ms / 1000 / seconds).toBeGreaterThan(1 / 1.5);
+    expect(e.ms / 1000 / seconds).toBeLessThan(1.5);
+  });
+
+  it('counts Monte Carlo points across --jobs threads, timing points one at a time', () => {
+    expect(estimateOf('qk-variance', 1).ms).toBeCloseTo(2 * estimateOf('qk-variance', 2).ms, 6);
+    expect(estimateOf('scaling', 1).ms).toBe(estimateOf('scaling', 2).ms);
+  });
+
+  it('qk-variance costs 4 ms + 1.4e-5 ms per trial × dimension: d = 1000 with 1e6 trials is 14 s', () => {
+    const e = estimateOf('qk-variance', 1, ['d=[1000]', 'sigma=[1]', 'mu=[{kind: zero}]', 'scaling=[none]', 'trials=1000000']);
+    expect(e.points).toBe(1);
+    expect(e.ms).toBeCloseTo(4 + 14_000, 6);
+  });
+
+  it('names the axis value that takes most of the time and the slowest point', () => {
+    const e = estimateOf('scaling', 2, ['N=[1024,65536]', 'memory_budget_bytes=1e12']);
+    expect(e.heaviest).toMatchObject({ key: 'N', value: 65536 });
+    expect(e.heaviest!.share).toBeGreaterThan(0.9);
+    expect(e.slowest!.params).toContain('"N":65536');
+  });
+
+  it('adds up the experiments of `all`, and formats durations for people', () => {
+    expect(totalEstimate([{ ms: 1000, points: 2 }, undefined, { ms: 500, points: 1 }])).toEqual({ ms: 1500, points: 3 });
+    expect(duration(4200)).toBe('4.2 s');
+    expect(duration(42_000)).toBe('42 s');
+    expect(duration(12 * 60_000)).toBe('12 min');
+    expect(duration(200 * 60_000)).toBe('3 h 20 min');
+    expect(() => checkDuration('x', { ms: LONG_RUN_MS + 1, points: 1 }, false)).toThrow(/TOO_LONG|would take about/);
+    expect(() => checkDuration('x', { ms: LONG_RUN_MS + 1, points: 1 }, true)).not.toThrow();
+    expect(() => checkDuration('x', { ms: LONG_RUN_MS, points: 1 }, false)).not.toThrow();
+  });
+});
+
+describe('the --yes gate', () => {
+  const HUGE = ['scaling', '--set', 'N=[65536,131072]', '--set', 'memory_budget_bytes=1e12'];
+
+  it('refuses a grid predicted to take hours, saying how long and how to shrink it, and writes nothing', async () => {
+    const out = join(tmp(), 'results');
+    const r = await cli([...HUGE, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[TOO_LONG]');
+    expect(r.stderr).toContain('would take about 2 h');
+    expect(r.stderr).toContain('Points with N=131072 take');
+    expect(r.stderr).toContain('--set N=[...]');
+    expect(r.stderr).toContain('--shard i/n');
+    expect(r.stderr).toContain('--yes');
+    expect(listFiles(out)).toEqual([]);
+  });
+
+  it('--yes lets it start (stopped at once here, so it exits 130 with nothing run)', async () => {
+    const out = join(tmp(), 'results');
+    let stderr = '';
+    const code = await runCli([...HUGE, '--yes', '--out', out], {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      stop: AbortSignal.abort(),
+    });
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('scaling: 94 points, about 2 h');
+  });
+
+  it('a normal run prints its estimate first', async () => {
+    const r = await cli(['qk-variance', '--quick', '--set', 'trials=500', '--set', 'd=[1,4]', '--jobs', '1', '--out', join(tmp(), 'results')]);
+    expect(r.code).toBe(0);
+    // 16 points (d ∈ {1, 4} × the quick grid's 8 mu/scaling pairs), 4 ms + 1.4e-5 × 500 × d each.
+    expect(r.stderr.split('\n')[0]).toBe(msg.estimate('qk-variance', { ms: 8 * (4 + 1.4e-5 * 500) + 8 * (4 + 1.4e-5 * 500 * 4), points: 16 }));
+  });
+});
