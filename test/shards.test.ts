@@ -57,6 +57,9 @@ describe('--shard and merge', () => {
     expect(m.shard).toBeUndefined();
     expect(m.shards.map((s: { shard: string }) => s.shard)).toEqual(['1/4', '2/4', '3/4', '4/4']);
     expect(readFileSync(join(dir, 'points.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(40);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/<th>shards<\/th><td>1\/4: .*; 4\/4: /);
+    // The index of a shard's results root lists it as a shard, with the merge command instead of a report.
+    expect(readFileSync(join(shards[1]!, 'index.html'), 'utf8')).toContain('shard 2/4, done: <code>npm run exp -- merge qk-variance &lt;shard dirs&gt;</code>');
   });
 
   it('a timing experiment with setup tables merges too (the setup of shard 1 is kept)', async () => {

@@ -103,6 +103,9 @@ ${table([
   ['backend', `${m.backend.name} (${m.backend.provider})`],
   ['versions', Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
   ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
+  ...(m.shards
+    ? [['shards', m.shards.map((x) => `${x.shard}: ${x.cpu.model} × ${x.cpu.count}, ${x.startedAt} – ${x.finishedAt}${x.git ? `, git ${x.git.commit.slice(0, 10)}` : ''}`).join('; ')] as const]
+    : []),
   ...(m.setup ? [['measured at setup', Object.entries(m.setup).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ')] as const] : []),
   ['started', m.startedAt],
   ['finished', m.finishedAt ?? 'unfinished'],
