@@ -40,14 +40,17 @@ export const theoryCrossover = (d: number, m: number): number => (2 * quadraticF
 
 /**
  * Predicted peak backend bytes of one call, summed over the two row halves that run at once:
- * N² score-sized buffers (softmax: scores and probabilities; causal adds a 1-byte mask and the
- * masked copy; the direct kernel keeps scores, +1 and the square), or for the linear forms one
+ * N² score-sized buffers (softmax: the fused kernel's scores, overwritten by the probabilities; causal on
+ * tfjs: scores, probabilities, a 1-byte mask and the masked copy; the direct kernel keeps scores, +1 and the square), or for the linear forms one
  * φ chunk and the state per half, plus the inputs each half holds.
  */
 export function predictedBytes(p: CostPoint): number {
   const { N, D, M, F } = p;
   const inputs = 4 * (N * D + 2 * (N * D + N * M) + N * M);
-  if (p.method === 'softmax') return 4 * N * N * (p.causal ? 3.25 : 2) + inputs;
+  // Non-causal softmax on wasm runs the fused kernel, which reads its resident inputs in place and holds the
+  // scores once (the probabilities overwrite them), the output and the row sums. (Other backends' tfjs path: 2·N² + inputs.)
+  if (p.method === 'softmax' && !p.causal) return 4 * N * (N + M + 1);
+  if (p.method === 'softmax') return 4 * N * N * 3.25 + inputs;
   if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
   const rows = p.causal ? Math.min(p.causalChunk, N) : Math.ceil(N / p.chunks);
   return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;

@@ -34,8 +34,11 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis 
     if (upper.length < 3) continue;
     const first = upper[0]!;
     for (const [metric, col] of [['time', 'time_ms'], ['memory', 'peak_bytes']] as const) {
-      const n = upper.map((r) => num(r, 'N'));
-      const y = upper.map((r) => num(r, col));
+      // A reading that is missing or not positive has no logarithm: fit the rest, or skip the fit.
+      const usable = upper.filter((r) => num(r, col) > 0);
+      if (usable.length < 3) continue;
+      const n = usable.map((r) => num(r, 'N'));
+      const y = usable.map((r) => num(r, col));
       const s = logLogSlope(n, y);
       const ranked = rankClasses(n, y);
       out.push({

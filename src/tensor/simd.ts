@@ -13,19 +13,13 @@
  * its operands and output are tensors in that heap: φ is written where the matMul reads it.
  * Every product is one float32 multiply, as in the JS fallback, so both give the same bits.
  */
-const op = {
-  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, end: 0x0b,
-  get: 0x20, set: 0x21, i32: 0x41, add: 0x6a, mul: 0x6c, and: 0x71, shl: 0x74, geU: 0x4f,
-  i32load: 0x28, f32load: 0x2a, f32store: 0x38, f32mul: 0x94, simd: 0xfd,
-} as const;
+import { get as g, i32c as c, moduleBytes, op, set as s } from './wasm-asm.js';
+
 const V128_LOAD = [op.simd, 0x00, 0x00, 0x00];
 const V128_STORE = [op.simd, 0x0b, 0x00, 0x00];
 const F32X4_MUL = [op.simd, 0xe6, 0x01];
 
 // params: 0 table, 1 rows, 2 pairs, 3 count, 4 out; locals: 5 f, 6 t, 7 pa, 8 pb, 9 o, 10 vlim, 11 rowBytes
-const g = (i: number) => [op.get, i];
-const s = (i: number) => [op.set, i];
-const c = (v: number) => [op.i32, ...sleb(v)];
 /** Address of table row pairs[2f + k]: table + pairs[f·8 + 4k] · rowBytes. */
 const rowAddress = (k: number) => [...g(0), ...g(2), ...g(5), ...c(3), op.shl, op.add, op.i32load, 0x02, 4 * k, ...g(11), op.mul, op.add];
 const body = [
@@ -56,7 +50,6 @@ const body = [
   op.end, op.end,
   ...g(5), ...c(1), op.add, ...s(5), op.br, 0,
   op.end, op.end,
-  op.end,
 ];
 
 // params: 0 table, 1 width, 2 rows, 3 pairs, 4 count, 5 out; locals: 6 i, 7 tr, 8 o, 9 pp, 10 pend, 11 rowBytes
@@ -79,34 +72,13 @@ const rowBody = [
   ...g(7), ...g(11), op.add, ...s(7),
   ...g(6), ...c(1), op.add, ...s(6), op.br, 0,
   op.end, op.end,
-  op.end,
 ];
 
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-const uleb = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...uleb(v >>> 7)]);
-const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-const name = (t: string) => [t.length, ...Buffer.from(t)];
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const fn1 = [0x01, 0x07, 0x7f, ...body];
-  const fn2 = [0x01, 0x06, 0x7f, ...rowBody];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [0x02, 0x60, 0x05, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00, 0x60, 0x06, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x00]),
-    ...section(2, [0x01, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]),
-    ...section(3, [0x02, 0x00, 0x01]),
-    ...section(7, [0x02, ...name('pairs'), 0x00, 0x00, ...name('rowPairs'), 0x00, 0x01]),
-    ...section(10, [0x02, ...uleb(fn1.length), ...fn1, ...uleb(fn2.length), ...fn2]),
+const MODULE = () =>
+  moduleBytes([
+    { name: 'pairs', params: 5, locals: [[7, 0x7f]], body },
+    { name: 'rowPairs', params: 6, locals: [[6, 0x7f]], body: rowBody },
   ]);
-}
 
 export interface PairsKernels {
   pairs(table: number, rows: number, pairs: number, count: number, out: number): void;
@@ -119,7 +91,7 @@ const instances = new WeakMap<WebAssembly.Memory, PairsKernels>();
 export function pairsKernels(memory: WebAssembly.Memory): PairsKernels {
   let k = instances.get(memory);
   if (!k) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { memory } });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(MODULE()), { env: { memory } });
     k = instance.exports as unknown as PairsKernels;
     instances.set(memory, k);
   }
