@@ -72,9 +72,11 @@ describe('scaling theory', () => {
     const n = theoryCrossover(32, 32);
     expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 }), 3);
   });
-  it('predicted softmax bytes: 2 N×N float32 buffers plus the inputs each half holds', () => {
-    // 8·1024² + 4·(N·D + 2·(N·D + N·M) + N·M) = 8388608 + 4·393216
-    expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(9961472);
+  it('predicted softmax bytes: the fused kernel N×N scores, output and row sums; causal on tfjs: 3.25 N×N plus inputs', () => {
+    // 4·N·(N + M + 1) = 4·1024·1089
+    expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(4460544);
+    // 13·1024² + 4·(N·D + 2·(N·D + N·M) + N·M) = 13631488 + 4·393216
+    expect(predictedBytes({ ...base, method: 'softmax', causal: true, N: 1024, D: 64, M: 64, F: 0 })).toBe(15204352);
     // the linear form: one φ chunk (N/2 rows) per half, its state, and the inputs
     expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(8 * (512 * 2145 * 2 + 2145 * 65 * 2) + 1572864);
   });

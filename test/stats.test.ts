@@ -107,4 +107,15 @@ describe('claims', () => {
     const none = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', where: { g: 'zzz' }, x: 'd', y: 'v', expect: { target: 1, tol: 0.01 } }), exact);
     expect(none.status).toBe('error');
   });
+
+  it('slope over the largest x only: a fixed cost of 10 flattens the small sizes, the top 4 of 1 … 4096 grow like N', () => {
+    const sizes = [1, 4, 16, 64, 256, 1024, 4096];
+    const data = sizes.map((n) => ({ n, t: 10 + n }));
+    const all = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', expect: { target: 1, tol: 0.15 } }), data);
+    expect(all.status).toBe('fail'); // least squares over the whole range: 0.74
+    const top = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', largest: 4, expect: { target: 1, tol: 0.15 } }), data);
+    // 64 … 4096: 10 + n is within 1.16× of n, slope 0.97
+    expect(top.status).toBe('pass');
+    expect(top.expected).toContain('the 4 largest n');
+  });
 });

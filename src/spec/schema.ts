@@ -86,6 +86,7 @@ export const Claim = z.discriminatedUnion('kind', [
       y: z.string(),
       per: z.array(z.string()).default([]).describe('fit one slope per group of these columns'),
       x_min: z.number().optional().describe('fit only rows with x >= x_min (the asymptotic range)'),
+      largest: z.number().int().min(2).optional().describe('fit only the rows with the largest x in each group, this many (after x_min)'),
       expect: z.object({ target: z.number(), tol: z.number().positive() }).strict(),
     })
     .strict(),

@@ -53,7 +53,8 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
     return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured };
   }
   if (claim.kind === 'spread' || claim.kind === 'monotone') return evaluateShape(claim, selected, base);
-  const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${claim.x_min !== undefined ? ` (${claim.x} ≥ ${claim.x_min})` : ''}`;
+  const range = [claim.x_min !== undefined ? `${claim.x} ≥ ${claim.x_min}` : '', claim.largest !== undefined ? `the ${claim.largest} largest ${claim.x}` : ''].filter(Boolean).join(', ');
+  const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${range ? ` (${range})` : ''}`;
   const groups = new Map<string, Row[]>();
   for (const r of selected) {
     if (claim.x_min !== undefined && Number(r[claim.x]) < claim.x_min) continue;
@@ -63,7 +64,8 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
   if (groups.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
   const parts: string[] = [];
   let allPass = true;
-  for (const [key, rs] of groups) {
+  for (const [key, all] of groups) {
+    const rs = claim.largest === undefined ? all : [...all].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x])).slice(-claim.largest);
     try {
       const f = logLogSlope(rs.map((r) => Number(r[claim.x])), rs.map((r) => Number(r[claim.y])));
       allPass &&= Math.abs(f.slope - claim.expect.target) <= claim.expect.tol;
