@@ -12,11 +12,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { scaling } from '../src/sim/scaling.js';
 import { activate } from '../src/tensor/backend.js';
 import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/tensor/executor.js';
 import { runMethod, type Method } from '../src/tensor/methods.js';
 
 const QUICK = process.argv.includes('--quick');
+/** The scaling experiment's default settings (row chunks of the linear form), so the bench times the same calls. */
+const SCALING_DEFAULTS = scaling.settings.parse({});
 const PEERS = process.argv.includes('--peers');
 
 interface Task {
@@ -59,7 +62,7 @@ for (const n of QUICK ? [1024] : [1024, 4096]) {
     ['softmax-attention', 'softmax', 4 * n * n * d],
     ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
   ] as [string, Method, number][]) {
-    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: Math.ceil(n / 2), causalChunk: 256 };
+    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: Math.ceil(n / SCALING_DEFAULTS.chunks), causalChunk: SCALING_DEFAULTS.causal_chunk };
     tasks.push({
       task,
       params: { N: n, D: d, M: d, ...(method === 'softmax' ? {} : { C: c }) },

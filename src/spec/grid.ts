@@ -3,6 +3,7 @@ import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
 import { gridBlocks, type Experiment, type GridBlock, type GridValues } from './schema.js';
+import { describeExpected } from './issue.js';
 import { formatPath, type Locator } from './locate.js';
 
 /** One point of the grid: its parameters and a stable id (hash of the parameters, not of the position). */
@@ -130,7 +131,7 @@ function expandBlock(block: GridBlock, zip: string[][], sim: Simulation, path: (
       if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
       throw new AttnlabError(
         'BAD_GRID',
-        msg.wrongValue(`${formatPath(path)}.${key}`, raw[key], issue.message.replace(/^Invalid input: /, '')),
+        msg.wrongValue(`${formatPath(path)}.${key}`, raw[key], describeExpected(issue)),
         where?.at([...path, key]),
       );
     }

@@ -9,6 +9,7 @@ import { getSimulation, simulationKinds } from '../sim/registry.js';
 import type { Simulation } from '../sim/types.js';
 import { checkCharts } from '../report/charts.js';
 import { expandGrid } from './grid.js';
+import { describeExpected } from './issue.js';
 import { formatPath, Locator } from './locate.js';
 import { experimentSchema, overlayGrid, type Experiment } from './schema.js';
 
@@ -83,16 +84,8 @@ export function validate<T extends z.ZodType>(schema: T, data: unknown, locator:
   }
   const input = (issue as { input?: unknown }).input;
   const expected = describeExpected(issue);
-  if (input === undefined) throw new AttnlabError('SCHEMA', msg.missingKey(where, expected), locator.at(path));
+  if (input === undefined) throw new AttnlabError('SCHEMA', msg.missingKey(where, expected.replace(/, received undefined$/, '')), locator.at(path));
   throw new AttnlabError('SCHEMA', msg.wrongValue(where, input, expected), locator.at(path));
-}
-
-function describeExpected(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'invalid_union') {
-    return 'a list of values, {geometric: {from, to, factor}} or {linear: {from, to, step}}, or another allowed form (see experiments/schema.json)';
-  }
-  return issue.message.replace(/^Invalid input: /, '').replace(/^Too small: /, '').replace(/^Too big: /, '');
 }
 
 /** The object shape reached by following `path` through the schema (for listing allowed keys). */

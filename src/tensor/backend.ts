@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedMultiplyAdd } from './simd-kernels.js';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 
@@ -40,7 +41,9 @@ export async function activate(name: Backend): Promise<string> {
   await import(pkg);
   if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
   await tf.ready();
-  return pkg;
+  // On wasm the attention products run attnlab's own SIMD kernels; whether their multiply-adds are fused decides
+  // the last bits of the results, so the manifest records it.
+  return name === 'wasm' ? `${pkg} + attnlab SIMD kernels (${fusedMultiplyAdd() ? 'fused multiply-add, relaxed SIMD' : 'multiply and add'})` : pkg;
 }
 
 /**

@@ -165,23 +165,24 @@ export interface Kernels {
   softmax(s: number, rows: number, n: number, lds: number, sums: number, scaleBits: number): void;
 }
 
+/** The module with fused multiply-adds (relaxed SIMD) or with a multiply and an add; throws where it cannot compile. */
+export function kernelModule(fused: boolean): WebAssembly.Module {
+  if (fused) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused)]));
+}
+
 /** Compiled once per thread: with fused multiply-adds where relaxed SIMD compiles, else multiply and add. */
 let compiled: { module: WebAssembly.Module; fused: boolean } | undefined;
 function compile(): { module: WebAssembly.Module; fused: boolean } {
   if (compiled) return compiled;
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  for (const fused of [true, false]) {
-    try {
-      compiled = { module: new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused)])), fused };
-      return compiled;
-    } catch (e) {
-      if (!fused) throw e;
-    }
+  try {
+    compiled = { module: kernelModule(true), fused: true };
+  } catch {
+    compiled = { module: kernelModule(false), fused: false };
   }
-  throw new Error('unreachable');
+  return compiled;
 }
 
-/** Whether the products use fused multiply-adds (recorded with the timings). */
 export const fusedMultiplyAdd = (): boolean => compile().fused;
 
 const instances = new WeakMap<WebAssembly.Memory, Kernels>();
