@@ -67,6 +67,11 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     expect(err).toMatch(/^error: FILE:\d+:\d+: YAML syntax error: .+ \[YAML_SYNTAX\]\n$/);
   });
 
+  it('an alias before its anchor is a YAML error too, not a crash (found by the fuzz test)', async () => {
+    const err = await expectBad(GOOD.replace('sigma: [1]', 'sigma: *later'));
+    expect(err).toMatch(/^error: FILE:1:1: YAML syntax error: Unresolved alias.* \[YAML_SYNTAX\]\n$/);
+  });
+
   it('unknown key names the key, its line and the allowed keys', async () => {
     const err = await expectBad(GOOD.replace('seed: 1', 'seed: 1\nseeed: 2'));
     expect(err).toContain('FILE:6:1: ');

@@ -59,7 +59,13 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   }
   const locator = new Locator(file, doc, lines);
   if (!isMap(doc.contents)) throw new AttnlabError('SCHEMA', msg.notAMapping(), locator.at([]));
-  const data = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  let data: Record<string, unknown>;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  } catch (e) {
+    // Parsing passes but building the value fails for an alias used before its anchor, or too many aliases.
+    throw new AttnlabError('YAML_SYNTAX', msg.yamlSyntax((e as Error).message.split('\n')[0]!), locator.at([]));
+  }
 
   const kind = data['simulation'];
   const sim = typeof kind === 'string' ? getSimulation(kind) : undefined;

@@ -168,7 +168,14 @@ export interface Kernels {
 /** The module with fused multiply-adds (relaxed SIMD) or with a multiply and an add; throws where it cannot compile. */
 export function kernelModule(fused: boolean): WebAssembly.Module {
   if (fused) setFlagsFromString('--experimental-wasm-relaxed-simd');
-  return new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused)]));
+  // Optimize these few functions at once: V8 would first run them in its baseline compiler (about half the
+  // speed) until they tier up, which short timing windows would measure. Other modules keep the defaults.
+  setFlagsFromString('--no-liftoff');
+  try {
+    return new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused)]));
+  } finally {
+    setFlagsFromString('--liftoff');
+  }
 }
 
 /** Compiled once per thread: with fused multiply-adds where relaxed SIMD compiles, else multiply and add. */
