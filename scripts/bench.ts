@@ -11,7 +11,7 @@ import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
-import { quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { linearChunkRows, quadraticFeatures } from '../src/sim/scaling-cost.js';
 import { scaling } from '../src/sim/scaling.js';
 import { activate } from '../src/tensor/backend.js';
 import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/tensor/executor.js';
@@ -62,7 +62,7 @@ for (const n of QUICK ? [1024] : [1024, 4096]) {
     ['softmax-attention', 'softmax', 4 * n * n * d],
     ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
   ] as [string, Method, number][]) {
-    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: Math.ceil(n / SCALING_DEFAULTS.chunks), causalChunk: SCALING_DEFAULTS.causal_chunk };
+    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: linearChunkRows(n, SCALING_DEFAULTS.chunks), causalChunk: SCALING_DEFAULTS.causal_chunk };
     tasks.push({
       task,
       params: { N: n, D: d, M: d, ...(method === 'softmax' ? {} : { C: c }) },

@@ -20,6 +20,15 @@ export interface CostPoint {
   chunks: number;
 }
 
+/** Rows below which a chunk is not split further: small calls pay per-chunk dispatch, not cache misses. */
+export const MIN_CHUNK_ROWS = 128;
+
+/**
+ * Rows per chunk of the linear forms: N/chunks, but never fewer than min(N/2, 128), so a small call does not run
+ * chunks of a few rows each, while a large one keeps φ for N/chunks rows (still ∝ N) in cache.
+ */
+export const linearChunkRows = (n: number, chunks: number): number => Math.max(Math.ceil(n / chunks), Math.min(Math.ceil(n / 2), MIN_CHUNK_ROWS));
+
 export function flopsOf(p: CostPoint): number {
   const { N, D, M, F } = p;
   switch (p.method) {
@@ -52,6 +61,6 @@ export function predictedBytes(p: CostPoint): number {
   if (p.method === 'softmax' && !p.causal) return 4 * N * (N + M + 1);
   if (p.method === 'softmax') return 4 * N * N * 3.25 + inputs;
   if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
-  const rows = p.causal ? Math.min(p.causalChunk, N) : Math.ceil(N / p.chunks);
+  const rows = p.causal ? Math.min(p.causalChunk, N) : linearChunkRows(N, p.chunks);
   return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;
 }

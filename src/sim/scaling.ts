@@ -5,7 +5,7 @@ import { randomInputs } from '../tensor/executor.js';
 import type { FeatureMap } from '../tensor/features.js';
 import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
-import { flopsOf, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
+import { flopsOf, linearChunkRows, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
 import { timeCall } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
@@ -46,7 +46,7 @@ const Settings = z
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
-    chunks: z.number().int().min(2).default(8).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks); @default 8'),
+    chunks: z.number().int().min(2).default(8).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks; chunks of at least min(N/2, 128) rows); @default 8'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums; @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
   })
@@ -126,7 +126,7 @@ export const scaling = defineSimulation({
     let call: MethodCall | undefined;
     let peakBytes = 0;
     for (let i = 0; i < draws; i++) {
-      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, params.D_random ?? 0, ctx.rng), chunk: Math.ceil(N / settings.chunks), causalChunk: settings.causal_chunk };
+      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, params.D_random ?? 0, ctx.rng), chunk: linearChunkRows(N, settings.chunks), causalChunk: settings.causal_chunk };
       // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
       const result = await runMethod(exec, call, i === 0);
       if (i === 0) peakBytes = result.peakBytes;
