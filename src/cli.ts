@@ -107,6 +107,12 @@ function parseBackend(raw: string | undefined): Backend | undefined {
   return raw;
 }
 
+/** A claim did not pass or a point failed: what --check turns into exit 1. */
+const outcomeFailed = (out: RunOutcome): boolean => out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
+
+/** The command line as the manifest records it. */
+const commandLine = (rawArgs: readonly string[]): string => ['npm run exp --', ...rawArgs].join(' ');
+
 function summary(name: string, out: RunOutcome, outRoot: string): string {
   if (out.shard) {
     const { index, count, points, gridPoints } = out.shard;
@@ -143,6 +149,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     const requestedBackend = parseBackend(values.backend);
     const workers = parseJobs(values.jobs);
     const shard = parseShard(values.shard);
+    const outRoot = values.out ?? 'results';
 
     // Validate everything (files, overrides, backend) before anything is written.
     const names = target === 'all' ? listExperimentNames() : [target];
@@ -164,8 +171,8 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
           ...job,
           overrides,
           backend,
-          outRoot: values.out ?? 'results',
-          command: ['npm run exp --', ...rawArgs].join(' '),
+          outRoot,
+          command: commandLine(rawArgs),
           resumeRequested: Boolean(values.resume),
           jobs: workers,
           ...(shard ? { shard } : {}),
@@ -173,8 +180,8 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
-      failed ||= out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
-      io.stdout.write(`${summary(job.experiment.name, out, values.out ?? 'results')}\n${out.reportPath}\n`);
+      failed ||= outcomeFailed(out);
+      io.stdout.write(`${summary(job.experiment.name, out, outRoot)}\n${out.reportPath}\n`);
       if (out.interrupted) {
         io.stderr.write(`${msg.interrupted(out.dir)}\n`);
         return 130;
@@ -195,12 +202,10 @@ async function merge(args: readonly string[], values: ReturnType<typeof parse>['
   const [name, ...dirs] = args;
   if (!name || !dirs.length) throw new AttnlabError('BAD_OPTION', msg.mergeUsage());
   for (const opt of Object.keys(values)) if (opt !== 'out' && opt !== 'check') throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
-  const out = await mergeShards(
-    { loaded: loadExperiment(resolveExperimentFile(name)), dirs, outRoot: values.out ?? 'results', command: ['npm run exp --', ...rawArgs].join(' ') },
-    io,
-  );
-  io.stdout.write(`${summary(name, out, values.out ?? 'results')}\n${out.reportPath}\n`);
-  return values.check && (out.claims.some((c) => c.status !== 'pass') || out.errors > 0) ? 1 : 0;
+  const outRoot = values.out ?? 'results';
+  const out = await mergeShards({ loaded: loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
+  io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
+  return values.check && outcomeFailed(out) ? 1 : 0;
 }
 
 export async function runMain(): Promise<void> {

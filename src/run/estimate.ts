@@ -7,6 +7,7 @@ import { msg } from '../messages.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import type { Experiment } from '../spec/schema.js';
 import type { Simulation } from '../sim/types.js';
+import { pointThreads } from './jobs.js';
 
 /** Longer than this asks for --yes. */
 export const LONG_RUN_MS = 60 * 60 * 1000;
@@ -21,12 +22,12 @@ export interface Estimate {
   slowest?: { params: string; ms: number };
 }
 
-/** The cost of `points` (× replicates); Monte Carlo points share `jobs` threads, timing points run one at a time. */
+/** The cost of `points` (× replicates), spread over the threads the runner gives them (pointThreads). */
 export function estimateRun(sim: Simulation, exp: Experiment, points: readonly Point[], jobs: number): Estimate | undefined {
   if (!sim.estimateMs) return undefined;
   const costs = points.map((p) => ({ p, ms: sim.estimateMs!(p.params as never, exp.settings as never) * exp.replicates }));
   const sum = costs.reduce((a, c) => a + c.ms, 0);
-  const ms = sim.timing ? sum : sum / Math.max(1, Math.min(jobs, points.length));
+  const ms = sum / Math.max(1, Math.min(pointThreads(sim, jobs), points.length));
   const shares = new Map<string, { key: string; value: unknown; ms: number }>();
   for (const { p, ms: m } of costs) {
     for (const [key, value] of Object.entries(p.params)) {

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Point } from '../spec/grid.js';
-import type { Row, SetupResult } from '../sim/types.js';
+import { isBuiltIn } from '../sim/registry.js';
+import type { Row, SetupResult, Simulation } from '../sim/types.js';
 import type { Backend } from '../tensor/backend.js';
 import { roundMs, type CheckpointEntry } from './store.js';
 
@@ -16,6 +17,14 @@ export interface JobsOptions {
   stop?: AbortSignal | undefined;
   /** Called in the main thread as each point finishes, in completion order. */
   onDone: (entry: CheckpointEntry, point: Point) => void;
+}
+
+/**
+ * Threads a simulation's points share: `jobs` for built-in Monte Carlo kinds, 1 for timing kinds (never beside
+ * other work) and for kinds registered at run time (the workers cannot load them).
+ */
+export function pointThreads(sim: Pick<Simulation, 'kind' | 'timing'>, jobs: number): number {
+  return !sim.timing && isBuiltIn(sim.kind) ? jobs : 1;
 }
 
 /**

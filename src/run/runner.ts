@@ -30,9 +30,8 @@ import { msg } from '../messages.js';
 import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
-import { runInWorkers } from './jobs.js';
+import { pointThreads, runInWorkers } from './jobs.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
-import { isBuiltIn } from '../sim/registry.js';
 import { checkWritable, findUnfinished, readCheckpoint, roundMs, RunStore, type CheckpointEntry } from './store.js';
 
 export { rebuildIndex, type RunOutcome } from './finish.js';
@@ -135,8 +134,9 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
       progress.tick();
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
-    if (!sim.timing && isBuiltIn(sim.kind) && (req.jobs ?? 1) > 1 && todo.length > 1) {
-      await runInWorkers({ jobs: req.jobs!, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
+    const threads = pointThreads(sim, req.jobs ?? 1);
+    if (threads > 1 && todo.length > 1) {
+      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
     }
     // In this thread: every point of a timing simulation, or whatever the workers left (none, unless stopped).
     for (const { point, replicate: r } of todo) {

@@ -13,6 +13,7 @@
  * the work so each block is still in cache when it is used. The
  * kernels are in simd-kernels.ts.
  */
+import type { AttentionInputs } from './reference.js';
 import { kernelsFor } from './simd-kernels.js';
 
 const PAGE = 65536;
@@ -28,7 +29,7 @@ class SoftmaxAttention {
     return new Float32Array(this.memory.buffer);
   }
 
-  /** The inputs now resident in memory (copied and packed once per input set, like a framework's tensors). */
+  /** The inputs now resident in memory (copied and packed once per input set, like a framework's tensors; a new object means new inputs). */
   private resident: AttentionInputs | undefined;
 
   /**
@@ -87,16 +88,6 @@ let instance: SoftmaxAttention | undefined;
 
 /** Whether the kernel takes this shape (keys and value columns in whole tiles of 8). */
 export const softmaxKernelFits = (n: number, m: number): boolean => n % 8 === 0 && m % 8 === 0;
-
-/** Q and K (N × D) and V (N × M), row-major; a new object means new inputs. */
-export interface AttentionInputs {
-  q: Float32Array;
-  k: Float32Array;
-  v: Float32Array;
-  n: number;
-  d: number;
-  m: number;
-}
 
 export function softmaxAttention(x: AttentionInputs, lo: number, hi: number): { out: Float32Array; bytes: number } {
   instance ??= new SoftmaxAttention();
