@@ -15,7 +15,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { featureCount, featurize, quadraticPairs, quadraticTable, quadraticTableRows, type FeatureMap } from './features.js';
 import { pairsKernels } from './simd.js';
-import { kernelsFor } from './simd-kernels.js';
+import { gemmBlocked, kernelsFor } from './simd-kernels.js';
 import { softmaxAttention, softmaxKernelFits } from './softmax-kernel.js';
 
 type TF = typeof tfc;
@@ -143,25 +143,17 @@ function matMul(tf: TF, a: tfc.Tensor2D, b: tfc.Tensor2D): tfc.Tensor2D {
   const at = (id: object) => be.dataIdMap.get(id)!.memoryOffset;
   const memory = be.wasm.asm.memory;
   const kernels = kernelsFor(memory);
-  // k in blocks whose rows of B (256 KB) stay in L2; accumulators pass through C in float32, so the sums are
-  // the same bits as one pass.
-  const kBlock = Math.max(8, Math.floor(65536 / c));
-  const product = (aAt: number, lda: number, cAt: number, tiles: number) => {
-    for (let k0 = 0; k0 < k; k0 += kBlock) {
-      const run = k0 === 0 ? kernels.gemm : kernels.gemmAcc;
-      run(aAt + 4 * k0, lda, at(b.dataId) + 4 * k0 * c, 4 * c, 32, Math.min(kBlock, k - k0), cAt, 4 * c, tiles, c / 8);
-    }
-  };
+  const product = (aAt: number, cAt: number, tiles: number) => gemmBlocked(kernels, aAt, 4 * k, at(b.dataId), 4 * c, 32, k, cAt, 4 * c, tiles, c / 8);
   const out = be.makeOutput([r, c], 'float32');
   const whole = Math.floor(r / 4);
-  if (whole) product(at(a.dataId), 4 * k, at(out.dataId), whole);
+  if (whole) product(at(a.dataId), at(out.dataId), whole);
   const tail = r - 4 * whole;
   if (tail) {
     const [sa, so] = [tf.zeros([4, k]), tf.zeros([4, c])];
     const heap = new Float32Array(memory.buffer); // after every allocation: the heap may have grown
     const [aAt, saAt, soAt, outAt] = [at(a.dataId), at(sa.dataId), at(so.dataId), at(out.dataId)].map((x) => x / 4) as [number, number, number, number];
     heap.copyWithin(saAt, aAt + 4 * whole * k, aAt + r * k);
-    product(4 * saAt, 4 * k, 4 * soAt, 1);
+    product(4 * saAt, 4 * soAt, 1);
     heap.copyWithin(outAt + 4 * whole * c, soAt, soAt + tail * c);
     tf.dispose([sa, so]);
   }

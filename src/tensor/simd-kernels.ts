@@ -203,3 +203,17 @@ export function kernelsFor(memory: WebAssembly.Memory): Kernels {
   }
   return k;
 }
+
+/**
+ * C = A·B (A r × k with 4·mTiles rows, B k × 8·nTiles) with k in blocks whose rows of B (about 256 KB) stay in L2:
+ * the first block through gemm, the rest through gemmAcc. The accumulators pass through C in float32, so the
+ * sums are the same bits as one pass. Offsets and strides in bytes; B's row step is ldb whether it is row-major
+ * (panel 32) or packed (ldb 32, panel 32·k).
+ */
+export function gemmBlocked(kernels: Kernels, a: number, lda: number, b: number, ldb: number, panel: number, k: number, c: number, ldc: number, mTiles: number, nTiles: number): void {
+  const kBlock = Math.max(8, 8 * Math.floor(65536 / (8 * nTiles) / 8));
+  for (let k0 = 0; k0 < k; k0 += kBlock) {
+    const run = k0 === 0 ? kernels.gemm : kernels.gemmAcc;
+    run(a + 4 * k0, lda, b + k0 * ldb, ldb, panel, Math.min(kBlock, k - k0), c, ldc, mTiles, nTiles);
+  }
+}

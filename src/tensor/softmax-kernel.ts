@@ -14,7 +14,7 @@
  * kernels are in simd-kernels.ts.
  */
 import type { AttentionInputs } from './reference.js';
-import { kernelsFor } from './simd-kernels.js';
+import { gemmBlocked, kernelsFor } from './simd-kernels.js';
 
 const PAGE = 65536;
 
@@ -63,17 +63,13 @@ class SoftmaxAttention {
     const scaleBits = new Int32Array(new Float32Array([1 / Math.sqrt(d)]).buffer)[0]!;
     // Blocks of rows whose scores fit in about 512 KB, a multiple of 4.
     const block = Math.max(4, Math.min(padded, 4 * Math.floor(131072 / n / 4)));
-    const kBlock = Math.max(8, 8 * Math.floor(65536 / m / 8));
     for (let b = 0; b < padded; b += block) {
       const r = Math.min(block, padded - b);
       const sAt = 4 * (sc + b * n);
       this.kernels.gemm(4 * (qr + (lo + b) * d), 4 * d, 4 * kp, 32, 32 * d, d, sAt, 4 * n, r / 4, n / 8);
       this.kernels.softmax(sAt, r, n, 4 * n, 4 * (sums + b), scaleBits);
-      // O_b = P_b·V over keys in blocks whose V rows (256 KB) stay in L2; the partial sums pass through O in float32.
-      for (let k0 = 0; k0 < n; k0 += kBlock) {
-        const run = k0 === 0 ? this.kernels.gemm : this.kernels.gemmAcc;
-        run(sAt + 4 * k0, 4 * n, 4 * vp + 32 * k0, 32, 32 * n, Math.min(kBlock, n - k0), 4 * (ob + b * m), 4 * m, r / 4, m / 8);
-      }
+      // O_b = P_b·V, over keys in L2-sized blocks
+      gemmBlocked(this.kernels, sAt, 4 * n, 4 * vp, 32, 32 * n, n, 4 * (ob + b * m), 4 * m, r / 4, m / 8);
     }
     const out = new Float32Array(rows * m);
     for (let i = 0; i < rows; i++) {
