@@ -77,7 +77,10 @@ describe('scaling theory', () => {
     expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(4460544);
     // 13·1024² + 4·(N·D + 2·(N·D + N·M) + N·M) = 13631488 + 4·393216
     expect(predictedBytes({ ...base, method: 'softmax', causal: true, N: 1024, D: 64, M: 64, F: 0 })).toBe(15204352);
-    // the linear form: one φ chunk (N/2 rows) per half, its state, and the inputs
-    expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(8 * (512 * 2145 * 2 + 2145 * 65 * 2) + 1572864);
+    // the fused linear form, per half (512 rows, one chunk): φ (C padded to 2148) × 512, the table 129 × 256,
+    // then applying: [Sᵀ; zᵀ] 68 × 2148, one block's products 68 × 256 and the half's output 512 × 64
+    expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(2 * 4 * (2148 * 512 + 129 * 256 + 68 * 2148 + 68 * 256 + 512 * 64));
+    // random features on tfjs: one φ chunk (N/2 rows) per half, its state, and the inputs
+    expect(predictedBytes({ ...base, method: 'rff', N: 1024, D: 64, M: 64, F: 2145 })).toBe(8 * (512 * 2145 * 2 + 2145 * 65 * 2) + 1572864);
   });
 });

@@ -3,6 +3,7 @@
  * elementwise work is not counted) and the backend bytes a call is predicted to hold at its
  * peak, used to skip points over the memory budget before they run.
  */
+import { linearKernelBytes } from '../tensor/linear-kernel.js';
 import type { Method } from '../tensor/methods.js';
 
 /** C = 1 + D + D(D+1)/2: the quadratic kernel's feature count. */
@@ -51,7 +52,7 @@ export const theoryCrossover = (d: number, m: number): number => (2 * quadraticF
  * Predicted peak backend bytes of one call, summed over the two row halves that run at once:
  * N² score-sized buffers (softmax: the fused kernel's scores, overwritten by the probabilities; causal on
  * tfjs: scores, probabilities, a 1-byte mask and the masked copy; the direct kernel keeps scores, +1 and the square), or for the linear forms one
- * φ chunk and the state per half, plus the inputs each half holds.
+ * φ chunk and the state per half (the fused quadratic kernel: also its output; the tfjs paths: plus the inputs each half holds).
  */
 export function predictedBytes(p: CostPoint): number {
   const { N, D, M, F } = p;
@@ -62,5 +63,7 @@ export function predictedBytes(p: CostPoint): number {
   if (p.method === 'softmax') return 4 * N * N * 3.25 + inputs;
   if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
   const rows = p.causal ? Math.min(p.causalChunk, N) : linearChunkRows(N, p.chunks);
+  // The non-causal quadratic kernel on wasm runs the fused kernel: per half, φ for one chunk and the state or its output.
+  if (p.method === 'quadratic-kernel' && !p.causal) return 2 * linearKernelBytes(Math.ceil(N / 2), D, M, rows);
   return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;
 }

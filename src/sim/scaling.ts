@@ -46,7 +46,7 @@ const Settings = z
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
-    chunks: z.number().int().min(2).default(8).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks; chunks of at least min(N/2, 128) rows); @default 8'),
+    chunks: z.number().int().min(2).default(16).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks; chunks of at least min(N/2, 128) rows); @default 16'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums; @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
   })

@@ -16,6 +16,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { featureCount, featurize, quadraticPairs, quadraticTable, quadraticTableRows, type FeatureMap } from './features.js';
 import { pairsKernels } from './simd.js';
 import { gemmBlocked, kernelsFor } from './simd-kernels.js';
+import { linearApply, linearKernelFits, linearState } from './linear-kernel.js';
 import { softmaxAttention, softmaxKernelFits } from './softmax-kernel.js';
 
 type TF = typeof tfc;
@@ -53,6 +54,7 @@ export interface Exchange {
 }
 
 const BARRIER_TIMEOUT_MS = 120_000;
+const SPIN_MS = 2;
 
 export function exchangeBuffer(lanes: number, stateLength: number): SharedArrayBuffer {
   return new SharedArrayBuffer(4 * lanes + 4 * lanes * stateLength);
@@ -65,6 +67,9 @@ function exchangeState(ex: Exchange, partial: Float32Array): Float32Array {
   Atomics.store(flags, ex.lane, 1);
   Atomics.notify(flags, ex.lane);
   for (let l = 0; l < ex.lanes; l++) {
+    // Spin a little before sleeping, as OpenMP runtimes do: waking a sleeping thread costs about 0.1 ms on a VM.
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(flags, l) === 0 && performance.now() < spinUntil);
     if (Atomics.wait(flags, l, 0, BARRIER_TIMEOUT_MS) === 'timed-out') throw new Error(`lane ${ex.lane}: lane ${l} never published its state`);
   }
   const total = slot(0).slice();
@@ -331,6 +336,19 @@ function causalOp(tf: TF, x: SharedInputs, a: Op<'causal'>): Float32Array {
   return out;
 }
 
+/**
+ * The two halves of the linear form. The quadratic map on wasm goes through the fused SIMD kernel (linear-kernel.ts):
+ * the same chunks and products, with no tfjs op or allocation per chunk. Random feature maps, value widths off its
+ * 8-wide tiles and the other backends take the tfjs path.
+ */
+function linearOp(tf: TF, x: SharedInputs, a: Op<'state' | 'apply'>): OpOutput {
+  if (a.map.kind !== 'quadratic' || tf.getBackend() !== 'wasm' || !linearKernelFits(x.m)) {
+    return { data: a.op === 'state' ? stateOp(tf, x, a) : applyOp(tf, x, a), ownBytes: 0 };
+  }
+  const r = a.op === 'state' ? linearState(x, a.lo, a.hi, a.chunk) : linearApply(x, a.lo, a.hi, a.chunk, a.state);
+  return { data: r.data, ownBytes: r.bytes };
+}
+
 function runSync(tf: TF, x: SharedInputs, a: OpArgs): OpOutput {
   const own = (data: Float32Array): OpOutput => ({ data, ownBytes: 0 });
   switch (a.op) {
@@ -339,14 +357,14 @@ function runSync(tf: TF, x: SharedInputs, a: OpArgs): OpOutput {
     case 'direct':
       return own(rowsOp(tf, x, a));
     case 'state':
-      return own(stateOp(tf, x, a));
     case 'apply':
-      return own(applyOp(tf, x, a));
+      return linearOp(tf, x, a);
     case 'causal':
       return own(causalOp(tf, x, a));
     case 'linear': {
-      const state = exchangeState(a.exchange, stateOp(tf, x, { op: 'state', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk }));
-      return own(applyOp(tf, x, { op: 'apply', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk, state }));
+      const state = linearOp(tf, x, { op: 'state', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk });
+      const applied = linearOp(tf, x, { op: 'apply', lo: a.lo, hi: a.hi, map: a.map, chunk: a.chunk, state: exchangeState(a.exchange, state.data) });
+      return { data: applied.data, ownBytes: Math.max(state.ownBytes, applied.ownBytes) };
     }
   }
 }

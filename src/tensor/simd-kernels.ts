@@ -1,11 +1,12 @@
 /**
- * Two WebAssembly SIMD kernels, assembled here (wasm-asm.ts), over whatever memory they are bound to:
+ * WebAssembly SIMD kernels, assembled here (wasm-asm.ts), over whatever memory they are bound to:
  *
  *   gemm      C = A·B on a 4 × 8 register tile, with f32x4.relaxed_madd: one fused multiply-add on every
  *             x86-64 with FMA3 and every ARM64 (V8 needs --experimental-wasm-relaxed-simd on Node 20; it is
  *             set before the module compiles). Where relaxed SIMD cannot compile, a multiply and an add.
  *             About 47 GFLOP/s per core here against XNNPACK's 32 (which has no FMA in wasm).
  *   softmax   rows of scores → exp(scale·(s − max)) in place, with the row sums
+ *   rowSums   sums of rows, added to a vector (φ(K)ᵀ1 of the linear form)
  */
 import { setFlagsFromString } from 'node:v8';
 import { F32, get, i32c, I32, moduleBytes, op, set, simd, f32x4c, i32x4c, V128, v128load, v128store, whileNot, type WasmFunction } from './wasm-asm.js';
@@ -87,6 +88,37 @@ function gemm(fused: boolean, accumulate: boolean): WasmFunction {
   return { name: accumulate ? 'gemmAcc' : 'gemm', params: 10, locals: [[10, I32], [11, V128]], body };
 }
 
+/** The four lanes of v128 local v combined into one f32 with `combine` (f32.add, f32.max). */
+const lanes = (v: number, combine: number) => [
+  ...get(v), ...simd(F32X4.extract, 0), ...get(v), ...simd(F32X4.extract, 1), combine,
+  ...get(v), ...simd(F32X4.extract, 2), ...get(v), ...simd(F32X4.extract, 3), combine, combine,
+];
+
+/**
+ * rowSums(src, rows, cols, ld, dst): dst[r] += Σ_{c < cols} src[r][c] for r < rows (rows ld bytes apart, cols a
+ * multiple of 16), with four accumulators so the adds do not wait on each other.
+ */
+function rowSums(): WasmFunction {
+  // params 0 src, 1 rows, 2 cols, 3 ld, 4 dst; then locals
+  const [R, P, PEND, ACC] = [5, 6, 7, 8]; // i32 ×3, v128 ×4
+  const acc = (j: number) => [...get(ACC + j), ...get(P), ...v128load(16 * j), ...simd(F32X4.add), ...set(ACC + j)];
+  const at = [...get(4), ...get(R), ...i32c(2), op.shl, op.add];
+  const body = [
+    ...i32c(0), ...set(R),
+    ...whileNot([...get(R), ...get(1), op.geU], [
+      ...get(0), ...set(P),
+      ...get(0), ...get(2), ...i32c(2), op.shl, op.add, ...set(PEND),
+      ...[0, 1, 2, 3].flatMap((j) => [...f32x4c(0), ...set(ACC + j)]),
+      ...whileNot([...get(P), ...get(PEND), op.geU], [...acc(0), ...acc(1), ...acc(2), ...acc(3), ...get(P), ...i32c(64), op.add, ...set(P)]),
+      ...get(ACC), ...get(ACC + 1), ...simd(F32X4.add), ...get(ACC + 2), ...get(ACC + 3), ...simd(F32X4.add), ...simd(F32X4.add), ...set(ACC),
+      ...at, ...at, op.f32load, 0x02, 0x00, ...lanes(ACC, op.f32add), op.f32add, op.f32store, 0x02, 0x00,
+      ...get(0), ...get(3), op.add, ...set(0),
+      ...get(R), ...i32c(1), op.add, ...set(R),
+    ]),
+  ];
+  return { name: 'rowSums', params: 5, locals: [[3, I32], [4, V128]], body };
+}
+
 /**
  * softmax(s, rows, n, lds, sums, scale): each row of n scores s (n a multiple of 4) becomes exp(scale·(s − max))
  * in place and its sum goes to sums[row]; scale arrives as its float bits. exp(x), x ≤ 0: clamp at −87.3,
@@ -101,10 +133,6 @@ function softmax(fused: boolean): WasmFunction {
   const CONST0 = 18; // v128 constants, set once (a v128.const inside the loop is rebuilt on every use)
   const M = CONST0 + CONSTANTS.length; // f32 row max
   const k = (c: number) => get(CONST0 + CONSTANTS.indexOf(c));
-  const lanes = (v: number, combine: number) => [
-    ...get(v), ...simd(F32X4.extract, 0), ...get(v), ...simd(F32X4.extract, 1), combine,
-    ...get(v), ...simd(F32X4.extract, 2), ...get(v), ...simd(F32X4.extract, 3), combine, combine,
-  ];
   const mul = simd(F32X4.mul);
   const add = simd(F32X4.add);
   /** a·b + c (a may already be on the stack: pass []), fused where the products are. */
@@ -163,6 +191,7 @@ export interface Kernels {
   /** The same, adding to C: C += A·B. */
   gemmAcc(a: number, lda: number, b: number, ldb: number, panel: number, k: number, c: number, ldc: number, mTiles: number, nTiles: number): void;
   softmax(s: number, rows: number, n: number, lds: number, sums: number, scaleBits: number): void;
+  rowSums(src: number, rows: number, cols: number, ld: number, dst: number): void;
 }
 
 /** The module with fused multiply-adds (relaxed SIMD) or with a multiply and an add; throws where it cannot compile. */
@@ -172,7 +201,7 @@ export function kernelModule(fused: boolean): WebAssembly.Module {
   // speed) until they tier up, which short timing windows would measure. Other modules keep the defaults.
   setFlagsFromString('--no-liftoff');
   try {
-    return new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused)]));
+    return new WebAssembly.Module(moduleBytes([gemm(fused, false), gemm(fused, true), softmax(fused), rowSums()]));
   } finally {
     setFlagsFromString('--liftoff');
   }
@@ -207,13 +236,13 @@ export function kernelsFor(memory: WebAssembly.Memory): Kernels {
 /**
  * C = A·B (A r × k with 4·mTiles rows, B k × 8·nTiles) with k in blocks whose rows of B (about 256 KB) stay in L2:
  * the first block through gemm, the rest through gemmAcc. The accumulators pass through C in float32, so the
- * sums are the same bits as one pass. Offsets and strides in bytes; B's row step is ldb whether it is row-major
+ * sums are the same bits as one pass (with `accumulate`, every block adds to C: C += A·B). Offsets and strides in bytes; B's row step is ldb whether it is row-major
  * (panel 32) or packed (ldb 32, panel 32·k).
  */
-export function gemmBlocked(kernels: Kernels, a: number, lda: number, b: number, ldb: number, panel: number, k: number, c: number, ldc: number, mTiles: number, nTiles: number): void {
+export function gemmBlocked(kernels: Kernels, a: number, lda: number, b: number, ldb: number, panel: number, k: number, c: number, ldc: number, mTiles: number, nTiles: number, accumulate = false): void {
   const kBlock = Math.max(8, 8 * Math.floor(65536 / (8 * nTiles) / 8));
   for (let k0 = 0; k0 < k; k0 += kBlock) {
-    const run = k0 === 0 ? kernels.gemm : kernels.gemmAcc;
+    const run = k0 === 0 && !accumulate ? kernels.gemm : kernels.gemmAcc;
     run(a + 4 * k0, lda, b + k0 * ldb, ldb, panel, Math.min(kBlock, k - k0), c, ldc, mTiles, nTiles);
   }
 }
