@@ -106,6 +106,7 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
     const mine = new Set(shardPoints(grid, s.manifest.shard).map((p) => p.id));
     for (const e of readCheckpoint(s.dir, (w) => io.stderr.write(`${w}\n`))) {
       if (!mine.has(e.point)) throw new AttnlabError('CHECKPOINT', msg.mergeForeignPoint(s.dir, e.point, `${s.manifest.shard.index}/${s.manifest.shard.count}`));
+      if (e.round !== undefined) continue; // one timing round; the point's final entry follows it
       done.set(entryKey(e.point, e.replicate), e);
     }
   }

@@ -9,8 +9,10 @@ export class Progress {
   private readonly now: () => number;
   /** Points already done when this process started (a resumed run); the ETA ignores them. */
   private readonly baseline: number;
+  /** What is counted: points, or point rounds for a simulation measured in timing rounds. */
+  private readonly unit: string;
 
-  constructor(total: number, out: Progress['out'], label: string, now: () => number, alreadyDone = 0) {
+  constructor(total: number, out: Progress['out'], label: string, now: () => number, alreadyDone = 0, unit = 'points') {
     this.total = total;
     this.out = out;
     this.label = label;
@@ -18,19 +20,28 @@ export class Progress {
     this.start = now();
     this.done = alreadyDone;
     this.baseline = alreadyDone;
+    this.unit = unit;
   }
 
-  tick(): void {
-    this.done += 1;
+  /** `count` more done (a failed point counts its rounds still to run). */
+  tick(count = 1): void {
+    if (count <= 0) return;
+    const before = this.done;
+    this.done += count;
     const t = this.now();
     if (this.out.isTTY) {
       if (t - this.lastLine > 100 || this.done === this.total) {
         this.out.write(`\r${this.line(t)}\x1b[K${this.done === this.total ? '\n' : ''}`);
         this.lastLine = t;
       }
-    } else if (this.done === this.total || this.done % Math.max(1, Math.ceil(this.total / 10)) === 0) {
+    } else if (this.done === this.total || Math.floor(this.done / this.step()) > Math.floor(before / this.step())) {
       this.out.write(`${this.line(t)}\n`);
     }
+  }
+
+  /** About ten plain lines per run. */
+  private step(): number {
+    return Math.max(1, Math.ceil(this.total / 10));
   }
 
   /** `[#####.....] 12/264 points  3.1s elapsed  ETA 10.2s`; the ETA uses only points run in this process. */
@@ -42,6 +53,6 @@ export class Progress {
     const ranHere = this.done - this.baseline;
     const eta = ranHere > 0 ? (elapsed / ranHere) * (this.total - this.done) : NaN;
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    return `${this.label} [${bar}] ${this.done}/${this.total} points  ${elapsed.toFixed(1)}s elapsed${Number.isFinite(eta) && this.done < this.total ? `  ETA ${eta.toFixed(1)}s` : ''}`;
+    return `${this.label} [${bar}] ${this.done}/${this.total} ${this.unit}  ${elapsed.toFixed(1)}s elapsed${Number.isFinite(eta) && this.done < this.total ? `  ETA ${eta.toFixed(1)}s` : ''}`;
   }
 }

@@ -6,9 +6,11 @@
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
- *   for each point × replicate not done:
- *     sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
- *     appendPoint → points.jsonl                       (crash-safe checkpoint)
+ *   for each timing round (1 unless the simulation measures in rounds: src/run/rounds.ts)
+ *     for each point × replicate not done:
+ *       sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
+ *       appendPoint → points.jsonl                     (crash-safe checkpoint; each round too)
+ *     the last round: sim.combine(rounds) → the point's rows
  *     ▼
  *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>.ts, src/stats
  *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
@@ -31,6 +33,7 @@ import { entryKey as key, finishRun, finishShard, type RunOutcome } from './fini
 import { provenance, type Manifest } from './manifest.js';
 import { Progress } from './progress.js';
 import { pointThreads, runInWorkers } from './jobs.js';
+import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { checkWritable, findUnfinished, readCheckpoint, roundMs, RunStore, type CheckpointEntry } from './store.js';
 
@@ -90,10 +93,14 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 
   const total = points.length * exp.replicates;
   const done = new Map<string, CheckpointEntry>();
+  const rounds = new TimingRounds(sim, exp.settings);
   if (unfinished) {
     let torn = false;
-    for (const e of readCheckpoint(store.dir, (w) => ((torn = true), io.stderr.write(`${w}\n`)))) done.set(key(e.point, e.replicate), e);
-    if (torn) store.rewriteCheckpoint([...done.values()]);
+    for (const e of readCheckpoint(store.dir, (w) => ((torn = true), io.stderr.write(`${w}\n`)))) {
+      if (e.round === undefined) done.set(key(e.point, e.replicate), e);
+      else rounds.add(e);
+    }
+    if (torn) store.rewriteCheckpoint([...rounds.entries(), ...done.values()]);
     io.stderr.write(`${msg.resuming(store.dir, done.size, total)}\n`);
   }
 
@@ -118,7 +125,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 
   // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
   const stop = req.stop;
-  const progress = new Progress(total, io.stderr, shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name, io.now, done.size);
+  const progress = new Progress(total * rounds.count, io.stderr, shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name, io.now, done.size * rounds.count + rounds.entries().filter((e) => !done.has(key(e.point, e.replicate))).length, rounds.unit);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
   let setup: SetupResult = { values: {}, tables: {} };
@@ -131,31 +138,41 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
       if (entry.error !== undefined) io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error)}\n`);
       store.appendPoint(entry);
       done.set(key(entry.point, entry.replicate), entry);
-      progress.tick();
+      progress.tick(rounds.count - rounds.of(entry.point, entry.replicate).length);
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);
     if (threads > 1 && todo.length > 1) {
       await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
     }
-    // In this thread: every point of a timing simulation, or whatever the workers left (none, unless stopped).
-    for (const { point, replicate: r } of todo) {
-      if (done.has(key(point.id, r)) || stop?.aborted) continue;
-      let entry: CheckpointEntry;
-      const t0 = io.now();
-      try {
-        const rows = await sim.run(
-          { params: point.params, settings: exp.settings, replicate: r },
-          { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, executor, setup },
-        );
-        entry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
-      } catch (e) {
-        // One point's failure is recorded and the run goes on; the report lists it and --check fails.
-        entry = { point: point.id, replicate: r, rows: [], ms: roundMs(io.now() - t0), error: (e as Error).message ?? String(e) };
+    // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
+    for (let round = 0; round < rounds.count; round++) {
+      for (const { point, replicate: r } of todo) {
+        if (done.has(key(point.id, r)) || stop?.aborted) continue;
+        if (rounds.of(point.id, r)[round] === undefined) {
+          const t0 = io.now();
+          try {
+            const rows = await sim.run(
+              { params: point.params, settings: exp.settings, replicate: r, ...rounds.point(round) },
+              { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, executor, setup },
+            );
+            const entry: CheckpointEntry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
+            if (rounds.count === 1) record(entry, point);
+            else {
+              store.appendPoint({ ...entry, round });
+              rounds.add({ ...entry, round });
+              progress.tick();
+            }
+          } catch (e) {
+            // One point's failure is recorded and the run goes on; the report lists it and --check fails.
+            record({ point: point.id, replicate: r, rows: [], ms: roundMs(io.now() - t0), error: (e as Error).message ?? String(e) }, point);
+          }
+        }
+        const final = rounds.final(point.id, r);
+        if (final) record(final, point);
+        // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      record(entry, point);
-      // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
-      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     if (pool) await (await pool).close();

@@ -19,6 +19,8 @@ export interface CheckpointEntry {
   ms?: number;
   /** Set when the simulation threw on this point: it has no rows, and the run went on. */
   error?: string;
+  /** Set on one timing round of a point measured in rounds (0-based); the point's final entry has none. */
+  round?: number;
 }
 
 /** Milliseconds to 0.1 ms, as the checkpoint keeps them. */

@@ -7,7 +7,7 @@ import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/meth
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { flopsOf, linearChunkRows, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
-import { timeCall } from './timing.js';
+import { pooledTiming, samplesCell, timeCall, type Timing } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -42,13 +42,14 @@ const Settings = z
   .object({
     memory_budget_bytes: z.number().positive().default(2 ** 30).describe('skip points predicted to hold more backend memory; @default 1 GiB'),
     time_budget_ms: z.number().positive().default(400).describe('minimum time spent measuring each point; @default 400'),
-    warmup_ms: z.number().nonnegative().default(50).describe('warm-up time before measuring (wasm tier-up, operator caches for a new shape); @default 50'),
+    warmup_ms: z.number().nonnegative().default(50).describe('warm-up time before measuring a shape the first time (wasm tier-up, operator caches); later rounds warm up with one call; @default 50'),
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
     chunks: z.number().int().min(2).default(16).describe('row chunks of the linear forms, split between the two halves (φ memory ∝ N·C/chunks; chunks of at least min(N/2, 128) rows); @default 16'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums; @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
+    rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3'),
   })
   .strict();
 type Settings = z.output<typeof Settings>;
@@ -90,16 +91,23 @@ export const scaling = defineSimulation({
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
   tables: { fits: FITS_COLUMNS },
   analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N),
+  rounds: (settings: Settings) => settings.rounds,
+  combine: (rounds) => combineRounds(rounds),
   estimateMs(params, settings) {
     const cost = costPoint(params, settings);
     if (predictedBytes(cost) > settings.memory_budget_bytes) return 0;
-    // Fitted on the reference machine: about 30 GFLOP/s plus 0.2 ms per call; the warm-up, the error
-    // calls (one per draw of random features) and at least min_samples timed calls.
+    // Fitted on the reference machine: about 30 GFLOP/s plus 0.2 ms per call; per round a warm-up and its share
+    // of the samples; the error calls (one per draw of random features) once.
     const call = 0.2 + flopsOf(cost) / 3e7;
     const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
-    return settings.warmup_ms + Math.max(settings.time_budget_ms, settings.min_samples * call) + (2 + draws) * call;
+    let ms = draws * call;
+    for (let r = 0; r < settings.rounds; r++) {
+      const round = { index: r, count: settings.rounds };
+      ms += warmupMs(round, settings.warmup_ms) + warmupCalls(round) * call + Math.max(settings.time_budget_ms / settings.rounds, samplesIn(round, settings.min_samples) * call);
+    }
+    return ms;
   },
-  async run({ params, settings }, ctx) {
+  async run({ params, settings, round = { index: 0, count: 1 } }, ctx) {
     const { method, causal, N, D, M } = params;
     const cost = costPoint(params, settings);
     const flops = flopsOf(cost);
@@ -117,45 +125,77 @@ export const scaling = defineSimulation({
     const x = randomInputs(ctx.rng, N, D, M);
     const exec = await ctx.executor();
     await exec.setInputs(x);
-    const rows = sampleRows(N, settings.error_rows);
-    const ref = referenceRows(x, method.startsWith('quadratic') ? 'quadratic' : 'softmax', causal, rows);
-    // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
-    const draws = RANDOM.includes(method) ? settings.error_draws : 1;
-    const maxErrors: number[] = [];
-    const froErrors: number[] = [];
-    let call: MethodCall | undefined;
-    let peakBytes = 0;
-    for (let i = 0; i < draws; i++) {
-      call = { method, causal, n: N, d: D, m: M, map: featureMap(method, D, params.D_random ?? 0, ctx.rng), chunk: linearChunkRows(N, settings.chunks), causalChunk: settings.causal_chunk };
-      // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
-      const result = await runMethod(exec, call, i === 0);
-      if (i === 0) peakBytes = result.peakBytes;
-      const err = relErrors(result.out, M, rows, ref);
-      maxErrors.push(err.max);
-      froErrors.push(err.fro);
-    }
-
-    const timed = call!;
-    const t = await timeCall(async () => void (await runMethod(exec, timed, false)), {
-      timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: settings.warmup_ms, now: ctx.now, label: `${method} at N=${N}`,
-    });
-    const errorCi = medianInterval(froErrors);
-    return [
-      {
-        ...row,
-        time_ms: t.medianMs,
-        time_ci_low: t.lowMs,
-        time_ci_high: t.highMs,
-        samples: t.samples.length,
+    const callFor = (map: FeatureMap): MethodCall => ({ method, causal, n: N, d: D, m: M, map, chunk: linearChunkRows(N, settings.chunks), causalChunk: settings.causal_chunk });
+    // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
+    const timed = callFor(featureMap(method, D, params.D_random ?? 0, ctx.rng));
+    // Errors and peak bytes are deterministic: measured in the first round only, which later rounds just time.
+    let measured: Row = {};
+    if (round.index === 0) {
+      const rows = sampleRows(N, settings.error_rows);
+      const ref = referenceRows(x, method.startsWith('quadratic') ? 'quadratic' : 'softmax', causal, rows);
+      // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
+      const draws = RANDOM.includes(method) ? settings.error_draws : 1;
+      const maxErrors: number[] = [];
+      const froErrors: number[] = [];
+      let peakBytes = 0;
+      for (let i = 0; i < draws; i++) {
+        // The first call warms up and reports the backend's peak bytes; every call's output is checked against float64.
+        const result = await runMethod(exec, i === 0 ? timed : callFor(featureMap(method, D, params.D_random ?? 0, ctx.rng)), i === 0);
+        if (i === 0) peakBytes = result.peakBytes;
+        const err = relErrors(result.out, M, rows, ref);
+        maxErrors.push(err.max);
+        froErrors.push(err.fro);
+      }
+      const errorCi = medianInterval(froErrors);
+      measured = {
         peak_bytes: peakBytes,
-        gflops: flops / (t.medianMs * 1e6),
         max_rel_error: median(maxErrors),
         rel_error: median(froErrors),
         rel_error_ci_low: draws > 1 ? errorCi.low : null,
         rel_error_ci_high: draws > 1 ? errorCi.high : null,
         draws,
-        time_samples_ms: t.samples.map((s) => s.toFixed(3)).join(';'),
-      },
-    ];
+      };
+    }
+    const t = await timeCall(async () => void (await runMethod(exec, timed, false)), {
+      timeMs: settings.time_budget_ms / round.count,
+      minSamples: samplesIn(round, settings.min_samples),
+      warmupMs: warmupMs(round, settings.warmup_ms),
+      warmupCalls: warmupCalls(round),
+      now: ctx.now,
+      label: `${method} at N=${N}`,
+    });
+    return [{ ...row, ...measured, ...timingColumns(t, flops) }];
   },
 });
+
+type Round = { index: number; count: number };
+
+/** Round i's share of the minimum samples: 5 over 3 rounds is 1, 2, 2. */
+const samplesIn = (round: Round, min: number): number => Math.max(1, Math.floor((min + round.index) / round.count));
+
+/**
+ * Warm-up: where a shape is new (the first round) warmup_ms and at least two calls (tier-up, operator caches);
+ * in later rounds one call, which copies the inputs in again.
+ */
+const warmupCalls = (round: Round): number => (round.index === 0 ? 2 : 1);
+const warmupMs = (round: Round, ms: number): number => (round.index === 0 ? ms : 0);
+
+function timingColumns(t: Timing, flops: number): Row {
+  return {
+    time_ms: t.medianMs,
+    time_ci_low: t.lowMs,
+    time_ci_high: t.highMs,
+    samples: t.samples.length,
+    gflops: flops / (t.medianMs * 1e6),
+    time_samples_ms: samplesCell(t.samples),
+  };
+}
+
+/** A point's row from its rounds: the first round's errors and peak bytes, the timing over every round's samples. */
+function combineRounds(rounds: Row[][]): Row[] {
+  return rounds[0]!.map((first, i) => {
+    if (first.time_ms === null) return first; // skipped: the same row in every round
+    const cells = rounds.map((r) => String(r[i]!.time_samples_ms));
+    return { ...first, ...timingColumns(pooledTiming(cells), Number(first.flops)) };
+  });
+}

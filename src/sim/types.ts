@@ -48,6 +48,8 @@ export interface SimPoint<P, S> {
   params: P;
   settings: S;
   replicate: number;
+  /** Which timing round this is, of how many (absent: the point is measured once). See `Simulation.rounds`. */
+  round?: { index: number; count: number };
 }
 
 /**
@@ -67,6 +69,15 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
   /** Timing points run one at a time, never beside other work. */
   timing: boolean;
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
+  /**
+   * Timing rounds, as asv runs them: every point is measured once per round, rounds one after another, so a slow
+   * spell of a shared machine falls on a share of every point's samples instead of on all of one point's. Each
+   * round gets its share of the time budget and is checkpointed; `combine` pools a point's rounds into its rows.
+   * Timing simulations only; 1 (or absent) measures each point once.
+   */
+  rounds?(settings: z.output<S>): number;
+  /** A point's final rows from its rows of each round, in round order. */
+  combine?(rounds: Row[][], settings: z.output<S>): Row[];
   /** Columns of each analysis table, so claims on them are checked before a run. */
   tables?: Record<string, readonly string[]>;
   /** Runs once per run, before the points, with the seeded generator of the pseudo-point "setup". */
