@@ -155,11 +155,12 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     const names = target === 'all' ? listExperimentNames() : [target];
     const jobs = names.map((n) => {
       const loaded: LoadedExperiment = loadExperiment(resolveExperimentFile(n));
-      return { loaded, experiment: applyOverrides(loaded.experiment, loaded.sim, overrides) };
+      const experiment = applyOverrides(loaded.experiment, loaded.sim, overrides);
+      return { loaded, experiment, grid: expandGrid(experiment, loaded.sim) };
     });
     const backend = await selectBackend(requestedBackend);
     // Every job's cost before any work: an unreasonably long total needs --yes.
-    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(expandGrid(j.experiment, j.loaded.sim), shard), workers));
+    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(j.grid, shard), workers));
     checkDuration(target, totalEstimate(estimates), Boolean(values.yes));
 
     let failed = false;

@@ -2,7 +2,7 @@
  * The runner: one experiment from its validated form to files on disk.
  *
  *   Experiment (effective: --quick, --set, --seed applied)
- *     │ expandGrid → Point[] (stable ids)            src/spec/grid.ts
+ *     │ expandGrid → Point[] (stable ids; the CLI, which also estimates the cost)   src/spec/grid.ts
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
-import { canonicalJson, expandGrid, type Point } from '../spec/grid.js';
+import { canonicalJson, type Point } from '../spec/grid.js';
 import type { LoadedExperiment } from '../spec/load.js';
 import type { Experiment } from '../spec/schema.js';
 import type { Overrides } from '../spec/overrides.js';
@@ -43,6 +43,8 @@ export interface RunRequest {
   loaded: LoadedExperiment;
   /** The effective experiment (overrides applied). */
   experiment: Experiment;
+  /** Its expanded grid (every point, whatever the shard), as `expandGrid` gives it. */
+  grid: readonly Point[];
   overrides: Overrides;
   backend: SelectedBackend;
   /** Results root; the run goes to <outRoot>/<name>/<run-id>/. */
@@ -78,7 +80,7 @@ export function runIdFor(hash: string, date: Date, shard?: Shard): string {
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
   const { experiment: exp, loaded } = req;
   const sim = loaded.sim;
-  const grid = expandGrid(exp, sim);
+  const grid = req.grid;
   const shard = req.shard;
   const points = shardPoints(grid, shard);
   const hash = configHash(exp, req.backend.name, loaded.sha256);
