@@ -3,13 +3,15 @@
  * memory of its own: no tfjs op and no allocation per chunk, so a call's time is its arithmetic.
  *
  *   resident  V (N × M, with zero rows past N) and φ's pair list, copied in once per input set
- *   state     per chunk of key rows: the table [1, x·s, √2·x·s] (2D+1 rows, JS), φ(K_c)ᵀ (C × rows, pairs
- *             kernel), S += φ(K_c)ᵀ·V_c (gemmAcc), z += φ(K_c)ᵀ·1 (rowSums)
- *   apply     per chunk of query rows: φ(Q_c)ᵀ the same way, then [Sᵀ; zᵀ]·φ(Q_c)ᵀ, one product for the
+ *   state     per chunk of key rows: φ(K_c)ᵀ, in column blocks of 256 rows (C × 256 each: per block the table
+ *             [1, x·s, √2·x·s] of 2D+1 rows in JS, then the pairs kernel); per block S += φᵀ·V (gemmAcc)
+ *             and z += φᵀ·1 (rowSums)
+ *   apply     per chunk of query rows: φ(Q_c)ᵀ the same way, then per block [Sᵀ; zᵀ]·φᵀ, one product for the
  *             numerators and the denominators, and out = numerator / denominator
  *
- * Chunks are padded to whole tiles of 16 rows and C to whole tiles of 4 with features that are 0. The chunk
- * is the caller's (the setting `chunks`): φ for a chunk is what a lane holds, so memory grows with N.
+ * Blocks are padded to whole tiles of 16 rows and C to whole tiles of 4 with features that are 0. The chunk
+ * is the caller's (the setting `chunks`): φ for a chunk is what a lane holds, so memory grows with N; the
+ * blocks only order the work so the products stream rows 4·256 bytes apart, from L2.
  * A state travels as in attention.ts: S (C × M, row-major), then z (C).
  */
 import { quadraticPairs, quadraticTableInto } from './features.js';
@@ -31,8 +33,8 @@ function sizes(d: number, m: number, chunk: number) {
 }
 
 /**
- * Bytes one lane holds at its peak over `rows` rows: the chunk's table and φ, then the state (S, z) or, applying
- * it, [Sᵀ; zᵀ], the chunk's products and the lane's output (rows × M).
+ * Bytes one lane holds at its peak over `rows` rows: φ for a chunk and a block's table, then the state (S, z)
+ * or, applying it, [Sᵀ; zᵀ], a block's products and the lane's output (rows × M).
  */
 export function linearKernelBytes(rows: number, d: number, m: number, chunk: number): number {
   const s = sizes(d, m, chunk);
@@ -67,7 +69,7 @@ class LinearAttention {
     const need = Math.ceil((4 * end) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (need > 0) this.memory.grow(need);
     const mem = new Float32Array(this.memory.buffer);
-    if (this.resident !== x || need > 0) {
+    if (this.resident !== x) {
       mem.set(x.v, v);
       mem.fill(0, v + n * m, pairs);
       new Int32Array(this.memory.buffer).set(quadraticPairs(d), pairs);
