@@ -4,7 +4,7 @@ import { decodeChecks } from '../tensor/decode-checks.js';
 import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
 import { decodeCost } from './decode-cost.js';
-import { timeCall } from './timing.js';
+import { combineRounds, ONE_ROUND, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -36,6 +36,7 @@ const Settings = z
     max_cache_bytes: z.number().positive().default(2 ** 30).describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
     time_budget_ms: z.number().positive().default(150).describe('minimum time spent measuring each point; @default 150'),
     min_samples: z.number().int().min(3).default(5).describe('@default 5'),
+    rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point once per round, each with its share of time_budget_ms and min_samples, samples pooled (as in scaling); @default 3'),
     hardware: z.array(Hardware).default([]).describe('roofline presets (bytes/s, FLOP/s)'),
     roofline: z.object({ n: z.number().int().positive(), d: z.number().int().positive(), h: z.number().int().positive(), b: z.array(z.number().int().positive()) }).strict().default({ n: 4096, d: 1024, h: 16, b: [1, 8, 64] }),
   })
@@ -45,6 +46,17 @@ type Settings = z.output<typeof Settings>;
 const kvHeads = (p: { variant: string; groups: number; h: number }) => (p.variant === 'mha' ? p.h : p.variant === 'mqa' ? 1 : p.groups);
 
 const CHECK_COLUMNS = ['check', 'description', 'max_abs_diff', 'passed_shape'] as const;
+
+/** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
+const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20 });
+
+/** The timing columns of a step moving `bytes` and computing `flops`. */
+function timingColumns(t: Timing, bytes: number, flops: number): Row {
+  return {
+    time_ms: t.medianMs, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
+    bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: samplesCell(t.samples),
+  };
+}
 
 /** Median ms of `f` (setup probes), measured like every timed point. */
 async function probeMs(now: () => number, f: () => void, label: string): Promise<number> {
@@ -61,8 +73,9 @@ export const mhaVsMqa = defineSimulation({
     'variant', 'kv_heads', 'b', 'n', 'd', 'h', 'dtype_bytes', 'flops', 'bytes_weights', 'bytes_activations',
     'bytes_kv_read', 'bytes_kv_write', 'bytes_total', 'intensity', 'kv_cache_bytes',
     'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'skipped_reason',
+    'time_samples_ms',
   ],
-  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms'],
+  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_samples_ms'],
   tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
   async setup({ tf, now, rng }) {
     // Bandwidth: a + b over 16 Mi floats moves 3 × 64 MiB. Peak: a 1024³ product, 2 GFLOP.
@@ -95,9 +108,12 @@ export const mhaVsMqa = defineSimulation({
     // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at about 1 GB/s.
     const cost = decodeCost({ b, n, d, h, g: kvHeads(params), s });
     const call = 0.1 + cost.bytesTotal / 4.5e6;
-    return 20 + Math.max(settings.time_budget_ms, settings.min_samples * call) + 3 * call + cost.kvCacheBytes / 1e6;
+    // per round: the cache filled, then the round's warm-up and samples; once: the profiled call
+    return call + settings.rounds * cost.kvCacheBytes / 1e6 + roundsMs(settings.rounds, call, timingWindow(settings));
   },
-  async run({ params, settings }, ctx) {
+  rounds: (settings: Settings) => settings.rounds,
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, Number(first.bytes_total), Number(first.flops)) })),
+  async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant } = params;
     const g = kvHeads(params);
     const cost = decodeCost({ b, n, d, h, g, s });
@@ -106,7 +122,7 @@ export const mhaVsMqa = defineSimulation({
       bytes_activations: cost.bytesActivations, bytes_kv_read: cost.bytesKvRead, bytes_kv_write: cost.bytesKvWrite,
       bytes_total: cost.bytesTotal, intensity: cost.intensity, kv_cache_bytes: cost.kvCacheBytes,
       time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, measured_bytes: null, bandwidth_gbs: null, gflops: null,
-      predicted_ms: null, skipped_reason: null,
+      predicted_ms: null, skipped_reason: null, time_samples_ms: null,
     };
     const mhaCache = decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes;
     if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: tfjs computes in float32' }];
@@ -127,26 +143,29 @@ export const mhaVsMqa = defineSimulation({
       vT: Array.from({ length: b * g }, () => tf.fill([k, n], 0.01) as Tensor2D),
     };
     try {
-      const before = tf.memory().numBytes;
-      const profile = await tf.profile(() => {
-        decodeStep(tf, x, w, cache, h, g).dispose();
-        return [];
-      });
+      // The bytes a step holds are measured once, in the first round; every round times the step.
+      let measuredBytes: number | null = null;
+      if (round.index === 0) {
+        const before = tf.memory().numBytes;
+        const profile = await tf.profile(() => {
+          decodeStep(tf, x, w, cache, h, g).dispose();
+          return [];
+        });
+        measuredBytes = profile.peakBytes - before;
+      }
       const t = await timeCall(
         () => {
           const y = decodeStep(tf, x, w, cache, h, g);
           y.dataSync();
           y.dispose();
         },
-        { timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20, now: ctx.now, label: `${variant} at n=${n}` },
+        { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label: `${variant} at n=${n}` },
       );
-      const mid = t.medianMs;
       const bw = ctx.setup.values['bandwidth_bytes_per_s'];
       return [
         {
-          ...row, time_ms: mid, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
-          measured_bytes: profile.peakBytes - before, bandwidth_gbs: cost.bytesTotal / (mid * 1e6), gflops: cost.flops / (mid * 1e6),
-          predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null,
+          ...row, ...timingColumns(t, cost.bytesTotal, cost.flops),
+          measured_bytes: measuredBytes, predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null,
         },
       ];
     } finally {

@@ -7,7 +7,7 @@ import { METHODS, runMethod, type Method, type MethodCall } from '../tensor/meth
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { flopsOf, linearChunkRows, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
-import { pooledTiming, samplesCell, timeCall, type Timing } from './timing.js';
+import { combineRounds, ONE_ROUND, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -92,7 +92,7 @@ export const scaling = defineSimulation({
   tables: { fits: FITS_COLUMNS },
   analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N),
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, Number(first.flops)) })),
   estimateMs(params, settings) {
     const cost = costPoint(params, settings);
     if (predictedBytes(cost) > settings.memory_budget_bytes) return 0;
@@ -100,14 +100,9 @@ export const scaling = defineSimulation({
     // of the samples; the error calls (one per draw of random features) once.
     const call = 0.2 + flopsOf(cost) / 3e7;
     const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
-    let ms = draws * call;
-    for (let r = 0; r < settings.rounds; r++) {
-      const round = { index: r, count: settings.rounds };
-      ms += warmupMs(round, settings.warmup_ms) + warmupCalls(round) * call + Math.max(settings.time_budget_ms / settings.rounds, samplesIn(round, settings.min_samples) * call);
-    }
-    return ms;
+    return draws * call + roundsMs(settings.rounds, call, timingWindow(settings));
   },
-  async run({ params, settings, round = { index: 0, count: 1 } }, ctx) {
+  async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
     const cost = costPoint(params, settings);
     const flops = flopsOf(cost);
@@ -157,10 +152,7 @@ export const scaling = defineSimulation({
       };
     }
     const t = await timeCall(async () => void (await runMethod(exec, timed, false)), {
-      timeMs: settings.time_budget_ms / round.count,
-      minSamples: samplesIn(round, settings.min_samples),
-      warmupMs: warmupMs(round, settings.warmup_ms),
-      warmupCalls: warmupCalls(round),
+      ...roundOptions(round, timingWindow(settings)),
       now: ctx.now,
       label: `${method} at N=${N}`,
     });
@@ -168,17 +160,7 @@ export const scaling = defineSimulation({
   },
 });
 
-type Round = { index: number; count: number };
-
-/** Round i's share of the minimum samples: 5 over 3 rounds is 1, 2, 2. */
-const samplesIn = (round: Round, min: number): number => Math.max(1, Math.floor((min + round.index) / round.count));
-
-/**
- * Warm-up: where a shape is new (the first round) warmup_ms and at least two calls (tier-up, operator caches);
- * in later rounds one call, which copies the inputs in again.
- */
-const warmupCalls = (round: Round): number => (round.index === 0 ? 2 : 1);
-const warmupMs = (round: Round, ms: number): number => (round.index === 0 ? ms : 0);
+const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: settings.warmup_ms });
 
 function timingColumns(t: Timing, flops: number): Row {
   return {
@@ -191,11 +173,4 @@ function timingColumns(t: Timing, flops: number): Row {
   };
 }
 
-/** A point's row from its rounds: the first round's errors and peak bytes, the timing over every round's samples. */
-function combineRounds(rounds: Row[][]): Row[] {
-  return rounds[0]!.map((first, i) => {
-    if (first.time_ms === null) return first; // skipped: the same row in every round
-    const cells = rounds.map((r) => String(r[i]!.time_samples_ms));
-    return { ...first, ...timingColumns(pooledTiming(cells), Number(first.flops)) };
-  });
-}
+

@@ -1,5 +1,6 @@
 import { Bench } from 'tinybench';
 import { median, medianInterval } from '../stats/quantile.js';
+import type { Row } from './types.js';
 
 /** How long and how often a timing point is measured. */
 export interface TimingOptions {
@@ -53,4 +54,46 @@ export const samplesCell = (samples: readonly number[]): string => samples.map((
  */
 export function pooledTiming(cells: readonly string[]): Timing {
   return summarise(cells.flatMap((c) => c.split(';').map(Number)));
+}
+
+/** A timing round of a point: which, of how many (see `Simulation.rounds`). */
+export interface Round {
+  index: number;
+  count: number;
+}
+
+/** The measurement of one point as one round. */
+export const ONE_ROUND: Round = { index: 0, count: 1 };
+
+/**
+ * What one round of a point measures: its share of the time window and of the minimum samples (5 over 3 rounds:
+ * 1, 2, 2), after a warm-up of `warmupMs` and two calls where the shape is new (the first round: tier-up,
+ * operator caches), and of one call later (the inputs are set up again).
+ */
+export function roundOptions(round: Round, o: { timeMs: number; minSamples: number; warmupMs: number }): Pick<TimingOptions, 'timeMs' | 'minSamples' | 'warmupMs' | 'warmupCalls'> {
+  return {
+    timeMs: o.timeMs / round.count,
+    minSamples: Math.max(1, Math.floor((o.minSamples + round.index) / round.count)),
+    warmupMs: round.index === 0 ? o.warmupMs : 0,
+    warmupCalls: round.index === 0 ? 2 : 1,
+  };
+}
+
+/** Predicted ms of timing one point in `count` rounds, for a call of `callMs` (the cost models' share). */
+export function roundsMs(count: number, callMs: number, o: { timeMs: number; minSamples: number; warmupMs: number }): number {
+  let ms = 0;
+  for (let index = 0; index < count; index++) {
+    const r = roundOptions({ index, count }, o);
+    ms += r.warmupMs + r.warmupCalls! * callMs + Math.max(r.timeMs, r.minSamples * callMs);
+  }
+  return ms;
+}
+
+/**
+ * A point's rows from its rounds: the first round's row (what is measured once) with the timing columns
+ * recomputed by `timed` from the samples of every round (each row's `time_samples_ms`). Rows that were not
+ * timed (skipped points: `time_ms` null) are the first round's.
+ */
+export function combineRounds(rounds: Row[][], timed: (first: Row, t: Timing) => Row): Row[] {
+  return rounds[0]!.map((first, i) => (first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => String(r[i]!.time_samples_ms))))));
 }
