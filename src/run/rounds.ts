@@ -6,6 +6,7 @@
  * inside a round; after a point's last round, the simulation's `combine` pools its rounds into the point's
  * final entry, the one results.csv is built from.
  */
+import type { Round } from '../sim/timing.js';
 import type { Simulation } from '../sim/types.js';
 import { entryKey as key } from './finish.js';
 import { roundMs, type CheckpointEntry } from './store.js';
@@ -46,8 +47,19 @@ export class TimingRounds {
     return [...this.byPoint.values()].flatMap((got) => got.filter((e) => e !== undefined));
   }
 
+  /** What the progress line has counted already: every round of the finished points, and the rounds run of the others. */
+  counted(done: ReadonlyMap<string, unknown>): number {
+    const pending = this.entries().filter((e) => !done.has(key(e.point, e.replicate))).length;
+    return done.size * this.count + pending;
+  }
+
+  /** Rounds of a point the progress line has yet to count when it finishes (all of them, for a point that failed in its first). */
+  uncounted(point: string, replicate: number): number {
+    return this.count - this.of(point, replicate).filter((e) => e !== undefined).length;
+  }
+
   /** What `sim.run` is told about the round (nothing when points are measured once). */
-  point(round: number): { round?: { index: number; count: number } } {
+  point(round: number): { round?: Round } {
     return this.count > 1 ? { round: { index: round, count: this.count } } : {};
   }
 

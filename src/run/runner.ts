@@ -127,7 +127,8 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 
   // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
   const stop = req.stop;
-  const progress = new Progress(total * rounds.count, io.stderr, shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name, io.now, done.size * rounds.count + rounds.entries().filter((e) => !done.has(key(e.point, e.replicate))).length, rounds.unit);
+  const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
+  const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
   let setup: SetupResult = { values: {}, tables: {} };
@@ -140,7 +141,7 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
       if (entry.error !== undefined) io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error)}\n`);
       store.appendPoint(entry);
       done.set(key(entry.point, entry.replicate), entry);
-      progress.tick(rounds.count - rounds.of(entry.point, entry.replicate).length);
+      progress.tick(rounds.uncounted(entry.point, entry.replicate));
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);

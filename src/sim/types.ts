@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../random/normal.js';
 import type { Executor } from '../tensor/executor.js';
+import type { Round } from './timing.js';
 
 /** A cell of results.csv. */
 export type Cell = string | number | boolean | null;
@@ -49,7 +50,7 @@ export interface SimPoint<P, S> {
   settings: S;
   replicate: number;
   /** Which timing round this is, of how many (absent: the point is measured once). See `Simulation.rounds`. */
-  round?: { index: number; count: number };
+  round?: Round;
 }
 
 /**
