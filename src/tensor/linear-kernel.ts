@@ -16,10 +16,9 @@
  */
 import { quadraticPairs, quadraticTableInto } from './features.js';
 import type { AttentionInputs } from './reference.js';
-import { gemmBlocked, kernelsFor } from './simd-kernels.js';
+import { gemmBlocked, kernelsFor, reserve } from './simd-kernels.js';
 import { pairsKernels } from './simd.js';
 
-const PAGE = 65536;
 /** Rows per column block of φ: C4 × 256 floats, a product's operand that L2 holds. */
 const BLOCK = 256;
 const up = (n: number, k: number): number => Math.ceil(n / k) * k;
@@ -66,9 +65,7 @@ class LinearAttention {
     const a = state + s.state;
     const prod = a + (m + 4) * s.c4;
     const end = prod + (m + 4) * BLOCK;
-    const need = Math.ceil((4 * end) / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (need > 0) this.memory.grow(need);
-    const mem = new Float32Array(this.memory.buffer);
+    const mem = reserve(this.memory, 4 * end);
     if (this.resident !== x) {
       mem.set(x.v, v);
       mem.fill(0, v + n * m, pairs);

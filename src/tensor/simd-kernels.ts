@@ -223,6 +223,15 @@ export const fusedMultiplyAdd = (): boolean => compile().fused;
 
 const instances = new WeakMap<WebAssembly.Memory, Kernels>();
 
+const PAGE = 65536;
+
+/** A kernel's own memory grown to at least `bytes`, as a float view (made after growing: growth detaches old views). */
+export function reserve(memory: WebAssembly.Memory, bytes: number): Float32Array {
+  const need = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
+  if (need > 0) memory.grow(need);
+  return new Float32Array(memory.buffer);
+}
+
 /** The kernels bound to a wasm memory (one instance per memory): their own, or the tfjs backend's heap. */
 export function kernelsFor(memory: WebAssembly.Memory): Kernels {
   let k = instances.get(memory);

@@ -14,20 +14,12 @@
  * kernels are in simd-kernels.ts.
  */
 import type { AttentionInputs } from './reference.js';
-import { gemmBlocked, kernelsFor } from './simd-kernels.js';
-
-const PAGE = 65536;
+import { gemmBlocked, kernelsFor, reserve } from './simd-kernels.js';
 
 /** One kernel instance per thread, with its own memory, grown as calls need it. */
 class SoftmaxAttention {
   private memory = new WebAssembly.Memory({ initial: 1 });
   private kernels = kernelsFor(this.memory);
-
-  private reserve(bytes: number): Float32Array {
-    const need = Math.ceil(bytes / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (need > 0) this.memory.grow(need);
-    return new Float32Array(this.memory.buffer);
-  }
 
   /** The inputs now resident in memory (copied and packed once per input set, like a framework's tensors; a new object means new inputs). */
   private resident: AttentionInputs | undefined;
@@ -49,7 +41,7 @@ class SoftmaxAttention {
     const sc = vp + n * m;
     const ob = sc + padded * n;
     const sums = ob + padded * m;
-    const mem = this.reserve(4 * (sums + padded));
+    const mem = reserve(this.memory, 4 * (sums + padded));
     if (this.resident !== x) {
       mem.set(x.q, qr);
       for (let t = 0; t < n / 8; t++) {
