@@ -62,6 +62,8 @@ export const msg = {
   badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
   badSetKey: (key: string, allowed: readonly string[]) =>
     `--set ${key}=...: unknown key ${show(key)}; settable: ${list(allowed)}`,
+  badSetBlock: (raw: string, key: string, blocks: number) =>
+    `--set ${raw}: grid[i].${key} names one grid block of a parameter; this grid has ${blocks} block${blocks === 1 ? '' : 's'} (grid[0]…grid[${blocks - 1}])`,
   badSetValue: (key: string, value: string, detail: string) => `--set ${key}=${value}: ${detail}`,
   unknownBackend: (name: string, allowed: readonly string[]) =>
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,

@@ -12,7 +12,7 @@ import { expectGolden } from './golden.js';
 // inputs) from N = 128, each with its reason, while softmax (1.2 MB at N = 512) still runs.
 const ARGS = [
   'scaling', '--quick', '--backend', 'wasm',
-  '--set', 'N=[128,256,512]', '--set', 'D_random=[256,512]', '--set', 'error_draws=3',
+  '--set', 'N=[128,256,512]', '--set', 'grid[3].D_random=[256,512]', '--set', 'error_draws=3',
   '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
 ];
 

@@ -127,7 +127,7 @@ function expandBlock(block: GridBlock, zip: string[][], sim: Simulation, path: (
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = String(issue.path[0] ?? '');
-      if (issue.code === 'custom') throw new AttnlabError('BAD_GRID', msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message), where?.at(path));
+      if (issue.code === 'custom') throw new AttnlabError('BAD_GRID', msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message), where?.at([...path, ...issue.path.map(String)]));
       if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
       throw new AttnlabError(
         'BAD_GRID',

@@ -1,11 +1,12 @@
 import { parse as parseYaml } from 'yaml';
+import type { SourceLocation } from '../errors.js';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
 import { expandGrid } from './grid.js';
 import { validate } from './load.js';
-import { Locator } from './locate.js';
-import { experimentSchema, overlayGrid, type Experiment, type GridValues } from './schema.js';
+import { Locator, type Path } from './locate.js';
+import { experimentSchema, gridBlocks, overlayGrid, type Experiment, type GridValues } from './schema.js';
 
 export interface Overrides {
   /** Use the experiment's quick grid and settings. */
@@ -17,7 +18,53 @@ export interface Overrides {
 
 const TOP_LEVEL = ['seed', 'replicates'] as const;
 
-/** The experiment a command actually runs: --quick, then each --set, then --seed; validated again after each. */
+interface ParsedSet {
+  raw: string;
+  key: string;
+  /** `grid[i].key=…`: only block i of a list of grid blocks. */
+  block?: number;
+  value: unknown;
+}
+
+/** `key=value` (or `grid[i].key=value`) with the value read as YAML; the key must be a parameter, a setting or a top-level field. */
+function parseSet(raw: string, settable: readonly string[]): ParsedSet {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) throw new AttnlabError('BAD_SET', msg.badSet(raw));
+  const scoped = /^grid\[(\d+)\]\.(.+)$/.exec(raw.slice(0, eq).trim());
+  const key = scoped ? scoped[2]! : raw.slice(0, eq).trim();
+  const text = raw.slice(eq + 1);
+  if (!settable.includes(key)) throw new AttnlabError('BAD_SET', msg.badSetKey(key, settable));
+  try {
+    return { raw, key, ...(scoped ? { block: Number(scoped[1]) } : {}), value: parseYaml(text) };
+  } catch (e) {
+    throw new AttnlabError('BAD_SET', msg.badSetValue(key, text, (e as Error).message.split('\n')[0]!));
+  }
+}
+
+/**
+ * Where a problem in the overridden experiment points: at the last --set of a key on the problem's
+ * path, else at all of them (the file alone was valid, so the combination is at fault).
+ */
+class OverrideLocator extends Locator {
+  private readonly sets: readonly ParsedSet[];
+
+  constructor(sets: readonly ParsedSet[]) {
+    super(sets.map((s) => `--set ${s.raw}`).join(' '));
+    this.sets = sets;
+  }
+
+  override at(path: Path, opts: { key?: string | undefined } = {}): SourceLocation {
+    const keys = [...path, ...(opts.key !== undefined ? [opts.key] : [])].map(String);
+    const last = [...this.sets].reverse().find((s) => keys.includes(s.key));
+    return { file: last ? `--set ${last.raw}` : this.file };
+  }
+}
+
+/**
+ * The experiment a command actually runs: --quick, then every --set (in order; a later one wins),
+ * then --seed, validated once as a whole. A grid parameter set with --set applies to every grid block
+ * (`grid[i].key=…` to block i only).
+ */
 export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides): Experiment {
   const schema = experimentSchema(sim);
   let exp: Experiment = structuredClone(base);
@@ -25,27 +72,23 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides):
     exp = { ...exp, grid: overlayGrid(exp.grid, exp.quick.grid), settings: { ...exp.settings, ...exp.quick.settings } };
   }
   const settable = [...Object.keys(sim.params.shape), ...Object.keys(sim.settings.shape), ...TOP_LEVEL];
-  for (const raw of o.sets) {
-    const eq = raw.indexOf('=');
-    if (eq <= 0) throw new AttnlabError('BAD_SET', msg.badSet(raw));
-    const key = raw.slice(0, eq).trim();
-    const text = raw.slice(eq + 1);
-    if (!settable.includes(key)) throw new AttnlabError('BAD_SET', msg.badSetKey(key, settable));
-    let value: unknown;
-    try {
-      value = parseYaml(text);
-    } catch (e) {
-      throw new AttnlabError('BAD_SET', msg.badSetValue(key, text, (e as Error).message.split('\n')[0]!));
-    }
+  const sets = o.sets.map((raw) => parseSet(raw, settable));
+  for (const { raw, key, block, value } of sets) {
+    const blockCount = gridBlocks(exp.grid).length;
+    if (block !== undefined && (!(key in sim.params.shape) || block >= blockCount)) throw new AttnlabError('BAD_SET', msg.badSetBlock(raw, key, blockCount));
     if (key in sim.params.shape) {
       const isRange = value !== null && typeof value === 'object' && !Array.isArray(value) && ('geometric' in value || 'linear' in value);
-      exp = { ...exp, grid: overlayGrid(exp.grid, { [key]: (Array.isArray(value) || isRange ? value : [value]) as GridValues }) };
+      const values = (Array.isArray(value) || isRange ? value : [value]) as GridValues;
+      const blocks = gridBlocks(exp.grid).map((b, i) => (block === undefined || block === i ? { ...b, [key]: values } : b));
+      exp = { ...exp, grid: Array.isArray(exp.grid) ? blocks : blocks[0]! };
     } else if (key in sim.settings.shape) {
       exp = { ...exp, settings: { ...exp.settings, [key]: value } };
     } else {
       exp = { ...exp, [key]: value };
     }
-    const where = new Locator(`--set ${raw}`);
+  }
+  if (sets.length) {
+    const where = new OverrideLocator(sets);
     exp = validate(schema, exp, where) as Experiment;
     expandGrid(exp, sim, where);
   }

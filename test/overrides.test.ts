@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isAttnlabError } from '../src/errors.js';
+import { msg } from '../src/messages.js';
+import { expandGrid } from '../src/spec/grid.js';
+import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
+import { applyOverrides } from '../src/spec/overrides.js';
+
+const mha = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
+const pointsWith = (sets: string[], quick = false) => {
+  const exp = applyOverrides(mha.experiment, mha.sim, { quick, sets });
+  return expandGrid(exp, mha.sim).map((p) => p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number });
+};
+const errorOf = (sets: string[]): string => {
+  try {
+    applyOverrides(mha.experiment, mha.sim, { quick: false, sets });
+  } catch (e) {
+    if (isAttnlabError(e)) return e.format();
+    throw e;
+  }
+  throw new Error('expected an error');
+};
+
+describe('--set as a whole', () => {
+  it('applies every --set before validating: groups=8 before d and h is accepted, in any order', () => {
+    const sets = ['groups=8', 'd=[8192]', 'h=[64]', 'n=[1024]', 'b=[1]'];
+    const points = pointsWith(sets);
+    // Both blocks of the file collapse to the same shapes (dtype_bytes 4 and 2): 3 variants × 2 dtypes.
+    expect(points).toHaveLength(6);
+    expect(points.find((p) => p.variant === 'gqa')).toMatchObject({ groups: 8, d: 8192, h: 64, n: 1024, b: 1 });
+    expect(pointsWith([...sets].reverse())).toEqual(points);
+  });
+
+  it('names the --set that holds a bad value, also when the combination is what is bad', () => {
+    // 3 does not divide h = 8 or 16: the custom rule points at the groups key, and so at its --set.
+    expect(errorOf(['d=[512]', 'groups=3'])).toContain('error: --set groups=3: ');
+    expect(errorOf(['groups=3', 'd=[512]'])).toContain('gqa groups must divide h and be below it');
+    expect(errorOf(['b=[1]', 'time_budget_ms=-1'])).toMatch(/^error: --set time_budget_ms=-1: settings\.time_budget_ms: bad value -1/);
+    // A later --set of the same key wins, and the error names that one.
+    expect(errorOf(['groups=2', 'groups=5'])).toContain('--set groups=5: ');
+  });
+
+  it('a grid parameter applies to every grid block, also those that did not name it', () => {
+    // The file's first block has no dtype_bytes (4 by default); the second names [2].
+    const before = pointsWith([]);
+    expect(new Set(before.map((p) => p.dtype_bytes))).toEqual(new Set([4, 2]));
+    const fp16 = pointsWith(['dtype_bytes=[2]']);
+    expect(fp16.every((p) => p.dtype_bytes === 2)).toBe(true);
+    // Block 1's shapes (b 8, d 1024, h 16) are a subset of block 0's, so the union is block 0's 3·2·2·2·6 = 144 points.
+    expect(fp16).toHaveLength(144);
+    // `grid[i].key=` keeps the old scope: one block only.
+    const scoped = pointsWith(['grid[1].dtype_bytes=[4]']);
+    expect(scoped.every((p) => p.dtype_bytes === 4)).toBe(true);
+    expect(errorOf(['grid[2].n=[1]'])).toContain(msg.badSetBlock('grid[2].n=[1]', 'n', 2));
+    expect(errorOf(['grid[0].rounds=2'])).toContain(msg.badSetBlock('grid[0].rounds=2', 'rounds', 2));
+  });
+});
