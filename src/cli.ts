@@ -1,7 +1,7 @@
 /**
  * The command line: `npm run exp -- <name|path.yaml|all> [options]`.
  * Only runMain touches process.argv and process.exit; runCli takes raw args and returns an exit code.
- * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written).
+ * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written), 75 another process runs it.
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,9 @@ export interface CliIo {
   stop?: AbortSignal;
 }
 
+/** Another process holds the run (sysexits' EX_TEMPFAIL: try again later). */
+export const EXIT_LOCKED = 75;
+
 const OPTIONS = {
   list: { type: 'boolean' },
   quick: { type: 'boolean' },
@@ -38,6 +41,7 @@ const OPTIONS = {
   jobs: { type: 'string' },
   shard: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
+  wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -56,6 +60,7 @@ export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
                       timing experiments always measure one point at a time
   --shard I/N         run only shard I of N (points split by id) into a directory of its own
   --yes, -y           run even when the cost model predicts more than an hour
+  --wait              when another process runs this configuration, wait for it (default: exit 75)
 
 usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]
 
@@ -175,6 +180,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
           outRoot,
           command: commandLine(rawArgs),
           resumeRequested: Boolean(values.resume),
+          wait: Boolean(values.wait),
           jobs: workers,
           ...(shard ? { shard } : {}),
           ...(io.stop ? { stop: io.stop } : {}),
@@ -192,7 +198,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
   } catch (e) {
     if (isAttnlabError(e)) {
       io.stderr.write(`${e.format()}\n`);
-      return 2;
+      return e.code === 'LOCKED' ? EXIT_LOCKED : 2;
     }
     throw e;
   }

@@ -18,6 +18,8 @@ export const ErrorCode = {
   CHECKPOINT: 'CHECKPOINT',
   MERGE: 'MERGE',
   TOO_LONG: 'TOO_LONG',
+  /** Another process runs this run now: exit 75 (EX_TEMPFAIL), try again later or --wait. */
+  LOCKED: 'LOCKED',
 } as const;
 export type ErrorCode = keyof typeof ErrorCode;
 

@@ -22,7 +22,7 @@ function finish(child: ReturnType<typeof start>): Promise<{ code: number | null;
 const checkpointLines = (out: string): number => {
   const base = join(out, 'qk-variance');
   if (!existsSync(base)) return 0;
-  const run = readdirSync(base).find((d) => d !== 'latest');
+  const run = readdirSync(base).find((d) => /^\d{8}-/.test(d));
   const file = run && join(base, run, 'points.jsonl');
   return file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
 };

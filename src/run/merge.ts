@@ -11,12 +11,13 @@
  * The result is byte-identical to a one-process run of the same command (timing columns aside).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { expandGrid } from '../spec/grid.js';
 import type { LoadedExperiment } from '../spec/load.js';
 import { applyOverrides } from '../spec/overrides.js';
+import { isLocked, lockPath, readHolder } from './lock.js';
 import type { SetupResult } from '../sim/types.js';
 import { entryKey, finishRun, type RunOutcome } from './finish.js';
 import type { Manifest } from './manifest.js';
@@ -70,6 +71,10 @@ function pickShards(name: string, dirs: readonly string[], warn: (s: string) => 
   const count = group[0]!.manifest.shard.count;
   const chosen: ShardRun[] = [];
   const missing: number[] = [];
+  for (const r of group) {
+    const lock = lockPath(dirname(r.dir), r.manifest.configHash, r.manifest.shard);
+    if (isLocked(lock)) throw new AttnlabError('MERGE', msg.mergeLocked(r.dir, readHolder(lock)));
+  }
   for (let i = 1; i <= count; i++) {
     const copies = group.filter((r) => r.manifest.shard.index === i).sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt));
     const complete = copies.filter((r) => r.manifest.status === 'complete');

@@ -3,6 +3,7 @@
  *
  *   Experiment (effective: --quick, --set, --seed applied)
  *     │ expandGrid → Point[] (stable ids; the CLI, which also estimates the cost)   src/spec/grid.ts
+ *     │ acquireRunLock → one process per configuration  src/run/lock.ts (LOCKED, exit 75, or --wait)
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
@@ -19,6 +20,7 @@
  *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
@@ -35,7 +37,8 @@ import { Progress } from './progress.js';
 import { pointThreads, runInWorkers } from './jobs.js';
 import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
-import { checkWritable, findUnfinished, readCheckpoint, roundMs, RunStore, type CheckpointEntry } from './store.js';
+import { acquireRunLock, lockPath, type RunLock } from './lock.js';
+import { checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roundMs, RunStore, type CheckpointEntry } from './store.js';
 
 export { rebuildIndex, type RunOutcome } from './finish.js';
 
@@ -59,6 +62,8 @@ export interface RunRequest {
   jobs?: number;
   /** Run only this shard's points, into a directory of its own; `merge` combines the shards. */
   shard?: Shard;
+  /** Another process runs this configuration: wait for it (--wait) instead of exiting with LOCKED. */
+  wait?: boolean;
 }
 
 export interface RunIo {
@@ -79,19 +84,35 @@ export function runIdFor(hash: string, date: Date, shard?: Shard): string {
 
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
   const { experiment: exp, loaded } = req;
-  const sim = loaded.sim;
-  const grid = req.grid;
-  const shard = req.shard;
-  const points = shardPoints(grid, shard);
   const hash = configHash(exp, req.backend.name, loaded.sha256);
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
   const expDir = join(outRoot, exp.name);
-  const unfinished = findUnfinished(expDir, hash, shard)[0];
+  // One process per configuration: taken before a run directory is picked, released however the run ends.
+  const me = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command: req.command };
+  const lock = await acquireRunLock(lockPath(expDir, hash, req.shard), me, { wait: Boolean(req.wait), warn: (s) => io.stderr.write(`${s}\n`) });
+  try {
+    return await runLocked(req, io, { hash, outRoot, expDir, lock });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot: string; expDir: string; lock: RunLock }): Promise<RunOutcome> {
+  const { experiment: exp, loaded, grid, shard } = req;
+  const { hash, outRoot, expDir, lock } = at;
+  const sim = loaded.sim;
+  const points = shardPoints(grid, shard);
+  // After --wait: the holder's run, if it finished, is this command's result (finished again, nothing recomputed).
+  const waited = lock.waitedFor?.run;
+  const finishedMeanwhile = waited !== undefined && readManifestStatus(waited) === 'complete' ? waited : undefined;
+  if (finishedMeanwhile) io.stderr.write(`${msg.waitedDone(finishedMeanwhile)}\n`);
+  const unfinished = finishedMeanwhile ?? findUnfinished(expDir, hash, shard)[0];
   if (!unfinished && req.resumeRequested) io.stderr.write(`${msg.resumeNothing()}\n`);
   const store = new RunStore(unfinished ?? join(expDir, runIdFor(hash, new Date(), shard)));
   store.create();
+  lock.setRun(store.dir);
 
   const total = points.length * exp.replicates;
   const done = new Map<string, CheckpointEntry>();

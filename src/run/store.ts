@@ -56,6 +56,15 @@ export function findUnfinished(experimentDir: string, configHash: string, shard?
     .map((d) => join(experimentDir, d));
 }
 
+/** The status in a run directory's manifest (undefined when it has none or it is unreadable). */
+export function readManifestStatus(dir: string): Manifest['status'] | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest).status;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every run under the results root with its manifest (runs whose manifest is unreadable are left out). */
 export function readRuns(root: string): { dir: string; manifest: Manifest }[] {
   if (!existsSync(root)) return [];
