@@ -217,12 +217,15 @@ async function merge(args: readonly string[], values: ReturnType<typeof parse>['
 
 export async function runMain(): Promise<void> {
   // First Ctrl-C: finish the current point, write the outputs as incomplete, exit 130. Second: exit now.
+  // SIGTERM (scancel, a preempted or requeued Slurm task, kill) is handled the same way.
   const stop = new AbortController();
-  process.on('SIGINT', () => {
+  const onSignal = () => {
     if (stop.signal.aborted) process.exit(130);
     process.stderr.write(`\n${msg.stopping()}\n`);
     stop.abort();
-  });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
   } catch (e) {

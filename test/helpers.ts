@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { runCli } from '../src/cli.js';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -49,4 +49,22 @@ export function stripColumns(csv: string, drop: readonly string[]): string {
   const header = lines[0]!.split(',');
   const keep = header.map((h, i) => (drop.includes(h) ? -1 : i)).filter((i) => i >= 0);
   return lines.map((l) => keep.map((i) => l.split(',')[i]).join(',')).join('\n');
+}
+
+/**
+ * Whether a system tool that some tests need is here. Missing, its tests skip with the printed reason
+ * (a fresh clone passes `npm test` without it); under ATTNLAB_REQUIRE_TOOLS=1 (.ci/run) a missing tool fails.
+ */
+export function hasTool(name: string, commands: readonly string[], install: string): boolean {
+  const missing = commands.filter((c) => !commandExists(c));
+  if (!missing.length) return true;
+  const reason = `${name} tests need ${missing.join(', ')} (${install})`;
+  if (process.env['ATTNLAB_REQUIRE_TOOLS'] === '1') throw new Error(`ATTNLAB_REQUIRE_TOOLS=1 but ${reason}`);
+  process.stderr.write(`skipping: ${reason}\n`);
+  return false;
+}
+
+function commandExists(command: string): boolean {
+  if (command.startsWith('/')) return existsSync(command);
+  return (process.env['PATH'] ?? '').split(delimiter).some((d) => d && existsSync(join(d, command)));
 }

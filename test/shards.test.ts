@@ -6,7 +6,7 @@ import { msg } from '../src/messages.js';
 import { shardOf } from '../src/run/shard.js';
 import { mhaVsMqa } from '../src/sim/mha-vs-mqa.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
-import { cli, latestRun, listFiles, ROOT, stripColumns, tmp } from './helpers.js';
+import { cli, hasTool, latestRun, listFiles, ROOT, stripColumns, tmp } from './helpers.js';
 
 const QK = ['qk-variance', '--quick', '--set', 'trials=2000'];
 const csvOf = (out: string, name: string, file = 'results.csv') => readFileSync(join(latestRun(out, name), file), 'utf8');
@@ -132,7 +132,7 @@ describe('scripts/ for clusters', () => {
   };
   const ARGS = ['qk-variance', '--quick', '--set', 'trials=500', '--set', 'd=[1,16]'];
 
-  it('GNU parallel: scripts/parallel-shards.sh runs the shards and merges them into the one-process result', async () => {
+  it.runIf(hasTool('GNU parallel', ['parallel'], 'Debian: apt-get install -y parallel'))('GNU parallel: scripts/parallel-shards.sh runs the shards and merges them into the one-process result', async () => {
     const root = tmp();
     const env = { ...process.env, ATTNLAB_SHARDS: join(root, 'shards'), ATTNLAB_RESULTS: join(root, 'merged') };
     execFileSync('bash', [join(ROOT, 'scripts/parallel-shards.sh'), '3', ...ARGS], { cwd: root, env, stdio: 'pipe' });
