@@ -1,11 +1,14 @@
 /**
  * `npm run bench [-- --quick] [-- --peers]`: throughput of the harness's hot paths, measured with
  * tinybench (warm-up, then repeated samples; median and median absolute deviation reported). With --peers, also runs
- * ../shared/peers/peers.py (NumPy/PyTorch on this machine) in the same session and prints ratios.
+ * bench/peers.py (NumPy, and PyTorch where installed, on this machine) in the same session and prints
+ * ratios, each rate also as a fraction of NumPy's sgemm (the machine's practical peak). The CPU model
+ * and its SIMD flags come first: figures from different machines are not comparable.
  * Output: a table on stderr and one JSON line per task on stdout, in the peers' format.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +21,19 @@ import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../
 import { runMethod, type Method } from '../src/tensor/methods.js';
 
 const QUICK = process.argv.includes('--quick');
+
+/** `AMD EPYC …, 2 cores; SIMD: avx avx2 fma …` from /proc/cpuinfo (lscpu's flags), printed beside every figure. */
+function cpuLine(): string {
+  let flags: string[] = [];
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    flags = (/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(' ').filter((f) => /^(sse4_2|avx|avx2|fma|f16c|avx512\w*|amx\w*|neon|asimd\w*|sve\w*)$/.test(f));
+  } catch {
+    // not Linux: the model and count still say something
+  }
+  return `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; SIMD: ${flags.join(' ') || 'unknown'}`;
+}
+process.stderr.write(`cpu: ${cpuLine()}\n`);
 /** The scaling experiment's default settings (row chunks of the linear form), so the bench times the same calls. */
 const SCALING_DEFAULTS = scaling.settings.parse({});
 const PEERS = process.argv.includes('--peers');
@@ -95,16 +111,23 @@ for (const t of tasks) {
 }
 
 if (PEERS) {
-  const script = join(import.meta.dirname, '../../shared/peers/peers.py');
-  if (!existsSync(script)) {
-    process.stderr.write(`peers: ${script} not found; skipping the comparison\n`);
-  } else {
-    const out = execFileSync('/usr/bin/python3', [script, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8' });
-    process.stderr.write('\nratio to peers (ours / peer, same machine, same session):\n');
-    for (const line of out.trim().split('\n')) {
-      const p = JSON.parse(line) as { task: string; params: object; rate: number; rate_unit: string };
-      const mine = ours.get(key(p.task, p.params));
-      if (mine !== undefined) process.stderr.write(`  ${key(p.task, p.params).padEnd(60)} ours ${mine.toFixed(3)} vs peer ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×\n`);
-    }
+  const script = join(import.meta.dirname, '../bench/peers.py');
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  let out = '';
+  try {
+    out = execFileSync(python, [script, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  } catch (e) {
+    process.stderr.write(`peers: ${python} ${script} failed (${(e as Error).message.split('\n')[0]}); install NumPy (and PyTorch): apt-get install -y python3-numpy python3-torch\n`);
+    process.exitCode = 1;
+  }
+  const peers = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { task: string; params: object; peer: string; rate: number; rate_unit: string });
+  const peak = peers.find((p) => p.task === 'sgemm')?.rate;
+  if (peak) process.stderr.write(`\npractical peak: NumPy sgemm ${peak} GFLOP/s\n`);
+  process.stderr.write('ratio to peers (ours / peer, same machine, same session):\n');
+  for (const p of peers) {
+    const mine = ours.get(key(p.task, p.params));
+    if (mine === undefined) continue;
+    const ofPeak = peak && p.rate_unit === 'GFLOP/s' ? `  (ours ${(mine / peak).toFixed(2)}× of sgemm, peer ${(p.rate / peak).toFixed(2)}×)` : '';
+    process.stderr.write(`  ${key(p.task, p.params).padEnd(60)} ours ${mine.toFixed(3)} vs ${p.peer} ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×${ofPeak}\n`);
   }
 }

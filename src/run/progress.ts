@@ -12,7 +12,12 @@ export class Progress {
   /** What is counted: points, or point rounds for a simulation measured in timing rounds. */
   private readonly unit: string;
 
-  constructor(total: number, out: Progress['out'], label: string, now: () => number, alreadyDone = 0, unit = 'points') {
+  /** Predicted ms (the cost model) of what is left to run at the start, and of what has run since. */
+  private readonly costTotal: number;
+  private costRan = 0;
+
+  constructor(total: number, out: Progress['out'], label: string, now: () => number, alreadyDone = 0, unit = 'points', costTotal = 0) {
+    this.costTotal = costTotal;
     this.total = total;
     this.out = out;
     this.label = label;
@@ -23,9 +28,10 @@ export class Progress {
     this.unit = unit;
   }
 
-  /** `count` more done (a failed point counts its rounds still to run). */
-  tick(count = 1): void {
+  /** `count` more done (a failed point counts its rounds still to run), predicted by the cost model to take `costMs`. */
+  tick(count = 1, costMs = 0): void {
     if (count <= 0) return;
+    this.costRan += costMs;
     const before = this.done;
     this.done += count;
     const t = this.now();
@@ -44,14 +50,20 @@ export class Progress {
     return Math.max(1, Math.ceil(this.total / 10));
   }
 
-  /** `[#####.....] 12/264 points  3.1s elapsed  ETA 10.2s`; the ETA uses only points run in this process. */
+  /**
+   * `[#####.....] 12/264 points  3.1s elapsed  ETA 10.2s`. The ETA is the predicted cost of what is left, scaled by
+   * measured/predicted so far in this process (points alike in cost when there is no cost model).
+   */
   line(t: number): string {
     const frac = this.total ? this.done / this.total : 1;
     const width = 24;
     const filled = Math.round(frac * width);
     const elapsed = (t - this.start) / 1000;
     const ranHere = this.done - this.baseline;
-    const eta = ranHere > 0 ? (elapsed / ranHere) * (this.total - this.done) : NaN;
+    const eta =
+      this.costTotal > 0 && this.costRan > 0
+        ? (elapsed / this.costRan) * Math.max(0, this.costTotal - this.costRan)
+        : ranHere > 0 ? (elapsed / ranHere) * (this.total - this.done) : NaN;
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     return `${this.label} [${bar}] ${this.done}/${this.total} ${this.unit}  ${elapsed.toFixed(1)}s elapsed${Number.isFinite(eta) && this.done < this.total ? `  ETA ${eta.toFixed(1)}s` : ''}`;
   }

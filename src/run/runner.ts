@@ -149,7 +149,11 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
   const stop = req.stop;
   const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
-  const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit);
+  // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
+  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params as never, exp.settings as never) / rounds.count : 0);
+  const byId = new Map(points.map((p) => [p.id, p]));
+  const costLeft = points.reduce((a, p) => a + Array.from({ length: exp.replicates }, (_, r) => (done.has(key(p.id, r)) ? 0 : rounds.uncounted(p.id, r))).reduce((x, y) => x + y, 0) * unitCost(p), 0);
+  const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit, costLeft);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
   let setup: SetupResult = { values: {}, tables: {} };
@@ -162,7 +166,8 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
       if (entry.error !== undefined) io.stderr.write(`${msg.pointFailed(canonicalJson(point.params), entry.error)}\n`);
       store.appendPoint(entry);
       done.set(key(entry.point, entry.replicate), entry);
-      progress.tick(rounds.uncounted(entry.point, entry.replicate));
+      const units = rounds.uncounted(entry.point, entry.replicate);
+      progress.tick(units, units * unitCost(byId.get(entry.point) ?? point));
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);
@@ -185,7 +190,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
             else {
               store.appendPoint({ ...entry, round });
               rounds.add({ ...entry, round });
-              progress.tick();
+              progress.tick(1, unitCost(point));
             }
           } catch (e) {
             // One point's failure is recorded and the run goes on; the report lists it and --check fails.

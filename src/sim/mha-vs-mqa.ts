@@ -105,11 +105,14 @@ export const mhaVsMqa = defineSimulation({
   estimateMs(params, settings) {
     const { b, n, d, h, dtype_bytes: s } = params;
     if (s !== 4 || decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes > settings.max_cache_bytes) return 0;
-    // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at about 1 GB/s.
+    // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at
+    // about 1 GB/s and the weights at about 1.2 GB/s; tf.profile's call costs about 3.3 ms per MB of weights
+    // (fitted on d = 8192, h = 64: 2.5 – 9.7 s a point), which dominates at large d.
     const cost = decodeCost({ b, n, d, h, g: kvHeads(params), s });
     const call = 0.1 + cost.bytesTotal / 4.5e6;
-    // per round: the cache filled, then the round's warm-up and samples; once: the profiled call
-    return call + settings.rounds * cost.kvCacheBytes / 1e6 + roundsMs(settings.rounds, call, timingWindow(settings));
+    const profiled = call + cost.bytesWeights / 3e5;
+    // per round: the cache and weights filled, then the round's warm-up and samples; once: the profiled call
+    return profiled + settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) + roundsMs(settings.rounds, call, timingWindow(settings));
   },
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, Number(first.bytes_total), Number(first.flops)) })),
