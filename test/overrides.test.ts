@@ -54,3 +54,20 @@ describe('--set as a whole', () => {
     expect(errorOf(['grid[0].rounds=2'])).toContain(msg.badSetBlock('grid[0].rounds=2', 'rounds', 2));
   });
 });
+
+describe('tests that need system tools', () => {
+  it('skip with a reason when the tool is absent, and fail under ATTNLAB_REQUIRE_TOOLS=1', async () => {
+    const { hasTool } = await import('./helpers.js');
+    const saved = process.env['ATTNLAB_REQUIRE_TOOLS'];
+    try {
+      delete process.env['ATTNLAB_REQUIRE_TOOLS'];
+      expect(hasTool('demo', ['sh'], 'x')).toBe(true);
+      expect(hasTool('demo', ['sh', 'no-such-tool-attnlab'], 'apt-get install nothing')).toBe(false);
+      process.env['ATTNLAB_REQUIRE_TOOLS'] = '1';
+      expect(() => hasTool('demo', ['no-such-tool-attnlab'], 'apt-get install nothing')).toThrow('ATTNLAB_REQUIRE_TOOLS=1 but demo tests need no-such-tool-attnlab (apt-get install nothing)');
+    } finally {
+      if (saved === undefined) delete process.env['ATTNLAB_REQUIRE_TOOLS'];
+      else process.env['ATTNLAB_REQUIRE_TOOLS'] = saved;
+    }
+  });
+});

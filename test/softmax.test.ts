@@ -93,11 +93,10 @@ describe('softmax-saturation --quick end to end', () => {
     const b = join(tmp(), 'results');
     const ra = await cli([...ARGS, '--out', a]);
     expect(ra.code, ra.stderr).toBe(0);
-    expect(ra.stdout).toMatch(/softmax-saturation: 12 rows, claims: \d\/8 passed/);
+    expect(ra.stdout).toMatch(/softmax-saturation: 12 rows, claims: 8\/8 passed/);
     expect((await cli([...ARGS, '--out', b])).code).toBe(0);
     const csv = (root: string) => readFileSync(join(latestRun(root, 'softmax-saturation'), 'results.csv'), 'utf8');
     expect(stripColumns(csv(b), softmaxSaturation.measuredColumns)).toBe(stripColumns(csv(a), softmaxSaturation.measuredColumns));
-    expect(csv(a).split('\n')[0]!.split(',')).toEqual(softmaxSaturation.columns);
     expectGolden('softmax-saturation.header.csv', `${csv(a).split('\n')[0]}\n`);
   });
 });
