@@ -1,4 +1,3 @@
-import { readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
@@ -108,20 +107,18 @@ describe('estimates that hold', () => {
     expect(q.line(2000)).toContain('ETA 4.0s');
   });
 
-  it('per point within 2× of measured off the default shapes: mha-vs-mqa at d = 8192', async () => {
-    const sets = ['d=[8192]', 'h=[64]', 'n=[1024]', 'b=[1]', 'variant=[mqa]', 'dtype_bytes=[4]'];
+  // Wall-clock ms per point (its checkpoint `ms`) measured alone on the reference machine (2 cores, wasm),
+  // 2026-12-02: mha-vs-mqa --quick at d = 8192, h = 64, b = 1. The model before this fit said 1.0 – 2.7 s for all six.
+  const MEASURED_MS: [string, number, number][] = [
+    ['mha', 1024, 9646], ['mha', 4096, 7178], ['gqa', 1024, 2848], ['gqa', 4096, 2903], ['mqa', 1024, 2407], ['mqa', 4096, 2411],
+  ];
+  it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
     const loaded = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
+    const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
     const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets });
     const [point] = expandGrid(exp, loaded.sim);
-    const out = tmp();
-    const r = await cli(['mha-vs-mqa', '--quick', ...sets.flatMap((s) => ['--set', s]), '--out', out]);
-    expect(r.code, r.stderr).toBe(0);
-    const dir = join(out, 'mha-vs-mqa', readlinkSync(join(out, 'mha-vs-mqa', 'latest')));
-    const entry = JSON.parse(readFileSync(join(dir, 'points.jsonl'), 'utf8').trim().split('\n')[0]!) as { point: string; ms: number };
-    expect(entry.point).toBe(point!.id);
     const predicted = loaded.sim.estimateMs!(point!.params as never, exp.settings as never);
-    // Measured 2.4 s against 3.3 s predicted here (the old model said 1.0 s); tf.profile of 0.5 GB of weights dominates.
-    expect(entry.ms / predicted).toBeGreaterThan(0.5);
-    expect(entry.ms / predicted).toBeLessThan(2);
-  }, 60_000);
+    expect(ms / predicted).toBeGreaterThan(0.5);
+    expect(ms / predicted).toBeLessThan(2);
+  });
 });
