@@ -37,35 +37,24 @@ async function whenHolding(out: string): Promise<void> {
 }
 
 describe('one process per run', () => {
-  it('two identical commands at once: the second exits 75 naming the holder, each point is computed once', async () => {
+  it('two identical commands at once: the second exits 75 naming the holder, a third with --wait uses its run; each point is computed once', async () => {
     const out = join(tmp(), 'results');
     mkdirSync(join(out, 'qk-variance'), { recursive: true });
     const first = start(out);
     await whenHolding(out);
-    const second = await start(out);
+    const [second, third] = await Promise.all([start(out), start(out, ['--wait'])]);
     const a = await first;
     expect(a.code, a.stderr).toBe(0);
     expect(second.code).toBe(EXIT_LOCKED);
     expect(second.stderr).toMatch(/error: this run is being computed by pid \d+ on \S+, started 20\d\d-.*qk-variance\/\d{8}-.*--wait.* \[LOCKED\]/);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toContain('waiting for pid');
+    expect(third.stderr).toContain(msg.waitedDone(latestRun(out, 'qk-variance')));
+    expect(third.stdout).toContain('qk-variance: 40 rows, claims: 8/8 passed');
+    expect(readdirSync(join(out, 'qk-variance')).filter((d) => /^\d{8}-/.test(d))).toHaveLength(1);
     const lines = pointLines(out);
     expect(lines).toHaveLength(40);
     expect(new Set(lines.map((l) => JSON.parse(l).point)).size).toBe(40);
-  }, 60_000);
-
-  it('--wait waits for the holder and then uses its finished run, recomputing nothing', async () => {
-    const out = join(tmp(), 'results');
-    mkdirSync(join(out, 'qk-variance'), { recursive: true });
-    const first = start(out);
-    await whenHolding(out);
-    const second = await start(out, ['--wait']);
-    const a = await first;
-    expect(a.code, a.stderr).toBe(0);
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toContain('waiting for pid');
-    expect(second.stderr).toContain(msg.waitedDone(latestRun(out, 'qk-variance')));
-    expect(second.stdout).toContain('qk-variance: 40 rows, claims: 8/8 passed');
-    expect(readdirSync(join(out, 'qk-variance')).filter((d) => /^\d{8}-/.test(d))).toHaveLength(1);
-    expect(pointLines(out)).toHaveLength(40);
   }, 60_000);
 
   it('a stale lock is taken over with a warning: a dead pid on this host at once, another host after STALE_MS', async () => {

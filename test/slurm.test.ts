@@ -92,8 +92,8 @@ describe.runIf(HAVE_SLURM)('Slurm for real: scripts/slurm-shards.sh as a job arr
 
   it('a task cancelled mid-run and resubmitted alone resumes: its finished points are not computed again', async () => {
     const shards = join(dir, 'run2', 'shards');
-    // Shard 1 of 2 (8 points), slow enough (0.4 – 1.5 s a point) to be cancelled between points.
-    const args = ['qk-variance', '--quick', '--set', 'trials=100000', '--set', 'd=[256,1024]', '--backend', 'cpu'];
+    // Shard 1 of 2 (9 points), slow enough (0.2 – 0.7 s a point) to be cancelled between points.
+    const args = ['qk-variance', '--quick', '--set', 'trials=50000', '--set', 'd=[256,1024]', '--backend', 'cpu'];
     const submit = (array: string, extra: Record<string, string> = {}) =>
       slurm('sbatch', ['--parsable', `--array=${array}`, '--cpus-per-task=1', `--output=${dir}/out/requeue-%A_%a.out`, 'scripts/slurm-shards.sh', ...args], { ATTNLAB_SHARDS: shards, ...extra });
     const job = submit('1-2');
