@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { ROOT, stripColumns, tmp } from './helpers.js';
 
-const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16,64]', '--set', 'trials=300000', '--backend', 'cpu'];
+const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16,64]', '--set', 'trials=150000', '--backend', 'cpu'];
 
 function start(out: string) {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...ARGS, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
