@@ -1,4 +1,5 @@
 /** Every user-facing message, in one catalog. Tests compare against these functions. */
+import type { LockHolder } from './run/lock.js';
 
 const show = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -62,15 +63,15 @@ export const msg = {
   badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
   badSetKey: (key: string, allowed: readonly string[]) =>
     `--set ${key}=...: unknown key ${show(key)}; settable: ${list(allowed)}`,
-  runLocked: (h: { pid: number; host: string; startedAt: string; run?: string } | undefined, lock: string) =>
+  runLocked: (h: LockHolder | undefined, lock: string) =>
     `this run is being computed by ${h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}${h.run ? ` (${h.run})` : ''}` : `another process (lock ${lock})`}. ` +
     'Wait for it to finish, or run the same command with --wait to wait and then use its result; a holder that is gone loses the lock within 10 s',
-  lockWaiting: (h: { pid: number; host: string; startedAt: string } | undefined) =>
+  lockWaiting: (h: LockHolder | undefined) =>
     `waiting for ${h ? `pid ${h.pid} on ${h.host} (started ${h.startedAt})` : 'another process'}, which runs this configuration now`,
-  lockStale: (h: { pid: number; host: string; startedAt: string } | undefined, lock: string) =>
+  lockStale: (h: LockHolder | undefined, lock: string) =>
     `warning: taking over the lock of ${h ? `pid ${h.pid} on ${h.host} (started ${h.startedAt})` : lock}, which is gone; its finished points are kept`,
   lockCompromised: (lock: string, detail: string) => `warning: the run lock ${lock} was lost (${detail}); another process may now run this configuration too`,
-  mergeLocked: (dir: string, h: { pid: number; host: string; startedAt: string } | undefined) =>
+  mergeLocked: (dir: string, h: LockHolder | undefined) =>
     `merge: the shard in ${dir} is still being computed${h ? ` by pid ${h.pid} on ${h.host} (started ${h.startedAt})` : ''}; merge once it has finished`,
   waitedDone: (dir: string) => `the run finished while this command waited: ${dir} (nothing recomputed)`,
   badSetBlock: (raw: string, key: string, blocks: number) =>

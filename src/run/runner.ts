@@ -151,8 +151,8 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
   // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
   const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params as never, exp.settings as never) / rounds.count : 0);
-  const byId = new Map(points.map((p) => [p.id, p]));
-  const costLeft = points.reduce((a, p) => a + Array.from({ length: exp.replicates }, (_, r) => (done.has(key(p.id, r)) ? 0 : rounds.uncounted(p.id, r))).reduce((x, y) => x + y, 0) * unitCost(p), 0);
+  let costLeft = 0;
+  for (const p of points) for (let r = 0; r < exp.replicates; r++) if (!done.has(key(p.id, r))) costLeft += rounds.uncounted(p.id, r) * unitCost(p);
   const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit, costLeft);
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.name));
@@ -167,7 +167,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
       store.appendPoint(entry);
       done.set(key(entry.point, entry.replicate), entry);
       const units = rounds.uncounted(entry.point, entry.replicate);
-      progress.tick(units, units * unitCost(byId.get(entry.point) ?? point));
+      progress.tick(units, units * unitCost(point));
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);

@@ -1,6 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import type { SourceLocation } from '../errors.js';
-import { AttnlabError } from '../errors.js';
+import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
 import { expandGrid } from './grid.js';
