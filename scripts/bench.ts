@@ -14,11 +14,13 @@ import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
-import { linearChunkRows, quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { startOnnxRun } from '../src/onnx/engine.js';
+import { quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { prepareCall, type PreparedCall } from '../src/sim/scaling-engines.js';
 import { scaling } from '../src/sim/scaling.js';
 import { activate } from '../src/tensor/backend.js';
 import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/tensor/executor.js';
-import { runMethod, type Method } from '../src/tensor/methods.js';
+import type { Method } from '../src/tensor/methods.js';
 
 const QUICK = process.argv.includes('--quick');
 
@@ -45,10 +47,13 @@ interface Task {
   work: number;
   unit: string;
   fn: () => unknown;
+  /** The engine of an attention task (peers are compared with the onnx rows). */
+  engine?: 'onnx' | 'wasm';
   /** Runs once before the task's warm-up and before its samples, untimed. */
   before?: () => Promise<void>;
 }
 
+const label = (t: Task) => `${t.task}${t.engine ? ` ${t.engine}` : ''} ${JSON.stringify(t.params)}`;
 const trials = QUICK ? 100_000 : 1_000_000;
 const tasks: Task[] = [
   {
@@ -60,54 +65,63 @@ const tasks: Task[] = [
     fn: () =>
       qkVariance.run(
         { params: { d: 64, sigma: 1, mu: { kind: 'zero' }, scaling: 'none' }, settings: { trials }, replicate: 0 },
-        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), executor: async () => inlineExecutor(), setup: { values: {}, tables: {} } },
+        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), backend: 'wasm', executor: async () => inlineExecutor(), onnx: () => onnx, setup: { values: {}, tables: {} } },
       ),
   },
 ];
 
-// Attention at the peers' shapes, through the same kernels, workers and settings as the scaling experiment.
+// Attention at the peers' shapes, through the same calls and settings as the scaling experiment, on each engine:
+// onnx (the timing experiments' default: the rows the peers are compared with) and wasm (the embedded fallback).
 // FLOPs as the peers count them (softmax 4·N²·D, kernel 4·N·C·D), so rates compare equal work.
 await activate('wasm');
 const pool: Executor = await workerExecutor('wasm');
+const onnx = startOnnxRun();
 const rng = rngFor(0, 'bench-attention', 0);
-for (const n of QUICK ? [1024] : [1024, 4096]) {
-  const d = 64;
-  const x = randomInputs(rng, n, d, d);
-  const c = quadraticFeatures(d);
-  for (const [task, method, flops] of [
-    ['softmax-attention', 'softmax', 4 * n * n * d],
-    ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
-  ] as [string, Method, number][]) {
-    const call = { method, causal: false, map: { kind: 'quadratic' as const }, n, d, m: d, chunk: linearChunkRows(n, SCALING_DEFAULTS.chunks), causalChunk: SCALING_DEFAULTS.causal_chunk };
-    tasks.push({
-      task,
-      params: { N: n, D: d, M: d, ...(method === 'softmax' ? {} : { C: c }) },
-      work: flops / 1e9,
-      unit: 'GFLOP/s',
-      // The workers get this size's inputs once per task, outside the timed calls.
-      before: () => pool.setInputs(x),
-      fn: () => runMethod(pool, call, false),
-    });
+const calls: PreparedCall[] = [];
+for (const engine of ['onnx', 'wasm'] as const) {
+  for (const n of QUICK ? [1024] : [1024, 4096]) {
+    const d = 64;
+    const x = randomInputs(rng, n, d, d);
+    const c = quadraticFeatures(d);
+    for (const [task, method, flops] of [
+      ['softmax-attention', 'softmax', 4 * n * n * d],
+      ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
+    ] as [string, Method, number][]) {
+      const shape = { method, causal: false, n, d, m: d, count: 0, chunk: SCALING_DEFAULTS.chunk_rows, causalChunk: SCALING_DEFAULTS.causal_chunk };
+      let call: PreparedCall | undefined;
+      tasks.push({
+        task,
+        engine,
+        params: { N: n, D: d, M: d, ...(method === 'softmax' ? {} : { C: c }) },
+        work: flops / 1e9,
+        unit: 'GFLOP/s',
+        // The session (onnx) or the workers' inputs (wasm) are made once per task, outside the timed calls.
+        before: async () => void calls.push((call = await prepareCall({ backend: engine, executor: async () => pool, onnx: () => onnx }, shape, x))),
+        fn: () => call!.run(null),
+      });
+    }
   }
 }
 
 const bench = new Bench({ time: QUICK ? 500 : 2000, iterations: QUICK ? 3 : 7, warmup: true });
-for (const t of tasks) bench.add(`${t.task} ${JSON.stringify(t.params)}`, t.fn, t.before ? { beforeAll: t.before } : {});
+for (const t of tasks) bench.add(label(t), t.fn, t.before ? { beforeAll: t.before } : {});
 await bench.run();
 await pool.close();
+await Promise.all(calls.map((c) => c.release()));
+(await onnx).probe?.close();
 
 const ours = new Map<string, number>();
 const key = (task: string, params: object) => `${task} ${JSON.stringify(params)}`;
 for (const t of tasks) {
-  const r = bench.getTask(key(t.task, t.params))?.result;
+  const r = bench.getTask(label(t))?.result;
   if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state}`);
   const medianMs = r.latency.p50;
   const rate = t.work / (medianMs / 1e3);
-  ours.set(key(t.task, t.params), rate);
+  if (t.engine !== 'wasm') ours.set(key(t.task, t.params), rate);
   process.stderr.write(
-    `${`${t.task} N=${t.params['N'] ?? ''}`.padEnd(34)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
+    `${`${t.task}${t.engine ? ` (${t.engine})` : ''} N=${t.params['N'] ?? ''}`.padEnd(41)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
   );
-  console.log(JSON.stringify({ task: t.task, params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
+  console.log(JSON.stringify({ task: t.task, ...(t.engine ? { engine: t.engine } : {}), params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
 }
 
 if (PEERS) {

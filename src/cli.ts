@@ -16,7 +16,7 @@ import { shardPoints, type Shard } from './run/shard.js';
 import { expandGrid } from './spec/grid.js';
 import { listExperimentNames, loadExperiment, resolveExperimentFile, type LoadedExperiment } from './spec/load.js';
 import { applyOverrides, type Overrides } from './spec/overrides.js';
-import { BACKENDS, isBackend, selectBackend, type Backend } from './tensor/backend.js';
+import { BACKENDS, isBackend, selectBackend, TFJS_BACKENDS, type Backend, type SelectedBackend } from './tensor/backend.js';
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -52,7 +52,8 @@ export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
   --seed N            base seed (default: the file's seed)
   --set key=value     override a grid parameter or setting; repeatable
                       e.g. --set trials=200000  --set d=[64,128]
-  --backend NAME      ${BACKENDS.join(' | ')} (default: first that loads)
+  --backend NAME      ${BACKENDS.join(' | ')} (default: the first that loads of the experiment's engines:
+                      onnx, then tfjs for scaling and mha-vs-mqa; tensorflow, wasm, cpu for the others)
   --out DIR           results root (default: results)
   --check             exit 1 when a claim fails
   --resume            resume the unfinished run of this command (automatic anyway)
@@ -163,9 +164,16 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
       const experiment = applyOverrides(loaded.experiment, loaded.sim, overrides);
       return { loaded, experiment, grid: expandGrid(experiment, loaded.sim) };
     });
-    const backend = await selectBackend(requestedBackend);
     // Every job's cost before any work: an unreasonably long total needs --yes.
-    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(j.grid, shard), workers));
+    // Checks that load the files an experiment names (models), still before anything is written.
+    for (const j of jobs) await j.loaded.sim.prepare?.(j.experiment.settings, j.grid as never, (path) => j.loaded.locator.at(path));
+    const backends = new Map<string, SelectedBackend>();
+    for (const j of jobs) {
+      const engines = j.loaded.sim.engines ?? TFJS_BACKENDS;
+      const key = engines.join();
+      if (!backends.has(key)) backends.set(key, await selectBackend(requestedBackend, engines, j.loaded.sim.kind));
+    }
+    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(j.grid, shard), workers, backends.get((j.loaded.sim.engines ?? TFJS_BACKENDS).join())!.name));
     checkDuration(target, totalEstimate(estimates), Boolean(values.yes));
 
     let failed = false;
@@ -176,7 +184,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
         {
           ...job,
           overrides,
-          backend,
+          backend: backends.get((job.loaded.sim.engines ?? TFJS_BACKENDS).join())!,
           outRoot,
           command: commandLine(rawArgs),
           resumeRequested: Boolean(values.resume),

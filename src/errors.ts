@@ -18,6 +18,8 @@ export const ErrorCode = {
   CHECKPOINT: 'CHECKPOINT',
   MERGE: 'MERGE',
   TOO_LONG: 'TOO_LONG',
+  /** A model file (settings.methods) that is missing, not ONNX, or breaks the method contract. */
+  BAD_MODEL: 'BAD_MODEL',
   /** Another process runs this run now: exit 75 (EX_TEMPFAIL), try again later or --wait. */
   LOCKED: 'LOCKED',
 } as const;

@@ -81,6 +81,15 @@ export const msg = {
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
     `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
+  fileMissing: (key: string, file: string) => `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
+  modelNotOnnx: (name: string, file: string, detail: string) => `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
+  modelContract: (name: string, file: string, found: string, expected: string) =>
+    `method ${name}: ${file} ${found}; expected ${expected}`,
+  modelFailed: (name: string, file: string, shape: string, detail: string) => `method ${name}: ${file} failed on its first call (${shape}): ${detail}`,
+  modelNeedsOnnx: (detail: string) => `methods from ONNX files need the onnx engine, which could not be loaded: ${detail}`,
+  badFlops: (name: string, expression: string, detail: string) => `method ${name}: flops ${show(expression)}: ${detail}`,
+  backendNotFor: (name: string, kind: string, allowed: readonly string[]) =>
+    `backend ${show(name)} cannot run ${kind} experiments; allowed for them: ${list(allowed)}`,
   outputUnwritable: (dir: string, detail: string) => `output directory ${dir} is not writable: ${detail}`,
   checkpointTruncated: (file: string, line: number) =>
     `warning: ${file}:${line}: ignoring an unfinished checkpoint line; that point will be recomputed`,

@@ -56,31 +56,39 @@ describe('median and its distribution-free interval', () => {
 });
 
 describe('scaling theory', () => {
-  const base = { causal: false, causalChunk: 256, chunks: 2 };
+  const base = { causal: false, causalChunk: 256, chunkRows: 256, engine: 'onnx' as const };
   it('C = 1 + D + D(D+1)/2', () => {
     expect(quadraticFeatures(64)).toBe(2145);
     expect(quadraticFeatures(32)).toBe(561);
     expect(quadraticFeatures(1)).toBe(3);
   });
-  it('FLOPs: softmax 2N²(D+M), linear form 4N·C·(M+1)', () => {
+  it('FLOPs: softmax 2N²(D+M), linear form 4N·C·(M+1); causal softmax on onnx by 8 blocks, N²(D+M)·(1 + 1/8)', () => {
     expect(flopsOf({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(2 * 1024 ** 2 * 128);
     expect(flopsOf({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 1024 * 2145 * 65);
+    // blocks of 128 rows: Σ_b 2·128·(128·b)·128 for b = 1…8 = 128²·128·72
+    expect(flopsOf({ ...base, method: 'softmax', causal: true, N: 1024, D: 64, M: 64, F: 0 })).toBe(128 * 128 * 128 * 72);
+    // causal linear form, chunks of 256: state and apply over N − 256 rows, each chunk's own 256² block
+    expect(flopsOf({ ...base, method: 'quadratic-kernel', causal: true, N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 768 * 2145 * 65 + 2 * 1024 * 256 * 129);
+    expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0, flops: '4*N*D*M' })).toBe(4 * 1024 * 64 * 64);
+    expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0 })).toBeNull();
   });
   it('FLOP-theoretic crossover 2C(M+1)/(D+M): 2178.5 at D = M = 64', () => {
     expect(theoryCrossover(64, 64)).toBe(2178.515625);
     // where the two FLOP counts are equal
     const n = theoryCrossover(32, 32);
-    expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 }), 3);
+    expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 })!, 3);
   });
-  it('predicted softmax bytes: the fused kernel N×N scores, output and row sums; causal on tfjs: 3.25 N×N plus inputs', () => {
-    // 4·N·(N + M + 1) = 4·1024·1089
-    expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(4460544);
-    // 13·1024² + 4·(N·D + 2·(N·D + N·M) + N·M) = 13631488 + 4·393216
-    expect(predictedBytes({ ...base, method: 'softmax', causal: true, N: 1024, D: 64, M: 64, F: 0 })).toBe(15204352);
-    // the fused linear form, per half (512 rows, one chunk): φ (C padded to 2148) × 512, the table 129 × 256,
-    // then applying: [Sᵀ; zᵀ] 68 × 2148, one block's products 68 × 256 and the half's output 512 × 64
-    expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(2 * 4 * (2148 * 512 + 129 * 256 + 68 * 2148 + 68 * 256 + 512 * 64));
-    // random features on tfjs: one φ chunk (N/2 rows) per half, its state, and the inputs
-    expect(predictedBytes({ ...base, method: 'rff', N: 1024, D: 64, M: 64, F: 2145 })).toBe(8 * (512 * 2145 * 2 + 2145 * 65 * 2) + 1572864);
+  it('predicted bytes on onnx: softmax N×N scores and the output; the direct kernel two N×N; the linear form per row and per chunk', () => {
+    // 4·(N² + N·M) = 4·1024·1088
+    expect(predictedBytes({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(4 * 1024 * 1088);
+    // 4·(2N² + N·(2M + 1))
+    expect(predictedBytes({ ...base, method: 'quadratic-kernel-direct', N: 1024, D: 64, M: 64, F: 0 })).toBe(4 * (2 * 1024 ** 2 + 1024 * 129));
+    // 4·(N·(2M + 1 + 2D) + rows·(2D + 1 + 3C) + 2C·(M + 1))
+    expect(predictedBytes({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * (1024 * 257 + 256 * (129 + 3 * 2145) + 2 * 2145 * 65));
+    expect(predictedBytes({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0 })).toBeNull();
+  });
+  it('predicted bytes on tfjs: two halves of scores and probabilities plus the inputs', () => {
+    // 8·N² + 4·(N·D + 2·(N·D + N·M) + N·M) = 8388608 + 4·393216
+    expect(predictedBytes({ ...base, engine: 'tfjs', method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(8388608 + 1572864);
   });
 });

@@ -122,8 +122,8 @@ describe('listing and schema', () => {
   });
 
   it('the wasm backend is the embedded default here', async () => {
-    const { selectBackend } = await import('../src/tensor/backend.js');
-    const b = await selectBackend('wasm');
+    const { selectBackend, TFJS_BACKENDS } = await import('../src/tensor/backend.js');
+    const b = await selectBackend('wasm', TFJS_BACKENDS, 'qk-variance');
     expect(b.tf.getBackend()).toBe('wasm');
     expect(existsSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm'))).toBe(true);
   });

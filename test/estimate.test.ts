@@ -8,10 +8,12 @@ import { expandGrid } from '../src/spec/grid.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, listFiles, tmp } from './helpers.js';
 
+/** The estimate on the engine a plain run picks here: onnx for the timing experiments, wasm for the others. */
+const engineOf = (engines: readonly string[] | undefined) => (engines?.includes('onnx') ? 'onnx' : 'wasm');
 const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
   const loaded = loadExperiment(resolveExperimentFile(name));
   const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: false, sets });
-  return estimateRun(loaded.sim, exp, expandGrid(exp, loaded.sim), jobs)!;
+  return estimateRun(loaded.sim, exp, expandGrid(exp, loaded.sim), jobs, engineOf(loaded.sim.engines))!;
 };
 
 describe('the cost model', () => {
@@ -117,7 +119,7 @@ describe('estimates that hold', () => {
     const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
     const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets });
     const [point] = expandGrid(exp, loaded.sim);
-    const predicted = loaded.sim.estimateMs!(point!.params as never, exp.settings as never);
+    const predicted = loaded.sim.estimateMs!(point!.params as never, exp.settings as never, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
   });

@@ -2,13 +2,13 @@ import { Worker } from 'node:worker_threads';
 import type { Point } from '../spec/grid.js';
 import { isBuiltIn } from '../sim/registry.js';
 import type { Row, SetupResult, Simulation } from '../sim/types.js';
-import type { Backend } from '../tensor/backend.js';
+import type { TfjsBackend } from '../tensor/backend.js';
 import { roundMs, type CheckpointEntry } from './store.js';
 
 export interface JobsOptions {
   jobs: number;
   kind: string;
-  backend: Backend;
+  backend: TfjsBackend;
   seed: number;
   settings: Record<string, unknown>;
   setup: SetupResult;

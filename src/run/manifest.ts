@@ -3,7 +3,7 @@ import { cpus, platform, release } from 'node:os';
 import { version_core as tfVersion } from '@tensorflow/tfjs-core';
 import { version as vegaVersion } from 'vega';
 import { version as vegaLiteVersion } from 'vega-lite';
-import type { Backend } from '../tensor/backend.js';
+import type { EngineInfo } from '../tensor/backend.js';
 
 /** manifest.json: everything needed to say where a result came from. */
 export interface Manifest {
@@ -13,13 +13,16 @@ export interface Manifest {
   command: string;
   experimentFile: string;
   experimentSha256: string;
+  /** Files the experiment names (model files), with their sha256: part of the configuration hash. */
+  inputs?: { path: string; sha256: string }[];
   /** Hash of the effective experiment and backend; an unfinished run with the same hash is resumed. */
   configHash: string;
   seed: number;
   quick: boolean;
   sets: string[];
   git: { commit: string; dirty: boolean } | null;
-  backend: { name: Backend; provider: string };
+  /** The engine: name, providing package and, for onnx, its version, execution provider and threads. */
+  backend: EngineInfo;
   versions: Record<string, string>;
   cpu: { model: string; count: number };
   platform: string;

@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { expandGrid } from '../spec/grid.js';
-import type { LoadedExperiment } from '../spec/load.js';
+import { sourceHash, type LoadedExperiment } from '../spec/load.js';
 import { applyOverrides } from '../spec/overrides.js';
 import { isLocked, lockPath, readHolder } from './lock.js';
 import type { SetupResult } from '../sim/types.js';
@@ -101,7 +101,7 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
   // The same experiment file (by content) and the same effective configuration as every shard ran.
   if (first.experimentSha256 !== loaded.sha256) throw new AttnlabError('MERGE', msg.mergeFileChanged(loaded.file, first.experimentSha256, loaded.sha256));
   const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: first.quick, sets: first.sets, seed: first.seed });
-  if (configHash(exp, first.backend.name, loaded.sha256) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
+  if (configHash(exp, first.backend.name, sourceHash(loaded)) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 

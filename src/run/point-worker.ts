@@ -4,12 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
 import type { SetupResult } from '../sim/types.js';
-import { activate, type Backend } from '../tensor/backend.js';
+import { activate, type TfjsBackend } from '../tensor/backend.js';
 import { inlineExecutor } from '../tensor/executor.js';
 
 interface Init {
   kind: string;
-  backend: Backend;
+  backend: TfjsBackend;
   seed: number;
   settings: Record<string, unknown>;
   setup: SetupResult;
@@ -21,10 +21,12 @@ const init = workerData as Init & { entry: string };
 const sim = getSimulation(init.kind);
 const executor = async () => inlineExecutor();
 const now = () => performance.now();
+const onnx = () => Promise.reject(new Error('the onnx engine runs timing points in the main thread only'));
+const context = { tf, now, backend: init.backend, executor, onnx };
 const ready = (async () => {
   await activate(init.backend);
   // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
-  await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), tf, now, executor }, init.settings);
+  await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), ...context }, init.settings);
 })();
 
 port.on('message', async (req: Request) => {
@@ -34,7 +36,7 @@ port.on('message', async (req: Request) => {
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
     const rows = await sim.run(
       { params: req.params, settings: init.settings, replicate: req.replicate },
-      { rng: rngFor(init.seed, req.point, req.replicate), tf, now, executor, setup: init.setup },
+      { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup },
     );
     port.postMessage({ id: req.id, rows, ms: now() - t0 });
   } catch (e) {

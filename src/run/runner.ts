@@ -24,11 +24,12 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
-import type { LoadedExperiment } from '../spec/load.js';
+import { sourceHash, type LoadedExperiment } from '../spec/load.js';
 import type { Experiment } from '../spec/schema.js';
 import type { Overrides } from '../spec/overrides.js';
 import type { SetupResult } from '../sim/types.js';
 import { workerExecutor, type Executor } from '../tensor/executor.js';
+import { startOnnxRun, type OnnxRun } from '../onnx/engine.js';
 import type { SelectedBackend } from '../tensor/backend.js';
 import { msg } from '../messages.js';
 import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
@@ -72,6 +73,11 @@ export interface RunIo {
 }
 
 /** Hash of what determines the results: a rerun with the same hash may reuse finished points. */
+/** The engine as the manifest records it (without the tensor API). */
+const engineInfo = ({ name, provider, version, executionProvider, threads }: SelectedBackend) => ({
+  name, provider, ...(version ? { version } : {}), ...(executionProvider ? { executionProvider } : {}), ...(threads ? { threads } : {}),
+});
+
 export function configHash(exp: Experiment, backend: string, sha256: string): string {
   return createHash('sha256').update(canonicalJson({ exp, backend, sha256 })).digest('hex');
 }
@@ -84,7 +90,7 @@ export function runIdFor(hash: string, date: Date, shard?: Shard): string {
 
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
   const { experiment: exp, loaded } = req;
-  const hash = configHash(exp, req.backend.name, loaded.sha256);
+  const hash = configHash(exp, req.backend.name, sourceHash(loaded));
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
@@ -134,11 +140,12 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     command: req.command,
     experimentFile: loaded.file,
     experimentSha256: loaded.sha256,
+    ...(loaded.inputs.length ? { inputs: loaded.inputs } : {}),
     configHash: hash,
     seed: exp.seed,
     quick: req.overrides.quick,
     sets: [...req.overrides.sets],
-    backend: { name: req.backend.name, provider: req.backend.provider },
+    backend: engineInfo(req.backend),
     ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
     ...provenance(),
     startedAt: new Date().toISOString(),
@@ -150,16 +157,19 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   const stop = req.stop;
   const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
   // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
-  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params as never, exp.settings as never) / rounds.count : 0);
+  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params as never, exp.settings as never, req.backend.name) / rounds.count : 0);
   let costLeft = 0;
   for (const p of points) for (let r = 0; r < exp.replicates; r++) if (!done.has(key(p.id, r))) costLeft += rounds.uncounted(p.id, r) * unitCost(p);
   const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit, costLeft);
   let pool: Promise<Executor> | undefined;
-  const executor = () => (pool ??= workerExecutor(req.backend.name));
+  const executor = () => (pool ??= workerExecutor(req.backend.tfjs));
+  let onnxRun: Promise<OnnxRun> | undefined;
+  const onnx = () => (onnxRun ??= startOnnxRun());
+  const context = { tf: req.backend.tf, now: io.now, backend: req.backend.name, executor, onnx };
   let setup: SetupResult = { values: {}, tables: {} };
   try {
     if (sim.setup) {
-      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), tf: req.backend.tf, now: io.now, executor }, exp.settings);
+      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), ...context }, exp.settings);
       store.writeManifest({ ...manifest, setup: setup.values });
     }
     const record = (entry: CheckpointEntry, point: Point) => {
@@ -172,7 +182,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);
     if (threads > 1 && todo.length > 1) {
-      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.name, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
+      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.tfjs, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
     }
     // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
     for (let round = 0; round < rounds.count; round++) {
@@ -183,7 +193,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
           try {
             const rows = await sim.run(
               { params: point.params, settings: exp.settings, replicate: r, ...rounds.point(round) },
-              { rng: rngFor(exp.seed, point.id, r), tf: req.backend.tf, now: io.now, executor, setup },
+              { rng: rngFor(exp.seed, point.id, r), ...context, setup },
             );
             const entry: CheckpointEntry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
             if (rounds.count === 1) record(entry, point);
@@ -205,6 +215,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     }
   } finally {
     if (pool) await (await pool).close();
+    if (onnxRun) (await onnxRun).probe?.close();
   }
 
   const finish = { store, manifest, exp, sim, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0 };

@@ -82,5 +82,12 @@ export function analyseDecode(rows: readonly Row[], machines: readonly Hardware[
       }
     }
   }
+  // How close the memory-bound steps came to bytes ÷ the measured bandwidth: b = 1, the largest caches.
+  for (const variant of ['mha', 'gqa', 'mqa']) {
+    const near = rows.filter((r) => r['variant'] === variant && r['b'] === 1 && Number(r['n']) >= 8192 && r['time_ms'] !== null && r['predicted_ms'] !== null);
+    if (!near.length) continue;
+    const ratio = near.map((r) => Number(r['time_ms']) / Number(r['predicted_ms']));
+    summary.push(`${variant} at b=1, n ≥ 8192: measured ÷ (bytes ÷ measured bandwidth) = ${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)} over ${near.length} shapes`);
+  }
   return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary };
 }

@@ -4,6 +4,7 @@ import { decodeChecks } from '../tensor/decode-checks.js';
 import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
 import { decodeCost } from './decode-cost.js';
+import { onnxDecodeChecks, onnxDecodeStep, onnxProbes } from './decode-onnx.js';
 import { combineRounds, ONE_ROUND, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
@@ -23,7 +24,7 @@ const Params = z
     n: z.number().int().min(1).describe('tokens in the KV cache'),
     d: z.number().int().min(1).describe('model width'),
     h: z.number().int().min(1).describe('query heads (head width d/h)'),
-    dtype_bytes: z.union([z.literal(4), z.literal(2)]).default(4).describe('bytes per number; 2 is analytic only (float32 on tfjs); @default 4'),
+    dtype_bytes: z.union([z.literal(4), z.literal(2)]).default(4).describe('bytes per number; 2 is analytic only (the steps are timed in float32); @default 4'),
   })
   .strict()
   .refine((p) => p.d % p.h === 0, { message: 'h must divide d', path: ['h'] })
@@ -69,6 +70,7 @@ export const mhaVsMqa = defineSimulation({
   params: Params,
   settings: Settings,
   timing: true,
+  engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
   columns: [
     'variant', 'kv_heads', 'b', 'n', 'd', 'h', 'dtype_bytes', 'flops', 'bytes_weights', 'bytes_activations',
     'bytes_kv_read', 'bytes_kv_write', 'bytes_total', 'intensity', 'kv_cache_bytes',
@@ -77,7 +79,17 @@ export const mhaVsMqa = defineSimulation({
   ],
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_samples_ms'],
   tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
-  async setup({ tf, now, rng }) {
+  async setup({ tf, now, rng, backend, onnx }) {
+    if (backend === 'onnx') {
+      // The probes and the graph's checks on the engine that runs the steps; the tfjs step's checks beside them.
+      const run = await onnx();
+      const { bandwidth, peak } = await onnxProbes(run, now);
+      const checks = [...(await onnxDecodeChecks(run, rng, now)), ...decodeChecks(tf, rng)];
+      return {
+        values: { bandwidth_bytes_per_s: bandwidth, peak_flops: peak },
+        tables: { checks: { columns: CHECK_COLUMNS, rows: checks.map((c) => ({ ...c })) } },
+      };
+    }
     // Bandwidth: a + b over 16 Mi floats moves 3 × 64 MiB. Peak: a 1024³ product, 2 GFLOP.
     // wasm ops finish when the call returns; a readback would time a 64 MiB copy instead.
     const [a, b, m] = [tf.fill([1 << 24], 1), tf.fill([1 << 24], 2), tf.fill([1024, 1024], 0.5) as Tensor2D];
@@ -102,9 +114,17 @@ export const mhaVsMqa = defineSimulation({
       ],
       { n: settings.roofline.n, d: settings.roofline.d, h: settings.roofline.h, bs: settings.roofline.b },
     ),
-  estimateMs(params, settings) {
+  estimateMs(params, settings, engine) {
     const { b, n, d, h, dtype_bytes: s } = params;
     if (s !== 4 || decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes > settings.max_cache_bytes) return 0;
+    if (engine === 'onnx') {
+      // onnx on the reference machine: a step streams its bytes at about 10 GB/s; the inputs are filled at about
+      // 2 GB/s once per round, and the memory probe fills its own copy once.
+      const cost = decodeCost({ b, n, d, h, g: kvHeads(params), s });
+      const call = 0.05 + cost.bytesTotal / 1e7;
+      const fill = (cost.kvCacheBytes + cost.bytesWeights) / 2e6;
+      return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, timingWindow(settings));
+    }
     // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at
     // about 1 GB/s and the weights at about 1.2 GB/s; tf.profile's call costs about 3.3 ms per MB of weights
     // (fitted on d = 8192, h = 64: 2.5 – 9.7 s a point), which dominates at large d.
@@ -128,8 +148,23 @@ export const mhaVsMqa = defineSimulation({
       predicted_ms: null, skipped_reason: null, time_samples_ms: null,
     };
     const mhaCache = decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes;
-    if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: tfjs computes in float32' }];
+    if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: the steps are timed in float32' }];
     if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
+    const bw = ctx.setup.values['bandwidth_bytes_per_s'];
+    const timed = (t: Timing, measuredBytes: number | null): Row[] => [
+      { ...row, ...timingColumns(t, cost.bytesTotal, cost.flops), measured_bytes: measuredBytes, predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null },
+    ];
+    const label = `${variant} at n=${n}`;
+    if (ctx.backend === 'onnx') {
+      const step = await onnxDecodeStep(await ctx.onnx(), { b, n, d, h, g });
+      try {
+        // The bytes a step holds are measured once, in the first round; every round times the step.
+        const measuredBytes = round.index === 0 ? await step.measuredBytes() : null;
+        return timed(await timeCall(step.step, { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label }), measuredBytes);
+      } finally {
+        await step.release();
+      }
+    }
 
     const { tf } = ctx;
     const k = d / h;
@@ -162,15 +197,9 @@ export const mhaVsMqa = defineSimulation({
           y.dataSync();
           y.dispose();
         },
-        { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label: `${variant} at n=${n}` },
+        { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label },
       );
-      const bw = ctx.setup.values['bandwidth_bytes_per_s'];
-      return [
-        {
-          ...row, ...timingColumns(t, cost.bytesTotal, cost.flops),
-          measured_bytes: measuredBytes, predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null,
-        },
-      ];
+      return timed(t, measuredBytes);
     } finally {
       tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
     }

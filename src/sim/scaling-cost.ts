@@ -1,16 +1,17 @@
 /**
- * Theory for the scaling experiment: FLOPs per method (matrix products; the O(N²) or O(N·F)
- * elementwise work is not counted) and the backend bytes a call is predicted to hold at its
- * peak, used to skip points over the memory budget before they run.
+ * Theory for the scaling experiment: FLOPs per method (matrix products; the O(N²) or O(N·F) elementwise work is
+ * not counted), the bytes a call is predicted to hold at its peak (used to skip points over the memory budget before
+ * they run, and written beside the measured peak), and the time a call is predicted to take (the run's estimate).
  */
-import { linearKernelBytes } from '../tensor/linear-kernel.js';
 import type { Method } from '../tensor/methods.js';
+import { evaluateFlops } from './flops-expression.js';
 
 /** C = 1 + D + D(D+1)/2: the quadratic kernel's feature count. */
 export const quadraticFeatures = (d: number): number => 1 + d + (d * (d + 1)) / 2;
 
 export interface CostPoint {
-  method: Method;
+  /** A built-in method, or `user`: a model from a file, whose cost is its `flops` expression if any. */
+  method: Method | 'user';
   causal: boolean;
   N: number;
   D: number;
@@ -18,27 +19,44 @@ export interface CostPoint {
   /** Features of the linear form (C, 2R or R); 0 for the N² methods. */
   F: number;
   causalChunk: number;
-  chunks: number;
+  chunkRows: number;
+  /** The engine: its graphs hold different intermediates. */
+  engine: 'onnx' | 'tfjs';
+  /** A user method's FLOPs, as an expression in N, D and M. */
+  flops?: string;
 }
 
-/** Rows below which a chunk is not split further: small calls pay per-chunk dispatch, not cache misses. */
-export const MIN_CHUNK_ROWS = 128;
+/** Most chunks in one linear-form graph: the graph is unrolled, and a session's set-up grows with its nodes. */
+export const MAX_CHUNKS = 64;
 
-/**
- * Rows per chunk of the linear forms: N/chunks, but never fewer than min(N/2, 128), so a small call does not run
- * chunks of a few rows each, while a large one keeps φ for N/chunks rows (still ∝ N) in cache.
- */
-export const linearChunkRows = (n: number, chunks: number): number => Math.max(Math.ceil(n / chunks), Math.min(Math.ceil(n / 2), MIN_CHUNK_ROWS));
+/** Rows per chunk of the linear forms: the setting, or more where N would need more than MAX_CHUNKS chunks. */
+export const chunkRowsFor = (n: number, rows: number): number => Math.max(rows, Math.ceil(n / MAX_CHUNKS));
 
-export function flopsOf(p: CostPoint): number {
+/** Query rows per block of causal softmax on onnx: N/8 (8 blocks), each attending to the keys up to its last row. */
+export const causalSoftmaxRows = (n: number): number => Math.ceil(n / 8);
+
+export function flopsOf(p: CostPoint): number | null {
   const { N, D, M, F } = p;
   switch (p.method) {
+    case 'user':
+      return p.flops ? evaluateFlops(p.flops, { N, D, M }) : null;
     case 'softmax':
+      // Causal on onnx: blocks of r query rows against the keys up to their last row, Σ_b 2·r·(b·r)·(D+M).
+      if (p.causal && p.engine === 'onnx') {
+        const r = causalSoftmaxRows(N);
+        const blocks = Math.ceil(N / r);
+        return r * r * (D + M) * blocks * (blocks + 1);
+      }
+      return 2 * N * N * (D + M);
     case 'quadratic-kernel-direct':
       return 2 * N * N * (D + M);
-    case 'quadratic-kernel':
-      // state φ(K)ᵀ[V|1] and apply φ(Q)·S; causal adds the masked intra-chunk N² blocks.
-      return 4 * N * F * (M + 1) + (p.causal ? 2 * N * Math.min(p.causalChunk, N) * (D + M + 1) : 0);
+    case 'quadratic-kernel': {
+      // State φ(K)ᵀ[V|1] and apply φ(Q)·S. Causal: the first chunk applies no state and the last adds none, and each
+      // chunk's own masked block is computed in N² form (Q_c·K_cᵀ, then its weights times [V_c|1]).
+      if (!p.causal) return 4 * N * F * (M + 1);
+      const r = Math.min(p.causalChunk, N);
+      return 4 * Math.max(0, N - r) * F * (M + 1) + 2 * N * r * (D + M + 1);
+    }
     default:
       // Random features: the projections w·x for q and k, then the same linear form.
       return 4 * N * F * (M + 1) + 4 * N * (p.method === 'favor' ? F : F / 2) * D;
@@ -49,21 +67,41 @@ export function flopsOf(p: CostPoint): number {
 export const theoryCrossover = (d: number, m: number): number => (2 * quadraticFeatures(d) * (m + 1)) / (d + m);
 
 /**
- * Predicted peak backend bytes of one call, summed over the two row halves that run at once:
- * N² score-sized buffers (softmax: the fused kernel's scores, overwritten by the probabilities; causal on
- * tfjs: scores, probabilities, a 1-byte mask and the masked copy; the direct kernel keeps scores, +1 and the square), or for the linear forms one
- * φ chunk and the state per half (the fused quadratic kernel: also its output; the tfjs paths: plus the inputs each half holds).
+ * Predicted peak bytes of one call, beyond its inputs (null for a model from a file).
+ * onnx (fitted to the memory probe at D = M = 64, N = 1024…8192): softmax holds the N×N scores once (the softmax runs
+ * in place) and the output (within 3%); causal softmax about 2.3 blocks of r × N scores; the direct kernel two N×N
+ * buffers (within 1%); the linear forms [V | 1], Qᵀ, Kᵀ and the output (∝ N), and for one chunk of rows the outer
+ * table [1; x'; √2·x'], the two gathered factors and φ (∝ chunk · D², within 35%).
+ * tfjs: two row halves at once, each with its scores and probabilities (softmax, direct) or one φ chunk and the state.
  */
-export function predictedBytes(p: CostPoint): number {
+export function predictedBytes(p: CostPoint): number | null {
   const { N, D, M, F } = p;
+  if (p.method === 'user') return null;
+  if (p.engine === 'onnx') {
+    const nm = N * M;
+    if (p.method === 'softmax') return 4 * (p.causal ? 2.3 * causalSoftmaxRows(N) * N + 2 * nm : N * N + nm);
+    if (p.method === 'quadratic-kernel-direct') return 4 * (2 * N * N + N * (2 * M + 1));
+    const rows = Math.min(p.causal ? p.causalChunk : p.chunkRows, N);
+    // Causal: more of each chunk's partial results stay until the final Concat (fitted: about 2(M+1) + C/5 per row).
+    const perN = N * (2 * M + 1 + 2 * D + (p.causal ? 2 * (M + 1) + F / 5 : 0));
+    const chunk = p.method === 'quadratic-kernel' ? rows * (2 * D + 1 + 3 * F) : rows * 3 * F;
+    return 4 * (perN + chunk + 2 * F * (M + 1));
+  }
   const inputs = 4 * (N * D + 2 * (N * D + N * M) + N * M);
-  // Non-causal softmax on wasm runs the fused kernel, which reads its resident inputs in place and holds the
-  // scores once (the probabilities overwrite them), the output and the row sums. (Other backends' tfjs path: 2·N² + inputs.)
-  if (p.method === 'softmax' && !p.causal) return 4 * N * (N + M + 1);
-  if (p.method === 'softmax') return 4 * N * N * 3.25 + inputs;
+  if (p.method === 'softmax') return 4 * N * N * (p.causal ? 3.25 : 2) + inputs;
   if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
-  const rows = p.causal ? Math.min(p.causalChunk, N) : linearChunkRows(N, p.chunks);
-  // The non-causal quadratic kernel on wasm runs the fused kernel: per half, φ for one chunk and the state or its output.
-  if (p.method === 'quadratic-kernel' && !p.causal) return 2 * linearKernelBytes(Math.ceil(N / 2), D, M, rows);
+  const rows = Math.min(p.causal ? p.causalChunk : p.chunkRows, N);
   return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;
+}
+
+/**
+ * Predicted ms of one call: FLOPs at the engine's rate on the reference machine (2 cores: onnx about 60 GFLOP/s,
+ * tfjs-wasm about 15) plus a fixed cost per call and per chunk of the linear forms. A model from a file without a
+ * `flops` expression is costed as softmax attention of its shape.
+ */
+export function callMs(p: CostPoint): number {
+  const flops = flopsOf(p) ?? 2 * p.N * p.N * (p.D + p.M);
+  const onnx = p.engine === 'onnx';
+  const chunks = p.F ? Math.ceil(p.N / Math.min(p.causal ? p.causalChunk : p.chunkRows, p.N)) : 1;
+  return (onnx ? 0.05 : 0.2) + chunks * (onnx ? 0.02 : 0.1) + flops / (onnx ? 6e7 : 1.5e7);
 }

@@ -1,12 +1,13 @@
 /**
  * The fits table of the scaling experiment: log-log slopes and growth classes of time and
- * memory per method, the measured softmax/quadratic-kernel crossover beside the FLOP theory,
- * and the error slope of the random-feature methods.
+ * memory per method, the measured crossovers against softmax (the quadratic kernel's, and each method from a file's)
+ * beside the FLOP theory, and the error slope of the random-feature methods.
  */
 import { crossoverInterval, rankClasses } from '../stats/complexity.js';
 import { logLogSlope } from '../stats/fit.js';
 import { theoryCrossover } from './scaling-cost.js';
-import type { Analysis, Row } from './types.js';
+import { METHODS } from '../tensor/methods.js';
+import type { Analysis, Cell, Row } from './types.js';
 
 export const FITS_COLUMNS = [
   'kind', 'method', 'causal', 'D', 'metric', 'slope', 'slope_se', 'points', 'N_from', 'N_to', 'class', 'class_aic_gap',
@@ -31,6 +32,18 @@ export const FIT_POINTS = 4;
 
 /** Random-feature errors follow D_random^(−1/2) only once the estimates stop being dominated by rare draws. */
 export const RFF_FIT_MIN = 256;
+
+const BUILT_IN = new Set<string>(METHODS);
+
+/** Where two FLOP counts (given per N, as rows have them) are equal: log-log interpolation between grid sizes; null without counts or a crossing. */
+function flopsCrossover(n: number[], soft: Cell[], other: Cell[]): number | null {
+  const ratio = n.map((_, i) => (typeof soft[i] === 'number' && typeof other[i] === 'number' ? Math.log((soft[i] as number) / (other[i] as number)) : NaN));
+  for (let i = 1; i < n.length; i++) {
+    const [a, b] = [ratio[i - 1]!, ratio[i]!];
+    if (Number.isFinite(a) && Number.isFinite(b) && a <= 0 && b >= 0 && b !== a) return Math.exp(Math.log(n[i - 1]!) + ((0 - a) / (b - a)) * (Math.log(n[i]!) - Math.log(n[i - 1]!)));
+  }
+  return null;
+}
 
 export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis {
   const timed = rows.filter((r) => r['time_ms'] !== null && r['D_random'] === null);
@@ -57,26 +70,32 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis 
     }
   }
 
-  for (const [, g] of groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`)) {
-    const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));
-    const lin = g.filter((r) => r['method'] === 'quadratic-kernel' && soft.has(num(r, 'N'))).sort((a, b) => num(a, 'N') - num(b, 'N'));
-    if (lin.length < 2) continue;
-    const n = lin.map((r) => num(r, 'N'));
-    const side = (rs: Row[]) => ({ mid: rs.map((r) => num(r, 'time_ms')), low: rs.map((r) => num(r, 'time_ci_low')), high: rs.map((r) => num(r, 'time_ci_high')) });
-    const x = crossoverInterval(n, side(n.map((v) => soft.get(v)!)), side(lin));
-    const d = num(lin[0]!, 'D');
-    const theory = theoryCrossover(d, num(lin[0]!, 'M'));
-    out.push({
-      ...blank, kind: 'crossover', method: 'softmax vs quadratic-kernel', causal: lin[0]!['causal']!, D: d,
-      points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
-      crossover_N: x.n, crossover_low: x.low ?? null, crossover_high: x.high ?? null, theory_N: theory,
-      crossover_ratio: x.n === null ? null : x.n / theory,
-    });
-    summary.push(
-      x.n === null
-        ? `crossover D=${d}${lin[0]!['causal'] ? ' causal' : ''}: none in N ${n[0]}..${n[n.length - 1]} (theory ${f3(theory)})`
-        : `crossover D=${d}${lin[0]!['causal'] ? ' causal' : ''}: N* = ${f3(x.n)}${x.low !== undefined ? ` [${f3(x.low)}, ${f3(x.high!)}]` : ''}, FLOP theory ${f3(theory)} (×${f3(x.n / theory)})`,
-    );
+  // Crossovers against softmax: the quadratic kernel's linear form, and every method from a file.
+  const against = [...new Set(timed.map((r) => String(r['method'])))].filter((m) => m === 'quadratic-kernel' || !BUILT_IN.has(m));
+  for (const method of against) {
+    for (const [, g] of groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`)) {
+      const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));
+      const lin = g.filter((r) => r['method'] === method && soft.has(num(r, 'N'))).sort((a, b) => num(a, 'N') - num(b, 'N'));
+      if (lin.length < 2) continue;
+      const n = lin.map((r) => num(r, 'N'));
+      const side = (rs: Row[]) => ({ mid: rs.map((r) => num(r, 'time_ms')), low: rs.map((r) => num(r, 'time_ci_low')), high: rs.map((r) => num(r, 'time_ci_high')) });
+      const x = crossoverInterval(n, side(n.map((v) => soft.get(v)!)), side(lin));
+      const d = num(lin[0]!, 'D');
+      const theory = method === 'quadratic-kernel' ? theoryCrossover(d, num(lin[0]!, 'M')) : flopsCrossover(n, n.map((v) => soft.get(v)!['flops'] ?? null), lin.map((r) => r['flops'] ?? null));
+      const label = `D=${d}${lin[0]!['causal'] ? ' causal' : ''}${method === 'quadratic-kernel' ? '' : ` ${method}`}`;
+      out.push({
+        ...blank, kind: 'crossover', method: `softmax vs ${method}`, causal: lin[0]!['causal']!, D: d,
+        points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
+        crossover_N: x.n, crossover_low: x.low ?? null, crossover_high: x.high ?? null, theory_N: theory,
+        crossover_ratio: x.n === null || theory === null ? null : x.n / theory,
+      });
+      const versus = theory === null ? '' : `, FLOP theory ${f3(theory)}${x.n === null ? '' : ` (×${f3(x.n / theory)})`}`;
+      summary.push(
+        x.n === null
+          ? `crossover ${label}: none in N ${n[0]}..${n[n.length - 1]}${versus}`
+          : `crossover ${label}: N* = ${f3(x.n)}${x.low !== undefined ? ` [${f3(x.low)}, ${f3(x.high!)}]` : ''}${versus}`,
+      );
+    }
   }
 
   // Random features: the error's decay with D_random over the asymptotic range (D_random ≥ 256).

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../random/normal.js';
+import type { SourceLocation } from '../errors.js';
+import type { OnnxRun } from '../onnx/engine.js';
+import type { Backend } from '../tensor/backend.js';
 import type { Executor } from '../tensor/executor.js';
 import type { Round } from './timing.js';
 
@@ -17,8 +20,12 @@ export interface SimContext {
   tf: typeof tf;
   /** Monotonic clock in milliseconds; the only clock a simulation may read (timing columns). */
   now: () => number;
-  /** Tensor workers on the run's backend, started on first use and shared by all points. */
+  /** The engine the run uses (`onnx`, or the tfjs backend that `tf` runs on). */
+  backend: Backend;
+  /** Tensor workers on the run's tfjs backend, started on first use and shared by all points. */
   executor: () => Promise<Executor>;
+  /** ONNX Runtime sessions and the memory probe, started on first use (the onnx engine only). */
+  onnx: () => Promise<OnnxRun>;
   /** What the simulation's setup measured once for this run (empty without setup). */
   setup: SetupResult;
 }
@@ -69,7 +76,15 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
   measuredColumns: readonly string[];
   /** Timing points run one at a time, never beside other work. */
   timing: boolean;
+  /** The engines it runs on, in the order the automatic choice tries them (default: the tfjs backends). */
+  engines?: readonly Backend[];
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
+  /** The params schema for these settings, where settings widen what a param may be (methods named in settings). */
+  paramsFor?(settings: z.output<S>): z.ZodType<z.output<P>>;
+  /** Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to exist and hashed into the run's configuration. */
+  files?(settings: z.output<S>): (string | number)[][];
+  /** Checks that need more than the schema (model files loaded and called), before any work; throws located AttnlabErrors. */
+  prepare?(settings: z.output<S>, points: readonly { params: z.output<P> }[], at: (path: (string | number)[]) => SourceLocation): Promise<void>;
   /**
    * Timing rounds, as asv runs them: every point is measured once per round, rounds one after another, so a slow
    * spell of a shared machine falls on a share of every point's samples instead of on all of one point's. Each
@@ -88,7 +103,7 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
    * fitted on the reference machine (2 cores, wasm backend). It drives the estimate a run prints
    * first and the --yes gate for grids that would take unreasonably long.
    */
-  estimateMs?(params: z.output<P>, settings: z.output<S>): number;
+  estimateMs?(params: z.output<P>, settings: z.output<S>, engine: Backend): number;
   /** Derived tables from all rows (pure given the rows and the setup's measurements). */
   analyse?(rows: readonly Row[], settings: z.output<S>, setup: SetupResult): Analysis;
 }

@@ -73,7 +73,7 @@ export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): P
   const seen = new Set<string>();
   gridBlocks(exp.grid).forEach((block, bi) => {
     const path = list ? ['grid', bi] : ['grid'];
-    for (const params of expandBlock(block, exp.zip, sim, path, where)) {
+    for (const params of expandBlock(block, exp.zip, exp.settings, sim, path, where)) {
       const id = pointId(params);
       if (seen.has(id)) continue;
       seen.add(id);
@@ -84,7 +84,7 @@ export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): P
   return points;
 }
 
-function expandBlock(block: GridBlock, zip: string[][], sim: Simulation, path: (string | number)[], where?: Locator): Record<string, unknown>[] {
+function expandBlock(block: GridBlock, zip: string[][], settings: Record<string, unknown>, sim: Simulation, path: (string | number)[], where?: Locator): Record<string, unknown>[] {
   const paramKeys = Object.keys(sim.params.shape);
   const gridKeys = Object.keys(block).filter((k) => block[k] !== undefined);
   for (const k of gridKeys) {
@@ -120,10 +120,11 @@ function expandBlock(block: GridBlock, zip: string[][], sim: Simulation, path: (
 
   const out: Record<string, unknown>[] = [];
   const idx = axes.map(() => 0);
+  const schema = sim.paramsFor?.(settings) ?? sim.params;
   for (let p = 0; p < count; p++) {
     const raw: Record<string, unknown> = {};
     axes.forEach((a, ai) => a.keys.forEach((k, j) => (raw[k] = a.tuples[idx[ai]!]![j])));
-    const parsed = sim.params.safeParse(raw);
+    const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = String(issue.path[0] ?? '');

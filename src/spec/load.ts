@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { AttnlabError } from '../errors.js';
@@ -20,7 +20,13 @@ export interface LoadedExperiment {
   experiment: Experiment;
   sim: Simulation;
   locator: Locator;
+  /** Files the settings name (model files), resolved against the experiment file's folder, with their sha256. */
+  inputs: { path: string; sha256: string }[];
 }
+
+/** What a run's configuration hash takes from the files: the experiment file's bytes and every file it names. */
+export const sourceHash = (l: Pick<LoadedExperiment, 'sha256' | 'inputs'>): string =>
+  l.inputs.length ? createHash('sha256').update([l.sha256, ...l.inputs.map((i) => `${i.path}:${i.sha256}`)].join('\n')).digest('hex') : l.sha256;
 
 /** The default folder of experiment files. */
 export const EXPERIMENTS_DIR = resolve(import.meta.dirname, '../../experiments');
@@ -72,8 +78,22 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   if (!sim) throw new AttnlabError('UNKNOWN_SIMULATION', msg.unknownSimulation(kind, simulationKinds()), locator.at(['simulation']));
 
   const experiment = validate(experimentSchema(sim), data, locator) as Experiment;
+  const inputs = resolveFiles(experiment, sim, dirname(file), locator);
   checkSemantics(experiment, sim, locator);
-  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator };
+  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator, inputs };
+}
+
+/** The files the settings name: each resolved (in place) against `dir`, checked to exist, and hashed. */
+function resolveFiles(exp: Experiment, sim: Simulation, dir: string, locator: Locator): LoadedExperiment['inputs'] {
+  const settings = exp.settings as Record<string, unknown>;
+  return (sim.files?.(settings) ?? []).map((path) => {
+    const parent = path.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, settings);
+    const key = path.at(-1)!;
+    const full = resolve(dir, String(parent[key]));
+    if (!existsSync(full)) throw new AttnlabError('BAD_MODEL', msg.fileMissing(formatPath(['settings', ...path]), full), locator.at(['settings', ...path]));
+    parent[key] = full;
+    return { path: full, sha256: createHash('sha256').update(readFileSync(full)).digest('hex') };
+  });
 }
 
 /** Validate with zod, turning its first issue into a located, catalogued error. Used for files and for --set. */

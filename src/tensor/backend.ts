@@ -1,26 +1,42 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedMultiplyAdd } from './simd-kernels.js';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
+import { loadOnnx } from '../onnx/engine.js';
 
-/** Tensor backends, in the order the automatic choice tries them. */
-export const Backend = { tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' } as const;
+/**
+ * Engines. `onnx` (ONNX Runtime's native kernels) runs the timing experiments' graphs; the tfjs backends run
+ * everything, the Monte Carlo experiments' tensor code among it: tensorflow (libtensorflow, optional), wasm (the
+ * embedded default: tfjs-wasm with XNNPACK), cpu (plain JavaScript).
+ */
+export const Backend = { onnx: 'onnx', tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' } as const;
 export type Backend = keyof typeof Backend;
 export const BACKENDS = Object.keys(Backend) as Backend[];
+export type TfjsBackend = Exclude<Backend, 'onnx'>;
+/** The automatic choice of a simulation that does not name its engines: tfjs, fastest first. */
+export const TFJS_BACKENDS: readonly TfjsBackend[] = ['tensorflow', 'wasm', 'cpu'];
 
 export function isBackend(name: string): name is Backend {
   return Object.hasOwn(Backend, name);
 }
 
-export interface SelectedBackend {
+/** What the manifest and report say about the engine that ran. */
+export interface EngineInfo {
   name: Backend;
-  /** The npm package that provides it, for the manifest. */
+  /** The package that provides it, with its version and, for onnx, execution provider and threads. */
   provider: string;
+  version?: string;
+  executionProvider?: string;
+  threads?: number;
+}
+
+export interface SelectedBackend extends EngineInfo {
+  /** The tfjs backend active beside it (itself, for a tfjs engine): setup code and checks run on it. */
+  tfjs: TfjsBackend;
   tf: typeof tf;
 }
 
-/** Load and activate one backend; throws (plain Error) if it cannot. Returns the providing package. */
-export async function activate(name: Backend): Promise<string> {
+/** Load and activate one tfjs backend; throws (plain Error) if it cannot. Returns the providing package. */
+export async function activate(name: TfjsBackend): Promise<string> {
   // Production mode: no debug checks, and no console banners (the cpu backend greets Node users).
   tf.enableProdMode();
   if (name === 'tensorflow') {
@@ -41,30 +57,59 @@ export async function activate(name: Backend): Promise<string> {
   await import(pkg);
   if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
   await tf.ready();
-  // On wasm the attention products run attnlab's own SIMD kernels; whether their multiply-adds are fused decides
-  // the last bits of the results, so the manifest records it.
-  return name === 'wasm' ? `${pkg} + attnlab SIMD kernels (${fusedMultiplyAdd() ? 'fused multiply-add, relaxed SIMD' : 'multiply and add'})` : pkg;
+  return pkg;
 }
 
-/**
- * Choose the backend: the requested one (an error if it cannot load), else the
- * first of tensorflow → wasm → cpu that loads.
- */
-export async function selectBackend(requested?: Backend): Promise<SelectedBackend> {
-  if (requested) {
-    try {
-      return { name: requested, provider: await activate(requested), tf };
-    } catch (e) {
-      throw new AttnlabError('BACKEND', msg.backendUnavailable(requested, (e as Error).message));
-    }
-  }
+/** The first tfjs backend that loads. */
+async function firstTfjs(order: readonly TfjsBackend[]): Promise<{ name: TfjsBackend; provider: string }> {
   let last: unknown;
-  for (const name of BACKENDS) {
+  for (const name of order) {
     try {
-      return { name, provider: await activate(name), tf };
+      return { name, provider: await activate(name) };
     } catch (e) {
       last = e;
     }
   }
-  throw new AttnlabError('BACKEND', msg.backendUnavailable('cpu', (last as Error).message));
+  throw new AttnlabError('BACKEND', msg.backendUnavailable(order.at(-1)!, (last as Error).message));
+}
+
+async function load(name: Backend): Promise<SelectedBackend> {
+  if (name !== 'onnx') return { name, provider: await activate(name), tfjs: name, tf };
+  const onnx = await loadOnnx();
+  // Setup code (machine probes, checks) still has tensors to make: the embedded tfjs backend runs it.
+  const beside = await firstTfjs(['wasm', 'cpu']);
+  return {
+    name,
+    provider: `onnxruntime-node ${onnx.version} (${onnx.provider} execution provider, ${onnx.threads} threads)`,
+    version: onnx.version,
+    executionProvider: onnx.provider,
+    threads: onnx.threads,
+    tfjs: beside.name,
+    tf,
+  };
+}
+
+/**
+ * Choose the engine of a simulation: the requested one (an error if the simulation cannot run on it or it cannot
+ * load), else the first of the simulation's engines that loads.
+ */
+export async function selectBackend(requested: Backend | undefined, engines: readonly Backend[], kind: string): Promise<SelectedBackend> {
+  if (requested) {
+    if (!engines.includes(requested)) throw new AttnlabError('BACKEND', msg.backendNotFor(requested, kind, engines));
+    try {
+      return await load(requested);
+    } catch (e) {
+      if (e instanceof AttnlabError) throw e;
+      throw new AttnlabError('BACKEND', msg.backendUnavailable(requested, (e as Error).message.split('\n')[0]!));
+    }
+  }
+  let last: unknown;
+  for (const name of engines) {
+    try {
+      return await load(name);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new AttnlabError('BACKEND', msg.backendUnavailable(engines.at(-1)!, (last as Error).message));
 }

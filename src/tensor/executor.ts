@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type OpResult, type SharedInputs } from './attention.js';
-import type { Backend } from './backend.js';
+import type { TfjsBackend } from './backend.js';
 import type { NormalRng } from '../random/normal.js';
 
 /** Runs attention ops, in this thread or in a pool of workers; `lane` picks the worker. */
@@ -25,7 +25,7 @@ export function inlineExecutor(): Executor {
 }
 
 /** A pool of worker threads, each with its own backend instance; inputs are shared, not copied. */
-export async function workerExecutor(backend: Backend, size = Math.min(2, availableParallelism())): Promise<Executor> {
+export async function workerExecutor(backend: TfjsBackend, size = Math.min(2, availableParallelism())): Promise<Executor> {
   if (size < 2) return inlineExecutor();
   const url = new URL('../worker-boot.mjs', import.meta.url);
   const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { entry: 'tensor/worker', backend } }));

@@ -76,43 +76,18 @@ export function featurize(map: FeatureMap, x: Float32Array, d: number, lo: numbe
 /**
  * The quadratic map as products of table rows: table = [1, x_a·s, √2·x_a·s] (2D+1 rows, each
  * `rows` long, s = D^(−1/4)) and feature f = table[i_f] ⊙ table[j_f]: 1·1, √2x_a·1, x_a·x_a,
- * √2x_a·x_b (a < b). One float32 multiply per value, the same in JS and in the SIMD kernel.
+ * √2x_a·x_b (a < b). One float32 multiply per value, the same for every row.
  */
 export function quadraticTable(x: Float32Array, d: number, lo: number, hi: number): Float32Array {
-  const t = new Float32Array((2 * d + 1) * (hi - lo));
-  quadraticTableInto(x, d, lo, hi, t, 0, hi - lo);
-  return t;
-}
-
-/**
- * The table written into `out` from float `at`, its rows `stride` ≥ hi − lo apart; the entries past hi − lo
- * in each row are 0 (so their features, and what they add to sums, are 0).
- */
-export function quadraticTableInto(x: Float32Array, d: number, lo: number, hi: number, out: Float32Array, at: number, stride: number): void {
   const rows = hi - lo;
   const s = d ** -0.25;
-  out.fill(1, at, at + rows);
-  for (let a = 0; a <= 2 * d; a++) out.fill(0, at + a * stride + rows, at + (a + 1) * stride);
+  const t = new Float32Array((2 * d + 1) * rows);
+  t.fill(1, 0, rows);
   for (let i = 0; i < rows; i++) {
     for (let a = 0; a < d; a++) {
       const v = Math.fround(x[(lo + i) * d + a]! * s);
-      out[at + (1 + a) * stride + i] = v;
-      out[at + (1 + d + a) * stride + i] = Math.SQRT2 * v;
-    }
-  }
-}
-
-/** The same table row-major: rows × (2D+1), row i = [1, x_a·s, √2·x_a·s]. */
-export function quadraticTableRows(x: Float32Array, d: number, lo: number, hi: number): Float32Array {
-  const w = 2 * d + 1;
-  const s = d ** -0.25;
-  const t = new Float32Array((hi - lo) * w);
-  for (let i = 0; i < hi - lo; i++) {
-    t[i * w] = 1;
-    for (let a = 0; a < d; a++) {
-      const v = Math.fround(x[(lo + i) * d + a]! * s);
-      t[i * w + 1 + a] = v;
-      t[i * w + 1 + d + a] = Math.SQRT2 * v;
+      t[(1 + a) * rows + i] = v;
+      t[(1 + d + a) * rows + i] = Math.SQRT2 * v;
     }
   }
   return t;
@@ -145,7 +120,7 @@ function quadraticRows(x: Float32Array, d: number, lo: number, hi: number, out: 
   }
 }
 
-/** Quadratic φ, transposed (C × rows): the JS twin of the SIMD pairs kernel. */
+/** Quadratic φ, transposed (C × rows). */
 function quadraticT(x: Float32Array, d: number, lo: number, hi: number, out: Float32Array): void {
   const rows = hi - lo;
   const t = quadraticTable(x, d, lo, hi);

@@ -4,9 +4,9 @@
  * (and their rounding) do not depend on the machine; the halves run in parallel when
  * there are two lanes.
  */
-import { exchangeBuffer, type OpArgs } from './attention.js';
+import type { OpArgs } from './attention.js';
 import type { Executor } from './executor.js';
-import { featureCount, type FeatureMap } from './features.js';
+import type { FeatureMap } from './features.js';
 
 export const METHODS = ['softmax', 'quadratic-kernel', 'quadratic-kernel-direct', 'rff', 'rff-homework', 'favor'] as const;
 export type Method = (typeof METHODS)[number];
@@ -63,12 +63,6 @@ export async function runMethod(exec: Executor, c: MethodCall, profile: boolean)
     ]);
     place([a.data, b.data]);
     return { out, peakBytes: a.peakBytes + b.peakBytes };
-  }
-  if (exec.lanes >= HALVES) {
-    const buffer = exchangeBuffer(HALVES, featureCount(c.map, c.d) * (c.m + 1));
-    const p = await phase(ranges.map((r, lane) => ({ op: 'linear', ...r, map: c.map, chunk: c.chunk, exchange: { lane, lanes: HALVES, buffer } })));
-    place(p.results.map((r) => r.data));
-    return { out, peakBytes: p.peak };
   }
   const states = await phase(ranges.map((r) => ({ op: 'state', ...r, map: c.map, chunk: c.chunk })));
   // Sum the halves' states in a fixed order: the same bits with one lane or two.

@@ -2,13 +2,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type SharedInputs } from './attention.js';
-import { activate, type Backend } from './backend.js';
+import { activate, type TfjsBackend } from './backend.js';
 
 type Request = { id: number; type: 'inputs'; inputs: SharedInputs } | { id: number; type: 'op'; args: OpArgs; profile: boolean };
 
 const port = parentPort!;
 let inputs: SharedInputs | undefined;
-const ready = activate((workerData as { backend: Backend }).backend);
+const ready = activate((workerData as { backend: TfjsBackend }).backend);
 
 port.on('message', async (req: Request) => {
   try {

@@ -1,0 +1,86 @@
+/**
+ * The `onnx` engine: ONNX Runtime (onnxruntime-node, native CPU kernels shipped in the npm package) runs graphs
+ * from bytes or files. Sessions use every core for one op at a time (intra-op threads), no inter-op parallelism
+ * and no CPU memory arena, so that freed buffers go back to the system and a call's peak resident memory can be
+ * read from /proc (see memory.ts).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+import { Graph } from './graph.js';
+import { memoryProbe, type MemoryProbe } from './memory.js';
+
+export interface OnnxEngine {
+  ort: typeof Ort;
+  version: string;
+  /** The execution provider sessions run on: `cuda` where its binaries are installed, else `cpu`. */
+  provider: 'cuda' | 'cpu';
+  threads: number;
+  /** The options every session is created with (the memory probe uses them too). */
+  options: Ort.InferenceSession.SessionOptions;
+  /** A session for a model (bytes, or a file path). */
+  session(model: Uint8Array | string): Promise<Ort.InferenceSession>;
+}
+
+let loaded: Promise<OnnxEngine> | undefined;
+
+/** Load onnxruntime-node once; throws (plain Error) where it cannot load. */
+export function loadOnnx(): Promise<OnnxEngine> {
+  return (loaded ??= (async () => {
+    const ort = (await import('onnxruntime-node')) as typeof Ort;
+    const threads = availableParallelism();
+    const options = (providers: string[], quiet = false): Ort.InferenceSession.SessionOptions => ({
+      executionProviders: providers,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: false,
+      // ONNX Runtime logs a failed provider load as an error before throwing; the probe's failure is expected.
+      ...(quiet ? { logSeverityLevel: 4 as const } : {}),
+    });
+    // The CUDA provider is a separate download (skipped by .npmrc); probe it only where its library is there.
+    const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const cuda = existsSync(join(binding, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    // A probe graph (Identity) tells whether the CUDA provider really loads (its binaries are downloaded separately).
+    let provider: 'cuda' | 'cpu' = 'cpu';
+    if (cuda) {
+      try {
+        await ort.InferenceSession.create(identityModel(), options(['cuda'], true));
+        provider = 'cuda';
+      } catch {
+        provider = 'cpu';
+      }
+    }
+    const providers = provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+    return {
+      ort,
+      version: ort.env.versions.node ?? ort.env.versions.common ?? 'unknown',
+      provider,
+      threads,
+      options: options(providers),
+      session: (model) => (typeof model === 'string' ? ort.InferenceSession.create(model, options(providers)) : ort.InferenceSession.create(model, options(providers))),
+    };
+  })());
+}
+
+/** A one-node model (Identity of a float vector), for probing a provider. */
+function identityModel(): Uint8Array {
+  const g = new Graph('probe');
+  g.output(g.input('x', [1]), 'y', [1]);
+  return g.encode();
+}
+
+/** What a run on the onnx engine shares between its points: the engine and the memory probe (closed at the end). */
+export interface OnnxRun {
+  engine: OnnxEngine;
+  /** Null where a call's peak memory cannot be read (no /proc/self/clear_refs). */
+  probe: MemoryProbe | null;
+}
+
+export async function startOnnxRun(): Promise<OnnxRun> {
+  const engine = await loadOnnx();
+  return { engine, probe: memoryProbe(engine.options) };
+}

@@ -1,0 +1,34 @@
+// The memory probe: a child process that runs one call of a model and reports the most resident memory the call
+// added (see memory.ts). Plain JavaScript, so it starts without a TypeScript loader. It is started with glibc's
+// mmap threshold fixed (GLIBC_TUNABLES), so that every buffer over 16 KiB is its own mapping, returned to the
+// system when freed: a later call then cannot reuse memory an earlier one freed without the peak showing it.
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+
+const kib = (status, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+const status = () => readFileSync('/proc/self/status', 'utf8');
+
+process.on('message', async ({ id, model, options, feeds }) => {
+  try {
+    const session = await ort.InferenceSession.create(typeof model === 'string' ? model : new Uint8Array(model), options);
+    const inputs = {};
+    for (const [name, dims] of Object.entries(feeds)) {
+      // Values do not change what a dense graph allocates: a constant fill is quick even at 1 GiB.
+      inputs[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.01), dims);
+    }
+    // Sessions are made without a memory arena or pattern reuse across calls, so the first call allocates what
+    // every call does (checked at the sizes the fits use: a second call's peak is the first's).
+    // The previous call's inputs and outputs are garbage by now: collect them first, or their release during this
+    // call would lower the resident size below where the measurement started.
+    globalThis.gc?.();
+    writeFileSync('/proc/self/clear_refs', '5');
+    const before = kib(status(), 'VmRSS');
+    const out = await session.run(inputs);
+    const bytes = Math.max(0, kib(status(), 'VmHWM') - before);
+    for (const t of Object.values(out)) t.dispose?.();
+    await session.release();
+    process.send({ id, bytes });
+  } catch (e) {
+    process.send({ id, error: String(e?.message ?? e).split('\n')[0] });
+  }
+});

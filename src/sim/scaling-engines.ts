@@ -1,0 +1,83 @@
+/**
+ * The scaling experiment's calls on either engine, behind one shape: prepare a call once per point (an ONNX Runtime
+ * session of its graph, or the tfjs executor's inputs), then run it as often as the timing needs, and read its
+ * peak memory once.
+ */
+import type * as Ort from 'onnxruntime-node';
+import { attentionGraph, graphInputs, type GraphMethod } from '../onnx/attention-graphs.js';
+import type { SharedInputs } from '../tensor/attention.js';
+import type { FeatureMap } from '../tensor/features.js';
+import { runMethod, type Method } from '../tensor/methods.js';
+import { batched, outputName } from './scaling-methods.js';
+import type { SimContext } from './types.js';
+
+export interface CallShape {
+  method: Method;
+  causal: boolean;
+  n: number;
+  d: number;
+  m: number;
+  /** Random features R (0 for the other methods). */
+  count: number;
+  /** Rows per chunk of the linear forms and of the causal prefix sums. */
+  chunk: number;
+  causalChunk: number;
+}
+
+export interface PreparedCall {
+  /** One call; `w` holds the random features' directions (R × D) of the methods that have them. */
+  run(w: Float32Array | null): Promise<Float32Array>;
+  /** The most memory one call holds at once, in bytes; null where this engine cannot measure it. */
+  peakBytes(w: Float32Array | null): Promise<number | null>;
+  release(): Promise<void>;
+}
+
+/** A model file standing for a method (`settings.methods`); built-in methods are built as graphs. */
+export interface ModelFile {
+  path: string;
+}
+
+export async function prepareCall(ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>, shape: CallShape, x: SharedInputs, file?: ModelFile): Promise<PreparedCall> {
+  return ctx.backend === 'onnx' ? prepareOnnx(ctx, shape, x, file) : prepareTfjs(ctx, shape, x);
+}
+
+async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: CallShape, x: SharedInputs, file?: ModelFile): Promise<PreparedCall> {
+  const { engine, probe } = await ctx.onnx();
+  const model = file?.path ?? attentionGraph({ ...shape, method: shape.method as GraphMethod });
+  const session = await engine.session(model);
+  const { n, d, m, count } = shape;
+  const lead = file && batched(session) ? [1] : [];
+  const dims: Record<string, number[]> = { Q: [...lead, n, d], K: [...lead, n, d], V: [...lead, n, m], W: [count, d] };
+  const output = outputName(session);
+  const names = file ? ['Q', 'K', 'V'] : graphInputs({ ...shape, method: shape.method as GraphMethod });
+  // Copies into ordinary memory, once per point (ONNX Runtime refuses some inputs over shared memory); the tensors then
+  // wrap them, and every call reads them where they lie.
+  const data: Record<string, Float32Array> = { Q: x.q.slice(), K: x.k.slice(), V: x.v.slice() };
+  const tensor = (name: string, values: Float32Array) => new engine.ort.Tensor('float32', values, dims[name]!);
+  const fixed: Record<string, Ort.Tensor> = Object.fromEntries(names.filter((n) => n !== 'W').map((name) => [name, tensor(name, data[name]!)]));
+  return {
+    async run(w) {
+      const out = await session.run(w ? { ...fixed, W: tensor('W', w) } : fixed);
+      return out[output]!.data as Float32Array;
+    },
+    peakBytes: async () => (probe ? probe.peak(model, Object.fromEntries(names.map((name) => [name, dims[name]!]))) : null),
+    release: () => session.release(),
+  };
+}
+
+async function prepareTfjs(ctx: Pick<SimContext, 'executor'>, shape: CallShape, x: SharedInputs): Promise<PreparedCall> {
+  const exec = await ctx.executor();
+  await exec.setInputs(x);
+  const call = (w: Float32Array | null) => ({ method: shape.method, causal: shape.causal, n: shape.n, d: shape.d, m: shape.m, map: featureMap(shape.method, shape.count, w), chunk: shape.chunk, causalChunk: shape.causalChunk });
+  return {
+    run: async (w) => (await runMethod(exec, call(w), false)).out,
+    peakBytes: async (w) => (await runMethod(exec, call(w), true)).peakBytes,
+    release: async () => {},
+  };
+}
+
+function featureMap(method: Method, count: number, w: Float32Array | null): FeatureMap {
+  if (method === 'favor') return { kind: 'positive', w: w!, count };
+  if (method === 'rff' || method === 'rff-homework') return { kind: 'fourier', w: w!, count };
+  return { kind: 'quadratic' };
+}

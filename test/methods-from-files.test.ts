@@ -1,0 +1,149 @@
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Graph } from '../src/onnx/graph.js';
+import { loadExperiment, sourceHash } from '../src/spec/load.js';
+import { cli, latestRun, ROOT, tmp } from './helpers.js';
+
+const EXAMPLE = join(ROOT, 'examples/elu-attention');
+
+/** A scaling experiment in `dir` whose grid runs `method` (from settings.methods) beside softmax. */
+function experiment(dir: string, methods: string, grid = 'method: [softmax, m]', dims = 'D: [64]\n    M: [64]'): string {
+  const file = join(dir, 'e.yaml');
+  writeFileSync(
+    file,
+    `name: e\nsimulation: scaling\nseed: 1\ngrid:\n  - ${grid}\n    N: [256, 512]\n    ${dims}\nsettings:\n  time_budget_ms: 5\n  min_samples: 3\n  rounds: 1\n  methods:\n${methods}\n`,
+  );
+  return file;
+}
+
+function model(dir: string, name: string, build: (g: Graph) => void): string {
+  const g = new Graph(name);
+  build(g);
+  writeFileSync(join(dir, name), g.encode());
+  return `./${name}`;
+}
+
+describe('methods from ONNX files: the committed example', () => {
+  let dir: string;
+  let run: Awaited<ReturnType<typeof cli>>;
+  let rows: Record<string, string>[];
+
+  beforeAll(async () => {
+    const out = join(tmp(), 'results');
+    run = await cli([join(EXAMPLE, 'elu-attention.yaml'), '--out', out, '--set', 'N=[256,512,1024,2048,4096]', '--set', 'time_budget_ms=20']);
+    dir = latestRun(out, 'elu-attention');
+    const [head, ...lines] = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
+    rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [head!.split(',')[i], v])));
+  });
+
+  it('runs on onnx, the exported softmax within 1e-4 of float64, elu without error columns', () => {
+    expect(run.code, run.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.backend.name).toBe('onnx');
+    expect(manifest.backend.executionProvider).toBe('cpu');
+    expect(manifest.inputs.map((i: { path: string }) => i.path.split('/').pop())).toEqual(['elu_attention.onnx', 'softmax.onnx']);
+    const torch = rows.filter((r) => r['method'] === 'torch-softmax');
+    expect(torch).toHaveLength(5);
+    for (const r of torch) expect(Number(r['max_rel_error'])).toBeLessThan(1e-4);
+    for (const r of rows.filter((r) => r['method'] === 'elu')) {
+      expect(r['max_rel_error']).toBe('');
+      expect(Number(r['time_ms'])).toBeGreaterThan(0);
+    }
+  });
+
+  it('fills flops from the expression: 4·N·D·M + 2·N·D', () => {
+    const elu = rows.find((r) => r['method'] === 'elu' && r['N'] === '256')!;
+    expect(Number(elu['flops'])).toBe(4 * 256 * 64 * 64 + 2 * 256 * 64); // 4227072
+    expect(rows.find((r) => r['method'] === 'torch-softmax' && r['N'] === '256')!['flops']).toBe(String(2 * 256 * 256 * 128));
+  });
+
+  it('fits elu like a built-in: a time slope and a crossover against softmax with its FLOP theory', () => {
+    const fits = readFileSync(join(dir, 'fits.csv'), 'utf8');
+    expect(fits).toMatch(/^slope,elu,false,64,time,/m);
+    const crossover = fits.split('\n').find((l) => l.startsWith('crossover,softmax vs elu,'));
+    expect(crossover).toBeDefined();
+    // FLOP theory: 2N²·128 = 4N·4096 + 2N·64 at N = (16384 + 128)/256 = 64.5
+    expect(crossover).toContain(',64.5,');
+    expect(run.stdout).toContain('crossover D=64 elu:');
+  });
+});
+
+describe('methods from ONNX files: bad models are refused before any work (exit 2, nothing written)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tmp();
+    copyFileSync(join(EXAMPLE, 'softmax.onnx'), join(dir, 'good.onnx'));
+  });
+
+  async function refused(file: string): Promise<string> {
+    const out = join(dir, 'results');
+    const r = await cli([file, '--out', out]);
+    expect(r.code, r.stdout).toBe(2);
+    expect(existsSync(out)).toBe(false);
+    return r.stderr;
+  }
+
+  it('a missing file: the key, its line and the resolved path', async () => {
+    const file = experiment(dir, '    m: { onnx: ./nowhere.onnx }');
+    const err = await refused(file);
+    expect(err).toContain(`${file}:13:`);
+    expect(err).toContain(`settings.methods.m.onnx: file ${join(dir, 'nowhere.onnx')} does not exist`);
+    expect(err).toContain('[BAD_MODEL]');
+  });
+
+  it('a file that is not ONNX', async () => {
+    writeFileSync(join(dir, 'junk.onnx'), 'not a model');
+    const err = await refused(experiment(dir, '    m: { onnx: ./junk.onnx }'));
+    expect(err).toMatch(/method m: .*junk\.onnx is not an ONNX model ONNX Runtime can load/);
+  });
+
+  it('other input names', async () => {
+    const path = model(dir, 'names.onnx', (g) => g.output(g.op('Add', [g.input('A', ['N', 64]), g.input('B', ['N', 64])]), 'O', ['N', 64]));
+    const err = await refused(experiment(dir, `    m: { onnx: ${path} }`));
+    expect(err).toContain('names.onnx has inputs A, B; expected inputs Q [N, D], K [N, D], V [N, M]');
+  });
+
+  it('a fixed sequence axis', async () => {
+    const path = model(dir, 'fixed.onnx', (g) => {
+      const [q, k, v] = ['Q', 'K', 'V'].map((n) => g.input(n, [256, 64]));
+      g.output(g.op('Add', [g.op('Add', [q!, k!]), v!]), 'O', [256, 64]);
+    });
+    expect(await refused(experiment(dir, `    m: { onnx: ${path} }`))).toContain('fixed.onnx input Q has a fixed sequence axis of 256');
+  });
+
+  it('an output of the wrong shape ([N, D] where the grid has M = 32)', async () => {
+    const path = model(dir, 'shape.onnx', (g) => {
+      const [q, k] = ['Q', 'K'].map((n) => g.input(n, ['N', 'D']));
+      g.input('V', ['N', 'M']);
+      g.output(g.op('Add', [q!, k!]), 'O', ['N', 'D']);
+    });
+    const err = await refused(experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'));
+    expect(err).toContain('shape.onnx gives an output of [16, 64] for N=16, D=64, M=32, not [16, 32]');
+  });
+
+  it('a failure on the first call (Q·V with D ≠ M)', async () => {
+    const path = model(dir, 'fails.onnx', (g) => {
+      const q = g.input('Q', ['N', 'D']);
+      g.input('K', ['N', 'D']);
+      const v = g.input('V', ['N', 'M']);
+      g.output(g.op('MatMul', [q, v]), 'O', ['N', 'M']);
+    });
+    const err = await refused(experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'));
+    expect(err).toMatch(/method m: .*fails\.onnx failed on its first call \(N=16, D=64, M=32\): /);
+  });
+
+  it('a flops expression outside the grammar, and a grid method that is not defined', async () => {
+    expect(await refused(experiment(dir, '    m: { onnx: ./good.onnx, flops: "N * alert(1)" }'))).toContain('method m: flops "N * alert(1)": unknown function');
+    const err = await refused(experiment(dir, '    m: { onnx: ./good.onnx }', 'method: [softmax, other]'));
+    expect(err).toContain('grid[0].method');
+    expect(err).toContain('"other"');
+  });
+
+  it('editing a model changes the configuration hash (a new run, not a resume of the old one)', () => {
+    const file = experiment(dir, '    m: { onnx: ./good.onnx }');
+    const before = sourceHash(loadExperiment(file));
+    writeFileSync(join(dir, 'good.onnx'), Buffer.concat([readFileSync(join(dir, 'good.onnx')), Buffer.from([0])]));
+    expect(sourceHash(loadExperiment(file))).not.toBe(before);
+  });
+});

@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import { attentionGraph, type GraphCall } from '../src/onnx/attention-graphs.js';
+import { startOnnxRun } from '../src/onnx/engine.js';
+import { rngFor } from '../src/random/seed.js';
+import { onnxDecodeChecks } from '../src/sim/decode-onnx.js';
+import { predictedBytes } from '../src/sim/scaling-cost.js';
+import { prepareCall } from '../src/sim/scaling-engines.js';
+import { randomInputs } from '../src/tensor/executor.js';
+import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
+
+const run = startOnnxRun();
+afterAll(async () => (await run).probe?.close());
+
+/** One call of a built-in graph on the onnx engine, through the experiment's own path. */
+async function call(shape: Omit<GraphCall, 'count'> & { count?: number }, w: Float32Array | null = null) {
+  const x = randomInputs(rngFor(7, `${shape.method}-${shape.n}`, 0), shape.n, shape.d, shape.m);
+  const prepared = await prepareCall({ backend: 'onnx', executor: () => Promise.reject(new Error('tfjs not used')), onnx: () => run }, { count: 0, ...shape }, x);
+  try {
+    return { x, out: await prepared.run(w), peak: await prepared.peakBytes(w) };
+  } finally {
+    await prepared.release();
+  }
+}
+
+describe('the onnx engine', () => {
+  it('loads onnxruntime-node on the CPU provider with one thread per core', async () => {
+    const { engine } = await run;
+    expect(engine.version).toMatch(/^1\.\d+\.\d+$/);
+    expect(engine.provider).toBe('cpu');
+    expect(engine.threads).toBe(availableParallelism());
+  });
+
+  // N = 300 is no multiple of the chunk (128 rows): the last chunk is short; the causal one spans three chunks.
+  it.each([
+    ['softmax', false, 'softmax'],
+    ['softmax', true, 'softmax'],
+    ['quadratic-kernel-direct', false, 'quadratic'],
+    ['quadratic-kernel-direct', true, 'quadratic'],
+    ['quadratic-kernel', false, 'quadratic'],
+    ['quadratic-kernel', true, 'quadratic'],
+  ] as const)('%s (causal %s) matches the float64 reference to 1e-5', async (method, causal, exact) => {
+    const shape = { method, causal, n: 300, d: 8, m: 6, chunk: 128, causalChunk: 128 };
+    const { x, out } = await call(shape);
+    expect(out).toHaveLength(300 * 6);
+    const rows = sampleRows(300, 300);
+    expect(relErrors(out, 6, rows, referenceRows(x, exact, causal, rows)).max).toBeLessThan(1e-5);
+  });
+
+  it('random Fourier features with many directions approach softmax; FAVOR+ is positive and unbiased-ish', async () => {
+    const d = 4;
+    const count = 1 << 14;
+    const w = new Float32Array(count * d);
+    rngFor(3, 'w', 0).fill(w);
+    // rff needs w ~ N(0, σ⁻²I), σ² = √D: std D^(−1/4)
+    const rffW = w.map((v) => v * d ** -0.25);
+    const shape = { method: 'rff' as const, causal: false, n: 64, d, m: 4, count, chunk: 64, causalChunk: 64 };
+    const { x, out } = await call(shape, rffW);
+    const rows = sampleRows(64, 64);
+    expect(relErrors(out, 4, rows, referenceRows(x, 'softmax', false, rows)).fro).toBeLessThan(0.05);
+    const favor = await call({ ...shape, method: 'favor' }, w);
+    expect(relErrors(favor.out, 4, rows, referenceRows(favor.x, 'softmax', false, rows)).fro).toBeLessThan(0.2);
+  });
+
+  it('measures a call’s peak memory: softmax holds its N×N scores once, the linear form far less', async () => {
+    const n = 2048;
+    const soft = await call({ method: 'softmax', causal: false, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
+    // 4·N² = 16 MiB of scores, plus the 128 KiB output
+    expect(soft.peak! / (4 * n * n)).toBeGreaterThan(0.95);
+    expect(soft.peak! / (4 * n * n)).toBeLessThan(1.1);
+    const cost = { method: 'softmax' as const, causal: false, N: n, D: 16, M: 16, F: 0, causalChunk: 256, chunkRows: 256, engine: 'onnx' as const };
+    expect(soft.peak! / predictedBytes(cost)!).toBeGreaterThan(0.9);
+    const lin = await call({ method: 'quadratic-kernel', causal: false, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
+    expect(lin.peak!).toBeLessThan(soft.peak! / 8);
+  });
+
+  it('the graph of a decode step matches the per-head loop for g = h, 2, 1, and reads its inputs in place', async () => {
+    const checks = await onnxDecodeChecks(await run, rngFor(1, 'decode', 0), () => performance.now());
+    expect(checks.map((c) => c.check)).toEqual(['onnx-graph-g=8', 'onnx-graph-g=2', 'onnx-graph-g=1', 'onnx-inputs-in-place']);
+    for (const c of checks) {
+      expect(c.max_abs_diff, c.check).toBeLessThan(1e-5);
+      expect(c.passed_shape, c.description).toBe(true);
+    }
+  });
+
+  it('graphs are built per shape and serialize to a few kB', () => {
+    const bytes = attentionGraph({ method: 'quadratic-kernel', causal: false, n: 1024, d: 64, m: 64, count: 0, chunk: 256, causalChunk: 256 });
+    expect(bytes.length).toBeGreaterThan(1000);
+    expect(bytes.length).toBeLessThan(200_000);
+  });
+});
