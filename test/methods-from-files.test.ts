@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../src/onnx/graph.js';
+import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
 import { loadExperiment, sourceHash } from '../src/spec/load.js';
 import { cli, latestRun, ROOT, tmp } from './helpers.js';
 
@@ -12,7 +13,7 @@ function experiment(dir: string, methods: string, grid = 'method: [softmax, m]',
   const file = join(dir, 'e.yaml');
   writeFileSync(
     file,
-    `name: e\nsimulation: scaling\nseed: 1\ngrid:\n  - ${grid}\n    N: [256, 512]\n    ${dims}\nsettings:\n  time_budget_ms: 5\n  min_samples: 3\n  rounds: 1\n  methods:\n${methods}\n`,
+    `name: e\ntitle: t\ndescription: d\nsimulation: scaling\nseed: 1\ngrid:\n  - ${grid}\n    N: [256, 512]\n    ${dims}\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: N, type: quantitative } } } }\nsettings:\n  time_budget_ms: 5\n  min_samples: 3\n  rounds: 1\n  methods:\n${methods}\n`,
   );
   return file;
 }
@@ -31,7 +32,7 @@ describe('methods from ONNX files: the committed example', () => {
 
   beforeAll(async () => {
     const out = join(tmp(), 'results');
-    run = await cli([join(EXAMPLE, 'elu-attention.yaml'), '--out', out, '--set', 'N=[256,512,1024,2048,4096]', '--set', 'time_budget_ms=20']);
+    run = await cli([join(EXAMPLE, 'elu-attention.yaml'), '--out', out, '--set', 'N=[128,256,512,1024,2048,4096]', '--set', 'time_budget_ms=20']);
     dir = latestRun(out, 'elu-attention');
     const [head, ...lines] = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
     rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [head!.split(',')[i], v])));
@@ -44,7 +45,7 @@ describe('methods from ONNX files: the committed example', () => {
     expect(manifest.backend.executionProvider).toBe('cpu');
     expect(manifest.inputs.map((i: { path: string }) => i.path.split('/').pop())).toEqual(['elu_attention.onnx', 'softmax.onnx']);
     const torch = rows.filter((r) => r['method'] === 'torch-softmax');
-    expect(torch).toHaveLength(5);
+    expect(torch).toHaveLength(6);
     for (const r of torch) expect(Number(r['max_rel_error'])).toBeLessThan(1e-4);
     for (const r of rows.filter((r) => r['method'] === 'elu')) {
       expect(r['max_rel_error']).toBe('');
@@ -55,6 +56,7 @@ describe('methods from ONNX files: the committed example', () => {
   it('fills flops from the expression: 4·N·D·M + 2·N·D', () => {
     const elu = rows.find((r) => r['method'] === 'elu' && r['N'] === '256')!;
     expect(Number(elu['flops'])).toBe(4 * 256 * 64 * 64 + 2 * 256 * 64); // 4227072
+    expect(Number(elu['gflops'])).toBeCloseTo(4227072 / (Number(elu['time_ms']) * 1e6), 6);
     expect(rows.find((r) => r['method'] === 'torch-softmax' && r['N'] === '256')!['flops']).toBe(String(2 * 256 * 256 * 128));
   });
 
@@ -63,8 +65,9 @@ describe('methods from ONNX files: the committed example', () => {
     expect(fits).toMatch(/^slope,elu,false,64,time,/m);
     const crossover = fits.split('\n').find((l) => l.startsWith('crossover,softmax vs elu,'));
     expect(crossover).toBeDefined();
-    // FLOP theory: 2N²·128 = 4N·4096 + 2N·64 at N = (16384 + 128)/256 = 64.5
-    expect(crossover).toContain(',64.5,');
+    // FLOP theory: 2N²·128 = 4N·4096 + 2N·64 only at N = (16384 + 128)/256 = 64.5, below the grid: no theory_N
+    expect(crossover!.split(',')[FITS_COLUMNS.indexOf('theory_N')]).toBe('');
+    expect(Number(crossover!.split(',')[FITS_COLUMNS.indexOf('crossover_N')])).toBeGreaterThan(128);
     expect(run.stdout).toContain('crossover D=64 elu:');
   });
 });
@@ -87,7 +90,7 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
   it('a missing file: the key, its line and the resolved path', async () => {
     const file = experiment(dir, '    m: { onnx: ./nowhere.onnx }');
     const err = await refused(file);
-    expect(err).toContain(`${file}:13:`);
+    expect(err).toContain(`${file}:18:`); // the line of m: { onnx: ... }
     expect(err).toContain(`settings.methods.m.onnx: file ${join(dir, 'nowhere.onnx')} does not exist`);
     expect(err).toContain('[BAD_MODEL]');
   });

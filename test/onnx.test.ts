@@ -59,7 +59,7 @@ describe('the onnx engine', () => {
     const rows = sampleRows(64, 64);
     expect(relErrors(out, 4, rows, referenceRows(x, 'softmax', false, rows)).fro).toBeLessThan(0.05);
     const favor = await call({ ...shape, method: 'favor' }, w);
-    expect(relErrors(favor.out, 4, rows, referenceRows(favor.x, 'softmax', false, rows)).fro).toBeLessThan(0.2);
+    expect(relErrors(favor.out, 4, rows, referenceRows(favor.x, 'softmax', false, rows)).fro).toBeLessThan(0.3);
   });
 
   it('measures a call’s peak memory: softmax holds its N×N scores once, the linear form far less', async () => {
@@ -75,7 +75,8 @@ describe('the onnx engine', () => {
   });
 
   it('the graph of a decode step matches the per-head loop for g = h, 2, 1, and reads its inputs in place', async () => {
-    const checks = await onnxDecodeChecks(await run, rngFor(1, 'decode', 0), () => performance.now());
+    const { checks, values } = await onnxDecodeChecks(await run, rngFor(1, 'decode', 0), () => performance.now());
+    expect(values['input_first_element_ms_256MiB']).toBeLessThan(3 * values['input_first_element_ms_1KiB']! + 0.05);
     expect(checks.map((c) => c.check)).toEqual(['onnx-graph-g=8', 'onnx-graph-g=2', 'onnx-graph-g=1', 'onnx-inputs-in-place']);
     for (const c of checks) {
       expect(c.max_abs_diff, c.check).toBeLessThan(1e-5);
@@ -83,9 +84,10 @@ describe('the onnx engine', () => {
     }
   });
 
-  it('graphs are built per shape and serialize to a few kB', () => {
+  it('graphs are built per shape, each constant held once: the quadratic form at N = 1024 in chunks of 256 is a few tens of kB', () => {
     const bytes = attentionGraph({ method: 'quadratic-kernel', causal: false, n: 1024, d: 64, m: 64, count: 0, chunk: 256, causalChunk: 256 });
     expect(bytes.length).toBeGreaterThan(1000);
-    expect(bytes.length).toBeLessThan(200_000);
+    // the two gather index lists (2 × 2145 int64 = 34 kB) and the ones of [V | 1] (4 kB) once, not once per chunk
+    expect(bytes.length).toBeLessThan(60_000);
   });
 });

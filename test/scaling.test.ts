@@ -6,17 +6,26 @@ import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
 import { cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
-// A small grid: every method and block, N up to 512, few samples (--quick: row chunks of N/2). Under a
-// 5 MB budget the fused linear form at D = 64 (φ of C = 2145 features per row: 3.8 MB predicted at
-// N = 256, 6.1 MB at 512) is skipped at N = 512, the causal one (on tfjs, 4.6 MB at N = 128 with its
-// inputs) from N = 128, each with its reason, while softmax (1.2 MB at N = 512) still runs.
-const ARGS = [
-  'scaling', '--quick', '--backend', 'wasm',
-  '--set', 'N=[128,256,512]', '--set', 'grid[3].D_random=[256,512]', '--set', 'error_draws=3',
-  '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
-];
+// A small grid: every method and block, N up to 512, few samples, on each engine. Under a 5 MB budget the linear
+// form at D = 64 (φ of C = 2145 features per row) is skipped where its predicted bytes exceed it, each with its
+// reason, while softmax (1.2 MB at N = 512) still runs.
+//   onnx: 4·(N·257 + rows·(129 + 3·2145) + 2·2145·65), rows = min(N, 256): 4.6 MB at N = 128, 8.1 MB at 256; causal
+//         adds N·(130 + 2145/5) per row: 4.9 MB at 128.
+//   wasm: two halves, each φ for its rows and the state, plus the inputs: 6.8 MB already at N = 128.
+const SKIPPED = {
+  onnx: ['quadratic-kernel false 256 64', 'quadratic-kernel false 512 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64'],
+  wasm: [
+    'quadratic-kernel false 128 64', 'quadratic-kernel false 256 64', 'quadratic-kernel false 512 64',
+    'quadratic-kernel true 128 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
+  ],
+};
 
-describe('scaling end to end (small grid)', () => {
+describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', (engine) => {
+  const ARGS = [
+    'scaling', '--quick', '--backend', engine,
+    '--set', 'N=[128,256,512]', '--set', 'grid[3].D_random=[256,512]', '--set', 'error_draws=3',
+    '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
+  ];
   let out: string;
   let dir: string;
   let run: { code: number; stdout: string; stderr: string };
@@ -29,6 +38,7 @@ describe('scaling end to end (small grid)', () => {
 
   it('writes results, fits, five charts and the report', () => {
     expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).backend.name).toBe(engine);
     const charts = ['causal-vs-noncausal', 'crossover-vs-d', 'memory-vs-n', 'rff-error', 'time-vs-n'];
     expect(listFiles(dir)).toEqual(
       [
@@ -51,10 +61,7 @@ describe('scaling end to end (small grid)', () => {
     expectGolden('scaling.header.csv', `${lines[0]}\n`);
     const rows = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
     const skipped = rows.filter((r) => r['skipped_reason']);
-    expect(skipped.map((r) => `${r['method']} ${r['causal']} ${r['N']} ${r['D']}`)).toEqual([
-      'quadratic-kernel false 512 64',
-      'quadratic-kernel true 128 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
-    ]);
+    expect(skipped.map((r) => `${r['method']} ${r['causal']} ${r['N']} ${r['D']}`)).toEqual(SKIPPED[engine]);
     for (const r of skipped) {
       expect(r['skipped_reason']).toMatch(/^predicted \d+ MiB > memory budget 5 MiB$/);
       expect(r['time_ms']).toBe('');

@@ -166,10 +166,9 @@ function quadratic(g: Graph, d: number, xT: string, rows: number): string {
 
 /** Rows of T = [1; x'; √2·x'] whose products are φ's features: 1·1, √2x'_a·1, x'_a·x'_a, x'_a·√2x'_b (a < b). */
 function quadraticPairs(d: number): [number[], number[]] {
-  const left = [0];
-  const right = [0];
-  for (let a = 0; a < d; a++) left.push(1 + d + a), right.push(0);
-  for (let a = 0; a < d; a++) left.push(1 + a), right.push(1 + a);
-  for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) left.push(1 + a), right.push(1 + d + b);
-  return [left, right];
+  const pairs: [number, number][] = [[0, 0]];
+  for (let a = 0; a < d; a++) pairs.push([1 + d + a, 0]);
+  for (let a = 0; a < d; a++) pairs.push([1 + a, 1 + a]);
+  for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) pairs.push([1 + a, 1 + d + b]);
+  return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
 }

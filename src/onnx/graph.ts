@@ -34,6 +34,8 @@ export class Graph {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private count = 0;
+  /** Constants by content, so that a graph repeated per chunk holds each of its constants once. */
+  private readonly constants = new Map<string, string>();
   readonly name: string;
 
   constructor(name: string) {
@@ -65,15 +67,22 @@ export class Graph {
 
   /** A float32 constant (a scalar when `dims` is empty). */
   floats(values: ArrayLike<number>, dims: readonly number[] = []): string {
-    const name = `c_${this.count++}`;
-    this.initializers.push({ name, dataType: DataType.FLOAT, dims: [...dims], rawData: new Uint8Array(Float32Array.from(values).buffer) });
-    return name;
+    return this.constant(DataType.FLOAT, dims, new Uint8Array(Float32Array.from(values).buffer));
   }
 
   /** An int64 constant (shapes, axes, indices). */
   ints(values: readonly number[], dims: readonly number[] = [values.length]): string {
-    const name = `c_${this.count++}`;
-    this.initializers.push({ name, dataType: DataType.INT64, dims: [...dims], rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
+    return this.constant(DataType.INT64, dims, new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer));
+  }
+
+  private constant(dataType: number, dims: readonly number[], rawData: Uint8Array): string {
+    const key = `${dataType}|${dims.join()}|${Buffer.from(rawData).toString('base64')}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      name = `c_${this.count++}`;
+      this.initializers.push({ name, dataType, dims: [...dims], rawData });
+      this.constants.set(key, name);
+    }
     return name;
   }
 

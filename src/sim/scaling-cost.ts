@@ -95,13 +95,17 @@ export function predictedBytes(p: CostPoint): number | null {
 }
 
 /**
- * Predicted ms of one call: FLOPs at the engine's rate on the reference machine (2 cores: onnx about 60 GFLOP/s,
+ * Predicted ms of one call: FLOPs at the engine's rate on the reference machine (2 cores: onnx about 45 GFLOP/s,
  * tfjs-wasm about 15) plus a fixed cost per call and per chunk of the linear forms. A model from a file without a
  * `flops` expression is costed as softmax attention of its shape.
  */
 export function callMs(p: CostPoint): number {
   const flops = flopsOf(p) ?? 2 * p.N * p.N * (p.D + p.M);
   const onnx = p.engine === 'onnx';
-  const chunks = p.F ? Math.ceil(p.N / Math.min(p.causal ? p.causalChunk : p.chunkRows, p.N)) : 1;
-  return (onnx ? 0.05 : 0.2) + chunks * (onnx ? 0.02 : 0.1) + flops / (onnx ? 6e7 : 1.5e7);
+  return (onnx ? 0.05 : 0.2) + chunksOf(p) * (onnx ? 0.02 : 0.1) + flops / (onnx ? 4.5e7 : 1.5e7);
 }
+
+const chunksOf = (p: CostPoint) => (p.F ? Math.ceil(p.N / Math.min(p.causal ? p.causalChunk : p.chunkRows, p.N)) : 1);
+
+/** Predicted ms of making an onnx session for a call: building and encoding its graph, then ONNX Runtime's planning (fitted: about 5 ms, and 12 ms per chunk of a linear form). */
+export const sessionMs = (p: CostPoint): number => 5 + (p.F ? 12 * chunksOf(p) : 0);

@@ -45,7 +45,7 @@ function flopsCrossover(n: number[], soft: Cell[], other: Cell[]): number | null
   return null;
 }
 
-export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis {
+export function analyseScaling(rows: readonly Row[], fitMinN: number, sameAsSoftmax: ReadonlySet<string> = new Set()): Analysis {
   const timed = rows.filter((r) => r['time_ms'] !== null && r['D_random'] === null);
   const out: Row[] = [];
   const summary: string[] = [];
@@ -70,8 +70,8 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number): Analysis 
     }
   }
 
-  // Crossovers against softmax: the quadratic kernel's linear form, and every method from a file.
-  const against = [...new Set(timed.map((r) => String(r['method'])))].filter((m) => m === 'quadratic-kernel' || !BUILT_IN.has(m));
+  // Crossovers against softmax: the quadratic kernel's linear form, and every method from a file that is not softmax itself.
+  const against = [...new Set(timed.map((r) => String(r['method'])))].filter((m) => m === 'quadratic-kernel' || (!BUILT_IN.has(m) && !sameAsSoftmax.has(m)));
   for (const method of against) {
     for (const [, g] of groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`)) {
       const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));

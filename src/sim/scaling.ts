@@ -4,7 +4,7 @@ import { median, medianInterval } from '../stats/quantile.js';
 import { randomInputs } from '../tensor/executor.js';
 import { METHODS, type Method } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
-import { callMs, chunkRowsFor, flopsOf, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
+import { callMs, chunkRowsFor, sessionMs, flopsOf, predictedBytes, quadraticFeatures, type CostPoint } from './scaling-cost.js';
 import { prepareCall } from './scaling-engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './scaling-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
@@ -113,16 +113,18 @@ export const scaling = defineSimulation({
   ],
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
   tables: { fits: FITS_COLUMNS },
-  analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N),
+  analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N, new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax'))),
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops === null ? null : Number(first.flops)) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine === 'onnx' ? 'onnx' : 'tfjs');
     if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes) return 0;
-    // Per round a warm-up and its share of the samples; the error calls (one per draw of random features) once.
+    // Per round a session (onnx: graph built and planned) and a warm-up and its share of the samples; once, the error
+    // calls (one per draw of random features) and on onnx the memory probe's call, in a process of its own.
     const call = callMs(cost);
     const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
-    return draws * call + roundsMs(settings.rounds, call, timingWindow(settings));
+    const onnx = engine === 'onnx';
+    return (draws + (onnx ? 1 : 0)) * call + settings.rounds * (onnx ? sessionMs(cost) : 0) + roundsMs(settings.rounds, call, timingWindow(settings));
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
