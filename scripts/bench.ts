@@ -97,7 +97,7 @@ for (const engine of ['onnx', 'wasm'] as const) {
         unit: 'GFLOP/s',
         // The session (onnx) or the workers' inputs (wasm) are made once per task, outside the timed calls.
         before: async () => void calls.push((call = await prepareCall({ backend: engine, executor: async () => pool, onnx: () => onnx }, shape, x))),
-        fn: () => call!.run(null),
+        fn: async () => void (await call!.run(null)),
       });
     }
   }
@@ -114,7 +114,7 @@ const ours = new Map<string, number>();
 const key = (task: string, params: object) => `${task} ${JSON.stringify(params)}`;
 for (const t of tasks) {
   const r = bench.getTask(label(t))?.result;
-  if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state}`);
+  if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state} ${r && 'error' in r ? String(r.error) : ''}`);
   const medianMs = r.latency.p50;
   const rate = t.work / (medianMs / 1e3);
   if (t.engine !== 'wasm') ours.set(key(t.task, t.params), rate);
