@@ -127,4 +127,15 @@ describe('estimates that hold', () => {
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
   });
+
+  // The same for the linear form at N = 65536 (scaling's default grid stops at 32768), on onnx, 2026-12-02: each
+  // point's three rounds, measured alone (predicted 3.6, 11.3 and 15.4 s).
+  const SCALING_MS: [boolean, number, number][] = [[false, 32, 4853], [false, 64, 13662], [true, 64, 13773]];
+  it.each(SCALING_MS)('per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i', (causal, d, ms) => {
+    const loaded = loadExperiment(resolveExperimentFile('scaling'));
+    const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
+    const predicted = loaded.sim.estimateMs!(point as never, loaded.experiment.settings as never, 'onnx');
+    expect(ms / predicted).toBeGreaterThan(0.5);
+    expect(ms / predicted).toBeLessThan(2);
+  });
 });

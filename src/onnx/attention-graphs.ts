@@ -14,12 +14,12 @@
  * both products read it without a transpose.
  */
 import { causalSoftmaxRows } from '../sim/scaling-cost.js';
+import type { Method } from '../tensor/methods.js';
 import { Graph } from './graph.js';
 
-export type GraphMethod = 'softmax' | 'quadratic-kernel' | 'quadratic-kernel-direct' | 'rff' | 'rff-homework' | 'favor';
 
 export interface GraphCall {
-  method: GraphMethod;
+  method: Method;
   causal: boolean;
   n: number;
   d: number;
@@ -31,7 +31,7 @@ export interface GraphCall {
   causalChunk: number;
 }
 
-const RANDOM = new Set<GraphMethod>(['rff', 'rff-homework', 'favor']);
+const RANDOM = new Set<Method>(['rff', 'rff-homework', 'favor']);
 
 export const graphInputs = (c: GraphCall): string[] => (RANDOM.has(c.method) ? ['Q', 'K', 'V', 'W'] : ['Q', 'K', 'V']);
 

@@ -7,15 +7,11 @@
  *   y = o → [b, h·k] · W_o
  * Every tensor is an input: the weights and the cache are the caller's arrays, read where they lie.
  */
+import type { DecodeShape as CostShape } from '../sim/decode-cost.js';
 import { Graph } from './graph.js';
 
-export interface DecodeShape {
-  b: number;
-  n: number;
-  d: number;
-  h: number;
-  g: number;
-}
+/** A step's shape as the cost model has it, less the bytes per number (the graph is float32). */
+export type DecodeShape = Omit<CostShape, 's'>;
 
 export const decodeInputs = ({ b, n, d, h, g }: DecodeShape): Record<string, number[]> => {
   const k = d / h;

@@ -4,25 +4,15 @@
  * peak memory once.
  */
 import type * as Ort from 'onnxruntime-node';
-import { attentionGraph, graphInputs, type GraphMethod } from '../onnx/attention-graphs.js';
+import { attentionGraph, graphInputs, type GraphCall } from '../onnx/attention-graphs.js';
 import type { SharedInputs } from '../tensor/attention.js';
 import type { FeatureMap } from '../tensor/features.js';
 import { runMethod, type Method } from '../tensor/methods.js';
 import { batched, outputName } from './scaling-methods.js';
 import type { SimContext } from './types.js';
 
-export interface CallShape {
-  method: Method;
-  causal: boolean;
-  n: number;
-  d: number;
-  m: number;
-  /** Random features R (0 for the other methods). */
-  count: number;
-  /** Rows per chunk of the linear forms and of the causal prefix sums. */
-  chunk: number;
-  causalChunk: number;
-}
+/** A call's shape, as its graph has it (random features R = 0 for the methods without them). */
+export type CallShape = GraphCall;
 
 export interface PreparedCall {
   /** One call; `w` holds the random features' directions (R × D) of the methods that have them. */
@@ -43,13 +33,13 @@ export async function prepareCall(ctx: Pick<SimContext, 'backend' | 'executor' |
 
 async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: CallShape, x: SharedInputs, file?: ModelFile): Promise<PreparedCall> {
   const { engine, probe } = await ctx.onnx();
-  const model = file?.path ?? attentionGraph({ ...shape, method: shape.method as GraphMethod });
+  const model = file?.path ?? attentionGraph(shape);
   const session = await engine.session(model);
   const { n, d, m, count } = shape;
   const lead = file && batched(session) ? [1] : [];
   const dims: Record<string, number[]> = { Q: [...lead, n, d], K: [...lead, n, d], V: [...lead, n, m], W: [count, d] };
   const output = outputName(session);
-  const names = file ? ['Q', 'K', 'V'] : graphInputs({ ...shape, method: shape.method as GraphMethod });
+  const names = file ? ['Q', 'K', 'V'] : graphInputs(shape);
   // Copies into ordinary memory, once per point (ONNX Runtime refuses some inputs over shared memory); the tensors then
   // wrap them, and every call reads them where they lie.
   const data: Record<string, Float32Array> = { Q: x.q.slice(), K: x.k.slice(), V: x.v.slice() };
