@@ -27,7 +27,7 @@ export interface CostPoint {
 }
 
 /** Most chunks in one linear-form graph: the graph is unrolled, and a session's set-up grows with its nodes. */
-export const MAX_CHUNKS = 64;
+export const MAX_CHUNKS = 128;
 
 /** Rows per chunk of the linear forms: the setting, or more where N would need more than MAX_CHUNKS chunks. */
 export const chunkRowsFor = (n: number, rows: number): number => Math.max(rows, Math.ceil(n / MAX_CHUNKS));
