@@ -10,6 +10,22 @@ const status = () => readFileSync('/proc/self/status', 'utf8');
 /** Tries at most: a reading below the call's own outputs means memory was released during it (V8 returning pages). */
 const ATTEMPTS = 3;
 
+/**
+ * Collect garbage and wait until the resident size settles: V8 frees the backing stores of dead ArrayBuffers (the
+ * previous call's inputs and outputs) on a background thread after a collection, and memory released during the
+ * call would lower the resident size below where the measurement started.
+ */
+async function settle() {
+  globalThis.gc?.();
+  let last = kib(status(), 'VmRSS');
+  for (let i = 0; i < 25; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = kib(status(), 'VmRSS');
+    if (Math.abs(now - last) < 64 * 1024) return;
+    last = now;
+  }
+}
+
 process.on('message', async ({ id, model, options, feeds }) => {
   try {
     const session = await ort.InferenceSession.create(typeof model === 'string' ? model : new Uint8Array(model), options);
@@ -21,9 +37,7 @@ process.on('message', async ({ id, model, options, feeds }) => {
     // Sessions are made without a memory arena, so the first call allocates what every call does.
     let bytes = 0;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      // The previous call's inputs and outputs are garbage by now: collect them first, or their release during this
-      // call would lower the resident size below where the measurement started.
-      globalThis.gc?.();
+      await settle();
       writeFileSync('/proc/self/clear_refs', '5');
       const before = kib(status(), 'VmRSS');
       const out = await session.run(inputs);
