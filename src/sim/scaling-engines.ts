@@ -11,9 +11,6 @@ import { runMethod, type Method } from '../tensor/methods.js';
 import { batched, outputName } from './scaling-methods.js';
 import type { SimContext } from './types.js';
 
-/** A call's shape, as its graph has it (random features R = 0 for the methods without them). */
-export type CallShape = GraphCall;
-
 export interface PreparedCall {
   /** One call; `w` holds the random features' directions (R × D) of the methods that have them. */
   run(w: Float32Array | null): Promise<Float32Array>;
@@ -22,18 +19,17 @@ export interface PreparedCall {
   release(): Promise<void>;
 }
 
-/** A model file standing for a method (`settings.methods`); built-in methods are built as graphs. */
-export interface ModelFile {
-  path: string;
-}
-
-export async function prepareCall(ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>, shape: CallShape, x: SharedInputs, file?: ModelFile): Promise<PreparedCall> {
+/**
+ * Prepare a call of `shape` (random features R = 0 for the methods without them) on inputs `x`. `file`: the model
+ * file of a method from `settings.methods`, which stands for the graph (its shape's method is then ignored).
+ */
+export async function prepareCall(ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>, shape: GraphCall, x: SharedInputs, file?: string): Promise<PreparedCall> {
   return ctx.backend === 'onnx' ? prepareOnnx(ctx, shape, x, file) : prepareTfjs(ctx, shape, x);
 }
 
-async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: CallShape, x: SharedInputs, file?: ModelFile): Promise<PreparedCall> {
+async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: GraphCall, x: SharedInputs, file?: string): Promise<PreparedCall> {
   const { engine, probe } = await ctx.onnx();
-  const model = file?.path ?? attentionGraph(shape);
+  const model = file ?? attentionGraph(shape);
   const session = await engine.session(model);
   const { n, d, m, count } = shape;
   const lead = file && batched(session) ? [1] : [];
@@ -55,7 +51,7 @@ async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: CallShape, x: S
   };
 }
 
-async function prepareTfjs(ctx: Pick<SimContext, 'executor'>, shape: CallShape, x: SharedInputs): Promise<PreparedCall> {
+async function prepareTfjs(ctx: Pick<SimContext, 'executor'>, shape: GraphCall, x: SharedInputs): Promise<PreparedCall> {
   const exec = await ctx.executor();
   await exec.setInputs(x);
   const call = (w: Float32Array | null) => ({ method: shape.method, causal: shape.causal, n: shape.n, d: shape.d, m: shape.m, map: featureMap(shape.method, shape.count, w), chunk: shape.chunk, causalChunk: shape.causalChunk });

@@ -144,8 +144,9 @@ export const scaling = defineSimulation({
     if (user && ctx.backend !== 'onnx') throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
 
     const x = randomInputs(ctx.rng, N, D, M);
+    // A method from a file brings its own graph: the shape's method is then only a placeholder.
     const shape = { method: (user ? 'softmax' : method) as Method, causal, n: N, d: D, m: M, count: params.D_random ?? 0, chunk: cost.chunkRows, causalChunk: cost.causalChunk };
-    const call = await prepareCall(ctx, shape, x, user ? { path: user.onnx } : undefined);
+    const call = await prepareCall(ctx, shape, x, user?.onnx);
     try {
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
       const timed = drawDirections(method, D, shape.count, ctx.rng);

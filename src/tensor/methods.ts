@@ -1,8 +1,8 @@
 /**
- * The attention methods of the scaling experiment, as orchestrations of row-block ops.
+ * The attention methods of the scaling experiment on the tfjs engines, as orchestrations of row-block ops.
  * Rows always split into the same two halves, whatever the number of workers, so outputs
  * (and their rounding) do not depend on the machine; the halves run in parallel when
- * there are two lanes.
+ * the executor has two workers.
  */
 import type { OpArgs } from './attention.js';
 import type { Executor } from './executor.js';
