@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { startOnnxRun } from '../src/onnx/engine.js';
-import { quadraticFeatures } from '../src/sim/scaling-cost.js';
+import { quadraticFeatures } from '../src/tensor/features.js';
 import { prepareCall, type PreparedCall } from '../src/sim/scaling-engines.js';
 import { scaling } from '../src/sim/scaling.js';
 import { activate } from '../src/tensor/backend.js';

@@ -4,9 +4,9 @@
  * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written), 75 another process runs it.
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { AttnlabError, isAttnlabError } from './errors.js';
+import { COMMANDS, helpText, parseCommand, withExitCode } from './commands.js';
+import { AttnlabError } from './errors.js';
 import { msg } from './messages.js';
 import { join } from 'node:path';
 import { mergeShards } from './run/merge.js';
@@ -26,62 +26,11 @@ export interface CliIo {
   stop?: AbortSignal;
 }
 
-/** Another process holds the run (sysexits' EX_TEMPFAIL: try again later). */
-export const EXIT_LOCKED = 75;
+export { EXIT_LOCKED } from './commands.js';
 
-const OPTIONS = {
-  list: { type: 'boolean' },
-  quick: { type: 'boolean' },
-  seed: { type: 'string' },
-  set: { type: 'string', multiple: true },
-  backend: { type: 'string' },
-  out: { type: 'string' },
-  check: { type: 'boolean' },
-  resume: { type: 'boolean' },
-  jobs: { type: 'string' },
-  shard: { type: 'string' },
-  yes: { type: 'boolean', short: 'y' },
-  wait: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const HELP = helpText(['exp', 'merge']);
 
-export const HELP = `usage: npm run exp -- <name|path.yaml|all> [options]
-
-  --list              list the experiments with their titles
-  --quick             the experiment's small grid (seconds)
-  --seed N            base seed (default: the file's seed)
-  --set key=value     override a grid parameter or setting; repeatable
-                      e.g. --set trials=200000  --set d=[64,128]
-  --backend NAME      ${BACKENDS.join(' | ')} (default: the first that loads of the experiment's engines:
-                      onnx, then tfjs for scaling and mha-vs-mqa; tensorflow, wasm, cpu for the others)
-  --out DIR           results root (default: results)
-  --check             exit 1 when a claim fails
-  --resume            resume the unfinished run of this command (automatic anyway)
-  --jobs N            worker threads for Monte Carlo points (default: the number of cores);
-                      timing experiments always measure one point at a time
-  --shard I/N         run only shard I of N (points split by id) into a directory of its own
-  --yes, -y           run even when the cost model predicts more than an hour
-  --wait              when another process runs this configuration, wait for it (default: exit 75)
-
-usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]
-
-  combine the shards of one run (their run directories, or folders above them) into one
-  run with its report, as if it had run in one process; see scripts/ for Slurm and GNU parallel
-`;
-
-function parse(rawArgs: readonly string[]) {
-  try {
-    return parseArgs({ args: [...rawArgs], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    const { code, message } = e as { code?: string; message: string };
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const opt = /option '([^']+)'/.exec(message)?.[1] ?? message;
-      throw new AttnlabError('BAD_OPTION', msg.unknownOption(opt, Object.keys(OPTIONS).map((o) => `--${o}`)));
-    }
-    // A value that looks like an option (--seed -3) or a missing value: Node's own sentence names both.
-    throw new AttnlabError('BAD_OPTION', msg.badOptionUsage(message.split('\n')[0]!));
-  }
-}
+const parse = (rawArgs: readonly string[]) => parseCommand('exp', rawArgs);
 
 function parseSeed(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -135,7 +84,7 @@ function summary(name: string, out: RunOutcome, outRoot: string): string {
 }
 
 export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<number> {
-  try {
+  return withExitCode(io, async () => {
     const { values, positionals } = parse(rawArgs);
     if (values.help) {
       io.stdout.write(HELP);
@@ -203,20 +152,14 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
       }
     }
     return values.check && failed ? 1 : 0;
-  } catch (e) {
-    if (isAttnlabError(e)) {
-      io.stderr.write(`${e.format()}\n`);
-      return e.code === 'LOCKED' ? EXIT_LOCKED : 2;
-    }
-    throw e;
-  }
+  });
 }
 
 /** `merge <name> <dirs...>`: the shards of one run combined, with the report a one-process run would write. */
 async function merge(args: readonly string[], values: ReturnType<typeof parse>['values'], rawArgs: readonly string[], io: CliIo): Promise<number> {
   const [name, ...dirs] = args;
   if (!name || !dirs.length) throw new AttnlabError('BAD_OPTION', msg.mergeUsage());
-  for (const opt of Object.keys(values)) if (opt !== 'out' && opt !== 'check') throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
+  for (const opt of Object.keys(values)) if (!Object.hasOwn(COMMANDS.merge.options, opt)) throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
   const outRoot = values.out ?? 'results';
   const out = await mergeShards({ loaded: loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
   io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);

@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { TopLevelSpec } from 'vega-lite';
-import { AttnlabError, isAttnlabError } from './errors.js';
+import { parseCommand, withExitCode } from './commands.js';
+import { AttnlabError } from './errors.js';
 import { msg } from './messages.js';
 import { svgToPdf } from './report/pdf.js';
 import { renderSvg, svgToPng } from './report/render.js';
@@ -18,18 +18,6 @@ import type { CliIo } from './cli.js';
 
 const FORMATS = ['svg', 'png', 'pdf'] as const;
 type Format = (typeof FORMATS)[number];
-
-function options(rawArgs: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...rawArgs],
-      allowPositionals: true,
-      options: { run: { type: 'string' }, theme: { type: 'string' }, format: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' } },
-    });
-  } catch (e) {
-    throw new AttnlabError('BAD_OPTION', msg.badOptionUsage((e as Error).message.split('\n')[0]!));
-  }
-}
 
 /** The run directory: --run ID, or the one results/<name>/latest points at. */
 function runDir(root: string, name: string, id: string | undefined): string {
@@ -44,8 +32,8 @@ function runDir(root: string, name: string, id: string | undefined): string {
 }
 
 export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise<number> {
-  try {
-    const { values, positionals } = options(rawArgs);
+  return withExitCode(io, async () => {
+    const { values, positionals } = parseCommand('figures', rawArgs);
     const name = positionals[0];
     if (!name) throw new AttnlabError('BAD_OPTION', msg.figuresUsage());
     const themeName = values.theme ?? 'report';
@@ -74,13 +62,7 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
     }
     io.stdout.write(`${join(dir, 'figures', themeName)}\n`);
     return 0;
-  } catch (e) {
-    if (isAttnlabError(e)) {
-      io.stderr.write(`${e.format()}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

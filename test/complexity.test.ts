@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { crossover, crossoverInterval, rankClasses } from '../src/stats/complexity.js';
 import { median, medianInterval } from '../src/stats/quantile.js';
-import { flopsOf, predictedBytes, quadraticFeatures, theoryCrossover } from '../src/sim/scaling-cost.js';
+import { flopsOf, predictedBytes, theoryCrossover } from '../src/sim/scaling-cost.js';
+import { quadraticFeatures } from '../src/tensor/features.js';
 
 const Ns = [128, 256, 512, 1024, 2048, 4096];
 

@@ -3,17 +3,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
-import type { SetupResult } from '../sim/types.js';
-import { activate, type TfjsBackend } from '../tensor/backend.js';
+import { activate } from '../tensor/backend.js';
 import { inlineExecutor } from '../tensor/executor.js';
+import type { JobsOptions } from './jobs.js';
 
-interface Init {
-  kind: string;
-  backend: TfjsBackend;
-  seed: number;
-  settings: Record<string, unknown>;
-  setup: SetupResult;
-}
+/** What the main thread hands each worker (jobs.ts): the options it runs points with. */
+type Init = Pick<JobsOptions, 'kind' | 'backend' | 'seed' | 'settings' | 'setup'>;
 type Request = { id: number; point: string; params: Record<string, unknown>; replicate: number };
 
 const port = parentPort!;

@@ -16,7 +16,6 @@ export function shardOf(pointId: string, count: number): number {
 }
 
 /** `1/4` */
-export const shardText = (s: Shard): string => `${s.index}/${s.count}`;
 
 /** The suffix of a shard's run directory: `shard1of4`. */
 export const shardDirSuffix = (s: Shard): string => `shard${s.index}of${s.count}`;

@@ -44,7 +44,7 @@ function evaluate(node: Node, vars: FlopsVars): number {
 
 /** The expression's value at (N, D, M); throws (plain Error, with the reason) on anything outside the grammar. */
 export function evaluateFlops(expression: string, vars: FlopsVars): number {
-  const value = evaluate(parseExpression(expression) as unknown as Node, vars);
+  const value = evaluate(parseExpression(expression) as Node, vars);
   if (!Number.isFinite(value) || value < 0) throw new Error(`it gives ${value} at N=${vars.N}, D=${vars.D}, M=${vars.M}; FLOPs must be a finite number ≥ 0`);
   return value;
 }

@@ -3,11 +3,9 @@
  * not counted), the bytes a call is predicted to hold at its peak (used to skip points over the memory budget before
  * they run, and written beside the measured peak), and the time a call is predicted to take (the run's estimate).
  */
+import { quadraticFeatures } from '../tensor/features.js';
 import type { Method } from '../tensor/methods.js';
 import { evaluateFlops } from './flops-expression.js';
-
-/** C = 1 + D + D(D+1)/2: the quadratic kernel's feature count. */
-export const quadraticFeatures = (d: number): number => 1 + d + (d * (d + 1)) / 2;
 
 export interface CostPoint {
   /** A built-in method, or `user`: a model from a file, whose cost is its `flops` expression if any. */

@@ -55,16 +55,11 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
   if (claim.kind === 'spread' || claim.kind === 'monotone') return evaluateShape(claim, selected, base);
   const range = [claim.x_min !== undefined ? `${claim.x} ≥ ${claim.x_min}` : '', claim.largest !== undefined ? `the ${claim.largest} largest ${claim.x}` : ''].filter(Boolean).join(', ');
   const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${range ? ` (${range})` : ''}`;
-  const groups = new Map<string, Row[]>();
-  for (const r of selected) {
-    if (claim.x_min !== undefined && Number(r[claim.x]) < claim.x_min) continue;
-    const key = claim.per.map((c) => `${c}=${r[c]}`).join(', ');
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  if (groups.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  const grouped = groups(claim.x_min === undefined ? selected : selected.filter((r) => Number(r[claim.x]) >= claim.x_min!), claim.per);
+  if (grouped.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
   const parts: string[] = [];
   let allPass = true;
-  for (const [key, all] of groups) {
+  for (const [key, all] of grouped) {
     const rs = claim.largest === undefined ? all : [...all].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x])).slice(-claim.largest);
     try {
       const f = logLogSlope(rs.map((r) => Number(r[claim.x])), rs.map((r) => Number(r[claim.y])));

@@ -14,18 +14,13 @@
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import { featureCount, featurize, type FeatureMap } from './features.js';
+import type { AttentionInputs } from './reference.js';
 
 type TF = typeof tfc;
 
-export interface SharedInputs {
-  q: Float32Array;
-  /** Kᵀ, D×N. */
+/** The inputs (in shared memory, for the workers) with Kᵀ, D×N, beside them. */
+export interface SharedInputs extends AttentionInputs {
   kT: Float32Array;
-  k: Float32Array;
-  v: Float32Array;
-  n: number;
-  d: number;
-  m: number;
 }
 
 /** One op over rows [lo, hi). */

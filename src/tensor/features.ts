@@ -25,9 +25,12 @@ export interface PositiveMap {
 }
 export type FeatureMap = QuadraticMap | FourierMap | PositiveMap;
 
-/** C = 1 + D + D(D+1)/2 for the quadratic map; 2R and R for the random maps. */
+/** C = 1 + D + D(D+1)/2: the quadratic kernel's feature count. */
+export const quadraticFeatures = (d: number): number => 1 + d + (d * (d + 1)) / 2;
+
+/** C for the quadratic map; 2R and R for the random maps. */
 export function featureCount(map: FeatureMap, d: number): number {
-  if (map.kind === 'quadratic') return 1 + d + (d * (d + 1)) / 2;
+  if (map.kind === 'quadratic') return quadraticFeatures(d);
   return map.kind === 'fourier' ? 2 * map.count : map.count;
 }
 
