@@ -31,15 +31,16 @@ export function loadOnnx(): Promise<OnnxEngine> {
   return (loaded ??= (async () => {
     const ort = (await import('onnxruntime-node')) as typeof Ort;
     const threads = availableParallelism();
-    const options = (providers: string[], quiet = false): Ort.InferenceSession.SessionOptions => ({
+    const options = (providers: string[]): Ort.InferenceSession.SessionOptions => ({
       executionProviders: providers,
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       enableCpuMemArena: false,
-      // ONNX Runtime logs a failed provider load as an error before throwing; the probe's failure is expected.
-      ...(quiet ? { logSeverityLevel: 4 as const } : {}),
+      // Fatal only: ONNX Runtime logs a failed provider probe or a failed call (a bad model from a file) before it
+      // throws, and the error it throws carries the same message, which attnlab prints with its context.
+      logSeverityLevel: 4,
     });
     // The CUDA provider is a separate download (skipped by .npmrc); probe it only where its library is there.
     const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
@@ -48,7 +49,7 @@ export function loadOnnx(): Promise<OnnxEngine> {
     let provider: 'cuda' | 'cpu' = 'cpu';
     if (cuda) {
       try {
-        await ort.InferenceSession.create(identityModel(), options(['cuda'], true));
+        await ort.InferenceSession.create(identityModel(), options(['cuda']));
         provider = 'cuda';
       } catch {
         provider = 'cpu';
