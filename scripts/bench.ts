@@ -16,6 +16,7 @@ import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { startOnnxRun } from '../src/onnx/engine.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
+import { linearChunkRows } from '../src/sim/scaling-cost.js';
 import { prepareCall, type PreparedCall } from '../src/sim/scaling-engines.js';
 import { scaling } from '../src/sim/scaling.js';
 import { activate } from '../src/tensor/backend.js';
@@ -87,7 +88,7 @@ for (const engine of ['onnx', 'wasm'] as const) {
       ['softmax-attention', 'softmax', 4 * n * n * d],
       ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
     ] as [string, Method, number][]) {
-      const shape = { method, causal: false, n, d, m: d, count: 0, chunk: SCALING_DEFAULTS.chunk_rows, causalChunk: SCALING_DEFAULTS.causal_chunk };
+      const shape = { method, causal: false, n, d, m: d, count: 0, chunk: linearChunkRows(n, c, SCALING_DEFAULTS.chunk_bytes), causalChunk: SCALING_DEFAULTS.causal_chunk };
       let call: PreparedCall | undefined;
       tasks.push({
         task,

@@ -1,6 +1,7 @@
 /**
  * Peak memory of one call on the onnx engine, measured, not predicted: a probe child process (memory-probe.mjs)
- * runs the call on inputs of the same shapes with the same session options. Writing 5 to /proc/self/clear_refs
+ * runs the call on inputs of the same shapes with the same session options, less the CPU memory arena (which would
+ * keep the buffers of earlier calls). Writing 5 to /proc/self/clear_refs
  * resets the process's peak resident size (VmHWM) to its current one (VmRSS); VmHWM after the call less VmRSS
  * before it is the most the call held at once: its intermediates and its output (the inputs were resident before).
  * The probe runs with glibc's mmap threshold fixed at 16 KiB, so freed buffers leave the process and cannot be

@@ -27,8 +27,17 @@ export interface CostPoint {
 /** Most chunks in one linear-form graph: the graph is unrolled, and a session's set-up grows with its nodes. */
 export const MAX_CHUNKS = 128;
 
-/** Rows per chunk of the linear forms: the setting, or more where N would need more than MAX_CHUNKS chunks. */
+/** Rows per chunk: at least `rows`, and more where N would need more than MAX_CHUNKS chunks. */
 export const chunkRowsFor = (n: number, rows: number): number => Math.max(rows, Math.ceil(n / MAX_CHUNKS));
+
+/**
+ * Rows per chunk of a linear form with F features: the power of two nearest to `bytes` of φ (F × rows floats), at
+ * least 64 (and N/MAX_CHUNKS). At 2 MiB: 256 rows at D = 64 (C = 2145), 1024 at 32, 4096 at 16, 16384 at 8; on this
+ * machine each ran its D fastest (with 256 rows throughout, D = 8 ran at 9 GFLOP/s instead of 16, D = 32 at 54
+ * instead of 66; at D = 64, 512 rows ran at 79 against 89).
+ */
+export const linearChunkRows = (n: number, features: number, bytes: number): number =>
+  chunkRowsFor(n, Math.max(64, 2 ** Math.round(Math.log2(bytes / (4 * Math.max(1, features))))));
 
 /** Query rows per block of causal softmax on onnx: N/8 (8 blocks), each attending to the keys up to its last row. */
 export const causalSoftmaxRows = (n: number): number => Math.ceil(n / 8);

@@ -5,7 +5,7 @@ import { randomInputs } from '../tensor/executor.js';
 import { METHODS, type Method } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { quadraticFeatures } from '../tensor/features.js';
-import { callMs, chunkRowsFor, sessionMs, flopsOf, predictedBytes, type CostPoint } from './scaling-cost.js';
+import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './scaling-cost.js';
 import { prepareCall } from './scaling-engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './scaling-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
@@ -53,7 +53,7 @@ const Settings = z
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
-    chunk_rows: z.number().int().min(8).default(256).describe('rows per chunk of the linear forms (φ is built for one chunk at a time; at least N/128: a graph has at most 128 chunks); @default 256'),
+    chunk_bytes: z.number().int().min(4096).default(2 ** 21).describe('φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, at least 64 and N/128 (a graph has at most 128 chunks); @default 2 MiB'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums (at least N/128); @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
     rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3'),
@@ -80,7 +80,7 @@ function costPoint(p: Params, settings: Settings, engine: CostPoint['engine']): 
   const user = settings.methods[p.method];
   return {
     method: user ? 'user' : (p.method as Method), causal: p.causal, N: p.N, D: p.D, M: p.M, F,
-    causalChunk: chunkRowsFor(p.N, settings.causal_chunk), chunkRows: chunkRowsFor(p.N, settings.chunk_rows), engine, ...(user?.flops ? { flops: user.flops } : {}),
+    causalChunk: chunkRowsFor(p.N, settings.causal_chunk), chunkRows: linearChunkRows(p.N, F, settings.chunk_bytes), engine, ...(user?.flops ? { flops: user.flops } : {}),
   };
 }
 
