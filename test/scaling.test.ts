@@ -7,16 +7,23 @@ import { cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
 // A small grid: every method and block, N up to 512, few samples, on each engine. Under a 5 MB budget the linear
-// form at D = 64 (φ of C = 2145 features per row) is skipped where its predicted bytes exceed it, each with its
-// reason, while softmax (1.2 MB at N = 512) still runs.
-//   onnx: 4·(N·257 + rows·(129 + 3·2145) + 2·2145·65), rows = min(N, 256): 4.6 MB at N = 128, 8.1 MB at 256; causal
-//         adds N·(130 + 2145/5) per row: 4.9 MB at 128.
-//   wasm: two halves, each φ for its rows and the state, plus the inputs: 6.8 MB already at N = 128.
+// forms are skipped where their predicted bytes exceed it, each with its reason, while softmax (1.2 MB at N = 512)
+// still runs. Rows per chunk: the power of two nearest to 2 MiB of φ, at most N (D = 64, C = 2145: 256; D = 32,
+// C = 561: 1024; rff with D_random = 512, F = 1024: 512).
+//   onnx: 4·(N·(2M + 1 + 2D) + rows·(2D + 1 + 3C) + 2C·(M + 1)): 4.6 MB at N = 128, D = 64, 8.1 MB at 256; causal
+//         adds N·(2(M + 1) + C/5): 4.9 MB at 128. Random features: 4·(N·(2M + 1 + 2D) + rows·3F + 2F(M + 1)): 6.4 MB
+//         for rff and rff-homework at N = 512 with F = 1024 (FAVOR+, F = R = 512: 3.2 MB).
+//   wasm: two halves, each φ for its rows and the state, plus the inputs: 6.8 MB already at N = 128 for D = 64, and
+//         5.1 MB at N = 512 for D = 32 (a chunk of all 256 rows of each half).
 const SKIPPED = {
-  onnx: ['quadratic-kernel false 256 64', 'quadratic-kernel false 512 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64'],
+  onnx: [
+    'quadratic-kernel false 256 64', 'quadratic-kernel false 512 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
+    'rff false 512 4', 'rff-homework false 512 4',
+  ],
   wasm: [
-    'quadratic-kernel false 128 64', 'quadratic-kernel false 256 64', 'quadratic-kernel false 512 64',
+    'quadratic-kernel false 128 64', 'quadratic-kernel false 256 64', 'quadratic-kernel false 512 32', 'quadratic-kernel false 512 64',
     'quadratic-kernel true 128 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
+    'rff false 512 4', 'rff-homework false 512 4',
   ],
 };
 
@@ -70,8 +77,9 @@ describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', 
       expect(Number(r['max_rel_error']), `${r['method']} N=${r['N']}`).toBeLessThan(1e-3);
       expect(Number(r['gflops'])).toBeGreaterThan(0);
     }
-    // --set N applies to every block that has N, the random-feature block included: 3 N × 2 D_random.
-    expect(rows.filter((r) => r['method'] === 'rff').map((r) => r['draws'])).toEqual(Array(6).fill('3'));
+    // --set N applies to every block that has N, the random-feature block included: 3 N × 2 D_random, the last
+    // (N = 512, D_random = 512) skipped by the budget.
+    expect(rows.filter((r) => r['method'] === 'rff').map((r) => r['draws'])).toEqual([...Array(5).fill('3'), '']);
   });
 
   it('fits.csv has slopes and crossovers', () => {
