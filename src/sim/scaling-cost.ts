@@ -31,13 +31,13 @@ export const MAX_CHUNKS = 128;
 export const chunkRowsFor = (n: number, rows: number): number => Math.max(rows, Math.ceil(n / MAX_CHUNKS));
 
 /**
- * Rows per chunk of a linear form with F features: the power of two nearest to `bytes` of φ (F × rows floats), at
- * least 64 (and N/MAX_CHUNKS). At 2 MiB: 256 rows at D = 64 (C = 2145), 1024 at 32, 4096 at 16, 16384 at 8; on this
- * machine each ran its D fastest (with 256 rows throughout, D = 8 ran at 9 GFLOP/s instead of 16, D = 32 at 54
- * instead of 66; at D = 64, 512 rows ran at 79 against 89).
+ * Rows per chunk of a linear form with F features: the power of two nearest to `bytes` of φ (F × rows floats), from
+ * 64 to 4096 rows (and at least N/MAX_CHUNKS). At 2 MiB: 256 rows at D = 64 (C = 2145), 1024 at 32, 4096 at 16 and 8;
+ * on this machine each ran its D fastest (with 256 rows throughout, D = 8 ran at 9 GFLOP/s instead of 16, D = 32 at
+ * 54 instead of 66; at D = 64, 512 rows ran at 79 against 89; at D = 8, 16384 rows were 1.2 – 1.5× slower than 4096).
  */
 export const linearChunkRows = (n: number, features: number, bytes: number): number =>
-  chunkRowsFor(n, Math.max(64, 2 ** Math.round(Math.log2(bytes / (4 * Math.max(1, features))))));
+  chunkRowsFor(n, Math.min(4096, Math.max(64, 2 ** Math.round(Math.log2(bytes / (4 * Math.max(1, features)))))));
 
 /** Query rows per block of causal softmax on onnx: N/8 (8 blocks), each attending to the keys up to its last row. */
 export const causalSoftmaxRows = (n: number): number => Math.ceil(n / 8);
