@@ -90,6 +90,8 @@ export function runIdFor(hash: string, date: Date, shard?: Shard): string {
 
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
   const { experiment: exp, loaded } = req;
+  // `all` selects every experiment's engine first; the tfjs backend this one uses must be the active one.
+  await req.backend.tf.setBackend(req.backend.tfjs);
   const hash = configHash(exp, req.backend.name, sourceHash(loaded));
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
