@@ -46,10 +46,10 @@ export function loadOnnx(): Promise<OnnxEngine> {
       // throws, and the error it throws carries the same message, which attnlab prints with its context.
       logSeverityLevel: 4,
     });
-    // The CUDA provider is a separate download (skipped by .npmrc); probe it only where its library is there.
+    // The CUDA provider is a separate download (skipped by .npmrc): where its library is there, a one-node graph
+    // tells whether it really loads.
     const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
     const cuda = existsSync(join(binding, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
-    // A probe graph (Identity) tells whether the CUDA provider really loads (its binaries are downloaded separately).
     let provider: 'cuda' | 'cpu' = 'cpu';
     if (cuda) {
       try {
@@ -59,14 +59,15 @@ export function loadOnnx(): Promise<OnnxEngine> {
         provider = 'cpu';
       }
     }
-    const providers = provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+    const sessionOptions = options(provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu']);
     return {
       ort,
       version: ort.env.versions.node ?? ort.env.versions.common ?? 'unknown',
       provider,
       threads,
-      options: options(providers),
-      session: (model) => (typeof model === 'string' ? ort.InferenceSession.create(model, options(providers)) : ort.InferenceSession.create(model, options(providers))),
+      options: sessionOptions,
+      // Two calls for the two overloads (a path, or the model's bytes).
+      session: (model) => (typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions) : ort.InferenceSession.create(model, sessionOptions)),
     };
   })());
 }

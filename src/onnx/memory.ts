@@ -20,7 +20,7 @@ export interface MemoryProbe {
   close(): void;
 }
 
-export const canProbeMemory = (): boolean => process.platform === 'linux' && existsSync('/proc/self/clear_refs');
+const canProbeMemory = (): boolean => process.platform === 'linux' && existsSync('/proc/self/clear_refs');
 
 /** Start the probe process (once per run); null where the peak cannot be read. */
 export function memoryProbe(options: Ort.InferenceSession.SessionOptions): MemoryProbe | null {

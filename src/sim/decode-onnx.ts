@@ -9,7 +9,7 @@ import type { OnnxEngine, OnnxRun } from '../onnx/engine.js';
 import type { NormalRng } from '../random/normal.js';
 import { decodeReference } from '../tensor/decode.js';
 import type { DecodeCheck } from '../tensor/decode-checks.js';
-import { timeCall } from './timing.js';
+import { probeMs } from './timing.js';
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -37,21 +37,19 @@ export async function onnxDecodeStep({ engine, probe }: OnnxRun, shape: DecodeSh
   };
 }
 
-const probeMs = async (now: () => number, f: () => Promise<unknown>, label: string) => (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
-
 /** Read bandwidth (the sum of 64 Mi floats: 256 MiB read) and peak FLOP/s (a 1024³ product) on the onnx engine. */
 export async function onnxProbes({ engine }: OnnxRun, now: () => number): Promise<{ bandwidth: number; peak: number }> {
   const length = 1 << 26;
-  const add = await engine.session(sumGraph(length));
+  const sum = await engine.session(sumGraph(length));
   const mm = await engine.session(matMulGraph(1024));
   try {
     const a = feeds(engine, { a: [length] }, 1);
-    const bandwidth = (4 * length) / ((await probeMs(now, () => add.run(a), 'bandwidth probe')) / 1e3);
+    const bandwidth = (4 * length) / ((await probeMs(now, () => sum.run(a), 'bandwidth probe')) / 1e3);
     const m = feeds(engine, { a: [1024, 1024], b: [1024, 1024] }, 0.5);
     const peak = (2 * 1024 ** 3) / ((await probeMs(now, () => mm.run(m), 'peak FLOP/s probe')) / 1e3);
     return { bandwidth, peak };
   } finally {
-    await Promise.all([add.release(), mm.release()]);
+    await Promise.all([sum.release(), mm.release()]);
   }
 }
 

@@ -5,7 +5,7 @@ import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
 import { decodeCost } from './decode-cost.js';
 import { onnxDecodeChecks, onnxDecodeStep, onnxProbes } from './decode-onnx.js';
-import { combineRounds, ONE_ROUND, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
+import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
 import { defineSimulation, type Row } from './types.js';
 
 /**
@@ -57,11 +57,6 @@ function timingColumns(t: Timing, bytes: number, flops: number): Row {
     time_ms: t.medianMs, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
     bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: samplesCell(t.samples),
   };
-}
-
-/** Median ms of `f` (setup probes), measured like every timed point. */
-async function probeMs(now: () => number, f: () => void, label: string): Promise<number> {
-  return (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
 }
 
 export const mhaVsMqa = defineSimulation({

@@ -72,8 +72,9 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number, sameAsSoft
 
   // Crossovers against softmax: the quadratic kernel's linear form, and every method from a file that is not softmax itself.
   const against = [...new Set(timed.map((r) => String(r['method'])))].filter((m) => m === 'quadratic-kernel' || (!BUILT_IN.has(m) && !sameAsSoftmax.has(m)));
+  const shapes = [...groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`).values()];
   for (const method of against) {
-    for (const [, g] of groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`)) {
+    for (const g of shapes) {
       const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));
       const lin = g.filter((r) => r['method'] === method && soft.has(num(r, 'N'))).sort((a, b) => num(a, 'N') - num(b, 'N'));
       if (lin.length < 2) continue;

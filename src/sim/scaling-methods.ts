@@ -20,7 +20,8 @@ export const UserMethod = z
   .strict();
 export type UserMethod = z.output<typeof UserMethod>;
 
-const INPUTS = ['Q', 'K', 'V'];
+/** The contract's input names, sorted (compared with the model's, sorted). */
+const INPUTS = ['K', 'Q', 'V'];
 const CONTRACT = 'inputs Q [N, D], K [N, D], V [N, M] (N dynamic; a leading batch axis of 1 allowed) and one output O [N, M]';
 
 /** Whether the model's inputs carry a leading batch axis (rank 3). */
@@ -72,7 +73,7 @@ export async function checkMethodFiles(methods: Record<string, UserMethod>, shap
 async function checkContract(engine: OnnxEngine, session: Ort.InferenceSession, name: string, file: string, shapes: { D: number; M: number }[], where: SourceLocation): Promise<void> {
   const refuse = (found: string) => new AttnlabError('BAD_MODEL', msg.modelContract(name, file, found, CONTRACT), where);
   const inputs = [...session.inputNames].sort();
-  if (inputs.join() !== [...INPUTS].sort().join()) throw refuse(`has inputs ${inputs.join(', ') || '(none)'}`);
+  if (inputs.join() !== INPUTS.join()) throw refuse(`has inputs ${inputs.join(', ') || '(none)'}`);
   if (session.outputNames.length > 1 && !session.outputNames.includes('O')) throw refuse(`has outputs ${session.outputNames.join(', ')} and none named O`);
   const rank3 = batched(session);
   for (const meta of session.inputMetadata) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { NormalRng } from '../random/normal.js';
 import { median, medianInterval } from '../stats/quantile.js';
 import { randomInputs } from '../tensor/executor.js';
+import type { Backend } from '../tensor/backend.js';
 import { METHODS, type Method } from '../tensor/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
 import { quadraticFeatures } from '../tensor/features.js';
@@ -74,13 +75,14 @@ function drawDirections(method: string, d: number, count: number, rng: NormalRng
 }
 
 /** What the cost formulas need of a point: its shape and the width F of its features. */
-function costPoint(p: Params, settings: Settings, engine: CostPoint['engine']): CostPoint {
+function costPoint(p: Params, settings: Settings, backend: Backend): CostPoint {
   const count = p.D_random ?? 0;
   const F = p.method === 'favor' ? count : RANDOM.includes(p.method) ? 2 * count : p.method === 'quadratic-kernel' ? quadraticFeatures(p.D) : 0;
   const user = settings.methods[p.method];
   return {
     method: user ? 'user' : (p.method as Method), causal: p.causal, N: p.N, D: p.D, M: p.M, F,
-    causalChunk: chunkRowsFor(p.N, settings.causal_chunk), chunkRows: linearChunkRows(p.N, F, settings.chunk_bytes), engine, ...(user?.flops ? { flops: user.flops } : {}),
+    causalChunk: chunkRowsFor(p.N, settings.causal_chunk), chunkRows: linearChunkRows(p.N, F, settings.chunk_bytes),
+    engine: backend === 'onnx' ? 'onnx' : 'tfjs', ...(user?.flops ? { flops: user.flops } : {}),
   };
 }
 
@@ -118,7 +120,7 @@ export const scaling = defineSimulation({
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops === null ? null : Number(first.flops)) })),
   estimateMs(params, settings, engine) {
-    const cost = costPoint(params, settings, engine === 'onnx' ? 'onnx' : 'tfjs');
+    const cost = costPoint(params, settings, engine);
     if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes) return 0;
     // Per round a session (onnx: graph built and planned) and a warm-up and its share of the samples; once, the error
     // calls (one per draw of random features) and on onnx the memory probe's call, in a process of its own.
@@ -129,7 +131,7 @@ export const scaling = defineSimulation({
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
-    const cost = costPoint(params, settings, ctx.backend === 'onnx' ? 'onnx' : 'tfjs');
+    const cost = costPoint(params, settings, ctx.backend);
     const flops = flopsOf(cost);
     const predicted = predictedBytes(cost);
     const user = settings.methods[method];

@@ -38,6 +38,11 @@ export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Tim
   return summarise([...(result.latency.samples ?? [])]);
 }
 
+/** Median ms of `f` over 7 calls with no time window: the machine probes of a setup, measured like every timed point. */
+export async function probeMs(now: () => number, f: () => unknown, label: string): Promise<number> {
+  return (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
+}
+
 /** Median and its distribution-free interval of samples (ms), which come back ascending. */
 export function summarise(samples: readonly number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -60,31 +60,31 @@ export async function activate(name: TfjsBackend): Promise<string> {
   return pkg;
 }
 
-/** The first tfjs backend that loads. */
-async function firstTfjs(order: readonly TfjsBackend[]): Promise<{ name: TfjsBackend; provider: string }> {
+/** The first of `engines` that loads. */
+async function firstThatLoads(engines: readonly Backend[]): Promise<SelectedBackend> {
   let last: unknown;
-  for (const name of order) {
+  for (const name of engines) {
     try {
-      return { name, provider: await activate(name) };
+      return await load(name);
     } catch (e) {
       last = e;
     }
   }
-  throw new AttnlabError('BACKEND', msg.backendUnavailable(order.at(-1)!, (last as Error).message));
+  throw new AttnlabError('BACKEND', msg.backendUnavailable(engines.at(-1)!, (last as Error).message));
 }
 
 async function load(name: Backend): Promise<SelectedBackend> {
   if (name !== 'onnx') return { name, provider: await activate(name), tfjs: name, tf };
   const onnx = await loadOnnx();
   // Setup code (machine probes, checks) still has tensors to make: the embedded tfjs backend runs it.
-  const beside = await firstTfjs(['wasm', 'cpu']);
+  const beside = await firstThatLoads(['wasm', 'cpu']);
   return {
     name,
     provider: `onnxruntime-node ${onnx.version} (${onnx.provider} execution provider, ${onnx.threads} threads)`,
     version: onnx.version,
     executionProvider: onnx.provider,
     threads: onnx.threads,
-    tfjs: beside.name,
+    tfjs: beside.tfjs,
     tf,
   };
 }
@@ -103,13 +103,5 @@ export async function selectBackend(requested: Backend | undefined, engines: rea
       throw new AttnlabError('BACKEND', msg.backendUnavailable(requested, (e as Error).message.split('\n')[0]!));
     }
   }
-  let last: unknown;
-  for (const name of engines) {
-    try {
-      return await load(name);
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw new AttnlabError('BACKEND', msg.backendUnavailable(engines.at(-1)!, (last as Error).message));
+  return firstThatLoads(engines);
 }
