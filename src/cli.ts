@@ -13,9 +13,9 @@ import { mergeShards } from './run/merge.js';
 import { runExperiment, type RunOutcome } from './run/runner.js';
 import { checkDuration, estimateRun, totalEstimate } from './run/estimate.js';
 import { shardPoints, type Shard } from './run/shard.js';
-import { expandGrid } from './spec/grid.js';
-import { listExperimentNames, loadExperiment, resolveExperimentFile, type LoadedExperiment } from './spec/load.js';
-import { applyOverrides, type Overrides } from './spec/overrides.js';
+import { listExperimentNames, loadExperiment, resolveExperimentFile } from './spec/load.js';
+import type { Overrides } from './spec/overrides.js';
+import { resolveExperiment, type ResolvedExperiment } from './spec/resolve.js';
 import { BACKENDS, isBackend, selectBackend, TFJS_BACKENDS, type Backend, type SelectedBackend } from './tensor/backend.js';
 
 export interface CliIo {
@@ -108,32 +108,29 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
 
     // Validate everything (files, overrides, backend) before anything is written.
     const names = target === 'all' ? listExperimentNames() : [target];
-    const jobs = names.map((n) => {
-      const loaded: LoadedExperiment = loadExperiment(resolveExperimentFile(n));
-      const experiment = applyOverrides(loaded.experiment, loaded.sim, overrides);
-      return { loaded, experiment, grid: expandGrid(experiment, loaded.sim) };
-    });
-    // Every job's cost before any work: an unreasonably long total needs --yes.
+    const jobs = names.map((n) => resolveExperiment(loadExperiment(resolveExperimentFile(n)), overrides));
     // Checks that load the files an experiment names (models), still before anything is written.
-    for (const j of jobs) await j.loaded.sim.prepare?.(j.experiment.settings, j.grid as never, (path) => j.loaded.locator.at(path));
+    for (const r of jobs) await r.sim.prepare?.(r.settings, r.points, (path) => r.locator.at(path));
     const backends = new Map<string, SelectedBackend>();
-    for (const j of jobs) {
-      const engines = j.loaded.sim.engines ?? TFJS_BACKENDS;
+    const backendOf = (r: ResolvedExperiment) => backends.get((r.sim.engines ?? TFJS_BACKENDS).join())!;
+    for (const r of jobs) {
+      const engines = r.sim.engines ?? TFJS_BACKENDS;
       const key = engines.join();
-      if (!backends.has(key)) backends.set(key, await selectBackend(requestedBackend, engines, j.loaded.sim.kind));
+      if (!backends.has(key)) backends.set(key, await selectBackend(requestedBackend, engines, r.sim.kind));
     }
-    const estimates = jobs.map((j) => estimateRun(j.loaded.sim, j.experiment, shardPoints(j.grid, shard), workers, backends.get((j.loaded.sim.engines ?? TFJS_BACKENDS).join())!.name));
+    // Every job's cost before any work: an unreasonably long total needs --yes.
+    const estimates = jobs.map((r) => estimateRun(r, shardPoints(r.points, shard), workers, backendOf(r).name));
     checkDuration(target, totalEstimate(estimates), Boolean(values.yes));
 
     let failed = false;
-    for (const [i, job] of jobs.entries()) {
+    for (const [i, resolved] of jobs.entries()) {
       const estimate = estimates[i];
-      if (estimate) io.stderr.write(`${msg.estimate(job.experiment.name, estimate)}\n`);
+      const name = resolved.experiment.name;
+      if (estimate) io.stderr.write(`${msg.estimate(name, estimate)}\n`);
       const out = await runExperiment(
         {
-          ...job,
-          overrides,
-          backend: backends.get((job.loaded.sim.engines ?? TFJS_BACKENDS).join())!,
+          resolved,
+          backend: backendOf(resolved),
           outRoot,
           command: commandLine(rawArgs),
           resumeRequested: Boolean(values.resume),
@@ -145,7 +142,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
       failed ||= outcomeFailed(out);
-      io.stdout.write(`${summary(job.experiment.name, out, outRoot)}\n${out.reportPath}\n`);
+      io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
       if (out.interrupted) {
         io.stderr.write(`${msg.interrupted(out.dir)}\n`);
         return 130;

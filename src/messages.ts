@@ -98,6 +98,8 @@ export const msg = {
   claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
   stopping: () => 'interrupt: finishing the current point, then writing what is done (Ctrl-C again to quit at once)',
   interrupted: (dir: string) => `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
+  rowKeys: (kind: string, index: number, missing: readonly string[], extra: readonly string[]) =>
+    `simulation ${kind} returned row ${index} ${[missing.length ? `without ${missing.join(', ')}` : '', extra.length ? `with keys not in its row schema: ${extra.join(', ')}` : ''].filter(Boolean).join(' and ')}`,
   pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   shardDone: (name: string, shard: string, points: number, gridPoints: number, root: string) =>

@@ -88,9 +88,8 @@ describe('qk-variance --quick end to end', () => {
 
   it('--quick overlays only the settings its block names; the others keep the file\'s values', async () => {
     const { loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
-    const { applyOverrides } = await import('../src/spec/overrides.js');
-    const loaded = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
-    const quick = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets: [] });
+    const { resolveExperiment } = await import('../src/spec/resolve.js');
+    const quick = resolveExperiment(loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets: [] });
     expect(quick.settings['time_budget_ms']).toBe(25);
     expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual(['A100 40GB (fp16)', 'H100 SXM (fp16)']);
   });

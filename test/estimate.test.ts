@@ -3,17 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import { duration, msg } from '../src/messages.js';
 import { checkDuration, estimateRun, LONG_RUN_MS, totalEstimate } from '../src/run/estimate.js';
-import { applyOverrides } from '../src/spec/overrides.js';
-import { expandGrid } from '../src/spec/grid.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
+import { resolveExperiment } from '../src/spec/resolve.js';
 import { cli, listFiles, tmp } from './helpers.js';
 
 /** The estimate on the engine a plain run picks here: onnx for the timing experiments, wasm for the others. */
 const engineOf = (engines: readonly string[] | undefined) => (engines?.includes('onnx') ? 'onnx' : 'wasm');
 const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
-  const loaded = loadExperiment(resolveExperimentFile(name));
-  const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: false, sets });
-  return estimateRun(loaded.sim, exp, expandGrid(exp, loaded.sim), jobs, engineOf(loaded.sim.engines))!;
+  const resolved = resolveExperiment(loadExperiment(resolveExperimentFile(name)), { quick: false, sets });
+  return estimateRun(resolved, resolved.points, jobs, engineOf(resolved.sim.engines))!;
 };
 
 describe('the cost model', () => {
@@ -119,11 +117,9 @@ describe('estimates that hold', () => {
     ['mha', 1024, 1841], ['mha', 4096, 3413], ['gqa', 1024, 1450], ['gqa', 4096, 908], ['mqa', 1024, 1189], ['mqa', 4096, 857],
   ];
   it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
-    const loaded = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
     const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
-    const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets });
-    const [point] = expandGrid(exp, loaded.sim);
-    const predicted = loaded.sim.estimateMs!(point!.params as never, exp.settings as never, 'onnx');
+    const resolved = resolveExperiment(loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets });
+    const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
   });

@@ -64,21 +64,20 @@ describe('a simulation that throws on one point', () => {
     const { z } = await import('zod');
     const { registerSimulation } = await import('../src/sim/registry.js');
     const { defineSimulation } = await import('../src/sim/types.js');
-    registerSimulation(
-      defineSimulation({
-        kind: 'flaky-test',
-        summary: 'throws at x = 2',
-        params: z.object({ x: z.number() }).strict(),
-        settings: z.object({}).strict(),
-        columns: ['x', 'y'],
-        measuredColumns: [],
-        timing: false,
-        run: ({ params }) => {
-          if (params.x === 2) throw new Error('boom at 2');
-          return [{ x: params.x, y: params.x * params.x }];
-        },
-      }) as never,
-    );
+    const flaky = defineSimulation({
+      kind: 'flaky-test',
+      summary: 'throws at x = 2',
+      params: z.object({ x: z.number() }).strict(),
+      settings: z.object({}).strict(),
+      row: z.object({ x: z.number(), y: z.number() }),
+      measuredColumns: [],
+      timing: false,
+      run: ({ params }) => {
+        if (params.x === 2) throw new Error('boom at 2');
+        return [{ x: params.x, y: params.x * params.x }];
+      },
+    });
+    registerSimulation(flaky);
     const dir = tmp();
     const file = join(dir, 'flaky.yaml');
     writeFileSync(file, `name: flaky\ntitle: T\ndescription: D\nsimulation: flaky-test\nseed: 1\ngrid: { x: [1, 2, 3] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`);
@@ -95,6 +94,35 @@ describe('a simulation that throws on one point', () => {
     // the same command resumes nothing (every point is finished, one with an error) and --check fails
     const checked = await cli([file, '--out', join(dir, 'again'), '--check']);
     expect(checked.code).toBe(1);
+  });
+});
+
+describe('a row that does not match its simulation\'s row schema', () => {
+  it('fails its point, naming the missing and the extra key; the rows that match are kept', async () => {
+    const { z } = await import('zod');
+    const { registerSimulation } = await import('../src/sim/registry.js');
+    const { defineSimulation } = await import('../src/sim/types.js');
+    const sloppy = defineSimulation({
+      kind: 'sloppy-rows-test',
+      summary: 'a typo in one row',
+      params: z.object({ x: z.number() }).strict(),
+      settings: z.object({}).strict(),
+      row: z.object({ x: z.number(), y: z.number() }),
+      measuredColumns: [],
+      timing: false,
+      // At x = 2 the row is built without the type checker's help (as a plugin in plain JavaScript would).
+      run: ({ params }) => [params.x === 2 ? (JSON.parse('{"x": 2, "why": 4}') as { x: number; y: number }) : { x: params.x, y: 0 }],
+    });
+    expect(sloppy.columns).toEqual(['x', 'y']);
+    registerSimulation(sloppy);
+    const dir = tmp();
+    const file = join(dir, 'sloppy.yaml');
+    writeFileSync(file, `name: sloppy\ntitle: T\ndescription: D\nsimulation: sloppy-rows-test\nseed: 1\ngrid: { x: [1, 2] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`);
+    const r = await cli([file, '--out', join(dir, 'results'), '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(msg.pointFailed('{"x":2}', msg.rowKeys('sloppy-rows-test', 0, ['y'], ['why'])));
+    expect(msg.rowKeys('sloppy-rows-test', 0, ['y'], ['why'])).toBe('simulation sloppy-rows-test returned row 0 without y and with keys not in its row schema: why');
+    expect(readFileSync(join(dir, 'results', 'sloppy', 'latest', 'results.csv'), 'utf8')).toBe('x,y\n1,0\n');
   });
 });
 

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { isAttnlabError } from '../src/errors.js';
-import { expandGrid } from '../src/spec/grid.js';
 import { EXPERIMENTS_DIR, listExperimentNames, parseExperiment } from '../src/spec/load.js';
-import { applyOverrides } from '../src/spec/overrides.js';
+import { resolveExperiment } from '../src/spec/resolve.js';
 
 const CASES = 1200;
 const JUNK = [':', '-', '- ', '[', ']', '{', '}', '"', "'", '#', '&a', '*a', '!!str ', '\t', '\n', '  ', '0', '-1', 'NaN', '.nan', '1e309', '1e9', 'null', '~', 'é', '√', '😀', '\u0000', '<<: *a'];
@@ -55,8 +54,7 @@ describe('fuzzed experiment files', () => {
       for (let k = 0; k < damage; k++) text = mutate(text, rnd);
       try {
         const loaded = parseExperiment(text, 'fuzz.yaml');
-        const quick = applyOverrides(loaded.experiment, loaded.sim, { quick: true, sets: ['seed=3'] });
-        expandGrid(quick, loaded.sim);
+        resolveExperiment(loaded, { quick: true, sets: ['seed=3'] });
         outcomes.valid++;
       } catch (e) {
         if (!isAttnlabError(e)) throw new Error(`case ${c}: ${(e as Error).stack}\n--- input ---\n${text}`);

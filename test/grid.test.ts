@@ -30,7 +30,7 @@ describe('expandValues', () => {
 describe('expandGrid', () => {
   it('takes the product in file order, first key slowest', () => {
     const { experiment, sim } = parseExperiment(base('  d: [1, 2]\n  sigma: [1, 3]'), 't.yaml');
-    const pts = expandGrid(experiment, sim);
+    const pts = expandGrid(experiment, sim).points;
     expect(pts.map((p) => [p.params['d'], p.params['sigma']])).toEqual([[1, 1], [1, 3], [2, 1], [2, 3]]);
     expect(pts[0]!.params['mu']).toEqual({ kind: 'zero' });
     expect(pts[0]!.params['scaling']).toBe('none');
@@ -38,7 +38,7 @@ describe('expandGrid', () => {
 
   it('zips parameters that advance together', () => {
     const { experiment, sim } = parseExperiment(base('  d: [1, 2, 4]\n  sigma: [1, 2, 3]\n  scaling: [none, sqrt_d]', 'zip: [[d, sigma]]'), 't.yaml');
-    const pts = expandGrid(experiment, sim);
+    const pts = expandGrid(experiment, sim).points;
     expect(pts).toHaveLength(6);
     expect(pts.map((p) => `${p.params['d']}/${p.params['sigma']}`)).toEqual(['1/1', '1/1', '2/2', '2/2', '4/3', '4/3']);
   });
@@ -46,8 +46,8 @@ describe('expandGrid', () => {
   it('ids are hashes of the params, independent of position and key order', () => {
     const a = parseExperiment(base('  d: [1, 2]\n  sigma: [1]'), 't.yaml');
     const b = parseExperiment(base('  sigma: [1]\n  d: [2, 1]'), 't.yaml');
-    const idsA = expandGrid(a.experiment, a.sim).map((p) => p.id);
-    const idsB = expandGrid(b.experiment, b.sim).map((p) => p.id);
+    const idsA = expandGrid(a.experiment, a.sim).points.map((p) => p.id);
+    const idsB = expandGrid(b.experiment, b.sim).points.map((p) => p.id);
     expect(new Set(idsA)).toEqual(new Set(idsB));
     expect(canonicalJson({ b: 1, a: { y: 2, x: 1 } })).toBe('{"a":{"x":1,"y":2},"b":1}');
     expect(pointId({ d: 1 })).toMatch(/^[0-9a-f]{12}$/);

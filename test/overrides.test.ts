@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { isAttnlabError } from '../src/errors.js';
 import { msg } from '../src/messages.js';
-import { expandGrid } from '../src/spec/grid.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { applyOverrides } from '../src/spec/overrides.js';
+import { resolveExperiment } from '../src/spec/resolve.js';
 
 const mha = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
 const pointsWith = (sets: string[], quick = false) => {
-  const exp = applyOverrides(mha.experiment, mha.sim, { quick, sets });
-  return expandGrid(exp, mha.sim).map((p) => p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number });
+  return resolveExperiment(mha, { quick, sets }).points.map((p) => p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number });
 };
 const errorOf = (sets: string[]): string => {
   try {
-    applyOverrides(mha.experiment, mha.sim, { quick: false, sets });
+    resolveExperiment(mha, { quick: false, sets });
   } catch (e) {
     if (isAttnlabError(e)) return e.format();
     throw e;

@@ -3,16 +3,21 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { registerSimulation } from '../src/sim/registry.js';
-import { pooledTiming, samplesCell } from '../src/sim/timing.js';
+import { toCsv } from '../src/report/csv.js';
+import { pooledTiming } from '../src/sim/timing.js';
 import { defineSimulation } from '../src/sim/types.js';
 import { cli, tmp } from './helpers.js';
 
 describe('pooled timing of rounds', () => {
   it('pools every round\'s samples: median and count over all of them, ascending', () => {
-    const t = pooledTiming(['1.000;5.000', '3.000', '2.000;4.000']);
+    const t = pooledTiming([[1, 5], [3], [2, 4]]);
     expect(t.samples).toEqual([1, 2, 3, 4, 5]);
     expect(t.medianMs).toBe(3);
-    expect(samplesCell(t.samples)).toBe('1.000;2.000;3.000;4.000;5.000');
+  });
+
+  it('pools the samples as measured, not as the CSV rounds them', () => {
+    expect(pooledTiming([[1.00049], [1.0004]]).medianMs).toBeCloseTo(1.000445, 9);
+    expect(toCsv(['s'], [{ s: [1.00049, 2] }])).toBe('s\n1.000;2.000\n');
   });
 });
 
@@ -22,28 +27,27 @@ const YAML = `name: rounds\ntitle: T\ndescription: D\nsimulation: rounds-test\ns
 
 describe('timing rounds (asv-style)', () => {
   beforeAll(() => {
-    registerSimulation(
-      defineSimulation({
-        kind: 'rounds-test',
-        summary: 'samples that name their round',
-        params: z.object({ x: z.number() }).strict(),
-        settings: z.object({ rounds: z.number().int().min(1).default(1) }).strict(),
-        columns: ['x', 'time_ms', 'samples', 'time_samples_ms'],
-        measuredColumns: ['time_ms', 'samples', 'time_samples_ms'],
-        timing: true,
-        rounds: (s) => s.rounds,
-        combine: (rounds) =>
-          rounds[0]!.map((row, i) => {
-            const t = pooledTiming(rounds.map((r) => String(r[i]!.time_samples_ms)));
-            return { ...row, time_ms: t.medianMs, samples: t.samples.length, time_samples_ms: samplesCell(t.samples) };
-          }),
-        run: ({ params, round }) => {
-          calls.push(`${params.x}@${round?.index ?? '-'}/${round?.count ?? '-'}`);
-          const s = [params.x * 10 + (round?.index ?? 0)];
-          return [{ x: params.x, time_ms: s[0]!, samples: 1, time_samples_ms: samplesCell(s) }];
-        },
-      }) as never,
-    );
+    const sim = defineSimulation({
+      kind: 'rounds-test',
+      summary: 'samples that name their round',
+      params: z.object({ x: z.number() }).strict(),
+      settings: z.object({ rounds: z.number().int().min(1).default(1) }).strict(),
+      row: z.object({ x: z.number(), time_ms: z.number(), samples: z.number(), time_samples_ms: z.array(z.number()) }),
+      measuredColumns: ['time_ms', 'samples', 'time_samples_ms'],
+      timing: true,
+      rounds: (s) => s.rounds,
+      combine: (rounds) =>
+        rounds[0]!.map((row, i) => {
+          const t = pooledTiming(rounds.map((r) => r[i]!.time_samples_ms));
+          return { ...row, time_ms: t.medianMs, samples: t.samples.length, time_samples_ms: t.samples };
+        }),
+      run: ({ params, round }) => {
+        calls.push(`${params.x}@${round?.index ?? '-'}/${round?.count ?? '-'}`);
+        const s = [params.x * 10 + (round?.index ?? 0)];
+        return [{ x: params.x, time_ms: s[0]!, samples: 1, time_samples_ms: s }];
+      },
+    });
+    registerSimulation(sim);
   });
 
   it('measures every point once per round, round after round, and pools the rounds into results.csv', async () => {

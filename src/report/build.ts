@@ -3,7 +3,7 @@ import type { Analysis, Row, Simulation } from '../sim/types.js';
 import type { ClaimResult } from '../stats/claims.js';
 import type { Manifest } from '../run/manifest.js';
 import { buildChartSpec } from './charts.js';
-import { toCsv } from './csv.js';
+import { flatCell, toCsv } from './csv.js';
 import { renderReport, type ReportFigure } from './html.js';
 import { renderSvg, svgToPng } from './render.js';
 import { vendorFiles, withZoom } from './interactive.js';
@@ -25,7 +25,7 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
   for (const [name, t] of Object.entries(input.analysis.tables)) files.set(`${name}.csv`, toCsv(t.columns, t.rows));
   // Charts see one dataset: every results row and analysis row, tagged with its table.
   const data = [
-    ...input.rows.map((r) => ({ table: 'results', ...r })),
+    ...input.rows.map((r) => ({ table: 'results', ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, flatCell(v)])) })),
     ...Object.entries(input.analysis.tables).flatMap(([name, t]) => t.rows.map((r) => ({ table: name, ...r }))),
   ];
   const figures: ReportFigure[] = [];

@@ -5,9 +5,8 @@
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
-import type { Experiment } from '../spec/schema.js';
+import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Backend } from '../tensor/backend.js';
-import type { Simulation } from '../sim/types.js';
 import { pointThreads } from './jobs.js';
 
 /** Longer than this asks for --yes. */
@@ -24,9 +23,11 @@ export interface Estimate {
 }
 
 /** The cost of `points` (× replicates), spread over the threads the runner gives them (pointThreads). */
-export function estimateRun(sim: Simulation, exp: Experiment, points: readonly Point[], jobs: number, engine: Backend): Estimate | undefined {
-  if (!sim.estimateMs) return undefined;
-  const costs = points.map((p) => ({ p, ms: sim.estimateMs!(p.params as never, exp.settings as never, engine) * exp.replicates }));
+export function estimateRun(resolved: ResolvedExperiment, points: readonly Point[], jobs: number, engine: Backend): Estimate | undefined {
+  const { sim, settings, experiment: exp } = resolved;
+  const cost = sim.estimateMs;
+  if (!cost) return undefined;
+  const costs = points.map((p) => ({ p, ms: cost(p.params, settings, engine) * exp.replicates }));
   const sum = costs.reduce((a, c) => a + c.ms, 0);
   const ms = sum / Math.max(1, Math.min(pointThreads(sim, jobs), points.length));
   const shares = new Map<string, { key: string; value: unknown; ms: number }>();

@@ -6,9 +6,9 @@ import { join, relative, resolve } from 'node:path';
 import { buildOutputs } from '../report/build.js';
 import { toCsv } from '../report/csv.js';
 import { renderIndex } from '../report/index-page.js';
-import { expandValues, type Point } from '../spec/grid.js';
-import { gridBlocks, type Experiment } from '../spec/schema.js';
-import type { Row, SetupResult, Simulation } from '../sim/types.js';
+import type { Point } from '../spec/grid.js';
+import type { ResolvedExperiment } from '../spec/resolve.js';
+import type { Row, SetupResult } from '../sim/types.js';
 import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { Manifest } from './manifest.js';
 import { readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
@@ -33,9 +33,8 @@ export interface FinishInput {
   store: RunStore;
   /** The manifest as written when the run started; the finished one extends it. */
   manifest: Manifest;
-  exp: Experiment;
-  sim: Simulation;
-  /** The points this run covers, in grid order. */
+  resolved: ResolvedExperiment;
+  /** The points this run covers (a shard's, or the whole grid), in grid order. */
   points: readonly Point[];
   done: ReadonlyMap<string, CheckpointEntry>;
   setup: SetupResult;
@@ -61,13 +60,13 @@ function errorsOf(points: readonly Point[], done: ReadonlyMap<string, Checkpoint
 
 /** What every run's end starts from: its rows in grid order, its failed points, and the manifest marked finished. */
 function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: boolean; manifest: Manifest } {
-  const rows = collectRows(f.points, f.exp.replicates, f.done);
+  const rows = collectRows(f.points, f.resolved.experiment.replicates, f.done);
   const errors = errorsOf(f.points, f.done);
-  const total = f.points.length * f.exp.replicates;
+  const total = f.points.length * f.resolved.experiment.replicates;
   const interrupted = f.done.size < total;
   const manifest: Manifest = {
     ...f.manifest,
-    ...(f.sim.setup ? { setup: f.setup.values } : {}),
+    ...(f.resolved.sim.setup ? { setup: f.setup.values } : {}),
     ...(errors.length ? { errors } : {}),
     status: interrupted ? 'interrupted' : 'complete',
     finishedAt: new Date().toISOString(),
@@ -78,9 +77,10 @@ function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: b
 
 /** Analysis, claims, report and manifest for a whole grid; marks the run `latest` when every point is done. */
 export async function finishRun(f: FinishInput): Promise<RunOutcome> {
-  const { exp, sim, store } = f;
+  const { store } = f;
+  const { experiment: exp, sim, settings } = f.resolved;
   const { rows, errors, interrupted, manifest } = closeRun(f);
-  const derived = sim.analyse?.(rows, exp.settings, f.setup) ?? { tables: {}, summary: [] };
+  const derived = sim.analyse?.(rows, settings, f.setup) ?? { tables: {}, summary: [] };
   const analysis = { tables: { ...f.setup.tables, ...derived.tables }, summary: derived.summary };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
@@ -92,7 +92,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
       errored: claims.filter((c) => c.status === 'error').length,
     },
   };
-  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(exp) });
+  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(f.resolved.blocks) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
   if (!interrupted) store.markLatest();
@@ -105,16 +105,16 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
  * A shard's end: its rows (results.csv of its points only), the setup it measured (setup.json, which
  * the merge reuses) and its manifest. No analysis or report: those need the whole grid.
  */
-export function finishShard(f: FinishInput & { gridPoints: number }): RunOutcome {
+export function finishShard(f: FinishInput): RunOutcome {
   const { store } = f;
   const { rows, errors, interrupted, manifest } = closeRun(f);
-  store.writeAtomic('results.csv', toCsv(f.sim.columns, rows));
+  store.writeAtomic('results.csv', toCsv(f.resolved.sim.columns, rows));
   store.writeAtomic('setup.json', `${JSON.stringify(f.setup)}\n`);
   store.writeManifest(manifest);
   rebuildIndex(f.outRoot);
   const shard = f.manifest.shard!;
   const reportPath = join(store.dir, 'results.csv');
-  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, shard: { ...shard, points: f.points.length, gridPoints: f.gridPoints } };
+  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length } };
 }
 
 /** results/index.html from every run's manifest; returns its path. */
@@ -125,11 +125,6 @@ export function rebuildIndex(outRoot: string): string {
 }
 
 /** Each grid axis with the values it takes, labelled by block when the grid has several. */
-function gridAxes(exp: Experiment): Record<string, readonly unknown[]> {
-  const blocks = gridBlocks(exp.grid);
-  return Object.fromEntries(
-    blocks.flatMap((b, i) =>
-      Object.entries(b).flatMap(([k, v]) => (v ? [[blocks.length > 1 ? `block ${i + 1}: ${k}` : k, expandValues(k, v)]] : [])),
-    ),
-  );
+function gridAxes(blocks: ResolvedExperiment['blocks']): Record<string, readonly unknown[]> {
+  return Object.fromEntries(blocks.flatMap((b, i) => Object.entries(b).map(([k, v]) => [blocks.length > 1 ? `block ${i + 1}: ${k}` : k, v])));
 }

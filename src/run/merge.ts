@@ -14,14 +14,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
-import { expandGrid } from '../spec/grid.js';
-import { sourceHash, type LoadedExperiment } from '../spec/load.js';
-import { applyOverrides } from '../spec/overrides.js';
+import type { LoadedExperiment } from '../spec/load.js';
+import { configHash, resolveExperiment } from '../spec/resolve.js';
 import { isLocked, lockPath, readHolder } from './lock.js';
 import type { SetupResult } from '../sim/types.js';
 import { entryKey, finishRun, type RunOutcome } from './finish.js';
 import type { Manifest } from './manifest.js';
-import { configHash, runIdFor } from './runner.js';
+import { runIdFor } from './runner.js';
 import { shardPoints } from './shard.js';
 import { checkWritable, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';
 
@@ -100,12 +99,12 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
   const first = shards[0]!.manifest;
   // The same experiment file (by content) and the same effective configuration as every shard ran.
   if (first.experimentSha256 !== loaded.sha256) throw new AttnlabError('MERGE', msg.mergeFileChanged(loaded.file, first.experimentSha256, loaded.sha256));
-  const exp = applyOverrides(loaded.experiment, loaded.sim, { quick: first.quick, sets: first.sets, seed: first.seed });
-  if (configHash(exp, first.backend.name, sourceHash(loaded)) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
+  const resolved = resolveExperiment(loaded, { quick: first.quick, sets: first.sets, seed: first.seed });
+  if (configHash(resolved, first.backend.name) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
-  const grid = expandGrid(exp, loaded.sim);
+  const { points: grid, experiment: exp } = resolved;
   const done = new Map<string, CheckpointEntry>();
   for (const s of shards) {
     const mine = new Set(shardPoints(grid, s.manifest.shard).map((p) => p.id));
@@ -138,5 +137,5 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
       shard: `${m.shard.index}/${m.shard.count}`, dir, cpu: m.cpu, platform: m.platform, git: m.git, startedAt: m.startedAt, finishedAt: m.finishedAt ?? '',
     })),
   };
-  return finishRun({ store, manifest, exp, sim: loaded.sim, points: grid, done, setup, outRoot, resumedFrom: 0 });
+  return finishRun({ store, manifest, resolved, points: grid, done, setup, outRoot, resumedFrom: 0 });
 }

@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
+import { checkedRows } from '../sim/types.js';
 import { activate } from '../tensor/backend.js';
 import { inlineExecutor } from '../tensor/executor.js';
 import type { JobsOptions } from './jobs.js';
@@ -29,10 +30,10 @@ port.on('message', async (req: Request) => {
   try {
     await ready;
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
-    const rows = await sim.run(
+    const rows = checkedRows(sim, await sim.run(
       { params: req.params, settings: init.settings, replicate: req.replicate },
       { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup },
-    );
+    ));
     port.postMessage({ id: req.id, rows, ms: now() - t0 });
   } catch (e) {
     port.postMessage({ id: req.id, error: (e as Error).message ?? String(e), ms: now() - t0 });

@@ -7,7 +7,7 @@
  * final entry, the one results.csv is built from.
  */
 import type { Round } from '../sim/timing.js';
-import type { Simulation } from '../sim/types.js';
+import { checkedRows, type Simulation } from '../sim/types.js';
 import { entryKey as key } from './finish.js';
 import { roundMs, type CheckpointEntry } from './store.js';
 
@@ -15,10 +15,10 @@ export class TimingRounds {
   /** Rounds per point: 1 for simulations that measure each point once. */
   readonly count: number;
   private readonly byPoint = new Map<string, CheckpointEntry[]>();
-  private readonly sim: Pick<Simulation, 'timing' | 'rounds' | 'combine'>;
+  private readonly sim: Pick<Simulation, 'kind' | 'columns' | 'timing' | 'rounds' | 'combine'>;
   private readonly settings: Record<string, unknown>;
 
-  constructor(sim: Pick<Simulation, 'timing' | 'rounds' | 'combine'>, settings: Record<string, unknown>) {
+  constructor(sim: Pick<Simulation, 'kind' | 'columns' | 'timing' | 'rounds' | 'combine'>, settings: Record<string, unknown>) {
     this.sim = sim;
     this.settings = settings;
     this.count = sim.timing && sim.combine ? (sim.rounds?.(settings) ?? 1) : 1;
@@ -69,6 +69,6 @@ export class TimingRounds {
     if (this.count === 1 || got.length < this.count || got.includes(undefined)) return undefined;
     const rounds = got as CheckpointEntry[];
     const ms = roundMs(rounds.reduce((a, e) => a + (e.ms ?? 0), 0));
-    return { point, replicate, rows: this.sim.combine!(rounds.map((e) => e.rows), this.settings), ms };
+    return { point, replicate, rows: checkedRows(this.sim, this.sim.combine!(rounds.map((e) => e.rows), this.settings)), ms };
   }
 }

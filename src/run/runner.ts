@@ -1,8 +1,8 @@
 /**
  * The runner: one experiment from its validated form to files on disk.
  *
- *   Experiment (effective: --quick, --set, --seed applied)
- *     │ expandGrid → Point[] (stable ids; the CLI, which also estimates the cost)   src/spec/grid.ts
+ *   ResolvedExperiment (file + --quick, --set, --seed; points with stable ids)  src/spec/resolve.ts
+ *     │ (the CLI estimates its cost first)                                        src/run/estimate.ts
  *     │ acquireRunLock → one process per configuration  src/run/lock.ts (LOCKED, exit 75, or --wait)
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
@@ -19,15 +19,12 @@
  *     ▼
  *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
  */
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
-import { sourceHash, type LoadedExperiment } from '../spec/load.js';
-import type { Experiment } from '../spec/schema.js';
-import type { Overrides } from '../spec/overrides.js';
-import type { SetupResult } from '../sim/types.js';
+import { configHash, type ResolvedExperiment } from '../spec/resolve.js';
+import { checkedRows, type SetupResult } from '../sim/types.js';
 import { workerExecutor, type Executor } from '../tensor/executor.js';
 import { startOnnxRun, type OnnxRun } from '../onnx/engine.js';
 import type { SelectedBackend } from '../tensor/backend.js';
@@ -44,12 +41,8 @@ import { checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roun
 export { rebuildIndex, type RunOutcome } from './finish.js';
 
 export interface RunRequest {
-  loaded: LoadedExperiment;
-  /** The effective experiment (overrides applied). */
-  experiment: Experiment;
-  /** Its expanded grid (every point, whatever the shard), as `expandGrid` gives it. */
-  grid: readonly Point[];
-  overrides: Overrides;
+  /** The experiment as resolved once (overrides applied, grid expanded). */
+  resolved: ResolvedExperiment;
   backend: SelectedBackend;
   /** Results root; the run goes to <outRoot>/<name>/<run-id>/. */
   outRoot: string;
@@ -72,15 +65,10 @@ export interface RunIo {
   now: () => number;
 }
 
-/** Hash of what determines the results: a rerun with the same hash may reuse finished points. */
 /** The engine as the manifest records it (without the tensor API). */
 const engineInfo = ({ name, provider, version, executionProvider, threads }: SelectedBackend) => ({
   name, provider, ...(version ? { version } : {}), ...(executionProvider ? { executionProvider } : {}), ...(threads ? { threads } : {}),
 });
-
-export function configHash(exp: Experiment, backend: string, sha256: string): string {
-  return createHash('sha256').update(canonicalJson({ exp, backend, sha256 })).digest('hex');
-}
 
 /** `20261122-041500-1a2b3c4d`, with `-shard1of4` for a shard: the start time and the configuration hash. */
 export function runIdFor(hash: string, date: Date, shard?: Shard): string {
@@ -89,10 +77,10 @@ export function runIdFor(hash: string, date: Date, shard?: Shard): string {
 }
 
 export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutcome> {
-  const { experiment: exp, loaded } = req;
+  const exp = req.resolved.experiment;
   // `all` selects every experiment's engine first; the tfjs backend this one uses must be the active one.
   await req.backend.tf.setBackend(req.backend.tfjs);
-  const hash = configHash(exp, req.backend.name, sourceHash(loaded));
+  const hash = configHash(req.resolved, req.backend.name);
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
@@ -108,10 +96,10 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
 }
 
 async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot: string; expDir: string; lock: RunLock }): Promise<RunOutcome> {
-  const { experiment: exp, loaded, grid, shard } = req;
+  const { resolved, shard } = req;
+  const { experiment: exp, sim, settings } = resolved;
   const { hash, outRoot, expDir, lock } = at;
-  const sim = loaded.sim;
-  const points = shardPoints(grid, shard);
+  const points = shardPoints(resolved.points, shard);
   // After --wait: the holder's run, if it finished, is this command's result (finished again, nothing recomputed).
   const waited = lock.waitedFor?.run;
   const finishedMeanwhile = waited !== undefined && readManifestStatus(waited) === 'complete' ? waited : undefined;
@@ -124,7 +112,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
 
   const total = points.length * exp.replicates;
   const done = new Map<string, CheckpointEntry>();
-  const rounds = new TimingRounds(sim, exp.settings);
+  const rounds = new TimingRounds(sim, settings);
   if (unfinished) {
     let torn = false;
     for (const e of readCheckpoint(store.dir, (w) => ((torn = true), io.stderr.write(`${w}\n`)))) {
@@ -140,13 +128,13 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     runId: store.dir.split('/').pop()!,
     experiment: exp.name,
     command: req.command,
-    experimentFile: loaded.file,
-    experimentSha256: loaded.sha256,
-    ...(loaded.inputs.length ? { inputs: loaded.inputs } : {}),
+    experimentFile: resolved.file,
+    experimentSha256: resolved.sha256,
+    ...(resolved.inputs.length ? { inputs: [...resolved.inputs] } : {}),
     configHash: hash,
     seed: exp.seed,
-    quick: req.overrides.quick,
-    sets: [...req.overrides.sets],
+    quick: resolved.overrides.quick,
+    sets: [...resolved.overrides.sets],
     backend: engineInfo(req.backend),
     ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
     ...provenance(),
@@ -159,7 +147,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   const stop = req.stop;
   const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
   // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
-  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params as never, exp.settings as never, req.backend.name) / rounds.count : 0);
+  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params, settings, req.backend.name) / rounds.count : 0);
   let costLeft = 0;
   for (const p of points) for (let r = 0; r < exp.replicates; r++) if (!done.has(key(p.id, r))) costLeft += rounds.uncounted(p.id, r) * unitCost(p);
   const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit, costLeft);
@@ -171,7 +159,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   let setup: SetupResult = { values: {}, tables: {} };
   try {
     if (sim.setup) {
-      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), ...context }, exp.settings);
+      setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), ...context }, settings);
       store.writeManifest({ ...manifest, setup: setup.values });
     }
     const record = (entry: CheckpointEntry, point: Point) => {
@@ -184,7 +172,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(sim, req.jobs ?? 1);
     if (threads > 1 && todo.length > 1) {
-      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.tfjs, seed: exp.seed, settings: exp.settings, setup, todo, stop, onDone: record });
+      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.tfjs, seed: exp.seed, settings, setup, todo, stop, onDone: record });
     }
     // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
     for (let round = 0; round < rounds.count; round++) {
@@ -193,10 +181,10 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
         if (rounds.of(point.id, r)[round] === undefined) {
           const t0 = io.now();
           try {
-            const rows = await sim.run(
-              { params: point.params, settings: exp.settings, replicate: r, ...rounds.point(round) },
+            const rows = checkedRows(sim, await sim.run(
+              { params: point.params, settings, replicate: r, ...rounds.point(round) },
               { rng: rngFor(exp.seed, point.id, r), ...context, setup },
-            );
+            ));
             const entry: CheckpointEntry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
             if (rounds.count === 1) record(entry, point);
             else {
@@ -220,6 +208,6 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     if (onnxRun) (await onnxRun).probe?.close();
   }
 
-  const finish = { store, manifest, exp, sim, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0 };
-  return req.shard ? finishShard({ ...finish, gridPoints: grid.length }) : finishRun(finish);
+  const finish = { store, manifest, resolved, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0 };
+  return req.shard ? finishShard(finish) : finishRun(finish);
 }

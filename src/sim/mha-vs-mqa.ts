@@ -5,8 +5,8 @@ import { decodeStep } from '../tensor/decode.js';
 import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
 import { decodeCost } from './decode-cost.js';
 import { onnxDecodeChecks, onnxDecodeStep, onnxProbes } from './decode-onnx.js';
-import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
-import { defineSimulation, type Row } from './types.js';
+import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, Samples, timeCall, type Timing } from './timing.js';
+import { defineSimulation } from './types.js';
 
 /**
  * mha-vs-mqa: bytes moved and time per incremental decoding step for multi-head (g = h),
@@ -51,11 +51,21 @@ const CHECK_COLUMNS = ['check', 'description', 'max_abs_diff', 'passed_shape'] a
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
 const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20 });
 
+const maybe = z.number().nullable();
+const DecodeRow = z.object({
+  variant: z.string(), kv_heads: z.number(), b: z.number(), n: z.number(), d: z.number(), h: z.number(), dtype_bytes: z.number(),
+  flops: z.number(), bytes_weights: z.number(), bytes_activations: z.number(), bytes_kv_read: z.number(), bytes_kv_write: z.number(),
+  bytes_total: z.number(), intensity: z.number(), kv_cache_bytes: z.number(),
+  time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, measured_bytes: maybe, bandwidth_gbs: maybe, gflops: maybe,
+  predicted_ms: maybe, skipped_reason: z.string().nullable(), time_samples_ms: Samples,
+});
+type DecodeRow = z.output<typeof DecodeRow>;
+
 /** The timing columns of a step moving `bytes` and computing `flops`. */
-function timingColumns(t: Timing, bytes: number, flops: number): Row {
+function timingColumns(t: Timing, bytes: number, flops: number): Partial<DecodeRow> {
   return {
     time_ms: t.medianMs, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
-    bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: samplesCell(t.samples),
+    bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: t.samples,
   };
 }
 
@@ -66,12 +76,7 @@ export const mhaVsMqa = defineSimulation({
   settings: Settings,
   timing: true,
   engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
-  columns: [
-    'variant', 'kv_heads', 'b', 'n', 'd', 'h', 'dtype_bytes', 'flops', 'bytes_weights', 'bytes_activations',
-    'bytes_kv_read', 'bytes_kv_write', 'bytes_total', 'intensity', 'kv_cache_bytes',
-    'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'skipped_reason',
-    'time_samples_ms',
-  ],
+  row: DecodeRow,
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_samples_ms'],
   tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
   async setup({ tf, now, rng, backend, onnx }) {
@@ -132,12 +137,12 @@ export const mhaVsMqa = defineSimulation({
     return profiled + settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) + roundsMs(settings.rounds, call, timingWindow(settings));
   },
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, Number(first.bytes_total), Number(first.flops)) })),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.bytes_total, first.flops) })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant } = params;
     const g = kvHeads(params);
     const cost = decodeCost({ b, n, d, h, g, s });
-    const row: Row = {
+    const row: DecodeRow = {
       variant, kv_heads: g, b, n, d, h, dtype_bytes: s, flops: cost.flops, bytes_weights: cost.bytesWeights,
       bytes_activations: cost.bytesActivations, bytes_kv_read: cost.bytesKvRead, bytes_kv_write: cost.bytesKvWrite,
       bytes_total: cost.bytesTotal, intensity: cost.intensity, kv_cache_bytes: cost.kvCacheBytes,
@@ -148,7 +153,7 @@ export const mhaVsMqa = defineSimulation({
     if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: the steps are timed in float32' }];
     if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
     const bw = ctx.setup.values['bandwidth_bytes_per_s'];
-    const timed = (t: Timing, measuredBytes: number | null): Row[] => [
+    const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
       { ...row, ...timingColumns(t, cost.bytesTotal, cost.flops), measured_bytes: measuredBytes, predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null },
     ];
     const label = `${variant} at n=${n}`;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { moments, normalInterval, zScore } from '../stats/moments.js';
-import { defineSimulation, type Row } from './types.js';
+import { defineSimulation } from './types.js';
 
 /**
  * qk-variance: s = q·k (or q·k/√d) for q, k iid N(mu, sigma² I) in R^d.
@@ -48,12 +48,12 @@ export const qkVariance = defineSimulation({
   params: Params,
   settings: Settings,
   timing: false,
-  columns: [
-    'd', 'sigma', 'mu_kind', 'mu_m', 'mu_norm', 'scaling', 'trials',
-    'mean', 'mean_ci_low', 'mean_ci_high', 'mean_ci99_low', 'mean_ci99_high',
-    'var', 'var_ci_low', 'var_ci_high', 'var_ci99_low', 'var_ci99_high',
-    'theory_mean', 'theory_var', 'z_mean', 'z_var', 'time_ms',
-  ],
+  row: z.object({
+    d: z.number(), sigma: z.number(), mu_kind: z.string(), mu_m: z.number().nullable(), mu_norm: z.number(), scaling: z.string(), trials: z.number(),
+    mean: z.number(), mean_ci_low: z.number(), mean_ci_high: z.number(), mean_ci99_low: z.number(), mean_ci99_high: z.number(),
+    var: z.number(), var_ci_low: z.number(), var_ci_high: z.number(), var_ci99_low: z.number(), var_ci99_high: z.number(),
+    theory_mean: z.number(), theory_var: z.number(), z_mean: z.number(), z_var: z.number(), time_ms: z.number(),
+  }),
   measuredColumns: ['time_ms'],
   // Fitted on the reference machine: 264 default points, 1.4e-5 ms per trial × dimension.
   estimateMs: ({ d }, { trials }) => 4 + 1.4e-5 * trials * d,
@@ -90,7 +90,7 @@ export const qkVariance = defineSimulation({
     const [mean95, mean99, var95, var99] = [
       ci(m.mean, m.meanSe, 0.95), ci(m.mean, m.meanSe, 0.99), ci(m.variance, m.varianceSe, 0.95), ci(m.variance, m.varianceSe, 0.99),
     ];
-    const row: Row = {
+    return [{
       d,
       sigma,
       mu_kind: params.mu.kind,
@@ -113,7 +113,6 @@ export const qkVariance = defineSimulation({
       z_mean: zScore(m.mean, theoryMean, m.meanSe),
       z_var: zScore(m.variance, theoryVar, m.varianceSe),
       time_ms: ctx.now() - t0,
-    };
-    return [row];
+    }];
   },
 });

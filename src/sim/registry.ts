@@ -6,10 +6,10 @@ import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
 const registry: Record<string, Simulation> = {
-  [qkVariance.kind]: qkVariance as unknown as Simulation,
-  [scaling.kind]: scaling as unknown as Simulation,
-  [softmaxSaturation.kind]: softmaxSaturation as unknown as Simulation,
-  [mhaVsMqa.kind]: mhaVsMqa as unknown as Simulation,
+  [qkVariance.kind]: qkVariance,
+  [scaling.kind]: scaling,
+  [softmaxSaturation.kind]: softmaxSaturation,
+  [mhaVsMqa.kind]: mhaVsMqa,
 };
 
 /** The kinds this module provides: the only ones a worker thread (--jobs) can load by name. */

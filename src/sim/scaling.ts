@@ -10,8 +10,8 @@ import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, session
 import { prepareCall } from './scaling-engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './scaling-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
-import { combineRounds, ONE_ROUND, roundOptions, roundsMs, samplesCell, timeCall, type Timing } from './timing.js';
-import { defineSimulation, type Row } from './types.js';
+import { combineRounds, ONE_ROUND, roundOptions, roundsMs, Samples, timeCall, type Timing } from './timing.js';
+import { defineSimulation } from './types.js';
 
 /**
  * scaling: time and memory of softmax attention (O(N²·max(D, M))) against the degree-2
@@ -96,6 +96,15 @@ function methodShapes(points: readonly { params: Params }[]): MethodShapes {
   return out;
 }
 
+const maybe = z.number().nullable();
+const ScalingRow = z.object({
+  method: z.string(), causal: z.boolean(), N: z.number(), D: z.number(), M: z.number(), C: z.number(), D_random: maybe, features: maybe,
+  time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, peak_bytes: maybe, predicted_bytes: maybe,
+  flops: maybe, gflops: maybe, max_rel_error: maybe, rel_error: maybe, rel_error_ci_low: maybe, rel_error_ci_high: maybe, draws: maybe,
+  skipped_reason: z.string().nullable(), time_samples_ms: Samples,
+});
+type ScalingRow = z.output<typeof ScalingRow>;
+
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export const scaling = defineSimulation({
@@ -108,17 +117,12 @@ export const scaling = defineSimulation({
   engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
   files: (settings: Settings) => Object.keys(settings.methods).map((name) => ['methods', name, 'onnx']),
   prepare: (settings: Settings, points, at) => checkMethodFiles(settings.methods, methodShapes(points), at),
-  columns: [
-    'method', 'causal', 'N', 'D', 'M', 'C', 'D_random', 'features',
-    'time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'predicted_bytes',
-    'flops', 'gflops', 'max_rel_error', 'rel_error', 'rel_error_ci_low', 'rel_error_ci_high', 'draws',
-    'skipped_reason', 'time_samples_ms',
-  ],
+  row: ScalingRow,
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
   tables: { fits: FITS_COLUMNS },
   analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N, new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax'))),
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops === null ? null : Number(first.flops)) })),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
     if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes) return 0;
@@ -135,7 +139,7 @@ export const scaling = defineSimulation({
     const flops = flopsOf(cost);
     const predicted = predictedBytes(cost);
     const user = settings.methods[method];
-    const row: Row = {
+    const row: ScalingRow = {
       method, causal, N, D, M, C: quadraticFeatures(D), D_random: params.D_random ?? null, features: cost.F || null,
       time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, peak_bytes: null, predicted_bytes: predicted,
       flops, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
@@ -154,7 +158,7 @@ export const scaling = defineSimulation({
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
       const timed = drawDirections(method, D, shape.count, ctx.rng);
       // Errors and peak bytes are deterministic: measured in the first round only, which later rounds just time.
-      let measured: Row = {};
+      let measured: Partial<ScalingRow> = {};
       if (round.index === 0) {
         const exact = user ? (user.exact === 'none' ? null : user.exact) : method.startsWith('quadratic') ? 'quadratic' : 'softmax';
         const rows = sampleRows(N, settings.error_rows);
@@ -201,14 +205,14 @@ export const scaling = defineSimulation({
 
 const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: settings.warmup_ms });
 
-function timingColumns(t: Timing, flops: number | null): Row {
+function timingColumns(t: Timing, flops: number | null): Partial<ScalingRow> {
   return {
     time_ms: t.medianMs,
     time_ci_low: t.lowMs,
     time_ci_high: t.highMs,
     samples: t.samples.length,
     gflops: flops === null ? null : flops / (t.medianMs * 1e6),
-    time_samples_ms: samplesCell(t.samples),
+    time_samples_ms: t.samples,
   };
 }
 

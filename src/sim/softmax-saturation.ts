@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { moments, normalInterval } from '../stats/moments.js';
 import { attentionGrads, loadGradients } from '../tensor/attention-forms.js';
 import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../tensor/softmax.js';
-import { defineSimulation, type Row } from './types.js';
+import { defineSimulation } from './types.js';
 
 /**
  * softmax-saturation: q and keys k_1..k_n iid N(0, I_d); logits z_j = q·k_j (unscaled) or
@@ -41,14 +41,17 @@ export const softmaxSaturation = defineSimulation({
   params: Params,
   settings: Settings,
   timing: false,
-  columns: [
-    'd', 'n', 'scaling', 'temperature', 'draws', 'logit_var',
-    'entropy', 'entropy_ci_low', 'entropy_ci_high', 'entropy_norm', 'theory_entropy', 'entropy_theory_rel',
-    'max_weight', 'max_weight_ci_low', 'max_weight_ci_high', 'top2_gap', 'saturated_frac',
-    'jacobian_fro', 'jacobian_fro_ci_low', 'jacobian_fro_ci_high', 'jacobian_spec', 'jacobian_spec_max',
-    'grad_q_norm', 'grad_q_ci_low', 'grad_q_ci_high', 'grad_k_norm', 'argmax_grad_q_norm', 'argmax_grad_k_norm', 'argmax_grad_v_rows',
-    ...RANKS.map((r) => `w${r}`), 'time_ms',
-  ],
+  row: z.object({
+    d: z.number(), n: z.number(), scaling: z.string(), temperature: z.number(), draws: z.number(), logit_var: z.number(),
+    entropy: z.number(), entropy_ci_low: z.number(), entropy_ci_high: z.number(), entropy_norm: z.number(), theory_entropy: z.number(), entropy_theory_rel: z.number(),
+    max_weight: z.number(), max_weight_ci_low: z.number(), max_weight_ci_high: z.number(), top2_gap: z.number(), saturated_frac: z.number(),
+    jacobian_fro: z.number(), jacobian_fro_ci_low: z.number(), jacobian_fro_ci_high: z.number(), jacobian_spec: z.number(), jacobian_spec_max: z.number(),
+    grad_q_norm: z.number(), grad_q_ci_low: z.number().nullable(), grad_q_ci_high: z.number().nullable(), grad_k_norm: z.number(),
+    argmax_grad_q_norm: z.number(), argmax_grad_k_norm: z.number(), argmax_grad_v_rows: z.number(),
+    /** Mean weight of the r-th largest key (null where r > n). */
+    ...(Object.fromEntries(RANKS.map((r) => [`w${r}`, z.number().nullable()])) as Record<`w${(typeof RANKS)[number]}`, z.ZodNullable<z.ZodNumber>>),
+    time_ms: z.number(),
+  }),
   measuredColumns: ['time_ms'],
   async setup() {
     await loadGradients();
@@ -125,7 +128,7 @@ export const softmaxSaturation = defineSimulation({
     const gCi = normalInterval(mG.mean, mG.meanSe);
     const logitVar = d * scale * scale;
     const theory = Math.log(n) - logitVar / 2;
-    const row: Row = {
+    return [{
       d, n, scaling, temperature, draws, logit_var: logitVar,
       entropy: mH.mean, entropy_ci_low: hCi.low, entropy_ci_high: hCi.high, entropy_norm: mH.mean / Math.log(n),
       theory_entropy: theory, entropy_theory_rel: mH.mean / theory - 1,
@@ -135,9 +138,8 @@ export const softmaxSaturation = defineSimulation({
       jacobian_spec: spec / Math.min(draws, settings.spectral_draws), jacobian_spec_max: specMax,
       grad_q_norm: mG.mean, grad_q_ci_low: gradQ.length > 1 ? gCi.low : null, grad_q_ci_high: gradQ.length > 1 ? gCi.high : null, grad_k_norm: grads.k,
       argmax_grad_q_norm: grads.aq, argmax_grad_k_norm: grads.ak, argmax_grad_v_rows: grads.avRows,
-      ...Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])),
+      ...(Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])) as Record<`w${(typeof RANKS)[number]}`, number | null>),
       time_ms: ctx.now() - t0,
-    };
-    return [row];
+    }];
   },
 });

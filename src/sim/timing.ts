@@ -1,6 +1,6 @@
 import { Bench } from 'tinybench';
 import { median, medianInterval } from '../stats/quantile.js';
-import type { Row } from './types.js';
+import { z } from 'zod';
 
 /** How long and how often a timing point is measured. */
 export interface TimingOptions {
@@ -50,15 +50,12 @@ export function summarise(samples: readonly number[]): Timing {
   return { medianMs: median(sorted), lowMs: ci.low, highMs: ci.high, samples: sorted };
 }
 
-/** Samples as a CSV cell (`time_samples_ms`): microseconds, `;`-separated. */
-export const samplesCell = (samples: readonly number[]): string => samples.map((s) => s.toFixed(3)).join(';');
+/** The raw samples column (`time_samples_ms`): every sample in ms, null where the point was not timed. */
+export const Samples = z.array(z.number()).nullable();
 
-/**
- * The timing of a point measured in rounds: the samples of every round (their `time_samples_ms` cells, as
- * written) pooled, so the median and its interval are over all of them.
- */
-export function pooledTiming(cells: readonly string[]): Timing {
-  return summarise(cells.flatMap((c) => c.split(';').map(Number)));
+/** The timing of a point measured in rounds: the raw samples of every round pooled, so the median and its interval are over all of them. */
+export function pooledTiming(rounds: readonly (readonly number[])[]): Timing {
+  return summarise(rounds.flat());
 }
 
 /** A timing round of a point: which, of how many (see `Simulation.rounds`). */
@@ -99,6 +96,12 @@ export function roundsMs(count: number, callMs: number, o: { timeMs: number; min
  * recomputed by `timed` from the samples of every round (each row's `time_samples_ms`). Rows that were not
  * timed (skipped points: `time_ms` null) are the first round's.
  */
-export function combineRounds(rounds: Row[][], timed: (first: Row, t: Timing) => Row): Row[] {
-  return rounds[0]!.map((first, i) => (first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => String(r[i]!.time_samples_ms))))));
+export function combineRounds<T extends TimedRow>(rounds: readonly T[][], timed: (first: T, t: Timing) => T): T[] {
+  return rounds[0]!.map((first, i) => (first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => r[i]!.time_samples_ms ?? [])))));
+}
+
+/** What `combineRounds` reads of a row: whether it was timed, and its raw samples. */
+export interface TimedRow {
+  time_ms: number | null;
+  time_samples_ms: readonly number[] | null;
 }

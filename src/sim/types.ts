@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { msg } from '../messages.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../random/normal.js';
 import type { SourceLocation } from '../errors.js';
@@ -7,10 +8,14 @@ import type { Backend } from '../tensor/backend.js';
 import type { Executor } from '../tensor/executor.js';
 import type { Round } from './timing.js';
 
-/** A cell of results.csv. */
-export type Cell = string | number | boolean | null;
+/** A cell of results.csv: a list of numbers (raw timing samples) stays numbers until the CSV writer formats it. */
+export type Cell = string | number | boolean | null | readonly number[];
 /** One tidy row: column name → value. */
 export type Row = Record<string, Cell>;
+/** The zod shape of a row: every field's output is a cell. */
+export type RowShape = Record<string, z.ZodType<Cell>>;
+/** A simulation's row, typed from its `row` schema. */
+export type RowOf<R extends z.ZodObject<RowShape>> = z.output<R>;
 
 /** What a simulation is handed for one point × replicate. Everything impure comes through here. */
 export interface SimContext {
@@ -64,21 +69,21 @@ export interface SimPoint<P, S> {
  * A simulation kind. `params` are the grid axes (one value each per point);
  * `settings` apply to every point (trials, budgets).
  */
-export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject> {
+export interface SimulationDefinition<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
   kind: string;
   /** One line, shown by --list when an experiment has no title. */
   summary: string;
   params: P;
   settings: S;
-  /** Output columns in order; rows must have exactly these keys. */
-  columns: readonly string[];
+  /** The row every point returns: its keys, in order, are the columns of results.csv; a row with a missing or extra key fails its point. */
+  row: R;
   /** Columns that hold timings or memory readings, excluded from determinism checks. */
   measuredColumns: readonly string[];
   /** Timing points run one at a time, never beside other work. */
   timing: boolean;
   /** The engines it runs on, in the order the automatic choice tries them (default: the tfjs backends). */
   engines?: readonly Backend[];
-  run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): Row[] | Promise<Row[]>;
+  run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): RowOf<R>[] | Promise<RowOf<R>[]>;
   /** The params schema for these settings, where settings widen what a param may be (methods named in settings). */
   paramsFor?(settings: z.output<S>): z.ZodType<z.output<P>>;
   /** Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to exist and hashed into the run's configuration. */
@@ -93,7 +98,7 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
    */
   rounds?(settings: z.output<S>): number;
   /** A point's final rows from its rows of each round, in round order. */
-  combine?(rounds: Row[][], settings: z.output<S>): Row[];
+  combine?(rounds: RowOf<R>[][], settings: z.output<S>): RowOf<R>[];
   /** Columns of each analysis table, so claims on them are checked before a run. */
   tables?: Record<string, readonly string[]>;
   /** Runs once per run, before the points, with the seeded generator of the pseudo-point "setup". */
@@ -105,12 +110,29 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
    */
   estimateMs?(params: z.output<P>, settings: z.output<S>, engine: Backend): number;
   /** Derived tables from all rows (pure given the rows and the setup's measurements). */
-  analyse?(rows: readonly Row[], settings: z.output<S>, setup: SetupResult): Analysis;
+  analyse?(rows: readonly RowOf<R>[], settings: z.output<S>, setup: SetupResult): Analysis;
 }
 
-/** Identity with literal types kept (the citty `defineCommand` trick). */
-export function defineSimulation<const P extends z.ZodObject, const S extends z.ZodObject>(
-  sim: Simulation<P, S>,
-): Simulation<P, S> {
-  return sim;
+/** A simulation as the harness holds it: its definition with the columns derived from its row. */
+export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>>
+  extends SimulationDefinition<P, S, R> {
+  /** Output columns in order: the keys of `row`. */
+  readonly columns: readonly string[];
+}
+
+/** A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived from its row. */
+export function defineSimulation<const P extends z.ZodObject, const S extends z.ZodObject, const R extends z.ZodObject<RowShape>>(
+  def: SimulationDefinition<P, S, R>,
+): Simulation<P, S, R> {
+  return Object.freeze({ ...def, columns: Object.freeze(Object.keys(def.row.shape)) });
+}
+
+/** `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point fails). */
+export function checkedRows<T extends object>(sim: Pick<Simulation, 'kind' | 'columns'>, rows: readonly T[]): T[] {
+  rows.forEach((row, i) => {
+    const missing = sim.columns.filter((c) => !Object.hasOwn(row, c));
+    const extra = Object.keys(row).filter((k) => !sim.columns.includes(k));
+    if (missing.length || extra.length) throw new Error(msg.rowKeys(sim.kind, i, missing, extra));
+  });
+  return [...rows];
 }

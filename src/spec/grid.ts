@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
@@ -7,11 +8,17 @@ import { describeExpected } from './issue.js';
 import { formatPath, type Locator } from './locate.js';
 
 /** One point of the grid: its parameters and a stable id (hash of the parameters, not of the position). */
-export interface Point {
-  id: string;
+export interface Point<P = Record<string, unknown>> {
+  readonly id: string;
   /** Position in grid order; results.csv follows it whatever order points ran in. */
-  index: number;
-  params: Record<string, unknown>;
+  readonly index: number;
+  readonly params: P;
+}
+
+/** A grid expanded: each block's axes with the values they take, and the points of all blocks in order. */
+export interface ExpandedGrid<P = Record<string, unknown>> {
+  blocks: Record<string, unknown[]>[];
+  points: Point<P>[];
 }
 
 /** Largest grid we expand; beyond it a typo (a huge range) is more likely than intent. */
@@ -67,13 +74,16 @@ export function expandValues(key: string, values: GridValues, loc?: SourceLocati
  * of tuples; axes follow the file's key order, the first varying slowest. Blocks are joined
  * in order; a point that two blocks both produce is kept once.
  */
-export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): Point[] {
+export function expandGrid<P extends z.ZodObject>(exp: Experiment, sim: Simulation<P>, where?: Locator): ExpandedGrid<z.output<P>> {
   const list = Array.isArray(exp.grid);
-  const points: Point[] = [];
+  const points: Point<z.output<P>>[] = [];
+  const blocks: Record<string, unknown[]>[] = [];
   const seen = new Set<string>();
   gridBlocks(exp.grid).forEach((block, bi) => {
     const path = list ? ['grid', bi] : ['grid'];
-    for (const params of expandBlock(block, exp.zip, exp.settings, sim, path, where)) {
+    const expanded = expandBlock(block, exp.zip, exp.settings, sim, path, where);
+    blocks.push(expanded.axes);
+    for (const params of expanded.points) {
       const id = pointId(params);
       if (seen.has(id)) continue;
       seen.add(id);
@@ -81,10 +91,12 @@ export function expandGrid(exp: Experiment, sim: Simulation, where?: Locator): P
       if (points.length > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(points.length, MAX_POINTS), where?.at(['grid']));
     }
   });
-  return points;
+  return { blocks, points };
 }
 
-function expandBlock(block: GridBlock, zip: string[][], settings: Record<string, unknown>, sim: Simulation, path: (string | number)[], where?: Locator): Record<string, unknown>[] {
+function expandBlock<P extends z.ZodObject>(
+  block: GridBlock, zip: string[][], settings: Record<string, unknown>, sim: Simulation<P>, path: (string | number)[], where?: Locator,
+): { axes: Record<string, unknown[]>; points: z.output<P>[] } {
   const paramKeys = Object.keys(sim.params.shape);
   const gridKeys = Object.keys(block).filter((k) => block[k] !== undefined);
   for (const k of gridKeys) {
@@ -118,7 +130,7 @@ function expandBlock(block: GridBlock, zip: string[][], settings: Record<string,
   const count = axes.reduce((n, a) => n * a.tuples.length, 1);
   if (count > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(count, MAX_POINTS), where?.at(path));
 
-  const out: Record<string, unknown>[] = [];
+  const out: z.output<P>[] = [];
   const idx = axes.map(() => 0);
   const schema = sim.paramsFor?.(settings) ?? sim.params;
   for (let p = 0; p < count; p++) {
@@ -136,12 +148,12 @@ function expandBlock(block: GridBlock, zip: string[][], settings: Record<string,
         where?.at([...path, key]),
       );
     }
-    out.push(parsed.data as Record<string, unknown>);
+    out.push(parsed.data);
     for (let ai = axes.length - 1; ai >= 0; ai--) {
       idx[ai]! += 1;
       if (idx[ai]! < axes[ai]!.tuples.length) break;
       idx[ai] = 0;
     }
   }
-  return out;
+  return { axes: Object.fromEntries(lists), points: out };
 }

@@ -6,19 +6,19 @@ import type { z } from 'zod';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { getSimulation, simulationKinds } from '../sim/registry.js';
-import type { Simulation } from '../sim/types.js';
+import type { RowShape, Simulation } from '../sim/types.js';
 import { checkCharts } from '../report/charts.js';
 import { expandGrid } from './grid.js';
 import { describeExpected } from './issue.js';
 import { formatPath, Locator } from './locate.js';
 import { experimentSchema, overlayGrid, type Experiment } from './schema.js';
 
-export interface LoadedExperiment {
+export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
   file: string;
   /** sha256 of the file's bytes, recorded in the manifest. */
   sha256: string;
   experiment: Experiment;
-  sim: Simulation;
+  sim: Simulation<P, S, R>;
   locator: Locator;
   /** Files the settings name (model files), resolved against the experiment file's folder, with their sha256. */
   inputs: { path: string; sha256: string }[];
@@ -77,7 +77,7 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   const sim = typeof kind === 'string' ? getSimulation(kind) : undefined;
   if (!sim) throw new AttnlabError('UNKNOWN_SIMULATION', msg.unknownSimulation(kind, simulationKinds()), locator.at(['simulation']));
 
-  const experiment = validate(experimentSchema(sim), data, locator) as Experiment;
+  const experiment = validate(experimentSchema(sim), data, locator);
   const inputs = resolveFiles(experiment, sim, dirname(file), locator);
   checkSemantics(experiment, sim, locator);
   return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator, inputs };

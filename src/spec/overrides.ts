@@ -2,7 +2,6 @@ import { parse as parseYaml } from 'yaml';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Simulation } from '../sim/types.js';
-import { expandGrid } from './grid.js';
 import { validate } from './load.js';
 import { Locator, type Path } from './locate.js';
 import { experimentSchema, gridBlocks, overlayGrid, type Experiment, type GridValues } from './schema.js';
@@ -62,9 +61,9 @@ class OverrideLocator extends Locator {
 /**
  * The experiment a command actually runs: --quick, then every --set (in order; a later one wins),
  * then --seed, validated once as a whole. A grid parameter set with --set applies to every grid block
- * (`grid[i].key=…` to block i only).
+ * (`grid[i].key=…` to block i only). `where` is where problems found later (in the grid) point.
  */
-export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides): Experiment {
+export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, file: Locator): { experiment: Experiment; where: Locator } {
   const schema = experimentSchema(sim);
   let exp: Experiment = structuredClone(base);
   if (o.quick) {
@@ -86,11 +85,9 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides):
       exp = { ...exp, [key]: value };
     }
   }
-  if (sets.length) {
-    const where = new OverrideLocator(sets);
-    exp = validate(schema, exp, where) as Experiment;
-    expandGrid(exp, sim, where);
-  }
-  if (o.seed !== undefined) exp = validate(schema, { ...exp, seed: o.seed }, new Locator('--seed')) as Experiment;
-  return exp;
+  // The grid is expanded by the caller: problems in it point at the --set that made them, else at the file.
+  const where = sets.length ? new OverrideLocator(sets) : file;
+  if (sets.length) exp = validate(schema, exp, where);
+  if (o.seed !== undefined) exp = validate(schema, { ...exp, seed: o.seed }, new Locator('--seed'));
+  return { experiment: exp, where };
 }

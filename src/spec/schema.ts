@@ -142,8 +142,7 @@ const Header = {
 
 /** The field without its default: a quick block must overlay only what it names. */
 function withoutDefault(field: z.ZodType): z.ZodType {
-  const def = (field as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
-  return def.type === 'default' && def.innerType ? def.innerType : field;
+  return field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
 }
 
 /** The schema of an experiment file for one simulation kind. */
@@ -175,22 +174,8 @@ export function experimentSchema(sim: Simulation) {
     .strict();
 }
 
-export interface Experiment {
-  $schema?: string | undefined;
-  name: string;
-  title: string;
-  description: string;
-  simulation: string;
-  seed: number;
-  replicates: number;
-  grid: Grid;
-  zip: string[][];
-  settings: Record<string, unknown>;
-  quick: { grid: Grid; settings: Record<string, unknown> };
-  claims: Claim[];
-  charts: Chart[];
-  notes: string[];
-}
+/** An experiment file, parsed: its type is the schema's output (settings and grid values untyped until a simulation is chosen). */
+export type Experiment = z.output<ReturnType<typeof experimentSchema>>;
 
 /** One product of axes: parameter → values. */
 export type GridBlock = Record<string, GridValues | undefined>;
