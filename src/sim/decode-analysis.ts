@@ -3,6 +3,7 @@
  * time ratio's growth with n, and roofline curves with the decode steps placed on them.
  */
 import { decodeCost } from './decode-cost.js';
+import type { DecodeRow } from './mha-vs-mqa.js';
 import type { Analysis, Row } from './types.js';
 
 export const RATIO_COLUMNS = [
@@ -20,52 +21,54 @@ export interface Hardware {
 }
 
 const blank = (cols: readonly string[]): Row => Object.fromEntries(cols.map((c) => [c, null]));
-const num = (r: Row, c: string) => r[c] as number;
 
-export function analyseDecode(rows: readonly Row[], machines: readonly Hardware[], roofline: { n: number; d: number; h: number; bs: readonly number[] }): Analysis {
+export function analyseDecode(rows: readonly DecodeRow[], machines: readonly Hardware[], roofline: { n: number; d: number; h: number; bs: readonly number[] }): Analysis {
+  const shapes: { b: number; d: number; h: number; n: number; byteRatio: number; timeRatio: number | null }[] = [];
   const ratios: Row[] = [];
   const summary: string[] = [];
-  const byShape = new Map<string, Map<string, Row>>();
+  const byShape = new Map<string, Map<string, DecodeRow>>();
   for (const r of rows) {
-    if (r['dtype_bytes'] !== 4) continue;
-    const key = `${r['b']}|${r['d']}|${r['h']}|${r['n']}`;
-    byShape.set(key, (byShape.get(key) ?? new Map()).set(String(r['variant']), r));
+    if (r.dtype_bytes !== 4) continue;
+    const key = `${r.b}|${r.d}|${r.h}|${r.n}`;
+    byShape.set(key, (byShape.get(key) ?? new Map<string, DecodeRow>()).set(r.variant, r));
   }
   for (const variants of byShape.values()) {
     const mha = variants.get('mha');
     const mqa = variants.get('mqa');
     if (!mha || !mqa) continue;
-    const [b, d, h] = [num(mha, 'b'), num(mha, 'd'), num(mha, 'h')];
+    const { b, d, h, n } = mha;
     const k = d / h;
-    const kvRatio = num(mha, 'bytes_kv_read') / num(mqa, 'bytes_kv_read');
-    const flopsDiff = num(mha, 'flops') - num(mqa, 'flops');
+    const kvRatio = mha.bytes_kv_read / mqa.bytes_kv_read;
+    const flopsDiff = mha.flops - mqa.flops;
     // Only the K and V projections differ: 2 products of b×d by d×(h−1)·k, at 2 FLOPs per multiply-add.
     const projection = 2 * 2 * b * d * (h - 1) * k;
-    const timed = mha['time_ms'] !== null && mqa['time_ms'] !== null;
+    const timeRatio = mha.time_ms !== null && mqa.time_ms !== null ? mha.time_ms / mqa.time_ms : null;
+    const byteRatio = mha.bytes_total / mqa.bytes_total;
+    shapes.push({ b, d, h, n, byteRatio, timeRatio });
     ratios.push({
-      ...blank(RATIO_COLUMNS), kind: 'shape', b, d, h, n: mha['n']!,
+      ...blank(RATIO_COLUMNS), kind: 'shape', b, d, h, n,
       kv_read_ratio: kvRatio, kv_read_ratio_over_h: kvRatio / h, flops_diff: flopsDiff, flops_diff_over_projection: flopsDiff / projection,
-      byte_ratio: num(mha, 'bytes_total') / num(mqa, 'bytes_total'),
-      time_ratio: timed ? num(mha, 'time_ms') / num(mqa, 'time_ms') : null,
+      byte_ratio: byteRatio, time_ratio: timeRatio,
     });
   }
-  const groups = new Map<string, Row[]>();
-  for (const r of ratios.filter((x) => x['time_ratio'] !== null)) {
-    const key = `${r['b']}|${r['d']}|${r['h']}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+  const groups = new Map<string, { n: number; byteRatio: number; timeRatio: number; b: number; d: number; h: number }[]>();
+  for (const s of shapes) {
+    if (s.timeRatio === null) continue;
+    const key = `${s.b}|${s.d}|${s.h}`;
+    groups.set(key, [...(groups.get(key) ?? []), { ...s, timeRatio: s.timeRatio }]);
   }
   for (const g of groups.values()) {
     if (g.length < 2) continue;
-    g.sort((a, c) => num(a, 'n') - num(c, 'n'));
+    g.sort((a, c) => a.n - c.n);
     const first = g[0]!;
     const last = g[g.length - 1]!;
-    const growth = num(last, 'time_ratio') / num(first, 'time_ratio');
+    const growth = last.timeRatio / first.timeRatio;
     ratios.push({
-      ...blank(RATIO_COLUMNS), kind: 'largest-n', b: last['b']!, d: last['d']!, h: last['h']!, n: last['n']!,
-      byte_ratio: last['byte_ratio']!, time_ratio: last['time_ratio']!, time_ratio_growth: growth, n_from: first['n']!, n_to: last['n']!,
+      ...blank(RATIO_COLUMNS), kind: 'largest-n', b: last.b, d: last.d, h: last.h, n: last.n,
+      byte_ratio: last.byteRatio, time_ratio: last.timeRatio, time_ratio_growth: growth, n_from: first.n, n_to: last.n,
     });
     summary.push(
-      `b=${last['b']} d=${last['d']} h=${last['h']}: MHA/MQA time ${num(last, 'time_ratio').toFixed(2)}× at n=${last['n']} (bytes ${num(last, 'byte_ratio').toFixed(2)}×), up from ${num(first, 'time_ratio').toFixed(2)}× at n=${first['n']}`,
+      `b=${last.b} d=${last.d} h=${last.h}: MHA/MQA time ${last.timeRatio.toFixed(2)}× at n=${last.n} (bytes ${last.byteRatio.toFixed(2)}×), up from ${first.timeRatio.toFixed(2)}× at n=${first.n}`,
     );
   }
 
@@ -84,10 +87,9 @@ export function analyseDecode(rows: readonly Row[], machines: readonly Hardware[
   }
   // How close the memory-bound steps came to bytes ÷ the measured bandwidth: b = 1, the largest caches.
   for (const variant of ['mha', 'gqa', 'mqa']) {
-    const near = rows.filter((r) => r['variant'] === variant && r['b'] === 1 && Number(r['n']) >= 8192 && r['time_ms'] !== null && r['predicted_ms'] !== null);
-    if (!near.length) continue;
-    const ratio = near.map((r) => Number(r['time_ms']) / Number(r['predicted_ms']));
-    summary.push(`${variant} at b=1, n ≥ 8192: measured ÷ (bytes ÷ measured bandwidth) = ${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)} over ${near.length} shapes`);
+    const ratio = rows.flatMap((r) => (r.variant === variant && r.b === 1 && r.n >= 8192 && r.time_ms !== null && r.predicted_ms !== null ? [r.time_ms / r.predicted_ms] : []));
+    if (!ratio.length) continue;
+    summary.push(`${variant} at b=1, n ≥ 8192: measured ÷ (bytes ÷ measured bandwidth) = ${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)} over ${ratio.length} shapes`);
   }
   return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary };
 }

@@ -59,7 +59,7 @@ const DecodeRow = z.object({
   time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, measured_bytes: maybe, bandwidth_gbs: maybe, gflops: maybe,
   predicted_ms: maybe, skipped_reason: z.string().nullable(), time_samples_ms: Samples,
 });
-type DecodeRow = z.output<typeof DecodeRow>;
+export type DecodeRow = z.output<typeof DecodeRow>;
 
 /** The timing columns of a step moving `bytes` and computing `flops`. */
 function timingColumns(t: Timing, bytes: number, flops: number): Partial<DecodeRow> {

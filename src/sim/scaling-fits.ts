@@ -7,20 +7,22 @@ import { crossoverInterval, rankClasses } from '../stats/complexity.js';
 import { logLogSlope } from '../stats/fit.js';
 import { theoryCrossover } from './scaling-cost.js';
 import { METHODS } from '../tensor/methods.js';
-import type { Analysis, Cell, Row } from './types.js';
+import type { ScalingRow } from './scaling.js';
+import type { Analysis, Row } from './types.js';
 
 export const FITS_COLUMNS = [
   'kind', 'method', 'causal', 'D', 'metric', 'slope', 'slope_se', 'points', 'N_from', 'N_to', 'class', 'class_aic_gap',
   'crossover_N', 'crossover_low', 'crossover_high', 'theory_N', 'crossover_ratio',
 ] as const;
 
-const blank = Object.fromEntries(FITS_COLUMNS.map((c) => [c, null])) as Row;
-const num = (r: Row, c: string) => r[c] as number;
-const groupBy = (rows: readonly Row[], key: (r: Row) => string) => {
-  const m = new Map<string, Row[]>();
+const blank = Object.fromEntries(FITS_COLUMNS.map((c) => [c, null])) as Record<(typeof FITS_COLUMNS)[number], null>;
+const groupBy = <T>(rows: readonly T[], key: (r: T) => string) => {
+  const m = new Map<string, T[]>();
   for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
   return m;
 };
+/** A row that was timed (not skipped) with its interval. */
+type Timed = ScalingRow & { time_ms: number; time_ci_low: number; time_ci_high: number };
 const f3 = (v: number) => Number(v.toPrecision(3));
 /**
  * Slopes and classes fit each method's four largest sizes with N ≥ fit_min_N: an 8× range for every method
@@ -36,8 +38,11 @@ export const RFF_FIT_MIN = 256;
 const BUILT_IN = new Set<string>(METHODS);
 
 /** Where two FLOP counts (given per N, as rows have them) are equal: log-log interpolation between grid sizes; null without counts or a crossing. */
-function flopsCrossover(n: number[], soft: Cell[], other: Cell[]): number | null {
-  const ratio = n.map((_, i) => (typeof soft[i] === 'number' && typeof other[i] === 'number' ? Math.log((soft[i] as number) / (other[i] as number)) : NaN));
+function flopsCrossover(n: number[], soft: readonly (number | null)[], other: readonly (number | null)[]): number | null {
+  const ratio = n.map((_, i) => {
+    const [a, b] = [soft[i], other[i]];
+    return typeof a === 'number' && typeof b === 'number' ? Math.log(a / b) : NaN;
+  });
   for (let i = 1; i < n.length; i++) {
     const [a, b] = [ratio[i - 1]!, ratio[i]!];
     if (Number.isFinite(a) && Number.isFinite(b) && a <= 0 && b >= 0 && b !== a) return Math.exp(Math.log(n[i - 1]!) + ((0 - a) / (b - a)) * (Math.log(n[i]!) - Math.log(n[i - 1]!)));
@@ -45,25 +50,27 @@ function flopsCrossover(n: number[], soft: Cell[], other: Cell[]): number | null
   return null;
 }
 
-export function analyseScaling(rows: readonly Row[], fitMinN: number, sameAsSoftmax: ReadonlySet<string> = new Set()): Analysis {
-  const timed = rows.filter((r) => r['time_ms'] !== null && r['D_random'] === null);
+export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sameAsSoftmax: ReadonlySet<string> = new Set()): Analysis {
+  const timed = rows.filter((r): r is Timed => r.time_ms !== null && r.time_ci_low !== null && r.time_ci_high !== null && r.D_random === null);
   const out: Row[] = [];
   const summary: string[] = [];
+  const slopes: { method: string; causal: boolean; D: number; metric: string; slope: number; slopeSe: number; from: number; to: number; cls: string }[] = [];
 
-  for (const [, g] of groupBy(timed, (r) => `${r['method']}|${r['causal']}|${r['D']}`)) {
-    const upper = g.filter((r) => num(r, 'N') >= fitMinN).sort((a, b) => num(a, 'N') - num(b, 'N')).slice(-FIT_POINTS);
+  for (const [, g] of groupBy(timed, (r) => `${r.method}|${r.causal}|${r.D}`)) {
+    const upper = g.filter((r) => r.N >= fitMinN).sort((a, b) => a.N - b.N).slice(-FIT_POINTS);
     if (upper.length < 3) continue;
     const first = upper[0]!;
     for (const [metric, col] of [['time', 'time_ms'], ['memory', 'peak_bytes']] as const) {
       // A reading that is missing or not positive has no logarithm: fit the rest, or skip the fit.
-      const usable = upper.filter((r) => num(r, col) > 0);
+      const usable = upper.flatMap((r) => ((r[col] ?? 0) > 0 ? [{ n: r.N, y: r[col]! }] : []));
       if (usable.length < 3) continue;
-      const n = usable.map((r) => num(r, 'N'));
-      const y = usable.map((r) => num(r, col));
+      const n = usable.map((u) => u.n);
+      const y = usable.map((u) => u.y);
       const s = logLogSlope(n, y);
       const ranked = rankClasses(n, y);
+      slopes.push({ method: first.method, causal: first.causal, D: first.D, metric, slope: s.slope, slopeSe: s.slopeSe, from: n[0]!, to: n[n.length - 1]!, cls: ranked[0]!.cls });
       out.push({
-        ...blank, kind: 'slope', method: first['method']!, causal: first['causal']!, D: first['D']!, metric,
+        ...blank, kind: 'slope', method: first.method, causal: first.causal, D: first.D, metric,
         slope: s.slope, slope_se: s.slopeSe, points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
         class: ranked[0]!.cls, class_aic_gap: ranked[1]!.aic - ranked[0]!.aic,
       });
@@ -71,21 +78,22 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number, sameAsSoft
   }
 
   // Crossovers against softmax: the quadratic kernel's linear form, and every method from a file that is not softmax itself.
-  const against = [...new Set(timed.map((r) => String(r['method'])))].filter((m) => m === 'quadratic-kernel' || (!BUILT_IN.has(m) && !sameAsSoftmax.has(m)));
-  const shapes = [...groupBy(timed, (r) => `${r['causal']}|${r['D']}|${r['M']}`).values()];
+  const against = [...new Set(timed.map((r) => r.method))].filter((m) => m === 'quadratic-kernel' || (!BUILT_IN.has(m) && !sameAsSoftmax.has(m)));
+  const shapes = [...groupBy(timed, (r) => `${r.causal}|${r.D}|${r.M}`).values()];
   for (const method of against) {
     for (const g of shapes) {
-      const soft = new Map(g.filter((r) => r['method'] === 'softmax').map((r) => [num(r, 'N'), r]));
-      const lin = g.filter((r) => r['method'] === method && soft.has(num(r, 'N'))).sort((a, b) => num(a, 'N') - num(b, 'N'));
+      const soft = new Map(g.filter((r) => r.method === 'softmax').map((r) => [r.N, r]));
+      const lin = g.filter((r) => r.method === method && soft.has(r.N)).sort((a, b) => a.N - b.N);
       if (lin.length < 2) continue;
-      const n = lin.map((r) => num(r, 'N'));
-      const side = (rs: Row[]) => ({ mid: rs.map((r) => num(r, 'time_ms')), low: rs.map((r) => num(r, 'time_ci_low')), high: rs.map((r) => num(r, 'time_ci_high')) });
-      const x = crossoverInterval(n, side(n.map((v) => soft.get(v)!)), side(lin));
-      const d = num(lin[0]!, 'D');
-      const theory = method === 'quadratic-kernel' ? theoryCrossover(d, num(lin[0]!, 'M')) : flopsCrossover(n, n.map((v) => soft.get(v)!['flops'] ?? null), lin.map((r) => r['flops'] ?? null));
-      const label = `D=${d}${lin[0]!['causal'] ? ' causal' : ''}${method === 'quadratic-kernel' ? '' : ` ${method}`}`;
+      const n = lin.map((r) => r.N);
+      const softAt = n.map((v) => soft.get(v)!);
+      const side = (rs: Timed[]) => ({ mid: rs.map((r) => r.time_ms), low: rs.map((r) => r.time_ci_low), high: rs.map((r) => r.time_ci_high) });
+      const x = crossoverInterval(n, side(softAt), side(lin));
+      const { D: d, M: m, causal } = lin[0]!;
+      const theory = method === 'quadratic-kernel' ? theoryCrossover(d, m) : flopsCrossover(n, softAt.map((r) => r.flops), lin.map((r) => r.flops));
+      const label = `D=${d}${causal ? ' causal' : ''}${method === 'quadratic-kernel' ? '' : ` ${method}`}`;
       out.push({
-        ...blank, kind: 'crossover', method: `softmax vs ${method}`, causal: lin[0]!['causal']!, D: d,
+        ...blank, kind: 'crossover', method: `softmax vs ${method}`, causal, D: d,
         points: n.length, N_from: n[0]!, N_to: n[n.length - 1]!,
         crossover_N: x.n, crossover_low: x.low ?? null, crossover_high: x.high ?? null, theory_N: theory,
         crossover_ratio: x.n === null || theory === null ? null : x.n / theory,
@@ -100,19 +108,22 @@ export function analyseScaling(rows: readonly Row[], fitMinN: number, sameAsSoft
   }
 
   // Random features: the error's decay with D_random over the asymptotic range (D_random ≥ 256).
-  const random = rows.filter((r) => r['D_random'] !== null && r['rel_error'] !== null && num(r, 'D_random') >= RFF_FIT_MIN);
-  for (const [, g] of groupBy(random, (r) => `${r['method']}|${r['D']}|${r['N']}`)) {
+  const random = rows.flatMap((r) => (r.D_random !== null && r.rel_error !== null && r.D_random >= RFF_FIT_MIN ? [{ ...r, D_random: r.D_random, rel_error: r.rel_error }] : []));
+  for (const [, g] of groupBy(random, (r) => `${r.method}|${r.D}|${r.N}`)) {
     if (g.length < 2) continue;
-    const s = logLogSlope(g.map((r) => num(r, 'D_random')), g.map((r) => num(r, 'rel_error')));
+    const s = logLogSlope(g.map((r) => r.D_random), g.map((r) => r.rel_error));
+    const { method, D, N } = g[0]!;
     out.push({
-      ...blank, kind: 'error-slope', method: g[0]!['method']!, causal: false, D: g[0]!['D']!, metric: 'rel_error vs D_random',
-      slope: s.slope, slope_se: s.slopeSe, points: g.length, N_from: g[0]!['N']!, N_to: g[0]!['N']!,
+      ...blank, kind: 'error-slope', method, causal: false, D, metric: 'rel_error vs D_random',
+      slope: s.slope, slope_se: s.slopeSe, points: g.length, N_from: N, N_to: N,
     });
-    summary.push(`${g[0]!['method']} error vs D_random (≥ ${RFF_FIT_MIN}): slope ${f3(s.slope)}${g.length > 2 ? ` ± ${f3(s.slopeSe)}` : ''}`);
+    summary.push(`${method} error vs D_random (≥ ${RFF_FIT_MIN}): slope ${f3(s.slope)}${g.length > 2 ? ` ± ${f3(s.slopeSe)}` : ''}`);
   }
 
-  for (const r of out.filter((o) => o['kind'] === 'slope' && o['causal'] === false && o['D'] === Math.max(...out.map((x) => Number(x['D']) || 0)))) {
-    summary.unshift(`${r['method']} ${r['metric']} slope (D=${r['D']}, N ${r['N_from']}–${r['N_to']}): ${f3(num(r, 'slope'))} ± ${f3(num(r, 'slope_se'))}, class ${r['class']}`);
+  // First in the summary: the slopes at the largest D (without a mask), in fit order.
+  const widest = Math.max(0, ...out.map((x) => (typeof x['D'] === 'number' ? x['D'] : 0)));
+  for (const r of slopes.filter((x) => !x.causal && x.D === widest)) {
+    summary.unshift(`${r.method} ${r.metric} slope (D=${r.D}, N ${r.from}–${r.to}): ${f3(r.slope)} ± ${f3(r.slopeSe)}, class ${r.cls}`);
   }
   return { tables: { fits: { columns: FITS_COLUMNS, rows: out } }, summary };
 }

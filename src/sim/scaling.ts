@@ -103,7 +103,7 @@ const ScalingRow = z.object({
   flops: maybe, gflops: maybe, max_rel_error: maybe, rel_error: maybe, rel_error_ci_low: maybe, rel_error_ci_high: maybe, draws: maybe,
   skipped_reason: z.string().nullable(), time_samples_ms: Samples,
 });
-type ScalingRow = z.output<typeof ScalingRow>;
+export type ScalingRow = z.output<typeof ScalingRow>;
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
