@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // In-process tests load simulation modules through vite: `from 'attnlab'` resolves as the CLI's hook does it
+  // (src/spec/attnlab-hook.mjs), to the public entry.
+  resolve: { alias: { attnlab: fileURLToPath(new URL('./src/index.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -92,7 +92,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     }
     if (values.list) {
       for (const name of listExperimentNames()) {
-        const { experiment } = loadExperiment(resolveExperimentFile(name));
+        const { experiment } = await loadExperiment(resolveExperimentFile(name));
         io.stdout.write(`${name.padEnd(22)} ${experiment.title}\n`);
       }
       return 0;
@@ -108,7 +108,8 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
 
     // Validate everything (files, overrides, backend) before anything is written.
     const names = target === 'all' ? listExperimentNames() : [target];
-    const jobs = names.map((n) => resolveExperiment(loadExperiment(resolveExperimentFile(n)), overrides));
+    const jobs: ResolvedExperiment[] = [];
+    for (const n of names) jobs.push(resolveExperiment(await loadExperiment(resolveExperimentFile(n)), overrides));
     // Checks that load the files an experiment names (models), still before anything is written.
     for (const r of jobs) await r.sim.prepare?.(r.settings, r.points, (path) => r.locator.at(path));
     const backends = new Map<string, SelectedBackend>();
@@ -158,7 +159,7 @@ async function merge(args: readonly string[], values: ReturnType<typeof parse>['
   if (!name || !dirs.length) throw new AttnlabError('BAD_OPTION', msg.mergeUsage());
   for (const opt of Object.keys(values)) if (!Object.hasOwn(COMMANDS.merge.options, opt)) throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
   const outRoot = values.out ?? 'results';
-  const out = await mergeShards({ loaded: loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
+  const out = await mergeShards({ loaded: await loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
   io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
   return values.check && outcomeFailed(out) ? 1 : 0;
 }

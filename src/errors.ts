@@ -20,6 +20,8 @@ export const ErrorCode = {
   TOO_LONG: 'TOO_LONG',
   /** A model file (settings.methods) that is missing, not ONNX, or breaks the method contract. */
   BAD_MODEL: 'BAD_MODEL',
+  /** A simulation module (`simulation: ./file.ts`) that is missing, fails to import, or is not a simulation. */
+  PLUGIN: 'PLUGIN',
   /** Another process runs this run now: exit 75 (EX_TEMPFAIL), try again later or --wait. */
   LOCKED: 'LOCKED',
 } as const;

@@ -81,6 +81,15 @@ export const msg = {
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
     `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
+  pluginMissing: (file: string) => `simulation: module ${file} does not exist (the path is relative to the experiment file)`,
+  pluginImport: (file: string, first: string) => `simulation: module ${file} failed to load: ${first}`,
+  pluginNoDefault: (file: string, names: readonly string[]) =>
+    `simulation: module ${file} has no default export${names.length ? ` (it exports ${names.join(', ')})` : ''}; write \`export default defineSimulation({ ... })\``,
+  pluginNotSimulation: (file: string, got: string) => `simulation: the default export of ${file} is a ${got}, not a simulation; write \`export default defineSimulation({ ... })\``,
+  pluginField: (file: string, field: string, problem: 'missing' | 'wrong', expected: string) =>
+    `simulation: the default export of ${file} is not a simulation: field ${field} is ${problem}; expected ${expected}`,
+  pluginKindTaken: (file: string, kind: string) => `simulation: ${file} declares kind ${kind}, which is a built-in simulation; give it a name of its own`,
+  pluginChanged: (file: string) => `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
   fileMissing: (key: string, file: string) => `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
   modelNotOnnx: (name: string, file: string, detail: string) => `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
   modelContract: (name: string, file: string, found: string, expected: string) =>
@@ -118,6 +127,8 @@ export const msg = {
   mergeDuplicate: (shard: string, dir: string, copies: number) => `note: ${copies} runs of shard ${shard}; using the newest complete one, ${dir}`,
   mergeFileChanged: (file: string, was: string, now: string) =>
     `merge: the shards ran ${file} with sha256 ${was.slice(0, 12)}…, but the file now hashes to ${now.slice(0, 12)}…; merge with the version the shards ran`,
+  mergeModuleChanged: (file: string, was: string, now: string) =>
+    `merge: the simulation module ${file} is not the one the shards ran (sha256 ${was.slice(0, 12)}… then, ${now.slice(0, 12)}… now); rerun the shards or restore the module`,
   mergeConfig: (file: string) => `merge: ${file} with the shards' --quick/--set/--seed no longer gives their configuration (was the code changed between the shards and the merge?)`,
   mergeForeignPoint: (dir: string, point: string, shard: string) => `merge: ${dir}/points.jsonl holds point ${point}, which is not in shard ${shard} of this grid`,
   mergeIncomplete: (have: number, total: number) => `merge: the shards hold ${have} of the grid's ${total} point × replicates`,

@@ -89,7 +89,7 @@ describe('qk-variance --quick end to end', () => {
   it('--quick overlays only the settings its block names; the others keep the file\'s values', async () => {
     const { loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
     const { resolveExperiment } = await import('../src/spec/resolve.js');
-    const quick = resolveExperiment(loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets: [] });
+    const quick = resolveExperiment(await loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets: [] });
     expect(quick.settings['time_budget_ms']).toBe(25);
     expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual(['A100 40GB (fp16)', 'H100 SXM (fp16)']);
   });
@@ -117,7 +117,7 @@ describe('listing and schema', () => {
 
   it('every experiment file validates and is named after its file', async () => {
     const { listExperimentNames, loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
-    for (const name of listExperimentNames()) expect(loadExperiment(resolveExperimentFile(name)).experiment.name).toBe(name);
+    for (const name of listExperimentNames()) expect((await loadExperiment(resolveExperimentFile(name))).experiment.name).toBe(name);
   });
 
   it('the wasm backend is the embedded default here', async () => {

@@ -9,8 +9,9 @@ import { cli, listFiles, tmp } from './helpers.js';
 
 /** The estimate on the engine a plain run picks here: onnx for the timing experiments, wasm for the others. */
 const engineOf = (engines: readonly string[] | undefined) => (engines?.includes('onnx') ? 'onnx' : 'wasm');
+const LOADED = Object.fromEntries(await Promise.all(['qk-variance', 'softmax-saturation', 'scaling', 'mha-vs-mqa'].map(async (n) => [n, await loadExperiment(resolveExperimentFile(n))] as const)));
 const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
-  const resolved = resolveExperiment(loadExperiment(resolveExperimentFile(name)), { quick: false, sets });
+  const resolved = resolveExperiment(LOADED[name]!, { quick: false, sets });
   return estimateRun(resolved, resolved.points, jobs, engineOf(resolved.sim.engines))!;
 };
 
@@ -118,7 +119,7 @@ describe('estimates that hold', () => {
   ];
   it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
     const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
-    const resolved = resolveExperiment(loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets });
+    const resolved = resolveExperiment(LOADED['mha-vs-mqa']!, { quick: true, sets });
     const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
@@ -129,7 +130,7 @@ describe('estimates that hold', () => {
   // and 15.7 s).
   const SCALING_MS: [boolean, number, number][] = [[false, 32, 3376], [false, 64, 10660], [true, 64, 11378]];
   it.each(SCALING_MS)('per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i', (causal, d, ms) => {
-    const loaded = loadExperiment(resolveExperimentFile('scaling'));
+    const loaded = LOADED['scaling']!;
     const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
     const predicted = loaded.sim.estimateMs!(point as never, loaded.experiment.settings as never, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);

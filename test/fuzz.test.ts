@@ -44,7 +44,7 @@ function mutate(text: string, rnd: () => number): string {
 }
 
 describe('fuzzed experiment files', () => {
-  it(`${CASES} seeded mutations of every experiment file end in a coded error or a valid experiment`, () => {
+  it(`${CASES} seeded mutations of every experiment file end in a coded error or a valid experiment`, async () => {
     const rnd = seedrandom('attnlab-fuzz-1');
     const sources = listExperimentNames().map((n) => readFileSync(join(EXPERIMENTS_DIR, `${n}.yaml`), 'utf8'));
     const outcomes = { valid: 0, coded: 0 };
@@ -53,7 +53,7 @@ describe('fuzzed experiment files', () => {
       const damage = 1 + Math.floor(rnd() * 3);
       for (let k = 0; k < damage; k++) text = mutate(text, rnd);
       try {
-        const loaded = parseExperiment(text, 'fuzz.yaml');
+        const loaded = await parseExperiment(text, 'fuzz.yaml');
         resolveExperiment(loaded, { quick: true, sets: ['seed=3'] });
         outcomes.valid++;
       } catch (e) {

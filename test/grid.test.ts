@@ -28,24 +28,24 @@ describe('expandValues', () => {
 });
 
 describe('expandGrid', () => {
-  it('takes the product in file order, first key slowest', () => {
-    const { experiment, sim } = parseExperiment(base('  d: [1, 2]\n  sigma: [1, 3]'), 't.yaml');
+  it('takes the product in file order, first key slowest', async () => {
+    const { experiment, sim } = await parseExperiment(base('  d: [1, 2]\n  sigma: [1, 3]'), 't.yaml');
     const pts = expandGrid(experiment, sim).points;
     expect(pts.map((p) => [p.params['d'], p.params['sigma']])).toEqual([[1, 1], [1, 3], [2, 1], [2, 3]]);
     expect(pts[0]!.params['mu']).toEqual({ kind: 'zero' });
     expect(pts[0]!.params['scaling']).toBe('none');
   });
 
-  it('zips parameters that advance together', () => {
-    const { experiment, sim } = parseExperiment(base('  d: [1, 2, 4]\n  sigma: [1, 2, 3]\n  scaling: [none, sqrt_d]', 'zip: [[d, sigma]]'), 't.yaml');
+  it('zips parameters that advance together', async () => {
+    const { experiment, sim } = await parseExperiment(base('  d: [1, 2, 4]\n  sigma: [1, 2, 3]\n  scaling: [none, sqrt_d]', 'zip: [[d, sigma]]'), 't.yaml');
     const pts = expandGrid(experiment, sim).points;
     expect(pts).toHaveLength(6);
     expect(pts.map((p) => `${p.params['d']}/${p.params['sigma']}`)).toEqual(['1/1', '1/1', '2/2', '2/2', '4/3', '4/3']);
   });
 
-  it('ids are hashes of the params, independent of position and key order', () => {
-    const a = parseExperiment(base('  d: [1, 2]\n  sigma: [1]'), 't.yaml');
-    const b = parseExperiment(base('  sigma: [1]\n  d: [2, 1]'), 't.yaml');
+  it('ids are hashes of the params, independent of position and key order', async () => {
+    const a = await parseExperiment(base('  d: [1, 2]\n  sigma: [1]'), 't.yaml');
+    const b = await parseExperiment(base('  sigma: [1]\n  d: [2, 1]'), 't.yaml');
     const idsA = expandGrid(a.experiment, a.sim).points.map((p) => p.id);
     const idsB = expandGrid(b.experiment, b.sim).points.map((p) => p.id);
     expect(new Set(idsA)).toEqual(new Set(idsB));

@@ -144,10 +144,10 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
     expect(err).toContain('"other"');
   });
 
-  it('editing a model changes the configuration hash (a new run, not a resume of the old one)', () => {
+  it('editing a model changes the configuration hash (a new run, not a resume of the old one)', async () => {
     const file = experiment(dir, '    m: { onnx: ./good.onnx }');
-    const before = sourceHash(loadExperiment(file));
+    const before = sourceHash(await loadExperiment(file));
     writeFileSync(join(dir, 'good.onnx'), Buffer.concat([readFileSync(join(dir, 'good.onnx')), Buffer.from([0])]));
-    expect(sourceHash(loadExperiment(file))).not.toBe(before);
+    expect(sourceHash(await loadExperiment(file))).not.toBe(before);
   });
 });

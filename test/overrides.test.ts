@@ -4,7 +4,7 @@ import { msg } from '../src/messages.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { resolveExperiment } from '../src/spec/resolve.js';
 
-const mha = loadExperiment(resolveExperimentFile('mha-vs-mqa'));
+const mha = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
 const pointsWith = (sets: string[], quick = false) => {
   return resolveExperiment(mha, { quick, sets }).points.map((p) => p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number });
 };

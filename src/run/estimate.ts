@@ -29,7 +29,7 @@ export function estimateRun(resolved: ResolvedExperiment, points: readonly Point
   if (!cost) return undefined;
   const costs = points.map((p) => ({ p, ms: cost(p.params, settings, engine) * exp.replicates }));
   const sum = costs.reduce((a, c) => a + c.ms, 0);
-  const ms = sum / Math.max(1, Math.min(pointThreads(sim, jobs), points.length));
+  const ms = sum / Math.max(1, Math.min(pointThreads(resolved, jobs), points.length));
   const shares = new Map<string, { key: string; value: unknown; ms: number }>();
   for (const { p, ms: m } of costs) {
     for (const [key, value] of Object.entries(p.params)) {

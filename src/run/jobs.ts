@@ -2,12 +2,15 @@ import { Worker } from 'node:worker_threads';
 import type { Point } from '../spec/grid.js';
 import { isBuiltIn } from '../sim/registry.js';
 import type { Row, SetupResult, Simulation } from '../sim/types.js';
+import type { ModuleSource } from '../spec/plugin.js';
 import type { TfjsBackend } from '../tensor/backend.js';
 import { roundMs, type CheckpointEntry } from './store.js';
 
 export interface JobsOptions {
   jobs: number;
   kind: string;
+  /** The simulation's module (user simulations): each worker loads it, checking its hash. */
+  module?: ModuleSource;
   backend: TfjsBackend;
   seed: number;
   settings: Record<string, unknown>;
@@ -20,11 +23,11 @@ export interface JobsOptions {
 }
 
 /**
- * Threads a simulation's points share: `jobs` for built-in Monte Carlo kinds, 1 for timing kinds (never beside
- * other work) and for kinds registered at run time (the workers cannot load them).
+ * Threads a simulation's points share: `jobs` for Monte Carlo kinds that a worker can load (built-in, or from the
+ * user's module), 1 for timing kinds (never beside other work) and for kinds registered in this process only.
  */
-export function pointThreads(sim: Pick<Simulation, 'kind' | 'timing'>, jobs: number): number {
-  return !sim.timing && isBuiltIn(sim.kind) ? jobs : 1;
+export function pointThreads(r: { sim: Pick<Simulation, 'kind' | 'timing'>; module?: ModuleSource | undefined }, jobs: number): number {
+  return !r.sim.timing && (isBuiltIn(r.sim.kind) || r.module !== undefined) ? jobs : 1;
 }
 
 /**
@@ -33,7 +36,7 @@ export function pointThreads(sim: Pick<Simulation, 'kind' | 'timing'>, jobs: num
  */
 export async function runInWorkers(o: JobsOptions): Promise<void> {
   const url = new URL('../worker-boot.mjs', import.meta.url);
-  const data = { entry: 'run/point-worker', kind: o.kind, backend: o.backend, seed: o.seed, settings: o.settings, setup: o.setup };
+  const data = { entry: 'run/point-worker', kind: o.kind, module: o.module, backend: o.backend, seed: o.seed, settings: o.settings, setup: o.setup };
   const workers = Array.from({ length: Math.min(o.jobs, o.todo.length) }, () => new Worker(url, { workerData: data }));
   let next = 0;
   try {

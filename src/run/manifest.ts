@@ -15,6 +15,8 @@ export interface Manifest {
   experimentSha256: string;
   /** Files the experiment names (model files), with their sha256: part of the configuration hash. */
   inputs?: { path: string; sha256: string }[];
+  /** The simulation's module, where it comes from the user's file: part of the configuration hash. */
+  simulationModule?: { path: string; sha256: string };
   /** Hash of the effective experiment and backend; an unfinished run with the same hash is resumed. */
   configHash: string;
   seed: number;

@@ -3,7 +3,7 @@
  *
  *   dirs ─ find shard manifests (a run directory, or any folder above shard runs)
  *     │ keep <name>'s shards; one configuration (file hash, seed, --quick/--set, backend) and one n
- *     │ the experiment file must still hash the same; its effective form must give the same config hash
+ *     │ the experiment file (and the simulation's module) must still hash the same; its effective form must give the same config hash
  *     │ every shard 1..n present and complete; every point in exactly the shard it belongs to
  *     ▼
  *   points.jsonl of the whole grid, in grid order ─ finishRun ─ report, manifest (with the shards), latest
@@ -99,6 +99,8 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
   const first = shards[0]!.manifest;
   // The same experiment file (by content) and the same effective configuration as every shard ran.
   if (first.experimentSha256 !== loaded.sha256) throw new AttnlabError('MERGE', msg.mergeFileChanged(loaded.file, first.experimentSha256, loaded.sha256));
+  const [was, now] = [first.simulationModule?.sha256 ?? '', loaded.module?.sha256 ?? ''];
+  if (was !== now) throw new AttnlabError('MERGE', msg.mergeModuleChanged(loaded.module?.path ?? first.simulationModule?.path ?? loaded.file, was, now));
   const resolved = resolveExperiment(loaded, { quick: first.quick, sets: first.sets, seed: first.seed });
   if (configHash(resolved, first.backend.name) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
   const outRoot = resolve(req.outRoot);

@@ -3,32 +3,35 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
+import { loadSimulationModule } from '../spec/plugin.js';
 import { checkedRows } from '../sim/types.js';
 import { activate } from '../tensor/backend.js';
 import { inlineExecutor } from '../tensor/executor.js';
 import type { JobsOptions } from './jobs.js';
 
 /** What the main thread hands each worker (jobs.ts): the options it runs points with. */
-type Init = Pick<JobsOptions, 'kind' | 'backend' | 'seed' | 'settings' | 'setup'>;
+type Init = Pick<JobsOptions, 'kind' | 'module' | 'backend' | 'seed' | 'settings' | 'setup'>;
 type Request = { id: number; point: string; params: Record<string, unknown>; replicate: number };
 
 const port = parentPort!;
 const init = workerData as Init & { entry: string };
-const sim = getSimulation(init.kind);
 const executor = async () => inlineExecutor();
 const now = () => performance.now();
 const onnx = () => Promise.reject(new Error('the onnx engine runs timing points in the main thread only'));
 const context = { tf, now, backend: init.backend, executor, onnx };
 const ready = (async () => {
+  // A user simulation: the same module file the run hashed (refused if it changed since).
+  const sim = init.module ? (await loadSimulationModule(init.module.path, undefined, init.module.sha256)).sim : getSimulation(init.kind);
   await activate(init.backend);
   // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
   await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), ...context }, init.settings);
+  return sim;
 })();
 
 port.on('message', async (req: Request) => {
   const t0 = now();
   try {
-    await ready;
+    const sim = await ready;
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
     const rows = checkedRows(sim, await sim.run(
       { params: req.params, settings: init.settings, replicate: req.replicate },

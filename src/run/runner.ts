@@ -131,6 +131,7 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     experimentFile: resolved.file,
     experimentSha256: resolved.sha256,
     ...(resolved.inputs.length ? { inputs: [...resolved.inputs] } : {}),
+    ...(resolved.module ? { simulationModule: { ...resolved.module } } : {}),
     configHash: hash,
     seed: exp.seed,
     quick: resolved.overrides.quick,
@@ -170,9 +171,9 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
       progress.tick(units, units * unitCost(point));
     };
     const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
-    const threads = pointThreads(sim, req.jobs ?? 1);
+    const threads = pointThreads(resolved, req.jobs ?? 1);
     if (threads > 1 && todo.length > 1) {
-      await runInWorkers({ jobs: threads, kind: sim.kind, backend: req.backend.tfjs, seed: exp.seed, settings, setup, todo, stop, onDone: record });
+      await runInWorkers({ jobs: threads, kind: sim.kind, ...(resolved.module ? { module: resolved.module } : {}), backend: req.backend.tfjs, seed: exp.seed, settings, setup, todo, stop, onDone: record });
     }
     // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
     for (let round = 0; round < rounds.count; round++) {

@@ -11,6 +11,7 @@ import { checkCharts } from '../report/charts.js';
 import { expandGrid } from './grid.js';
 import { describeExpected } from './issue.js';
 import { formatPath, Locator } from './locate.js';
+import { isModulePath, loadSimulationModule, type ModuleSource } from './plugin.js';
 import { experimentSchema, overlayGrid, type Experiment } from './schema.js';
 
 export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
@@ -22,11 +23,15 @@ export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends
   locator: Locator;
   /** Files the settings name (model files), resolved against the experiment file's folder, with their sha256. */
   inputs: { path: string; sha256: string }[];
+  /** The simulation's module, where it comes from the user's file (`simulation: ./my-sim.ts`). */
+  module?: ModuleSource;
 }
 
-/** What a run's configuration hash takes from the files: the experiment file's bytes and every file it names. */
-export const sourceHash = (l: Pick<LoadedExperiment, 'sha256' | 'inputs'>): string =>
-  l.inputs.length ? createHash('sha256').update([l.sha256, ...l.inputs.map((i) => `${i.path}:${i.sha256}`)].join('\n')).digest('hex') : l.sha256;
+/** What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and every file it names. */
+export function sourceHash(l: Pick<LoadedExperiment, 'sha256' | 'inputs' | 'module'>): string {
+  const parts = [...(l.module ? [`module:${l.module.sha256}`] : []), ...l.inputs.map((i) => `${i.path}:${i.sha256}`)];
+  return parts.length ? createHash('sha256').update([l.sha256, ...parts].join('\n')).digest('hex') : l.sha256;
+}
 
 /** The default folder of experiment files. */
 export const EXPERIMENTS_DIR = resolve(import.meta.dirname, '../../experiments');
@@ -49,12 +54,12 @@ export function listExperimentNames(dir = EXPERIMENTS_DIR): string[] {
     .sort();
 }
 
-export function loadExperiment(file: string): LoadedExperiment {
+export function loadExperiment(file: string): Promise<LoadedExperiment> {
   return parseExperiment(readFileSync(file, 'utf8'), file);
 }
 
-/** Parse and validate an experiment file's text; every failure is an AttnlabError with file:line:col. */
-export function parseExperiment(text: string, file: string): LoadedExperiment {
+/** Parse and validate an experiment file's text (loading its simulation module, if it names one); every failure is an AttnlabError with file:line:col. */
+export async function parseExperiment(text: string, file: string): Promise<LoadedExperiment> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -74,13 +79,14 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   }
 
   const kind = data['simulation'];
-  const sim = typeof kind === 'string' ? getSimulation(kind) : undefined;
+  const fromFile = typeof kind === 'string' && isModulePath(kind) ? await loadSimulationModule(resolve(dirname(file), kind), locator.at(['simulation'])) : undefined;
+  const sim = fromFile?.sim ?? (typeof kind === 'string' ? getSimulation(kind) : undefined);
   if (!sim) throw new AttnlabError('UNKNOWN_SIMULATION', msg.unknownSimulation(kind, simulationKinds()), locator.at(['simulation']));
 
-  const experiment = validate(experimentSchema(sim), data, locator);
+  const experiment = validate(experimentSchema(sim, fromFile ? (kind as string) : sim.kind), data, locator);
   const inputs = resolveFiles(experiment, sim, dirname(file), locator);
   checkSemantics(experiment, sim, locator);
-  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator, inputs };
+  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator, inputs, ...(fromFile ? { module: fromFile.source } : {}) };
 }
 
 /** The files the settings name: each resolved (in place) against `dir`, checked to exist, and hashed. */

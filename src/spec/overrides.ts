@@ -64,7 +64,7 @@ class OverrideLocator extends Locator {
  * (`grid[i].key=…` to block i only). `where` is where problems found later (in the grid) point.
  */
 export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, file: Locator): { experiment: Experiment; where: Locator } {
-  const schema = experimentSchema(sim);
+  const schema = experimentSchema(sim, base.simulation);
   let exp: Experiment = structuredClone(base);
   if (o.quick) {
     exp = { ...exp, grid: overlayGrid(exp.grid, exp.quick.grid), settings: { ...exp.settings, ...exp.quick.settings } };

@@ -10,6 +10,7 @@ import type { RowShape, Simulation } from '../sim/types.js';
 import { canonicalJson, expandGrid, type Point } from './grid.js';
 import { sourceHash, type LoadedExperiment } from './load.js';
 import type { Locator } from './locate.js';
+import type { ModuleSource } from './plugin.js';
 import { applyOverrides, type Overrides } from './overrides.js';
 import type { Experiment } from './schema.js';
 
@@ -18,6 +19,8 @@ export interface ResolvedExperiment<P extends z.ZodObject = z.ZodObject, S exten
   readonly file: string;
   readonly sha256: string;
   readonly inputs: LoadedExperiment['inputs'];
+  /** The simulation's module and its sha256, where it comes from the user's file. */
+  readonly module?: ModuleSource;
   /** Where errors about the file point. */
   readonly locator: Locator;
   readonly sim: Simulation<P, S, R>;
@@ -44,6 +47,7 @@ export function resolveExperiment<P extends z.ZodObject, S extends z.ZodObject, 
     file: loaded.file,
     sha256: loaded.sha256,
     inputs: loaded.inputs,
+    ...(loaded.module ? { module: loaded.module } : {}),
     locator: loaded.locator,
     sim: loaded.sim,
     overrides: { ...overrides, sets: [...overrides.sets] },

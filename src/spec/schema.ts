@@ -145,8 +145,8 @@ function withoutDefault(field: z.ZodType): z.ZodType {
   return field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
 }
 
-/** The schema of an experiment file for one simulation kind. */
-export function experimentSchema(sim: Simulation) {
+/** The schema of an experiment file for one simulation kind; `simulation` is its kind, or the module path a file names it by. */
+export function experimentSchema(sim: Simulation, simulation: string = sim.kind) {
   const paramKeys = Object.keys(sim.params.shape);
   const gridShape = Object.fromEntries(paramKeys.map((k) => [k, GridValues.optional()]));
   const block = z.object(gridShape).strict();
@@ -156,7 +156,7 @@ export function experimentSchema(sim: Simulation) {
   return z
     .object({
       ...Header,
-      simulation: z.literal(sim.kind),
+      simulation: z.literal(simulation),
       grid,
       settings: sim.settings.default(sim.settings.parse({})),
       quick: z
