@@ -8,7 +8,11 @@ import { pathToFileURL } from 'node:url';
 import { COMMANDS, helpText, parseCommand, withExitCode } from './commands.js';
 import { AttnlabError } from './errors.js';
 import { msg } from './messages.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { compareRuns, readRun, resolveRun } from './run/compare.js';
+import { COMPARE_THRESHOLD, comparePage } from './run/finish.js';
+import { RunStore } from './run/store.js';
+import { compareHtml, compareMarkdown } from './report/compare-page.js';
 import { mergeShards } from './run/merge.js';
 import { runExperiment, type RunOutcome } from './run/runner.js';
 import { checkDuration, estimateRun, totalEstimate } from './run/estimate.js';
@@ -28,7 +32,7 @@ export interface CliIo {
 
 export { EXIT_LOCKED } from './commands.js';
 
-export const HELP = helpText(['exp', 'merge']);
+export const HELP = helpText(['exp', 'merge', 'compare']);
 
 const parse = (rawArgs: readonly string[]) => parseCommand('exp', rawArgs);
 
@@ -85,6 +89,7 @@ function summary(name: string, out: RunOutcome, outRoot: string): string {
 
 export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<number> {
   return withExitCode(io, async () => {
+    if (rawArgs[0] === 'compare') return await compare(rawArgs.slice(1), io);
     const { values, positionals } = parse(rawArgs);
     if (values.help) {
       io.stdout.write(HELP);
@@ -162,6 +167,29 @@ async function merge(args: readonly string[], values: ReturnType<typeof parse>['
   const out = await mergeShards({ loaded: await loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
   io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
   return values.check && outcomeFailed(out) ? 1 : 0;
+}
+
+/** `compare <A> <B>`: the markdown table on stdout, compare-<A run id>.html in B's run directory, its path last. */
+async function compare(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommand('compare', args);
+  const [refA, refB, ...extra] = positionals;
+  if (!refA || !refB || extra.length) throw new AttnlabError('BAD_OPTION', msg.compareUsage());
+  const factor = (name: 'threshold' | 'fail-slower', raw: string | undefined) => {
+    if (raw === undefined) return undefined;
+    if (!(Number(raw) >= 1)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue(name, raw, 'a factor ≥ 1, e.g. 1.10'));
+    return Number(raw);
+  };
+  const threshold = factor('threshold', values.threshold) ?? COMPARE_THRESHOLD;
+  const failSlower = factor('fail-slower', values['fail-slower']);
+  const outRoot = resolve(values.out ?? 'results');
+  const [a, b] = [readRun(resolveRun(refA, outRoot)), readRun(resolveRun(refB, outRoot))];
+  const c = await compareRuns(a, b, threshold);
+  io.stdout.write(compareMarkdown(c));
+  const page = new RunStore(b.dir).writeAtomic(comparePage(a.manifest), await compareHtml(c));
+  const slower = failSlower === undefined ? [] : c.timing.filter((t) => t.verdict === 'slower' && t.ratio !== null && t.ratio > failSlower);
+  if (slower.length) io.stderr.write(`${msg.compareFailSlower(slower.length, failSlower!)}\n`);
+  io.stdout.write(`${page}\n`);
+  return slower.length ? 1 : 0;
 }
 
 export async function runMain(): Promise<void> {

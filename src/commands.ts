@@ -66,6 +66,15 @@ export const COMMANDS = {
       out,
     },
   },
+  compare: {
+    usage: 'npm run exp -- compare <A> <B> [options]',
+    about: 'compare two runs of one experiment point by point (A and B: run directories, or <name>@<run-id>,\n<name>@latest): time ratios with bootstrap intervals and U tests, estimate differences with z;\nprints a markdown table, writes compare-<A run id>.html into B and prints its path last',
+    options: {
+      threshold: { type: 'string', value: 'F', help: 'noise threshold: a ratio within [1/F, F] is "same" (default: 1.10, as asv)' },
+      'fail-slower': { type: 'string', value: 'F', help: 'exit 1 when any point is slower by more than F (for CI)' },
+      out,
+    },
+  },
   report: {
     usage: 'npm run report -- [--out DIR]',
     about: "rebuild results/index.html from every stored run's manifest",

@@ -22,6 +22,8 @@ export const ErrorCode = {
   BAD_MODEL: 'BAD_MODEL',
   /** A simulation module (`simulation: ./file.ts`) that is missing, fails to import, or is not a simulation. */
   PLUGIN: 'PLUGIN',
+  /** `compare` of runs that cannot be compared (not found, shards, different experiments). */
+  COMPARE: 'COMPARE',
   /** Another process runs this run now: exit 75 (EX_TEMPFAIL), try again later or --wait. */
   LOCKED: 'LOCKED',
 } as const;

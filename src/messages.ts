@@ -140,6 +140,11 @@ export const msg = {
       e.heaviest ? ` Points with ${e.heaviest.key}=${JSON.stringify(e.heaviest.value)} take ${Math.round(e.heaviest.share * 100)}% of the time.` : '',
       ` Shrink it (--quick, or fewer values with --set ${e.heaviest?.key ?? 'key'}=[...]), split it across machines (--shard i/n, see scripts/), or run it anyway with --yes`,
     ].join(''),
+  compareUsage: () => 'usage: npm run exp -- compare <A> <B> [--threshold F] [--fail-slower F]: A and B are run directories or <name>@<run-id> (or <name>@latest)',
+  compareRef: (ref: string) => `compare: ${JSON.stringify(ref)} is neither a run directory (with manifest.json) nor <name>@<run-id> / <name>@latest`,
+  compareShard: (dir: string, shard: string) => `compare: ${dir} is shard ${shard} of a run; merge the shards first (npm run exp -- merge) and compare the merged run`,
+  compareExperiments: (a: string, b: string) => `compare: A is a run of ${a} and B of ${b}; compare two runs of one experiment`,
+  compareFailSlower: (count: number, factor: number) => `${count} point${count === 1 ? '' : 's'} slower than ${factor}× (--fail-slower)`,
   noRuns: (name: string, root: string) => `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,

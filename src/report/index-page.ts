@@ -6,6 +6,9 @@ import { esc } from './html.js';
 export interface IndexEntry {
   manifest: Manifest;
   reportHref: string;
+  /** Its comparison with the run before it (same experiment), where one was written. */
+  compareHref?: string;
+  previousId?: string;
 }
 
 const runTime = (m: Manifest): string => (m.finishedAt ? duration(Date.parse(m.finishedAt) - Date.parse(m.startedAt)) : '');
@@ -14,7 +17,7 @@ const runTime = (m: Manifest): string => (m.finishedAt ? duration(Date.parse(m.f
 export function renderIndex(entries: readonly IndexEntry[]): string {
   const rows = [...entries]
     .sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt))
-    .map(({ manifest: m, reportHref }) => {
+    .map(({ manifest: m, reportHref, compareHref, previousId }) => {
       const c = m.claims;
       const claims = c ? `${c.passed}/${c.passed + c.failed + c.errored}` : '';
       const cls = !c ? '' : c.failed + c.errored === 0 ? 'pass' : 'fail';
@@ -25,7 +28,8 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
           : m.status === 'interrupted'
             ? `<a href="${esc(reportHref)}">partial report</a> (rerun the same command to finish)`
             : 'unfinished (rerun the same command to resume)';
-      return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(runTime(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}</td></tr>`;
+      const versus = compareHref ? ` · <a href="${esc(compareHref)}" title="against ${esc(previousId)}">vs previous</a>` : '';
+      return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(runTime(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}${versus}</td></tr>`;
     });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>attnlab runs</title>

@@ -2,6 +2,7 @@
  * The end of a run, shared by a single run and a merge of shards: rows in grid order → analysis →
  * claims → every output file → manifest → `latest` link → results/index.html.
  */
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { buildOutputs } from '../report/build.js';
 import { toCsv } from '../report/csv.js';
@@ -11,7 +12,11 @@ import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Row, SetupResult } from '../sim/types.js';
 import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { Manifest } from './manifest.js';
-import { readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
+import { compareHtml } from '../report/compare-page.js';
+import { compareRuns, readRun } from './compare.js';
+import { entryKey, readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
+
+export { entryKey } from './store.js';
 
 export interface RunOutcome {
   dir: string;
@@ -41,8 +46,6 @@ export interface FinishInput {
   outRoot: string;
   resumedFrom: number;
 }
-
-export const entryKey = (point: string, replicate: number): string => `${point}#${replicate}`;
 
 /** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
 export function collectRows(points: readonly Point[], replicates: number, done: ReadonlyMap<string, CheckpointEntry>): Row[] {
@@ -95,7 +98,12 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(f.resolved.blocks) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
-  if (!interrupted) store.markLatest();
+  if (!interrupted) {
+    store.markLatest();
+    // The comparison with the run before it (the index links it): what changed beyond noise.
+    const previous = previousRun(readRuns(resolve(f.outRoot)), finished);
+    if (previous) store.writeAtomic(comparePage(previous.manifest), await compareHtml(await compareRuns(readRun(previous.dir), readRun(store.dir), COMPARE_THRESHOLD)));
+  }
   rebuildIndex(f.outRoot);
   const reportPath = join(store.dir, 'report.html');
   return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted };
@@ -117,10 +125,29 @@ export function finishShard(f: FinishInput): RunOutcome {
   return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length } };
 }
 
-/** results/index.html from every run's manifest; returns its path. */
+/** `compare`'s default noise threshold (asv's factor), also used for the comparison with the previous run. */
+export const COMPARE_THRESHOLD = 1.1;
+
+/** The page comparing a run with run A, in the run's directory. */
+export const comparePage = (a: Pick<Manifest, 'runId'>): string => `compare-${a.runId}.html`;
+
+/** The run `m` follows: the newest complete whole run of the same experiment that started before it. */
+function previousRun<T extends { manifest: Manifest }>(runs: readonly T[], m: Manifest): T | undefined {
+  return runs
+    .filter((r) => r.manifest.experiment === m.experiment && !r.manifest.shard && r.manifest.status === 'complete' && r.manifest.runId !== m.runId && r.manifest.startedAt < m.startedAt)
+    .sort((x, y) => x.manifest.startedAt.localeCompare(y.manifest.startedAt))
+    .at(-1);
+}
+
+/** results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path. */
 export function rebuildIndex(outRoot: string): string {
   const root = resolve(outRoot);
-  const entries = readRuns(root).map(({ dir, manifest }) => ({ manifest, reportHref: relative(root, join(dir, 'report.html')) }));
+  const runs = readRuns(root);
+  const entries = runs.map(({ dir, manifest }) => {
+    const previous = previousRun(runs, manifest);
+    const page = previous && join(dir, comparePage(previous.manifest));
+    return { manifest, reportHref: relative(root, join(dir, 'report.html')), ...(page && existsSync(page) ? { compareHref: relative(root, page), previousId: previous.manifest.runId } : {}) };
+  });
   return writeIndex(root, renderIndex(entries));
 }
 

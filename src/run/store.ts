@@ -23,6 +23,9 @@ export interface CheckpointEntry {
   round?: number;
 }
 
+/** A point × replicate's key in the checkpoint. */
+export const entryKey = (point: string, replicate: number): string => `${point}#${replicate}`;
+
 /** Milliseconds to 0.1 ms, as the checkpoint keeps them. */
 export const roundMs = (ms: number): number => Math.round(ms * 10) / 10;
 
