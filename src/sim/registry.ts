@@ -2,6 +2,7 @@ import { qkVariance } from './qk-variance.js';
 import { scaling } from './scaling.js';
 import { softmaxSaturation } from './softmax-saturation.js';
 import { mhaVsMqa } from './mha-vs-mqa.js';
+import { attentionTraining } from './attention-training.js';
 import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
@@ -10,6 +11,7 @@ const registry: Record<string, Simulation> = {
   [scaling.kind]: scaling,
   [softmaxSaturation.kind]: softmaxSaturation,
   [mhaVsMqa.kind]: mhaVsMqa,
+  [attentionTraining.kind]: attentionTraining,
 };
 
 /** The kinds this module provides: the only ones a worker thread (--jobs) can load by name. */

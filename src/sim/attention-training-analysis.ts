@@ -1,0 +1,60 @@
+/**
+ * Derived tables of attention-training: learning curves (mean and 95% interval over seeds per step) and attention
+ * maps (query × key weights on one fixed example, at initialisation, after training, and of the hand-designed head).
+ */
+import { moments, normalInterval } from '../stats/moments.js';
+import { median } from '../stats/quantile.js';
+import type { TrainingRow } from './attention-training.js';
+import type { Analysis, Row } from './types.js';
+
+export const CURVE_COLUMNS = ['task', 'attention', 'scaling', 'd_model', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
+export const MAP_COLUMNS = ['task', 'phase', 'attention', 'scaling', 'd_model', 'query', 'key', 'weight'] as const;
+const METRICS = ['loss', 'accuracy', 'grad_q', 'grad_k', 'entropy_ratio', 'target_weight'] as const;
+
+const groupBy = <T>(rows: readonly T[], key: (r: T) => string) => {
+  const m = new Map<string, T[]>();
+  for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+  return m;
+};
+
+export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
+  const curves: Row[] = [];
+  const steps = rows.filter((r) => r.row_kind === 'step');
+  for (const g of groupBy(steps, (r) => `${r.task}|${r.attention}|${r.scaling}|${r.d_model}|${r.step}`).values()) {
+    const { task, attention, scaling, d_model, step } = g[0]!;
+    for (const metric of METRICS) {
+      const values = g.flatMap((r) => (r[metric] === null ? [] : [r[metric]!]));
+      if (!values.length) continue;
+      const m = values.length > 1 ? moments(values) : { mean: values[0]!, meanSe: 0 };
+      const ci = normalInterval(m.mean, m.meanSe);
+      curves.push({ task, attention, scaling, d_model, step, metric, mean: m.mean, low: ci.low, high: ci.high, seeds: values.length });
+    }
+  }
+
+  // Maps: for each task the widest softmax head with √d scaling, seed 0 (init and trained), and the hand-designed head.
+  const maps: Row[] = [];
+  const finals = rows.filter((r) => r.row_kind === 'final' && r.seed === 0 && r.scaling === 'sqrt_d');
+  for (const task of [...new Set(finals.map((r) => r.task))]) {
+    const mine = finals.filter((r) => r.task === task);
+    const widest = Math.max(...mine.filter((r) => r.attention === 'softmax').map((r) => r.d_model));
+    const pick = (attention: string) => mine.find((r) => r.attention === attention && r.d_model === widest);
+    const put = (r: TrainingRow | undefined, phase: string, map: readonly number[] | null) => {
+      if (!r || !map) return;
+      const n = r.n;
+      for (let q = 0; q < n; q++) for (let k = 0; k < n; k++) maps.push({ task, phase, attention: r.attention, scaling: r.scaling, d_model: r.d_model, query: q, key: k, weight: map[q * n + k]! });
+    };
+    const soft = pick('softmax');
+    put(soft, 'initialisation', soft?.map_init ?? null);
+    put(soft, 'trained', soft?.map_trained ?? null);
+    put(pick('hand'), 'hand-designed', pick('hand')?.map_trained ?? null);
+  }
+
+  const summary: string[] = [];
+  for (const g of groupBy(rows.filter((r) => r.row_kind === 'final'), (r) => `${r.task}|${r.attention}|${r.scaling}`).values()) {
+    const { task, attention, scaling } = g[0]!;
+    const reached = g.filter((r) => r.steps_to_99 !== null);
+    const acc = g.reduce((a, r) => a + r.accuracy, 0) / g.length;
+    summary.push(`${task} ${attention} (${scaling}): accuracy ${(100 * acc).toFixed(1)}% mean over ${g.length}; 99% reached in ${reached.length}/${g.length}${reached.length ? `, median ${median(reached.map((r) => r.steps_to_99!))} steps` : ''}`);
+  }
+  return { tables: { curves: { columns: CURVE_COLUMNS, rows: curves }, maps: { columns: MAP_COLUMNS, rows: maps } }, summary };
+}

@@ -1,0 +1,187 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { NormalRng } from '../random/normal.js';
+import { loadGradients } from '../tensor/attention-forms.js';
+import { analyseTraining, CURVE_COLUMNS, MAP_COLUMNS } from './attention-training-analysis.js';
+import { evaluate, forward, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape, type Weights } from './attention-model.js';
+import { defineSimulation } from './types.js';
+
+/**
+ * attention-training: one attention layer trained with Adam on two tasks (select by content: copy the marked
+ * token; select by position: copy the first token), with softmax attention, argmax attention (hard selection in the
+ * forward pass: its gradient to W_q and W_k is zero almost everywhere, so they never learn) and a hand-designed
+ * head (src/sim/attention-model.ts says how it is built) beside the learned ones. Seeds are replicates.
+ */
+
+const Params = z
+  .object({
+    task: z.enum(['content', 'position']).describe('content: every position outputs the token at the one marked position; position: the token at position 0'),
+    attention: z.enum(['softmax', 'argmax', 'hand']).describe('softmax and argmax are trained from a small random init; hand is built from the task, not trained'),
+    scaling: z.enum(['sqrt_d', 'none']).default('sqrt_d').describe('logits divided by √d_model, or not; @default sqrt_d'),
+    vocab: z.number().int().min(2).max(64).default(8).describe('tokens; @default 8'),
+    n: z.number().int().min(2).max(64).default(8).describe('sequence length; @default 8'),
+    d_model: z.number().int().min(4).max(256).describe('embedding width (the hand-designed head needs vocab + 3)'),
+  })
+  .strict()
+  .refine((p) => p.attention !== 'hand' || p.d_model >= p.vocab + 3, { message: 'the hand-designed head needs d_model ≥ vocab + 3', path: ['d_model'] });
+
+const Settings = z
+  .object({
+    steps: z.number().int().min(1).max(100_000).default(300).describe('Adam steps; @default 300'),
+    batch: z.number().int().min(1).default(32).describe('sequences per step; @default 32'),
+    lr: z.number().positive().default(0.02).describe('Adam learning rate; @default 0.02'),
+    init: z.number().positive().default(0.1).describe('standard deviation of q, k, v at initialisation (W entries N(0, init²/d_model); embeddings N(0, 1)); @default 0.1'),
+    train_embeddings: z.boolean().default(false).describe('train the token and positional embeddings too (they also feed q and k, so argmax attention then moves its selection through them); @default false'),
+    record_every: z.number().int().min(1).default(25).describe('steps between recorded rows (and the first and the last); @default 25'),
+    eval_size: z.number().int().min(1).default(128).describe('held-out sequences the recorded accuracy, entropy and weights are measured on; @default 128'),
+    fd_probes: z.number().int().min(1).default(4).describe('random directions of W_q and of W_k per recorded step for the finite-difference probe; @default 4'),
+    fd_step: z.number().positive().default(1e-4).describe('the probe moves W by this fraction of its Frobenius norm; @default 1e-4'),
+  })
+  .strict();
+type Settings = z.output<typeof Settings>;
+
+const maybe = z.number().nullable();
+const Row = z.object({
+  task: z.string(), attention: z.string(), scaling: z.string(), vocab: z.number(), n: z.number(), d_model: z.number(), seed: z.number(),
+  row_kind: z.enum(['step', 'final']), step: z.number(),
+  loss: z.number(), accuracy: z.number(), entropy: z.number(), entropy_ratio: z.number(), target_weight: z.number(),
+  grad_q: maybe, grad_k: maybe, grad_v: maybe, grad_out: maybe, fd_zero_q: maybe, fd_zero_k: maybe, fd_change_q: maybe,
+  steps_to_99: maybe, top_key_agreement: maybe, weights_cosine: maybe, bilinear_cosine: maybe, chance: maybe,
+  map_init: z.array(z.number()).nullable(), map_trained: z.array(z.number()).nullable(), time_ms: z.number(),
+});
+export type TrainingRow = z.output<typeof Row>;
+
+/** The fixed example the attention maps are drawn on: the same sequence for every point of a task, vocab and n. */
+function fixedExample(s: Shape): Batch {
+  return makeBatch(s, 1, new NormalRng(Uint32Array.of(s.task === 'content' ? 1 : 2, s.vocab, s.n, 20261202)));
+}
+
+const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let [ab, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+};
+
+export const attentionTraining = defineSimulation({
+  kind: 'attention-training',
+  summary: 'softmax attention learns to select by content and by position, argmax cannot; learned heads beside hand-designed ones',
+  params: Params,
+  settings: Settings,
+  row: Row,
+  measuredColumns: ['time_ms'],
+  timing: false,
+  tables: { curves: CURVE_COLUMNS, maps: MAP_COLUMNS },
+  async setup() {
+    await loadGradients();
+    return { values: {}, tables: {} };
+  },
+  // Fitted on the reference machine (wasm, one thread per point, --jobs 2): an Adam step of a batch of 32 with its
+  // share of the recorded evaluations and probes costs about 2.5 + 0.06·d_model ms at n = 8 (default grid: 59 s measured).
+  estimateMs: ({ attention, d_model }, s) => (attention === 'hand' ? 15 : 20 + s.steps * (2.5 + 0.06 * d_model)),
+  analyse: (rows) => analyseTraining(rows),
+  async run({ params, settings, replicate }, ctx) {
+    const t0 = ctx.now();
+    const { tf, rng } = ctx;
+    const { task, attention, scaling, vocab, n, d_model: d } = params;
+    const shape: Shape = { task, vocab, n, d, scale: scaling === 'sqrt_d' ? 1 / Math.sqrt(d) : 1 };
+    const evalBatch = makeBatch(shape, settings.eval_size, rng);
+    const example = fixedExample(shape);
+    const weights: Weights = attention === 'hand' ? handWeights(tf, shape) : randomWeights(tf, shape, settings.init, settings.train_embeddings, rng);
+    const hand = handWeights(tf, shape);
+    const mapOf = (w: Weights) => tf.tidy(() => Array.from(forward(tf, shape, w, example, attention === 'argmax' ? 'argmax' : 'softmax').weights.dataSync()));
+    const mapInit = mapOf(weights);
+    const optimizer = tf.train.adam(settings.lr);
+    const trained = [...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []), weights.Wq, weights.Wk, weights.Wv, weights.Wo];
+    const base = { task, attention, scaling, vocab, n, d_model: d, seed: replicate };
+    const rows: TrainingRow[] = [];
+    let stepsTo99: number | null = null;
+
+    /** Loss change along `probes` random directions of W (a step of fd_step·‖W‖): the fraction that is exactly 0, and the mean |change|. */
+    const probe = (W: tfc.Variable, batch: Batch): { zero: number; change: number } => {
+      let zeros = 0;
+      let change = 0;
+      const before = tf.tidy(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax').dataSync()[0]!);
+      const original = tf.clone(W);
+      try {
+        for (let p = 0; p < settings.fd_probes; p++) {
+          const u = new Float32Array(W.size);
+          rng.fill(u);
+          tf.tidy(() => {
+            const dir = tf.tensor(u, W.shape);
+            const step = tf.mul(dir, (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!));
+            W.assign(tf.add(original, step));
+          });
+          const after = tf.tidy(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax').dataSync()[0]!);
+          if (after === before) zeros++;
+          change += Math.abs(after - before) / settings.fd_probes;
+        }
+      } finally {
+        W.assign(original);
+        original.dispose();
+      }
+      return { zero: zeros / settings.fd_probes, change };
+    };
+
+    const record = (step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) => {
+      const e = evaluate(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax');
+      if (stepsTo99 === null && e.accuracy >= 0.99) stepsTo99 = step;
+      const norm = (k: keyof Weights) => (grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null);
+      const [fq, fk] = attention === 'hand' ? [null, null] : [probe(weights.Wq, batch), probe(weights.Wk, batch)];
+      rows.push({
+        ...base, row_kind: 'step', step, loss: e.loss, accuracy: e.accuracy, entropy: e.entropy, entropy_ratio: e.entropy / Math.log(n), target_weight: e.targetWeight,
+        grad_q: norm('Wq'), grad_k: norm('Wk'), grad_v: norm('Wv'), grad_out: norm('Wo'),
+        fd_zero_q: fq?.zero ?? null, fd_zero_k: fk?.zero ?? null, fd_change_q: fq?.change ?? null,
+        steps_to_99: null, top_key_agreement: null, weights_cosine: null, bilinear_cosine: null, chance: null, map_init: null, map_trained: null, time_ms: 0,
+      });
+      return e;
+    };
+
+    try {
+      const steps = attention === 'hand' ? 0 : settings.steps;
+      for (let step = 0; step <= steps; step++) {
+        const batch = makeBatch(shape, settings.batch, rng);
+        const due = step % settings.record_every === 0 || step === steps;
+        if (step === steps) {
+          if (due) record(step, null, batch);
+          break;
+        }
+        // Every variable is asked for its gradient, W_q and W_k included: for argmax they come back exactly zero.
+        const { value, grads } = tf.variableGrads(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax'), trained);
+        if (due) record(step, grads, batch);
+        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+        value.dispose();
+        tf.dispose(Object.values(grads));
+      }
+      const final = evaluate(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax');
+      // Agreement with the hand-designed head on the held-out batch: attention weights, and W_qW_kᵀ in the input basis
+      // (every token at every position), each query's row centred (softmax ignores a per-query constant).
+      const [learnedW, handW] = tf.tidy(() => [forward(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax').weights.dataSync(), forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync()]);
+      const bilinear = (w: Weights) =>
+        tf.tidy(() => {
+          // Every token at every position, unmarked and marked: the queries' and keys' input g = E[t] + P[i] + m·M.
+          const plain = tf.reshape(tf.add(tf.expandDims(w.E, 1), tf.expandDims(w.P, 0)), [vocab * n, d]);
+          const inputs = tf.concat([plain, tf.add(plain, w.M)]) as tfc.Tensor2D;
+          const form = tf.matMul(tf.matMul(tf.matMul(inputs, w.Wq), w.Wk, false, true), inputs, false, true);
+          return tf.sub(form, tf.mean(form, 1, true)).dataSync();
+        });
+      const chance = 1 / n + (1 - 1 / n) / vocab;
+      rows.push({
+        ...base, row_kind: 'final', step: steps, loss: final.loss, accuracy: final.accuracy, entropy: final.entropy, entropy_ratio: final.entropy / Math.log(n),
+        target_weight: final.targetWeight, grad_q: null, grad_k: null, grad_v: null, grad_out: null, fd_zero_q: null, fd_zero_k: null, fd_change_q: null,
+        steps_to_99: stepsTo99, top_key_agreement: final.topIsTarget, weights_cosine: cosine(learnedW, handW), bilinear_cosine: cosine(bilinear(weights), bilinear(hand)),
+        chance,
+        map_init: mapInit, map_trained: mapOf(weights), time_ms: 0,
+      });
+    } finally {
+      optimizer.dispose();
+      tf.dispose([...Object.values(weights), ...Object.values(hand)]);
+    }
+    const ms = ctx.now() - t0;
+    return rows.map((r) => ({ ...r, time_ms: ms }));
+  },
+});
+
