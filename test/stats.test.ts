@@ -66,17 +66,26 @@ describe('claims', () => {
   const claim = (c: unknown) => Claim.parse(c);
 
   it('fraction: 3 of 4 rows within their bounds', () => {
-    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] }, at_least: 0.75 }), rows);
+    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] }, at_least: 0.75 }), rows, ['d', 'g']);
     expect(r.status).toBe('pass');
-    if (r.status !== 'error') expect(r.measured).toBe('3/4 rows (75%)');
+    // The verdict names the worst row (1.5 interval widths outside) and where it is; the parameters that vary locate it.
+    if (r.status !== 'error') expect(r.measured).toBe('3/4 rows (75%); worst: v = 4.4 in [3.9, 4.1] at d = 4, g = a');
     const strict = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] } }), rows);
     expect(strict.status).toBe('fail');
   });
 
   it('abs_below reports the worst value; where filters rows', () => {
-    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 5 } }), rows);
+    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 5 } }), rows, ['d', 'g']);
     expect(r.status).toBe('fail');
-    if (r.status !== 'error') expect(r.measured).toBe('2/3 rows (66.67%); max |z| = 6');
+    // g is fixed by the where: only d locates the row. Every value is one click away, failures marked.
+    if (r.status !== 'error') {
+      expect(r.measured).toBe('2/3 rows (66.67%); worst: max |z| = 6 at d = 4');
+      expect(r.values).toBe('d = 1: 0.5\nd = 2: -1.2\nd = 4: 6 ✗');
+    }
+    const passing = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 7 } }), rows, ['d']);
+    if (passing.status !== 'error') expect(passing.measured).toBe('3/3 rows (100%); closest to the bound: max |z| = 6 at d = 4');
+    const same = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'g', between: [0, 1] } }), rows.map((x) => ({ ...x, g: 1 })), ['d']);
+    if (same.status !== 'error') expect(same.measured).toBe('4/4 rows (100%); every g = 1');
   });
 
   it('Bonferroni bound over 4 rows at α = 0.05 is z(1 − 0.05/8) = 2.498', () => {

@@ -47,14 +47,16 @@ const STYLE = `
 body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
 h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
+th{background:#f4f4f4}details pre{max-height:16rem;overflow:auto;font-size:.8rem;margin:.3rem 0}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
 figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}#vg-tooltip-element{font-size:12px}figcaption{font-size:.9rem;color:#444;max-width:520px}
 .notes p{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem}code{background:#f2f2f2;padding:0 .2rem}
 `;
 
 function claimRow(c: ClaimResult): string {
   const measured = c.status === 'error' ? `error: ${c.reason}` : c.measured;
-  return `<tr><td>${esc(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}</td><td class="${c.status}">${c.status}</td></tr>`;
+  // Every tested value one click away: the verdict names only the worst.
+  const values = c.status !== 'error' && c.values ? `<details><summary>every row</summary><pre>${esc(c.values)}</pre></details>` : '';
+  return `<tr><td>${esc(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}${values}</td><td class="${c.status}">${c.status}</td></tr>`;
 }
 
 function table(rows: readonly (readonly [string, unknown])[]): string {

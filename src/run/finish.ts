@@ -86,7 +86,8 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const derived = sim.analyse?.(rows, settings, f.setup) ?? { tables: {}, summary: [] };
   const analysis = { tables: { ...f.setup.tables, ...derived.tables }, summary: derived.summary };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
-  const claims = evaluateClaims(exp.claims, { results: rows, ...tables });
+  // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
+  const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [...Object.keys(sim.params.shape), 'seed', 'replicate']);
   const finished: Manifest = {
     ...manifest,
     claims: {

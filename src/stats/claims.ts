@@ -5,8 +5,17 @@ import { zCritical } from './normal.js';
 
 /** The outcome of one claim; `status` tags the union (the tinybench habit). */
 export type ClaimResult =
-  | { status: 'pass' | 'fail'; id: string; text: string; expected: string; measured: string }
+  | { status: 'pass' | 'fail'; id: string; text: string; expected: string; measured: string; values?: string }
   | { status: 'error'; id: string; text: string; expected: string; reason: string };
+
+/** Names a row in a claim's verdict ("n = 16, d = 1024"). */
+type RowLabel = (row: Row) => string;
+
+/** A label from the parameter names a row may carry: those that vary among `rows`, as `k = v` (the claim's where fixes the rest). */
+function paramLabel(keys: readonly string[], rows: readonly Row[]): RowLabel {
+  const varying = keys.filter((k) => new Set(rows.map((r) => String(r[k] ?? ''))).size > 1);
+  return (row) => varying.filter((k) => row[k] !== null && row[k] !== undefined).map((k) => `${k} = ${String(row[k])}`).join(', ');
+}
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
 
@@ -16,15 +25,30 @@ export function selectRows(rows: readonly Row[], where: Record<string, Cell | Ce
   );
 }
 
-function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r: Row) => boolean; worst: (rs: Row[]) => string } {
+interface TestDescription {
+  expected: string;
+  pass: (r: Row) => boolean;
+  /** How far a row is from failing, larger is worse (positive: it fails); the worst row is named in the verdict. */
+  badness: (r: Row) => number;
+  /** The tested value of a row as the verdict shows it. */
+  shown: (r: Row) => string;
+}
+
+function describeTest(t: ClaimTest, rows: number): TestDescription {
   const num = (r: Row, c: string): number => Number(r[c]);
   if ('between' in t) {
     const [lo, hi] = t.between;
     const bound = (r: Row, b: string | number) => (typeof b === 'number' ? b : num(r, b));
+    const bounds = typeof lo === 'number' && typeof hi === 'number';
     return {
       expected: `${lo} ≤ ${t.column} ≤ ${hi}`,
       pass: (r) => bound(r, lo) <= num(r, t.column) && num(r, t.column) <= bound(r, hi),
-      worst: (rs) => (typeof lo === 'number' ? `; ${t.column} = ${rs.map((r) => fmt(num(r, t.column), 3)).join(', ')}` : ''),
+      // Distance outside the interval, in units of its width where it has one (column bounds: an interval per row).
+      badness: (r) => {
+        const [a, b, v] = [bound(r, lo), bound(r, hi), num(r, t.column)];
+        return Math.max(a - v, v - b) / (b > a ? b - a : 1);
+      },
+      shown: (r) => (bounds ? `${t.column} = ${fmt(num(r, t.column), 4)}` : `${t.column} = ${fmt(num(r, t.column), 4)} in [${fmt(bound(r, lo), 4)}, ${fmt(bound(r, hi), 4)}]`),
     };
   }
   const bound = 'abs_below' in t ? t.abs_below : zCritical(1 - t.abs_below_bonferroni / Math.max(rows, 1));
@@ -33,24 +57,35 @@ function describeTest(t: ClaimTest, rows: number): { expected: string; pass: (r:
   return {
     expected: label,
     pass: (r) => Math.abs(num(r, t.column)) < bound,
-    worst: (rs) => `; max |${t.column}| = ${fmt(Math.max(...rs.map((r) => Math.abs(num(r, t.column)))), 3)}`,
+    badness: (r) => Math.abs(num(r, t.column)),
+    shown: (r) => `max |${t.column}| = ${fmt(Math.abs(num(r, t.column)), 4)}`,
   };
 }
 
+/** The verdict's tail: the worst row's value and where it is (or, when every row has the same value, that value). */
+function worstOf(t: TestDescription, rows: readonly Row[], label: RowLabel): string {
+  const worst = rows.reduce((w, r) => (t.badness(r) > t.badness(w) ? r : w), rows[0]!);
+  const same = rows.every((r) => t.shown(r) === t.shown(worst));
+  const where = label(worst);
+  return `; ${same && rows.length > 1 ? `every ${t.shown(worst).replace(/^max /, '')}` : `${t.pass(worst) ? 'closest to the bound' : 'worst'}: ${t.shown(worst)}${where ? ` at ${where}` : ''}`}`;
+}
+
 /** Evaluate one claim on its table's rows. Pure: same rows, same verdict. */
-export function evaluateClaim(claim: Claim, rows: readonly Row[]): ClaimResult {
+export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readonly string[] = []): ClaimResult {
   const base = { id: claim.id, text: claim.text };
   // Skipped points (a null in a tested column) are not evidence either way.
   const used = claim.kind === 'slope' || claim.kind === 'monotone' ? [claim.x, claim.y] : claim.kind === 'spread' ? [claim.column] : [claim.test.column];
   const selected = selectRows(rows, claim.where).filter((r) => used.every((c) => r[c] !== null && r[c] !== undefined));
   if (claim.kind === 'fraction') {
     const t = describeTest(claim.test, selected.length);
+    const label = paramLabel(params, selected);
     const expected = `${t.expected} for ≥ ${fmt(claim.at_least * 100, 3)}% of rows`;
     if (selected.length === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
     const ok = selected.filter(t.pass).length;
     const frac = ok / selected.length;
-    const measured = `${ok}/${selected.length} rows (${fmt(frac * 100, 4)}%)${t.worst(selected)}`;
-    return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured };
+    const measured = `${ok}/${selected.length} rows (${fmt(frac * 100, 4)}%)${worstOf(t, selected, label)}`;
+    const values = selected.map((r) => `${label(r) || '·'}: ${fmt(Number(r[claim.test.column]), 4)}${t.pass(r) ? '' : ' ✗'}`).join('\n');
+    return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured, values };
   }
   if (claim.kind === 'spread' || claim.kind === 'monotone') return evaluateShape(claim, selected, base);
   const range = [claim.x_min !== undefined ? `${claim.x} ≥ ${claim.x_min}` : '', claim.largest !== undefined ? `the ${claim.largest} largest ${claim.x}` : ''].filter(Boolean).join(', ');
@@ -110,6 +145,10 @@ function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, r
 }
 
 /** Evaluate every claim; `tables` holds results and the simulation's analysis tables by name. */
-export function evaluateClaims(claims: readonly Claim[], tables: Readonly<Record<string, readonly Row[]>>): ClaimResult[] {
-  return claims.map((c) => evaluateClaim(c, tables[c.table] ?? []));
+/**
+ * Evaluate every claim; `tables` holds results and the simulation's analysis tables by name, and `params` the
+ * column names that locate a row (the grid parameters, a seed), for the verdicts' "worst … at …".
+ */
+export function evaluateClaims(claims: readonly Claim[], tables: Readonly<Record<string, readonly Row[]>>, params: readonly string[] = []): ClaimResult[] {
+  return claims.map((c) => evaluateClaim(c, tables[c.table] ?? [], params));
 }
