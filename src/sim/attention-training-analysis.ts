@@ -3,6 +3,7 @@
  * maps (query × key weights on one fixed example, at initialisation, after training, and of the hand-designed head).
  */
 import { moments, normalInterval } from '../stats/moments.js';
+import { groupBy } from '../stats/group.js';
 import { median } from '../stats/quantile.js';
 import type { TrainingRow } from './attention-training.js';
 import type { Analysis, Row } from './types.js';
@@ -11,11 +12,6 @@ export const CURVE_COLUMNS = ['task', 'attention', 'scaling', 'd_model', 'step',
 export const MAP_COLUMNS = ['task', 'phase', 'attention', 'scaling', 'd_model', 'query', 'key', 'weight'] as const;
 const METRICS = ['loss', 'accuracy', 'grad_q', 'grad_k', 'entropy_ratio', 'target_weight'] as const;
 
-const groupBy = <T>(rows: readonly T[], key: (r: T) => string) => {
-  const m = new Map<string, T[]>();
-  for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
-  return m;
-};
 
 export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
   const curves: Row[] = [];

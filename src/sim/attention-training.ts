@@ -88,11 +88,13 @@ export const attentionTraining = defineSimulation({
     const { tf, rng } = ctx;
     const { task, attention, scaling, vocab, n, d_model: d } = params;
     const shape: Shape = { task, vocab, n, d, scale: scaling === 'sqrt_d' ? 1 / Math.sqrt(d) : 1 };
+    // The selection the weights are run with: the hand-designed head is a softmax head.
+    const form = attention === 'argmax' ? 'argmax' : 'softmax';
     const evalBatch = makeBatch(shape, settings.eval_size, rng);
     const example = fixedExample(shape);
     const weights: Weights = attention === 'hand' ? handWeights(tf, shape) : randomWeights(tf, shape, settings.init, settings.train_embeddings, rng);
     const hand = handWeights(tf, shape);
-    const mapOf = (w: Weights) => tf.tidy(() => Array.from(forward(tf, shape, w, example, attention === 'argmax' ? 'argmax' : 'softmax').weights.dataSync()));
+    const mapOf = (w: Weights) => tf.tidy(() => Array.from(forward(tf, shape, w, example, form).weights.dataSync()));
     const mapInit = mapOf(weights);
     const optimizer = tf.train.adam(settings.lr);
     const trained = [...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []), weights.Wq, weights.Wk, weights.Wv, weights.Wo];
@@ -104,7 +106,7 @@ export const attentionTraining = defineSimulation({
     const probe = (W: tfc.Variable, batch: Batch): { zero: number; change: number } => {
       let zeros = 0;
       let change = 0;
-      const before = tf.tidy(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax').dataSync()[0]!);
+      const before = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
       const original = tf.clone(W);
       try {
         for (let p = 0; p < settings.fd_probes; p++) {
@@ -115,7 +117,7 @@ export const attentionTraining = defineSimulation({
             const step = tf.mul(dir, (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!));
             W.assign(tf.add(original, step));
           });
-          const after = tf.tidy(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax').dataSync()[0]!);
+          const after = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
           if (after === before) zeros++;
           change += Math.abs(after - before) / settings.fd_probes;
         }
@@ -127,7 +129,7 @@ export const attentionTraining = defineSimulation({
     };
 
     const record = (step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) => {
-      const e = evaluate(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax');
+      const e = evaluate(tf, shape, weights, evalBatch, form);
       if (stepsTo99 === null && e.accuracy >= 0.99) stepsTo99 = step;
       const norm = (k: keyof Weights) => (grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null);
       const [fq, fk] = attention === 'hand' ? [null, null] : [probe(weights.Wq, batch), probe(weights.Wk, batch)];
@@ -150,23 +152,23 @@ export const attentionTraining = defineSimulation({
           break;
         }
         // Every variable is asked for its gradient, W_q and W_k included: for argmax they come back exactly zero.
-        const { value, grads } = tf.variableGrads(() => loss(tf, shape, weights, batch, attention === 'argmax' ? 'argmax' : 'softmax'), trained);
+        const { value, grads } = tf.variableGrads(() => loss(tf, shape, weights, batch, form), trained);
         if (due) record(step, grads, batch);
         optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         value.dispose();
         tf.dispose(Object.values(grads));
       }
-      const final = evaluate(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax');
+      const final = evaluate(tf, shape, weights, evalBatch, form);
       // Agreement with the hand-designed head on the held-out batch: attention weights, and W_qW_kᵀ in the input basis
       // (every token at every position), each query's row centred (softmax ignores a per-query constant).
-      const [learnedW, handW] = tf.tidy(() => [forward(tf, shape, weights, evalBatch, attention === 'argmax' ? 'argmax' : 'softmax').weights.dataSync(), forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync()]);
+      const [learnedW, handW] = tf.tidy(() => [forward(tf, shape, weights, evalBatch, form).weights.dataSync(), forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync()]);
       const bilinear = (w: Weights) =>
         tf.tidy(() => {
           // Every token at every position, unmarked and marked: the queries' and keys' input g = E[t] + P[i] + m·M.
           const plain = tf.reshape(tf.add(tf.expandDims(w.E, 1), tf.expandDims(w.P, 0)), [vocab * n, d]);
           const inputs = tf.concat([plain, tf.add(plain, w.M)]) as tfc.Tensor2D;
-          const form = tf.matMul(tf.matMul(tf.matMul(inputs, w.Wq), w.Wk, false, true), inputs, false, true);
-          return tf.sub(form, tf.mean(form, 1, true)).dataSync();
+          const scores = tf.matMul(tf.matMul(tf.matMul(inputs, w.Wq), w.Wk, false, true), inputs, false, true);
+          return tf.sub(scores, tf.mean(scores, 1, true)).dataSync();
         });
       const chance = 1 / n + (1 - 1 / n) / vocab;
       rows.push({

@@ -5,6 +5,7 @@
  */
 import { crossoverInterval, rankClasses } from '../stats/complexity.js';
 import { logLogSlope } from '../stats/fit.js';
+import { groupBy } from '../stats/group.js';
 import { theoryCrossover } from './scaling-cost.js';
 import { METHODS } from '../tensor/methods.js';
 import type { ScalingRow } from './scaling.js';
@@ -16,11 +17,6 @@ export const FITS_COLUMNS = [
 ] as const;
 
 const blank = Object.fromEntries(FITS_COLUMNS.map((c) => [c, null])) as Record<(typeof FITS_COLUMNS)[number], null>;
-const groupBy = <T>(rows: readonly T[], key: (r: T) => string) => {
-  const m = new Map<string, T[]>();
-  for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
-  return m;
-};
 /** A row that was timed (not skipped) with its interval. */
 type Timed = ScalingRow & { time_ms: number; time_ci_low: number; time_ci_high: number };
 const f3 = (v: number) => Number(v.toPrecision(3));

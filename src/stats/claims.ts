@@ -1,6 +1,7 @@
 import type { Claim, ClaimTest } from '../spec/schema.js';
 import type { Cell, Row } from '../sim/types.js';
 import { logLogSlope } from './fit.js';
+import { groupBy } from './group.js';
 import { zCritical } from './normal.js';
 
 /** The outcome of one claim; `status` tags the union (the tinybench habit). */
@@ -107,14 +108,7 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readon
   return { ...base, status: allPass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
 }
 
-function groups(rows: readonly Row[], per: readonly string[]): Map<string, Row[]> {
-  const out = new Map<string, Row[]>();
-  for (const r of rows) {
-    const key = per.map((c) => `${c}=${r[c]}`).join(', ');
-    out.set(key, [...(out.get(key) ?? []), r]);
-  }
-  return out;
-}
+const groups = (rows: readonly Row[], per: readonly string[]): Map<string, Row[]> => groupBy(rows, (r) => per.map((c) => `${c}=${r[c]}`).join(', '));
 
 /** spread: (max − min)/mean below a bound per group; monotone: strictly up or down along x per group. */
 function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, rows: readonly Row[], base: { id: string; text: string }): ClaimResult {
