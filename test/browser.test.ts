@@ -52,6 +52,41 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     expect(errors).toEqual([]);
   });
 
+  // The first screen of a report, as a reader meets it at 1280 × 900: the claims verdict and the findings, no sideways scroll.
+  const FIRST_SCREEN: [string, string[]][] = [
+    ['qk-variance', ['--quick', '--set', 'trials=500']],
+    ['attention-training', ['--quick', '--set', 'steps=20', '--set', 'd_model=[16]']],
+    ['scaling', ['--quick', '--set', 'N=[256,512]', '--set', 'time_budget_ms=20', '--set', 'error_draws=2']],
+  ];
+  it.each(FIRST_SCREEN)('%s: verdict and findings on the first screen, no horizontal scroll at 1280 px, every figure with alt text', async (name, args) => {
+    const root = name === 'qk-variance' ? out : join(tmp(), 'results');
+    if (name !== 'qk-variance') expect((await cli([name, ...args, '--out', root])).code).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(join(latestRun(root, name), 'report.html')).href);
+    await page.waitForFunction(() => document.querySelectorAll('.vis[data-interactive="true"]').length === document.querySelectorAll('.vis').length, null, { timeout: 30_000 });
+    const layout = await page.evaluate(() => {
+      const bottom = (sel: string) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? Infinity;
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        verdict: bottom('.verdict'),
+        findings: bottom('.findings'),
+        findingCount: document.querySelectorAll('.findings li').length,
+        unlabelled: [...document.querySelectorAll('.vis')].filter((el) => !el.getAttribute('aria-label')).length,
+      };
+    });
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
+    expect(layout.verdict).toBeLessThan(900);
+    expect(layout.findings).toBeLessThan(900);
+    expect(layout.findingCount).toBeGreaterThanOrEqual(3);
+    expect(layout.unlabelled).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, `first-screen-${name}.png`) });
+    expect(errors).toEqual([]);
+  });
+
   it('the index opens from disk and links to the report', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];

@@ -57,7 +57,7 @@ describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', 
     expect(run.stdout.trimEnd().split('\n').pop()).toBe(join(dir, 'report.html'));
     expect(run.stdout).toMatch(/crossover D=32: /);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    expect(html).toContain('<h2>fits <small>');
+    expect(html).toContain('<h3>fits <small>');
     expect(html.match(/<svg/g)).toHaveLength(5);
   });
 

@@ -29,24 +29,37 @@ export interface ReportInput {
   analysis: Analysis;
 }
 
-const cell = (v: Cell): string => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)).toString() : v === null ? '' : String(v));
+/** A cell as a table shows it: 4 significant digits (integers whole), lists of samples as their count. */
+const cell = (v: Cell): string =>
+  typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)).toString() : v === null ? '' : Array.isArray(v) ? `${v.length} samples` : String(v);
+
+/** A column's header with its unit spelled out (`time_ms` → time (ms)); the column's own name in the tooltip. */
+const UNITS: [RegExp, string][] = [[/_ms$/, ' (ms)'], [/_bytes$/, ' (bytes)'], [/_gbs$/, ' (GB/s)'], [/^flops$/, 'FLOPs'], [/^gflops$/, 'GFLOP/s']];
+export function header(column: string): string {
+  for (const [re, unit] of UNITS) if (re.test(column)) return column.replace(re, unit).replace(/_/g, ' ');
+  return column.replace(/_/g, ' ');
+}
+
+/** A table that scrolls inside itself (not the page), with a sticky header and a link to its CSV. */
+function dataTable(name: string, columns: readonly string[], rows: readonly Record<string, Cell>[]): string {
+  return (
+    `<h3>${esc(name)} <small>(${rows.length} rows, <a href="${esc(name)}.csv">${esc(name)}.csv</a>)</small></h3>` +
+    `<div class="scroll"><table><tr>${columns.map((c) => `<th title="${esc(c)}">${esc(header(c))}</th>`).join('')}</tr>` +
+    rows.map((r) => `<tr>${columns.map((c) => `<td>${esc(cell(r[c] ?? null))}</td>`).join('')}</tr>`).join('\n') +
+    '</table></div>'
+  );
+}
 
 function analysisTables(a: Analysis): string {
-  return Object.entries(a.tables)
-    .map(
-      ([name, t]) =>
-        `<h2>${esc(name)} <small>(<a href="${esc(name)}.csv">${esc(name)}.csv</a>)</small></h2>` +
-        `<table><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>` +
-        t.rows.map((r) => `<tr>${t.columns.map((c) => `<td>${esc(cell(r[c] ?? null))}</td>`).join('')}</tr>`).join('\n') +
-        '</table>',
-    )
-    .join('\n');
+  return Object.entries(a.tables).map(([name, t]) => dataTable(name, t.columns, t.rows)).join('\n');
 }
 
 const STYLE = `
 body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
 h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}.scroll{max-width:100%;max-height:30rem;overflow:auto;margin:.5rem 0 1.5rem}.scroll table{margin:0}.scroll th{position:sticky;top:0}
+.verdict{font-size:1.1rem;font-weight:bold;margin:.6rem 0}.findings{font-size:1.02rem;background:#f7f9fc;border-left:4px solid #0072B2;padding:.5rem 1rem .5rem 2rem;margin:.5rem 0 1rem}.findings li{margin:.25rem 0}
+details{margin:.6rem 0}summary{cursor:pointer;font-weight:bold;font-size:1.05rem}svg{max-width:100%;height:auto}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}details pre{max-height:16rem;overflow:auto;font-size:.8rem;margin:.3rem 0}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
 figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}#vg-tooltip-element{font-size:12px}figcaption{font-size:.9rem;color:#444;max-width:520px}
 .notes p{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem}code{background:#f2f2f2;padding:0 .2rem}
@@ -67,10 +80,13 @@ function table(rows: readonly (readonly [string, unknown])[]): string {
 export function renderReport(input: ReportInput): string {
   const { experiment: e, manifest: m, claims } = input;
   const passed = claims.filter((c) => c.status === 'pass').length;
+  const failed = claims.filter((c) => c.status !== 'pass');
+  // Key results first: the simulation's findings, or its summary lines where it has none.
+  const findings = input.analysis.findings?.length ? input.analysis.findings : input.analysis.summary;
   const figures = input.figures
     .map(
       (f) =>
-        `<figure id="fig-${esc(f.id)}"><div class="vis" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
+        `<figure id="fig-${esc(f.id)}"><div class="vis" role="img" aria-label="${esc(f.title)}${f.description ? `: ${esc(f.description)}` : ''}" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
         `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${esc(f.title)}</b>${f.description ? ` ${esc(f.description)}` : ''}<br>` +
         `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
     )
@@ -83,21 +99,24 @@ export function renderReport(input: ReportInput): string {
 <h1>${esc(e.title)}</h1>
 ${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
 <p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
+<p class="verdict ${failed.length ? 'fail' : 'pass'}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => esc(c.id)).join(', ')}` : ''}</p>
+${findings.length ? `<ul class="findings">${findings.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
 <p>${esc(e.description)}</p>
-${e.notes.length ? `<div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}</div>` : ''}
-<h2>Claims: ${passed}/${claims.length} passed</h2>
-<table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
-${claims.map(claimRow).join('\n')}
-</table>
-${input.analysis.summary.length ? `<ul>${input.analysis.summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
 ${m.errors?.length ? `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>` : ''}
 <h2>Figures</h2>
 ${figures}
-${analysisTables(input.analysis)}
-<h2>Parameters</h2>
+<details open><summary>Claims in full (${passed}/${claims.length} passed)</summary>
+<div class="scroll"><table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
+${claims.map(claimRow).join('\n')}
+</table></div>
+</details>
+${e.notes.length ? `<details open><summary>Notes</summary><div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}</div></details>` : ''}
+${Object.keys(input.analysis.tables).length ? `<details><summary>Derived tables (${Object.keys(input.analysis.tables).join(', ')})</summary>${analysisTables(input.analysis)}</details>` : ''}
+<details><summary>Parameters</summary>
 ${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates)], ...Object.entries(e.settings).map(([k, v]) => [k, v] as const)])}
 <p>${input.rowCount} rows in <a href="results.csv">results.csv</a>; checkpoint in <a href="points.jsonl">points.jsonl</a>; provenance in <a href="manifest.json">manifest.json</a>.</p>
-<h2>Provenance</h2>
+</details>
+<details><summary>Provenance</summary>
 ${table([
   ['command', m.command],
   ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
@@ -112,6 +131,7 @@ ${table([
   ['started', m.startedAt],
   ['finished', m.finishedAt ?? 'unfinished'],
 ])}
+</details>
 <script src="vendor/vega.min.js"></script><script src="vendor/vega-lite.min.js"></script><script src="vendor/vega-embed.min.js"></script>
 <script>
 // Interactive charts (tooltips, zoom and pan); the static SVG stays if anything here fails.

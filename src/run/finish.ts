@@ -84,7 +84,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const { experiment: exp, sim, settings } = f.resolved;
   const { rows, errors, interrupted, manifest } = closeRun(f);
   const derived = sim.analyse?.(rows, settings, f.setup) ?? { tables: {}, summary: [] };
-  const analysis = { tables: { ...f.setup.tables, ...derived.tables }, summary: derived.summary };
+  const analysis = { ...derived, tables: { ...f.setup.tables, ...derived.tables } };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [...Object.keys(sim.params.shape), 'seed', 'replicate']);

@@ -72,6 +72,15 @@ export function analyseDecode(rows: readonly DecodeRow[], machines: readonly Har
     );
   }
 
+  const findings: string[] = [];
+  // The growth at b = 1 for the widest model, as a sentence.
+  const b1 = [...groups.values()].filter((g) => g.length >= 2 && g[0]!.b === 1).sort((x, y) => y[0]!.d - x[0]!.d)[0];
+  if (b1) {
+    const [first, last] = [b1[0]!, b1[b1.length - 1]!];
+    findings.push(`At b = 1, d = ${last.d}, h = ${last.h}, an MHA step takes ${last.timeRatio.toFixed(2)}× as long as an MQA step at n = ${last.n} (it moves ${last.byteRatio.toFixed(2)}× the bytes), up from ${first.timeRatio.toFixed(2)}× at n = ${first.n}.`);
+  }
+  const kv = ratios.filter((r) => r['kind'] === 'shape' && typeof r['kv_read_ratio_over_h'] === 'number');
+  if (kv.length) findings.push(`MHA reads exactly h times the KV cache MQA reads at every shape (${kv.length} shapes); their FLOPs differ only by the K and V projections.`);
   const roof: Row[] = [];
   for (const m of machines) {
     for (let e = -2; e <= 4; e += 0.25) {
@@ -90,6 +99,7 @@ export function analyseDecode(rows: readonly DecodeRow[], machines: readonly Har
     const ratio = rows.flatMap((r) => (r.variant === variant && r.b === 1 && r.n >= 8192 && r.time_ms !== null && r.predicted_ms !== null ? [r.time_ms / r.predicted_ms] : []));
     if (!ratio.length) continue;
     summary.push(`${variant} at b=1, n ≥ 8192: measured ÷ (bytes ÷ measured bandwidth) = ${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)} over ${ratio.length} shapes`);
+    findings.push(`${variant.toUpperCase()} at b = 1, n ≥ 8192 reaches ${(100 / Math.max(...ratio)).toFixed(0)} – ${(100 / Math.min(...ratio)).toFixed(0)}% of the bandwidth bound (bytes ÷ this machine's measured bandwidth) over ${ratio.length} shapes.`);
   }
-  return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary };
+  return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary, findings: findings.slice(0, 6) };
 }

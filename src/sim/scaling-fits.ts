@@ -116,10 +116,34 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
     summary.push(`${method} error vs D_random (≥ ${RFF_FIT_MIN}): slope ${f3(s.slope)}${g.length > 2 ? ` ± ${f3(s.slopeSe)}` : ''}`);
   }
 
+  // Findings: the time slopes at the largest D, and each crossover there, as sentences.
+  const findings: string[] = [];
+  const name = (m: string) => (m === 'quadratic-kernel' ? 'the linear form' : m === 'softmax' ? 'Softmax' : m);
+  const widestD = Math.max(0, ...slopes.map((x) => x.D));
+  const timeSlopes = slopes.filter((x) => !x.causal && x.D === widestD && x.metric === 'time');
+  if (timeSlopes.length) {
+    findings.push(`${timeSlopes.map((x, i) => `${i === 0 ? name(x.method).replace(/^the/, 'The') : name(x.method)} time grows like N^${f3(x.slope)} ± ${f3(x.slopeSe)}`).join('; ')} (D = ${widestD}, N ${timeSlopes[0]!.from} – ${timeSlopes[0]!.to}).`);
+  }
+  const memorySlopes = slopes.filter((x) => !x.causal && x.D === widestD && x.metric === 'memory');
+  if (memorySlopes.length) findings.push(`Memory: ${memorySlopes.map((x) => `${name(x.method).replace(/^Softmax/, 'softmax')} like N^${f3(x.slope)} ± ${f3(x.slopeSe)}`).join(', ')} (D = ${widestD}).`);
+  for (const r of out.filter((o) => o['kind'] === 'crossover' && o['causal'] === false)) {
+    const value = (c: string) => {
+      const v = r[c];
+      return typeof v === 'number' ? v : null;
+    };
+    const [n, lo, hi, theory] = [value('crossover_N'), value('crossover_low'), value('crossover_high'), value('theory_N')];
+    findings.push(
+      n === null
+        ? `${String(r['method']).replace('softmax vs ', 'Softmax and ')} do not cross within N ${r['N_from']} – ${r['N_to']} at D = ${r['D']}.`
+        : `${String(r['method']).replace('softmax vs quadratic-kernel', 'Softmax and the linear form').replace('softmax vs ', 'Softmax and ')} cross at N* = ${f3(n)}${lo !== null && hi !== null ? ` [${f3(lo)}, ${f3(hi)}]` : ''} for D = ${r['D']}${theory === null ? '' : `, ${f3(n / theory)}× the FLOP theory (${f3(theory)})`}.`,
+    );
+  }
+  for (const r of out.filter((o) => o['kind'] === 'error-slope')) findings.push(`${r['method']} error falls like D_random^${f3(Number(r['slope']))} ± ${f3(Number(r['slope_se']))} (−0.5 is Monte Carlo's rate).`);
+
   // First in the summary: the slopes at the largest D (without a mask), in fit order.
   const widest = Math.max(0, ...out.map((x) => (typeof x['D'] === 'number' ? x['D'] : 0)));
   for (const r of slopes.filter((x) => !x.causal && x.D === widest)) {
     summary.unshift(`${r.method} ${r.metric} slope (D=${r.D}, N ${r.from}–${r.to}): ${f3(r.slope)} ± ${f3(r.slopeSe)}, class ${r.cls}`);
   }
-  return { tables: { fits: { columns: FITS_COLUMNS, rows: out } }, summary };
+  return { tables: { fits: { columns: FITS_COLUMNS, rows: out } }, summary, findings: findings.slice(0, 6) };
 }

@@ -54,6 +54,8 @@ export interface Analysis {
   tables: Record<string, Table>;
   /** Short lines for the terminal summary. */
   summary: string[];
+  /** 3 – 6 key results as sentences with their numbers and intervals: the report shows them under the title, before the figures. */
+  findings?: string[];
 }
 
 /** One point handed to a simulation: typed params, settings and the replicate index. */

@@ -1,0 +1,44 @@
+/** The findings a report opens with, on fixed data: golden files, so a change to their wording or numbers is seen. */
+import { describe, it } from 'vitest';
+import { qkVariance } from '../src/sim/qk-variance.js';
+import { scaling, type ScalingRow } from '../src/sim/scaling.js';
+import { analyseScaling } from '../src/sim/scaling-fits.js';
+import { expectGolden } from './golden.js';
+
+const noSetup = { values: {}, tables: {} };
+
+describe('findings on fixed data', () => {
+  it('qk-variance: Var ∝ d unscaled, σ⁴ scaled, the mean with mu = 1·1 ∝ √d, a random mu of norm 2 at 4', () => {
+    const row = (d: number, scaling: string, mu: { kind: string; m?: number; norm: number }, mean: number, v: number) => ({
+      d, sigma: 1, mu_kind: mu.kind, mu_m: mu.m ?? null, mu_norm: mu.norm, scaling, trials: 40000,
+      mean, mean_ci_low: mean - 0.01, mean_ci_high: mean + 0.01, mean_ci99_low: mean - 0.013, mean_ci99_high: mean + 0.013,
+      var: v, var_ci_low: v * 0.99, var_ci_high: v * 1.01, var_ci99_low: v * 0.987, var_ci99_high: v * 1.013,
+      theory_mean: mean, theory_var: v, z_mean: 0.5, z_var: d === 16 ? -2.25 : 0.25, time_ms: 1,
+    });
+    const ds = [1, 4, 16, 64, 256];
+    const rows = ds.flatMap((d) => [
+      row(d, 'none', { kind: 'zero', norm: 0 }, 0, d * (d === 16 ? 1.02 : 1)),
+      row(d, 'sqrt_d', { kind: 'zero', norm: 0 }, 0, 1 + 0.001 * Math.log2(d)),
+      row(d, 'sqrt_d', { kind: 'constant', m: 1, norm: Math.sqrt(d) }, Math.sqrt(d), 1),
+      row(d, 'none', { kind: 'random', norm: 2 }, 4 + 0.01 * Math.log2(d), 1),
+    ]);
+    const a = qkVariance.analyse!(rows, { trials: 40000 }, noSetup);
+    expectGolden('qk-variance.findings.txt', `${a.findings!.join('\n')}\n`);
+  });
+
+  it('scaling: exact power laws N² and N, their crossover against the FLOP theory', () => {
+    const row = (method: string, N: number, ms: number, bytes: number): ScalingRow => ({
+      method, causal: false, N, D: 64, M: 64, C: 2145, D_random: null, features: method === 'softmax' ? null : 2145,
+      time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: bytes,
+      flops: null, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
+      skipped_reason: null, time_samples_ms: [ms],
+    });
+    // softmax 2·10⁻⁶·N² ms, the linear form 10⁻²·N ms: equal at N = 5000. Memory: 4N² and 8 MiB + 1 KiB·N bytes.
+    // A 2% wobble at N = 4096 gives the slopes a standard error.
+    const wobble = (N: number) => (N === 4096 ? 1.02 : 1);
+    const rows = [1024, 2048, 4096, 8192, 16384].flatMap((N) => [row('softmax', N, 2e-6 * N * N * wobble(N), 4 * N * N), row('quadratic-kernel', N, 1e-2 * N * wobble(N), 2 ** 23 + 1024 * N)]);
+    const a = analyseScaling(rows, 1024);
+    expectGolden('scaling.findings.txt', `${a.findings!.join('\n')}\n`);
+    void scaling;
+  });
+});
