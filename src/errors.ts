@@ -20,6 +20,8 @@ export const ErrorCode = {
   TOO_LONG: 'TOO_LONG',
   /** A model file (settings.methods) that is missing, not ONNX, or breaks the method contract. */
   BAD_MODEL: 'BAD_MODEL',
+  /** Text with TeX that does not typeset (an unclosed $, an unknown command). */
+  BAD_TEX: 'BAD_TEX',
   /** A simulation module (`simulation: ./file.ts`) that is missing, fails to import, or is not a simulation. */
   PLUGIN: 'PLUGIN',
   /** `compare` of runs that cannot be compared (not found, shards, different experiments). */

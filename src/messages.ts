@@ -81,6 +81,7 @@ export const msg = {
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
     `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
+  badTex: (key: string, detail: string) => `${key}: the TeX in this text does not typeset: ${detail}`,
   pluginMissing: (file: string) => `simulation: module ${file} does not exist (the path is relative to the experiment file)`,
   pluginImport: (file: string, first: string) => `simulation: module ${file} failed to load: ${first}`,
   pluginNoDefault: (file: string, names: readonly string[]) =>

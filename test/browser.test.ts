@@ -76,6 +76,8 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
         findings: bottom('.findings'),
         findingCount: document.querySelectorAll('.findings li').length,
         unlabelled: [...document.querySelectorAll('.vis')].filter((el) => !el.getAttribute('aria-label')).length,
+        katex: document.querySelectorAll('.katex').length,
+        rawTex: document.body.innerText.match(/\$[^$\n]+\$/g) ?? [],
       };
     });
     expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
@@ -83,6 +85,9 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     expect(layout.findings).toBeLessThan(900);
     expect(layout.findingCount).toBeGreaterThanOrEqual(3);
     expect(layout.unlabelled).toBe(0);
+    // The built-in files write their formulas in TeX: typeset by KaTeX, no raw $…$ left.
+    expect(layout.katex).toBeGreaterThan(0);
+    expect(layout.rawTex).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, `first-screen-${name}.png`) });
     expect(errors).toEqual([]);
   });

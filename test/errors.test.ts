@@ -120,6 +120,14 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     expect(err).toContain('claims.x: column "nope" is not produced by this simulation');
   });
 
+  it('TeX that does not typeset is located at its key: an unknown command, an unclosed $', async () => {
+    const unknown = await expectBad(GOOD.replace('description: D', () => "description: 'the variance $\\Var(q)$'"));
+    expect(unknown).toMatch(/^error: FILE:3:14: description: the TeX in this text does not typeset: \$\\Var\(q\)\$: Undefined control sequence: \\Var/);
+    expect(unknown).toContain('[BAD_TEX]');
+    const unclosed = await expectBad(GOOD.replace('    title: C', () => "    title: 'costs $5'"));
+    expect(unclosed).toContain(`FILE:11:12: ${msg.badTex('charts[0].title', 'a $ is not closed (write \\$ for a dollar sign)')}`);
+  });
+
   it('a chart that is not valid Vega-Lite', async () => {
     const err = await expectBad(GOOD.replace('mark: point', 'mark: pointy'));
     expect(err).toContain('charts.c: not a valid Vega-Lite fragment');

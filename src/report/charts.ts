@@ -3,6 +3,7 @@ import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Chart } from '../spec/schema.js';
 import type { Row } from '../sim/types.js';
+import { plainText } from './math.js';
 import { CHART_SIZE, chartConfig } from './theme.js';
 
 /** Composite views size their own cells; only single and layered views get the default size. */
@@ -14,8 +15,9 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[]): TopLevelSpec
   const sized = COMPOSITE.some((k) => k in fragment) ? {} : { ...CHART_SIZE };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: chart.title,
-    ...(chart.description ? { description: chart.description } : {}),
+    // SVG, PNG and PDF have no TeX: titles get its plain-text form.
+    title: plainText(chart.title),
+    ...(chart.description ? { description: plainText(chart.description) } : {}),
     ...sized,
     ...fragment,
     data: { values: rows.map((r) => ({ ...r })) },

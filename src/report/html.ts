@@ -2,12 +2,11 @@ import type { Experiment } from '../spec/schema.js';
 import type { ClaimResult } from '../stats/claims.js';
 import type { Manifest } from '../run/manifest.js';
 import type { Analysis, Cell } from '../sim/types.js';
+import { esc } from './escape.js';
 import { scriptJson } from './interactive.js';
+import { mathHtml, plainText } from './math.js';
 
-/** Escape text for HTML bodies and attributes. Every string from a file or the command line goes through here. */
-export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { esc };
 
 export interface ReportFigure {
   id: string;
@@ -57,7 +56,7 @@ function analysisTables(a: Analysis): string {
 const STYLE = `
 body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
 h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}.scroll{max-width:100%;max-height:30rem;overflow:auto;margin:.5rem 0 1.5rem}.scroll table{margin:0}.scroll th{position:sticky;top:0}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}.scroll{max-width:100%;max-height:30rem;overflow:auto;margin:.5rem 0 1.5rem}.scroll table{margin:0}.scroll th{position:sticky;top:0}.hscroll{max-width:100%;overflow-x:auto}
 .verdict{font-size:1.1rem;font-weight:bold;margin:.6rem 0}.findings{font-size:1.02rem;background:#f7f9fc;border-left:4px solid #0072B2;padding:.5rem 1rem .5rem 2rem;margin:.5rem 0 1rem}.findings li{margin:.25rem 0}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:bold;font-size:1.05rem}svg{max-width:100%;height:auto}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}details pre{max-height:16rem;overflow:auto;font-size:.8rem;margin:.3rem 0}.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
@@ -69,7 +68,7 @@ function claimRow(c: ClaimResult): string {
   const measured = c.status === 'error' ? `error: ${c.reason}` : c.measured;
   // Every tested value one click away: the verdict names only the worst.
   const values = c.status !== 'error' && c.values ? `<details><summary>every row</summary><pre>${esc(c.values)}</pre></details>` : '';
-  return `<tr><td>${esc(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}${values}</td><td class="${c.status}">${c.status}</td></tr>`;
+  return `<tr><td>${mathHtml(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}${values}</td><td class="${c.status}">${c.status}</td></tr>`;
 }
 
 function table(rows: readonly (readonly [string, unknown])[]): string {
@@ -86,31 +85,31 @@ export function renderReport(input: ReportInput): string {
   const figures = input.figures
     .map(
       (f) =>
-        `<figure id="fig-${esc(f.id)}"><div class="vis" role="img" aria-label="${esc(f.title)}${f.description ? `: ${esc(f.description)}` : ''}" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
-        `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${esc(f.title)}</b>${f.description ? ` ${esc(f.description)}` : ''}<br>` +
+        `<figure id="fig-${esc(f.id)}"><div class="vis" role="img" aria-label="${esc(plainText(f.title))}${f.description ? `: ${esc(plainText(f.description))}` : ''}" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
+        `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${mathHtml(f.title)}</b>${f.description ? ` ${mathHtml(f.description)}` : ''}<br>` +
         `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
     )
     .join('\n');
   const params = Object.entries(input.axes).map(([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(e.title)} · attnlab</title><style>${STYLE}</style></head>
+<title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}</style></head>
 <body>
-<h1>${esc(e.title)}</h1>
+<h1>${mathHtml(e.title)}</h1>
 ${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
 <p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
 <p class="verdict ${failed.length ? 'fail' : 'pass'}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => esc(c.id)).join(', ')}` : ''}</p>
 ${findings.length ? `<ul class="findings">${findings.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
-<p>${esc(e.description)}</p>
+<p>${mathHtml(e.description)}</p>
 ${m.errors?.length ? `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>` : ''}
 <h2>Figures</h2>
 ${figures}
 <details open><summary>Claims in full (${passed}/${claims.length} passed)</summary>
-<div class="scroll"><table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
+<div class="hscroll"><table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
 ${claims.map(claimRow).join('\n')}
 </table></div>
 </details>
-${e.notes.length ? `<details open><summary>Notes</summary><div class="notes">${e.notes.map((n) => `<p>${esc(n)}</p>`).join('\n')}</div></details>` : ''}
+${e.notes.length ? `<details open><summary>Notes</summary><div class="notes">${e.notes.map((n) => `<p>${mathHtml(n)}</p>`).join('\n')}</div></details>` : ''}
 ${Object.keys(input.analysis.tables).length ? `<details><summary>Derived tables (${Object.keys(input.analysis.tables).join(', ')})</summary>${analysisTables(input.analysis)}</details>` : ''}
 <details><summary>Parameters</summary>
 ${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates)], ...Object.entries(e.settings).map(([k, v]) => [k, v] as const)])}

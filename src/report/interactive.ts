@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { katexFiles } from './math.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,6 +23,7 @@ export function vendorFiles(): Map<string, Buffer> {
   ] as const) {
     files.set(`vendor/${name}`, readFileSync(join(packageRoot(pkg), file)));
   }
+  for (const [rel, data] of katexFiles()) files.set(rel, data);
   return files;
 }
 

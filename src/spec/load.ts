@@ -8,6 +8,7 @@ import { msg } from '../messages.js';
 import { getSimulation, simulationKinds } from '../sim/registry.js';
 import type { RowShape, Simulation } from '../sim/types.js';
 import { checkCharts } from '../report/charts.js';
+import { texProblem } from '../report/math.js';
 import { expandGrid } from './grid.js';
 import { describeExpected } from './issue.js';
 import { formatPath, Locator } from './locate.js';
@@ -157,4 +158,16 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
     }
   });
   checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']));
+  // Text the report typesets: `$…$` must be TeX that KaTeX accepts.
+  const texts: [(string | number)[], string | undefined][] = [
+    [['title'], exp.title],
+    [['description'], exp.description],
+    ...exp.notes.map((n, i): [(string | number)[], string] => [['notes', i], n]),
+    ...exp.claims.map((c, i): [(string | number)[], string] => [['claims', i, 'text'], c.text]),
+    ...exp.charts.flatMap((c, i): [(string | number)[], string | undefined][] => [[['charts', i, 'title'], c.title], [['charts', i, 'description'], c.description]]),
+  ];
+  for (const [path, text] of texts) {
+    const problem = text === undefined ? null : texProblem(text);
+    if (problem) throw new AttnlabError('BAD_TEX', msg.badTex(formatPath(path), problem), locator.at(path));
+  }
 }
