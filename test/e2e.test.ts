@@ -29,7 +29,8 @@ describe('qk-variance --quick end to end', () => {
 
   it('writes every output, and each parses', () => {
     const charts = ['mean-vs-d', 'variance-vs-d', 'z-scores'];
-    expect(listFiles(dir)).toEqual(
+    const files = listFiles(dir);
+    expect(files.filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
         'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
         ...charts.map((c) => `charts/${c}.vl.json`),
@@ -37,6 +38,10 @@ describe('qk-variance --quick end to end', () => {
         'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
       ].sort(),
     );
+    // KaTeX's stylesheet and its 20 woff2 fonts, for the report's typeset formulas.
+    const katex = files.filter((f) => f.startsWith('vendor/katex/'));
+    expect(katex).toContain('vendor/katex/katex.min.css');
+    expect(katex.filter((f) => f.endsWith('.woff2'))).toHaveLength(20);
     const csv = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
     expect(csv).toHaveLength(41);
     for (const c of charts) {
@@ -60,7 +65,8 @@ describe('qk-variance --quick end to end', () => {
 
   it('the report is self-contained: inline figures, claims table, parameters, provenance, no network', () => {
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    expect(html.match(/<svg/g)).toHaveLength(3);
+    // One inline SVG per figure (KaTeX draws its √ with SVG too: count the figures' holders).
+    expect(html.match(/<div class="vis"[^>]*><svg/g)).toHaveLength(3);
     expect(html).toContain('<th>claim</th><th>expected</th><th>measured</th><th>result</th>');
     expect(html.match(/class="(pass|fail|error)"/g)).toHaveLength(8);
     expect(html).toContain('backend <b>cpu</b>');

@@ -30,7 +30,7 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
   ];
   const figures: ReportFigure[] = [];
   for (const chart of input.experiment.charts) {
-    const spec = buildChartSpec(chart, data);
+    const spec = buildChartSpec(chart, data, input.experiment.labels);
     const svg = await renderSvg(spec);
     files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
     files.set(`figures/${chart.id}.svg`, svg);

@@ -9,10 +9,67 @@ import { CHART_SIZE, chartConfig } from './theme.js';
 /** Composite views size their own cells; only single and layered views get the default size. */
 const COMPOSITE = ['facet', 'repeat', 'concat', 'hconcat', 'vconcat'];
 
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** How a label reads: the experiment's display name for a value (`labels`), else the value itself. */
+const LABEL = (labels: boolean, of = 'datum.label') => (labels ? `(isValid(labels[${of}]) ? labels[${of}] : ${of})` : of);
+
+/**
+ * Readability the fragments need not spell out, applied to a copy: facet headers say which variable they are
+ * (`D = 64`, unless a transform computed the field's values as labels already, like `b = 1`), legends of dash styles draw the dashes (not a dot), and
+ * values with a display name (the experiment's `labels`) show it in legends and headers.
+ */
+function readable(fragment: Json, labels: boolean): Json {
+  // Fields a transform computes already read as labels (`'b = ' + datum.b`): their headers stay as they are.
+  const computed = new Set<string>();
+  const collect = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(collect);
+    else if (isObject(node)) {
+      if (typeof node['calculate'] === 'string' && typeof node['as'] === 'string') computed.add(node['as']);
+      Object.values(node).forEach(collect);
+    }
+  };
+  collect(fragment);
+  const visit = (node: unknown, key?: string): unknown => {
+    if (Array.isArray(node)) return node.map((x) => visit(x));
+    if (!isObject(node)) return node;
+    const out: Json = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v, k)]));
+    if (key === 'facet') {
+      // A facet channel's header: `facet: { field }` itself, or its row and column.
+      const channels: [string | null, unknown][] = typeof out['field'] === 'string' ? [[null, out]] : ['row', 'column', 'facet'].map((ch) => [ch, out[ch]]);
+      for (const [ch, c] of channels) {
+        if (!isObject(c) || typeof c['field'] !== 'string' || (isObject(c['header']) && 'labelExpr' in c['header'])) continue;
+        const name = c['title'] === null ? null : String(c['title'] ?? c['field']);
+        const label = LABEL(labels);
+        const labelExpr = name === null || computed.has(c['field']) ? label : `${JSON.stringify(`${name} = `)} + ${label}`;
+        const channel = { ...c, title: null, header: { ...(isObject(c['header']) ? c['header'] : {}), labelExpr } };
+        if (ch === null) return channel;
+        out[ch] = channel;
+      }
+    }
+    if (key === 'encoding') {
+      for (const ch of ['color', 'fill', 'stroke', 'shape', 'strokeDash']) {
+        const c = out[ch];
+        if (!isObject(c) || typeof c['field'] !== 'string' || c['legend'] === null) continue;
+        const legend: Json = { ...(isObject(c['legend']) ? c['legend'] : {}) };
+        if (labels && !('labelExpr' in legend)) legend['labelExpr'] = LABEL(true);
+        // Dash styles drawn as dashes: a stroke symbol, solid, in one neutral colour (a dot would hide the dash).
+        if (ch === 'strokeDash' && !('symbolType' in legend)) Object.assign(legend, { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#333333', symbolFillColor: '#333333', symbolSize: 400, symbolOpacity: 1 });
+        if (Object.keys(legend).length) out[ch] = { ...c, legend };
+      }
+    }
+    return out;
+  };
+  return visit(fragment) as Json;
+}
+
 /** A complete Vega-Lite spec: the experiment's fragment with data, size, title and theme injected. */
-export function buildChartSpec(chart: Chart, rows: readonly Row[]): TopLevelSpec {
-  const fragment = chart.spec;
+export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Readonly<Record<string, string>> = {}): TopLevelSpec {
+  const named = Object.keys(labels).length > 0;
+  const fragment = readable(chart.spec, named);
   const sized = COMPOSITE.some((k) => k in fragment) ? {} : { ...CHART_SIZE };
+  const config = { ...chartConfig, ...((fragment['config'] as object | undefined) ?? {}) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     // SVG, PNG and PDF have no TeX: titles get its plain-text form.
@@ -21,15 +78,16 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[]): TopLevelSpec
     ...sized,
     ...fragment,
     data: { values: rows.map((r) => ({ ...r })) },
-    config: { ...chartConfig, ...((fragment['config'] as object | undefined) ?? {}) },
+    ...(named ? { params: [...((fragment['params'] as unknown[] | undefined) ?? []), { name: 'labels', value: labels }] } : {}),
+    config,
   } as TopLevelSpec;
 }
 
 /** Compile every fragment with empty data, so a broken chart fails at load time, before any work. */
-export function checkCharts(charts: readonly Chart[], locate: (index: number) => SourceLocation): void {
+export function checkCharts(charts: readonly Chart[], locate: (index: number) => SourceLocation, labels: Readonly<Record<string, string>> = {}): void {
   charts.forEach((chart, i) => {
     try {
-      compile(buildChartSpec(chart, []));
+      compile(buildChartSpec(chart, [], labels));
     } catch (e) {
       throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, (e as Error).message), locate(i));
     }

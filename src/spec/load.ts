@@ -157,7 +157,7 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
       if (!columns.includes(col)) throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
     }
   });
-  checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']));
+  checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']), exp.labels);
   // Text the report typesets: `$…$` must be TeX that KaTeX accepts.
   const texts: [(string | number)[], string | undefined][] = [
     [['title'], exp.title],

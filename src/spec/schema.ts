@@ -138,6 +138,7 @@ const Header = {
   claims: z.array(Claim).default([]),
   charts: z.array(Chart).min(1),
   notes: z.array(z.string()).default([]).describe('paragraphs shown in the report under the title'),
+  labels: z.record(z.string(), z.string()).default({}).describe('display names of values in legends and facet headers, e.g. { quadratic-kernel: "linear form (φ, degree 2)" }'),
 };
 
 /** The field without its default: a quick block must overlay only what it names. */

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { buildChartSpec } from '../src/report/charts.js';
+import { renderSvg } from '../src/report/render.js';
+import { Chart } from '../src/spec/schema.js';
+
+const chart = (spec: unknown) => Chart.parse({ id: 'c', title: 'T', spec });
+const rows = [8, 64].flatMap((D) => ['softmax', 'quadratic-kernel'].flatMap((method) => [1, 8].map((b) => ({ D, method, b, N: 2, t: D * b }))));
+
+describe('charts read without the fragment spelling it out', () => {
+  it('facet headers name their variable; values with a display name show it in legends and headers', async () => {
+    const spec = buildChartSpec(
+      chart({ facet: { column: { field: 'D', type: 'ordinal' } }, spec: { mark: 'point', encoding: { x: { field: 'N', type: 'quantitative' }, y: { field: 't', type: 'quantitative' }, color: { field: 'method', type: 'nominal' } } } }),
+      rows,
+      { 'quadratic-kernel': 'linear form' },
+    );
+    const svg = await renderSvg(spec);
+    expect(svg).toContain('>D = 8<');
+    expect(svg).toContain('>D = 64<');
+    expect(svg).toContain('>linear form<');
+    expect(svg).toContain('>softmax<');
+    expect(svg).not.toContain('>quadratic-kernel<');
+  });
+
+  it('a header whose values a transform made into labels stays as it is; a dash-style legend draws dashes', async () => {
+    const spec = buildChartSpec(
+      chart({
+        transform: [{ calculate: "'b = ' + datum.b", as: 'batch' }],
+        facet: { column: { field: 'batch', type: 'nominal' } },
+        spec: { mark: 'line', encoding: { x: { field: 'N', type: 'quantitative' }, y: { field: 't', type: 'quantitative' }, strokeDash: { field: 'method', type: 'nominal' } } },
+      }),
+      rows,
+    );
+    const svg = await renderSvg(spec);
+    expect(svg).toContain('>b = 1<');
+    expect(svg).not.toContain('batch = b = 1');
+    expect(JSON.stringify(spec)).toContain('"symbolType":"stroke"');
+  });
+});
