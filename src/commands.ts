@@ -60,7 +60,8 @@ export const COMMANDS = {
     about: "re-render every chart of a stored run (no simulation) into <run>/figures/<theme>/",
     options: {
       run: { type: 'string', value: 'ID', help: 'the run (default: the one results/<name>/latest points at)' },
-      theme: { type: 'string', value: 'NAME', help: 'slides | paper | report (default: report)' },
+      theme: { type: 'string', value: 'NAME', help: 'slides | paper | report (default: report); slides are 16:9 whatever the chart' },
+      where: { type: 'string', multiple: true, value: 'key=value', help: 'keep only the rows with this value (rows without the column stay); repeatable\ne.g. --where D=64: one panel of a faceted chart, for a slide with one message' },
       format: { type: 'string', value: 'LIST', help: 'comma-separated svg, png, pdf (default: svg,png)' },
       scale: { type: 'string', value: 'N', help: 'PNG pixels per SVG unit, in (0, 8] (default: 2)' },
       out,

@@ -10,9 +10,11 @@ import type { TopLevelSpec } from 'vega-lite';
 import { parseCommand, withExitCode } from './commands.js';
 import { AttnlabError } from './errors.js';
 import { msg } from './messages.js';
+import { parse as parseYaml } from 'yaml';
 import { svgToPdf } from './report/pdf.js';
+import { letterbox } from './report/letterbox.js';
 import { renderSvg, svgToPng } from './report/render.js';
-import { applyTheme, THEMES, type ThemeName } from './report/themes.js';
+import { applyTheme, THEMES, type Theme, type ThemeName } from './report/themes.js';
 import { RunStore } from './run/store.js';
 import type { CliIo } from './cli.js';
 
@@ -38,29 +40,41 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
     if (!name) throw new AttnlabError('BAD_OPTION', msg.figuresUsage());
     const themeName = values.theme ?? 'report';
     if (!Object.hasOwn(THEMES, themeName)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('theme', themeName, Object.keys(THEMES).join(', ')));
-    const theme = THEMES[themeName as ThemeName];
+    const theme: Theme = THEMES[themeName as ThemeName];
     const formats = (values.format ?? 'svg,png').split(',').map((f) => f.trim());
     const bad = formats.find((f) => !(FORMATS as readonly string[]).includes(f));
     if (bad !== undefined || formats.length === 0) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('format', values.format ?? '', `a comma-separated list of ${FORMATS.join(', ')}`));
     const scale = values.scale === undefined ? 2 : Number(values.scale);
     if (!(scale > 0 && scale <= 8)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('scale', values.scale ?? '', 'a number in (0, 8]'));
 
+    const where = (values.where ?? []).map((w) => {
+      const eq = w.indexOf('=');
+      if (eq <= 0) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('where', w, 'key=value, e.g. D=64'));
+      return { key: w.slice(0, eq), value: parseYaml(w.slice(eq + 1)) as unknown };
+    });
     const dir = runDir(resolve(values.out ?? 'results'), name, values.run);
+    // Filtered figures go beside the theme's own: figures/slides-D=64/.
+    const folder = [themeName, ...(values.where ?? [])].join('-');
     const charts = readdirSync(join(dir, 'charts')).filter((f) => f.endsWith('.vl.json')).sort();
     const store = new RunStore(dir);
     for (const file of charts) {
       const id = file.replace(/\.vl\.json$/, '');
-      const spec = applyTheme(JSON.parse(readFileSync(join(dir, 'charts', file), 'utf8')) as Record<string, unknown>, theme);
-      const svg = await renderSvg(spec as unknown as TopLevelSpec);
+      const stored = JSON.parse(readFileSync(join(dir, 'charts', file), 'utf8')) as { data?: { values?: Record<string, unknown>[] } } & Record<string, unknown>;
+      const values = stored.data?.values ?? [];
+      const kept = values.filter((r) => where.every((w) => !(w.key in r) || r[w.key] === w.value));
+      if (where.length && kept.length === values.length) io.stderr.write(`${msg.whereKeepsAll(id, values.length)}\n`);
+      const spec = applyTheme({ ...stored, data: { values: kept } }, theme);
+      const drawn = await renderSvg(spec as unknown as TopLevelSpec);
+      const svg = theme.aspect ? letterbox(drawn, theme.aspect) : drawn;
       const out: Record<Format, () => Promise<string | Buffer> | string | Buffer> = {
         svg: () => svg,
         png: () => svgToPng(svg, scale, { files: theme.fontFiles, family: theme.font }),
         pdf: () => svgToPdf(svg, theme.fontFiles),
       };
-      for (const f of formats as Format[]) store.writeAtomic(join('figures', themeName, `${id}.${f}`), await out[f]());
+      for (const f of formats as Format[]) store.writeAtomic(join('figures', folder, `${id}.${f}`), await out[f]());
       io.stderr.write(`${id}: ${formats.join(', ')}\n`);
     }
-    io.stdout.write(`${join(dir, 'figures', themeName)}\n`);
+    io.stdout.write(`${join(dir, 'figures', folder)}\n`);
     return 0;
   });
 }

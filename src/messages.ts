@@ -82,6 +82,7 @@ export const msg = {
   backendUnavailable: (name: string, detail: string) =>
     `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
   badTex: (key: string, detail: string) => `${key}: the TeX in this text does not typeset: ${detail}`,
+  whereKeepsAll: (chart: string, rows: number) => `${chart}: --where matched all ${rows} rows (no row has a different value): drawn unfiltered`,
   pluginMissing: (file: string) => `simulation: module ${file} does not exist (the path is relative to the experiment file)`,
   pluginImport: (file: string, first: string) => `simulation: module ${file} failed to load: ${first}`,
   pluginNoDefault: (file: string, names: readonly string[]) =>

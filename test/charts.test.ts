@@ -35,4 +35,9 @@ describe('charts read without the fragment spelling it out', () => {
     expect(svg).not.toContain('batch = b = 1');
     expect(JSON.stringify(spec)).toContain('"symbolType":"stroke"');
   });
+
+  it('an expression Vega cannot evaluate is an error, not a blank figure (which crashed the PNG renderer)', async () => {
+    const bad = { title: 'bad', data: { values: [{ s: null }] }, facet: { column: { field: 's', type: 'nominal', header: { labelExpr: "indexof(datum.value, 'x')" } } }, spec: { mark: 'point' } };
+    await expect(renderSvg(bad as never)).rejects.toThrow(/^Vega could not draw the chart "bad": TypeError/);
+  });
 });

@@ -5,6 +5,7 @@ import { runFigures } from '../src/figures.js';
 import { msg } from '../src/messages.js';
 import { applyTheme, THEMES } from '../src/report/themes.js';
 import { pdfSafeDashes } from '../src/report/pdf.js';
+import { letterbox } from '../src/report/letterbox.js';
 import { cli, latestRun, listFiles, tmp } from './helpers.js';
 
 async function figures(args: string[]) {
@@ -43,6 +44,24 @@ describe('npm run figures', () => {
     expect(themed.width / themed.height).toBeCloseTo(16 / 9, 1);
     expect(themed.config.axis.labelFontSize).toBe(18);
     expect(themed.config.line.strokeWidth).toBe(3.5);
+  });
+
+  it('--where keeps the rows with a value (one panel for a slide); slides are 16:9 whatever the chart', async () => {
+    const r = await figures(['qk-variance', '--theme', 'slides', '--where', 'scaling=sqrt_d', '--format', 'svg', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(join(dir, 'figures', 'slides-scaling=sqrt_d'));
+    const svg = readFileSync(join(dir, 'figures', 'slides-scaling=sqrt_d', 'mean-vs-d.svg'), 'utf8');
+    const [, w, h] = /^<svg[^>]*width="([\d.]+)" height="([\d.]+)"/.exec(svg)!;
+    expect(Number(w) / Number(h)).toBeCloseTo(16 / 9, 2);
+    // mean-vs-d facets by scaling: only the √d panel is left.
+    expect(svg).toContain('scaling = sqrt_d');
+    expect(svg).not.toContain('scaling = none');
+  });
+
+  it('letterbox: a figure centred on a white 16:9 canvas, not scaled', () => {
+    expect(letterbox('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><g/></svg>', 16 / 9)).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="177.8" height="100.0" viewBox="0 0 177.8 100.0"><rect width="100%" height="100%" fill="white"/><svg x="38.9" y="0.0" xmlns="http://www.w3.org/2000/svg" width="100" height="100"><g/></svg></svg>',
+    );
   });
 
   it('bad input exits 2 and writes nothing', async () => {

@@ -41,7 +41,8 @@ function readable(fragment: Json, labels: boolean): Json {
       for (const [ch, c] of channels) {
         if (!isObject(c) || typeof c['field'] !== 'string' || (isObject(c['header']) && 'labelExpr' in c['header'])) continue;
         const name = c['title'] === null ? null : String(c['title'] ?? c['field']);
-        const label = LABEL(labels);
+        // Headers see their value as datum.value (datum.label is not set on row and column headers).
+        const label = LABEL(labels, 'datum.value');
         const labelExpr = name === null || computed.has(c['field']) ? label : `${JSON.stringify(`${name} = `)} + ${label}`;
         const channel = { ...c, title: null, header: { ...(isObject(c['header']) ? c['header'] : {}), labelExpr } };
         if (ch === null) return channel;

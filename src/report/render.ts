@@ -8,9 +8,15 @@ useFontMetrics();
 
 /** Vega-Lite → Vega → SVG, headless (no canvas, no network), laid out with the shipped font's metrics. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  // Vega logs a failing expression and goes on, drawing an SVG that can crash the PNG renderer: collect and throw.
+  const errors: string[] = [];
+  const base = vega.logger(vega.Warn);
+  const logger = Object.assign(Object.create(base) as typeof base, { error: (...args: unknown[]) => (errors.push(args.map(String).join(' ')), logger) });
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none', logger });
   try {
-    return await view.toSVG();
+    const svg = await view.toSVG();
+    if (errors.length) throw new Error(`Vega could not draw the chart${typeof spec.title === 'string' ? ` "${spec.title}"` : ''}: ${errors[0]}`);
+    return svg;
   } finally {
     view.finalize();
   }

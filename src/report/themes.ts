@@ -11,6 +11,8 @@ export interface Theme {
   height: number;
   /** Multiplier on the cell size of faceted and concatenated charts. */
   cellScale: number;
+  /** Width ÷ height the whole figure keeps, title and legend included (white margins added), where the medium has one. */
+  aspect?: number;
   font: string;
   /** Regular and bold font files, handed to resvg and to the PDF writer. */
   fontFiles: [string, string];
@@ -32,7 +34,7 @@ export const THEMES = {
   /** As in the report. */
   report: { width: 420, height: 280, cellScale: 1, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(11, 12, 14, 2, 30) },
   /** 16:9, large type, thick lines. */
-  slides: { width: 800, height: 450, cellScale: 1.6, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(18, 20, 26, 3.5, 90) },
+  slides: { width: 800, height: 450, cellScale: 1.6, aspect: 16 / 9, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(18, 20, 26, 3.5, 90) },
   /** One column of a two-column paper (about 3.4 in), serif type. */
   paper: {
     width: 230, height: 150, cellScale: 0.6, font: 'DejaVu Serif',
