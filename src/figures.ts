@@ -55,15 +55,18 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
     const dir = runDir(resolve(values.out ?? 'results'), name, values.run);
     // Filtered figures go beside the theme's own: figures/slides-D=64/.
     const folder = [themeName, ...(values.where ?? [])].join('-');
-    const charts = readdirSync(join(dir, 'charts')).filter((f) => f.endsWith('.vl.json')).sort();
+    const stored = readdirSync(join(dir, 'charts'));
+    const charts = stored.filter((f) => f.endsWith('.vl.json') && !f.endsWith('.slides.vl.json')).sort();
     const store = new RunStore(dir);
     for (const file of charts) {
       const id = file.replace(/\.vl\.json$/, '');
-      const stored = JSON.parse(readFileSync(join(dir, 'charts', file), 'utf8')) as { data?: { values?: Record<string, unknown>[] } } & Record<string, unknown>;
-      const values = stored.data?.values ?? [];
+      // Slides draw a chart's slides variant where it has one.
+      const variant = themeName === 'slides' && stored.includes(`${id}.slides.vl.json`) ? `${id}.slides.vl.json` : file;
+      const chart = JSON.parse(readFileSync(join(dir, 'charts', variant), 'utf8')) as { data?: { values?: Record<string, unknown>[] } } & Record<string, unknown>;
+      const values = chart.data?.values ?? [];
       const kept = values.filter((r) => where.every((w) => !(w.key in r) || r[w.key] === w.value));
       if (where.length && kept.length === values.length) io.stderr.write(`${msg.whereKeepsAll(id, values.length)}\n`);
-      const spec = applyTheme({ ...stored, data: { values: kept } }, theme);
+      const spec = applyTheme({ ...chart, data: { values: kept } }, theme);
       const drawn = await renderSvg(spec as unknown as TopLevelSpec);
       const svg = theme.aspect ? letterbox(drawn, theme.aspect) : drawn;
       const out: Record<Format, () => Promise<string | Buffer> | string | Buffer> = {

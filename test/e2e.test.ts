@@ -33,7 +33,7 @@ describe('qk-variance --quick end to end', () => {
     expect(files.filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
         'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
-        ...charts.map((c) => `charts/${c}.vl.json`),
+        ...charts.map((c) => `charts/${c}.vl.json`), 'charts/variance-vs-d.slides.vl.json',
         ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
         'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
       ].sort(),

@@ -53,6 +53,10 @@ describe('npm run figures', () => {
     const svg = readFileSync(join(dir, 'figures', 'slides-scaling=sqrt_d', 'mean-vs-d.svg'), 'utf8');
     const [, w, h] = /^<svg[^>]*width="([\d.]+)" height="([\d.]+)"/.exec(svg)!;
     expect(Number(w) / Number(h)).toBeCloseTo(16 / 9, 2);
+    // variance-vs-d has a slides variant: one line per scaling, σ = 1, no error bars.
+    const slide = readFileSync(join(dir, 'figures', 'slides-scaling=sqrt_d', 'variance-vs-d.svg'), 'utf8');
+    expect(slide).toContain('Var(q·k), σ = 1');
+    expect(readFileSync(join(dir, 'charts', 'variance-vs-d.vl.json'), 'utf8')).not.toContain('Var(q·k), σ = 1');
     // mean-vs-d facets by scaling: only the √d panel is left.
     expect(svg).toContain('scaling = sqrt_d');
     expect(svg).not.toContain('scaling = none');

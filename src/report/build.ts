@@ -33,6 +33,8 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
     const spec = buildChartSpec(chart, data, input.experiment.labels);
     const svg = await renderSvg(spec);
     files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
+    // The slides variant, where the chart has one: what `figures --theme slides` draws.
+    if (chart.slides) files.set(`charts/${chart.id}.slides.vl.json`, `${JSON.stringify(buildChartSpec({ ...chart, spec: chart.slides }, data, input.experiment.labels), null, 1)}\n`);
     files.set(`figures/${chart.id}.svg`, svg);
     files.set(`figures/${chart.id}.png`, svgToPng(svg));
     figures.push({ id: chart.id, title: chart.title, description: chart.description, svg, spec: withZoom(spec) });

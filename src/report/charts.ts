@@ -87,10 +87,12 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Reado
 /** Compile every fragment with empty data, so a broken chart fails at load time, before any work. */
 export function checkCharts(charts: readonly Chart[], locate: (index: number) => SourceLocation, labels: Readonly<Record<string, string>> = {}): void {
   charts.forEach((chart, i) => {
-    try {
-      compile(buildChartSpec(chart, [], labels));
-    } catch (e) {
-      throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, (e as Error).message), locate(i));
+    for (const spec of [chart.spec, ...(chart.slides ? [chart.slides] : [])]) {
+      try {
+        compile(buildChartSpec({ ...chart, spec }, [], labels));
+      } catch (e) {
+        throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, (e as Error).message), locate(i));
+      }
     }
   });
 }

@@ -120,6 +120,10 @@ export const Chart = z
     spec: z
       .record(z.string(), z.unknown())
       .describe('a Vega-Lite fragment (mark/encoding/layer/facet/transform); data, size and theme are injected'),
+    slides: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('a simpler fragment with the one message for a slide: npm run figures -- <name> --theme slides draws it instead of spec'),
   })
   .strict();
 export type Chart = z.output<typeof Chart>;
