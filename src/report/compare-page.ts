@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison } from '../run/compare.js';
 import type { Manifest } from '../run/manifest.js';
-import { esc } from './html.js';
+import { esc } from './escape.js';
 import { renderSvg } from './render.js';
 
 const g4 = (v: number | null): string => (v === null ? '–' : Number(v.toPrecision(4)).toString());

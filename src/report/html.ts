@@ -6,8 +6,6 @@ import { esc } from './escape.js';
 import { scriptJson } from './interactive.js';
 import { mathHtml, plainText } from './math.js';
 
-export { esc };
-
 export interface ReportFigure {
   id: string;
   title: string;
@@ -34,7 +32,7 @@ const cell = (v: Cell): string =>
 
 /** A column's header with its unit spelled out (`time_ms` → time (ms)); the column's own name in the tooltip. */
 const UNITS: [RegExp, string][] = [[/_ms$/, ' (ms)'], [/_bytes$/, ' (bytes)'], [/_gbs$/, ' (GB/s)'], [/^flops$/, 'FLOPs'], [/^gflops$/, 'GFLOP/s']];
-export function header(column: string): string {
+function header(column: string): string {
   for (const [re, unit] of UNITS) if (re.test(column)) return column.replace(re, unit).replace(/_/g, ' ');
   return column.replace(/_/g, ' ');
 }

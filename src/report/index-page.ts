@@ -1,6 +1,6 @@
 import type { Manifest } from '../run/manifest.js';
 import { duration } from '../messages.js';
-import { esc } from './html.js';
+import { esc } from './escape.js';
 
 /** One run as the index lists it: its manifest and where its report is, relative to the index. */
 export interface IndexEntry {

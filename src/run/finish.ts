@@ -99,13 +99,15 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(f.resolved.blocks) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   store.writeManifest(finished);
+  // Every run's manifest, this one's finished: read once, for the comparison and the index.
+  const runs = readRuns(resolve(f.outRoot));
   if (!interrupted) {
     store.markLatest();
     // The comparison with the run before it (the index links it): what changed beyond noise.
-    const previous = previousRun(readRuns(resolve(f.outRoot)), finished);
+    const previous = previousRun(runs, finished);
     if (previous) store.writeAtomic(comparePage(previous.manifest), await compareHtml(await compareRuns(readRun(previous.dir), readRun(store.dir), COMPARE_THRESHOLD)));
   }
-  rebuildIndex(f.outRoot);
+  rebuildIndex(f.outRoot, runs);
   const reportPath = join(store.dir, 'report.html');
   return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted };
 }
@@ -141,9 +143,8 @@ function previousRun<T extends { manifest: Manifest }>(runs: readonly T[], m: Ma
 }
 
 /** results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path. */
-export function rebuildIndex(outRoot: string): string {
+export function rebuildIndex(outRoot: string, runs = readRuns(resolve(outRoot))): string {
   const root = resolve(outRoot);
-  const runs = readRuns(root);
   const entries = runs.map(({ dir, manifest }) => {
     const previous = previousRun(runs, manifest);
     const page = previous && join(dir, comparePage(previous.manifest));
