@@ -63,9 +63,10 @@ describe('scaling theory', () => {
     expect(quadraticFeatures(32)).toBe(561);
     expect(quadraticFeatures(1)).toBe(3);
   });
-  it('FLOPs: softmax 2N²(D+M), linear form 4N·C·(M+1); causal softmax on onnx by 8 blocks, N²(D+M)·(1 + 1/8)', () => {
+  it('FLOPs: softmax 2N²(D+M), linear form 4N·(C·M + D²) on onnx (closed-form denominators), 4N·C·(M+1) on tfjs; causal softmax on onnx by 8 blocks, N²(D+M)·(1 + 1/8)', () => {
     expect(flopsOf({ ...base, method: 'softmax', N: 1024, D: 64, M: 64, F: 0 })).toBe(2 * 1024 ** 2 * 128);
-    expect(flopsOf({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 1024 * 2145 * 65);
+    expect(flopsOf({ ...base, method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 1024 * (2145 * 64 + 64 * 64));
+    expect(flopsOf({ ...base, engine: 'tfjs', method: 'quadratic-kernel', N: 1024, D: 64, M: 64, F: 2145 })).toBe(4 * 1024 * 2145 * 65);
     // blocks of 128 rows: Σ_b 2·128·(128·b)·128 for b = 1…8 = 128²·128·72
     expect(flopsOf({ ...base, method: 'softmax', causal: true, N: 1024, D: 64, M: 64, F: 0 })).toBe(128 * 128 * 128 * 72);
     // causal linear form, chunks of 256: state and apply over N − 256 rows, each chunk's own 256² block
@@ -73,8 +74,9 @@ describe('scaling theory', () => {
     expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0, flops: '4*N*D*M' })).toBe(4 * 1024 * 64 * 64);
     expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0 })).toBeNull();
   });
-  it('FLOP-theoretic crossover 2C(M+1)/(D+M): 2178.5 at D = M = 64', () => {
-    expect(theoryCrossover(64, 64)).toBe(2178.515625);
+  it('FLOP-theoretic crossover 2(C·M + D²)/(D+M): 2209 at D = M = 64', () => {
+    // 2·(2145·64 + 4096)/128 = 2·141376/128
+    expect(theoryCrossover(64, 64)).toBe(2209);
     // where the two FLOP counts are equal
     const n = theoryCrossover(32, 32);
     expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 })!, 3);

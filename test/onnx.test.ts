@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attentionGraph, type GraphCall } from '../src/onnx/attention-graphs.js';
+import { attentionGraph, rolledRows, type GraphCall } from '../src/onnx/attention-graphs.js';
 import { startOnnxRun } from '../src/onnx/engine.js';
 import { rngFor } from '../src/random/seed.js';
 import { onnxDecodeChecks } from '../src/sim/decode-onnx.js';
@@ -47,6 +47,19 @@ describe('the onnx engine', () => {
     expect(relErrors(out, 6, rows, referenceRows(x, exact, causal, rows)).max).toBeLessThan(1e-5);
   });
 
+  // φ's parts: [1; √2x'; x'²], the rolled pairs at distances 1 … ⌊(D−1)/2⌋ (none for D ≤ 2) and, for even D, those at D/2.
+  it.each([1, 2, 3, 5, 6])('the linear form’s features cover every pair once at D = %i (C = 1 + D + D(D+1)/2)', async (d) => {
+    const { x, out } = await call({ method: 'quadratic-kernel', causal: false, n: 200, d, m: 3, chunk: 64, causalChunk: 64 });
+    const rows = sampleRows(200, 200);
+    expect(relErrors(out, 3, rows, referenceRows(x, 'quadratic', false, rows)).max).toBeLessThan(1e-5);
+  });
+
+  it('rolled rows of x′ᵀ: (a + j) mod D for j = 1 … ⌊(D−1)/2⌋', () => {
+    expect(rolledRows(4)).toEqual([1, 2, 3, 0]);
+    expect(rolledRows(5)).toEqual([1, 2, 3, 4, 0, 2, 3, 4, 0, 1]);
+    expect(rolledRows(2)).toEqual([]);
+  });
+
   it('random Fourier features with many directions approach softmax; FAVOR+ is positive and unbiased-ish', async () => {
     const d = 4;
     const count = 1 << 14;
@@ -87,7 +100,7 @@ describe('the onnx engine', () => {
   it('graphs are built per shape, each constant held once: the quadratic form at N = 1024 in chunks of 256 is a few tens of kB', () => {
     const bytes = attentionGraph({ method: 'quadratic-kernel', causal: false, n: 1024, d: 64, m: 64, count: 0, chunk: 256, causalChunk: 256 });
     expect(bytes.length).toBeGreaterThan(1000);
-    // the two gather index lists (2 × 2145 int64 = 34 kB) and the ones of [V | 1] (4 kB) once, not once per chunk
-    expect(bytes.length).toBeLessThan(60_000);
+    // the rolled rows' index list (31 × 64 int64 = 16 kB) and the ones of φ's first row (1 kB) once, not once per chunk
+    expect(bytes.length).toBeLessThan(30_000);
   });
 });

@@ -32,9 +32,9 @@ export const chunkRowsFor = (n: number, rows: number): number => Math.max(rows, 
 
 /**
  * Rows per chunk of a linear form with F features: the power of two nearest to `bytes` of φ (F × rows floats), from
- * 64 to 4096 rows (and at least N/MAX_CHUNKS). At 2 MiB: 256 rows at D = 64 (C = 2145), 1024 at 32, 4096 at 16 and 8;
- * on this machine each ran its D fastest (with 256 rows throughout, D = 8 ran at 9 GFLOP/s instead of 16, D = 32 at
- * 54 instead of 66; at D = 64, 512 rows ran at 79 against 89; at D = 8, 16384 rows were 1.2 – 1.5× slower than 4096).
+ * 64 to 4096 rows (and at least N/MAX_CHUNKS). At 16 MiB: 2048 rows at D = 64 (C = 2145), 4096 below. At D = 64,
+ * N = 4096 on a 2-core Xeon (AVX-512): 2048 rows 14.5 ms a call, 1024 rows 15.1, 256 rows 18.3 (products of few
+ * rows run below the engine's best rate), 4096 rows 19 (φ's largest part, 32 MiB, leaves the cache).
  */
 export const linearChunkRows = (n: number, features: number, bytes: number): number =>
   chunkRowsFor(n, Math.min(4096, Math.max(64, 2 ** Math.round(Math.log2(bytes / (4 * Math.max(1, features)))))));
@@ -58,9 +58,10 @@ export function flopsOf(p: CostPoint): number | null {
     case 'quadratic-kernel-direct':
       return 2 * N * N * (D + M);
     case 'quadratic-kernel': {
-      // State φ(K)ᵀ[V|1] and apply φ(Q)·S. Causal: the first chunk applies no state and the last adds none, and each
-      // chunk's own masked block is computed in N² form (Q_c·K_cᵀ, then its weights times [V_c|1]).
-      if (!p.causal) return 4 * N * F * (M + 1);
+      // State φ(K)ᵀV and apply φ(Q)·S. On onnx the denominators come in closed form (G = K'ᵀK' and Q'·G: 4ND²), on
+      // tfjs as a 65th value column (4NC). Causal (both): [V|1]; the first chunk applies no state and the last adds
+      // none, and each chunk's own masked block is computed in N² form (Q_c·K_cᵀ, then its weights times [V_c|1]).
+      if (!p.causal) return p.engine === 'onnx' ? 4 * N * (F * M + D * D) : 4 * N * F * (M + 1);
       const r = Math.min(p.causalChunk, N);
       return 4 * Math.max(0, N - r) * F * (M + 1) + 2 * N * r * (D + M + 1);
     }
@@ -70,15 +71,19 @@ export function flopsOf(p: CostPoint): number | null {
   }
 }
 
-/** N where 2N²(D+M) = 4N·C·(M+1): the FLOP-theoretic crossover of softmax and the quadratic kernel. */
-export const theoryCrossover = (d: number, m: number): number => (2 * quadraticFeatures(d) * (m + 1)) / (d + m);
+/**
+ * N where 2N²(D+M) = 4N·(C·M + D²), softmax's FLOPs and the linear form's on onnx: the FLOP-theoretic crossover of
+ * softmax and the quadratic kernel (with the denominators as a 65th column, 4N·C·(M+1), it is 1.4% lower at D = 64).
+ */
+export const theoryCrossover = (d: number, m: number): number => (2 * (quadraticFeatures(d) * m + d * d)) / (d + m);
 
 /**
  * Predicted peak bytes of one call, beyond its inputs (null for a model from a file).
  * onnx (fitted to the memory probe at D = M = 64, N = 1024…8192): softmax holds the N×N scores once (the softmax runs
  * in place) and the output (within 3%); causal softmax about 2.3 blocks of r × N scores; the direct kernel two N×N
- * buffers (within 1%); the linear forms [V | 1], Qᵀ, Kᵀ and the output (∝ N), and for one chunk of rows the outer
- * table [1; x'; √2·x'], the two gathered factors and φ (∝ chunk · D², within 35%).
+ * buffers (within 1%); the linear forms Qᵀ, Kᵀ, V or [V | 1] and the output (∝ N), and for one chunk of rows
+ * about three times φ: its parts, the rolled rows and the scaled inputs (∝ chunk · D²; measured at D = 8, 16, 64 and
+ * N = 1024 … 32768 with 16 MiB chunks: within 35%, except D = 8 at N = 1024 where the whole call holds 1.3 MiB).
  * tfjs: two row halves at once, each with its scores and probabilities (softmax, direct) or one φ chunk and the state.
  */
 export function predictedBytes(p: CostPoint): number | null {

@@ -54,7 +54,7 @@ const Settings = z
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
     error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
-    chunk_bytes: z.number().int().min(4096).default(2 ** 21).describe('φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, from 64 to 4096, and at least N/128 (a graph has at most 128 chunks); @default 2 MiB'),
+    chunk_bytes: z.number().int().min(4096).default(2 ** 24).describe('φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, from 64 to 4096, and at least N/128 (a graph has at most 128 chunks); @default 16 MiB'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums (at least N/128); @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
     rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3'),

@@ -16,14 +16,53 @@ export type Uniform = () => number;
  */
 export type Groups = readonly (readonly number[])[];
 
-/** One bootstrap resample: groups drawn with replacement, then samples within each drawn group. */
-function resample(g: Groups, rand: Uniform): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < g.length; i++) {
-    const group = g[Math.floor(rand() * g.length)]!;
-    for (let j = 0; j < group.length; j++) out.push(group[Math.floor(rand() * group.length)]!);
+/**
+ * Medians of bootstrap resamples of `g`: groups drawn with replacement, then samples within each drawn group. The
+ * samples are ranked once; a resample only counts how often each rank was drawn and walks the counts to its middle
+ * ranks (O(samples) a resample instead of a sort: a point timed 8,000 times is resampled 2,000 times in 0.1 s).
+ */
+function resampledMedians(g: Groups, rand: Uniform): () => number {
+  const values = g.flat();
+  const order = values.map((_, i) => i).sort((x, y) => values[x]! - values[y]!);
+  const rankOf = new Int32Array(values.length);
+  order.forEach((at, rank) => (rankOf[at] = rank));
+  const ranks: Int32Array[] = [];
+  let offset = 0;
+  for (const group of g) {
+    ranks.push(rankOf.subarray(offset, offset + group.length));
+    offset += group.length;
   }
-  return out;
+  const counts = new Int32Array(values.length);
+  // sfc32 seeded from `rand`: a timing run holds 10⁵ – 10⁶ samples, and 2,000 resamples draw each 2,000 times, which
+  // at seedrandom's 30 M draws a second took half a minute; sfc32 draws several times faster, still seeded.
+  let [a, b, c, d] = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32) | 0) as [number, number, number, number];
+  const below = (n: number): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (((c << 21) | (c >>> 11)) + t) | 0;
+    return Math.floor(((t >>> 0) / 4294967296) * n);
+  };
+  return () => {
+    counts.fill(0);
+    let total = 0;
+    for (let i = 0; i < ranks.length; i++) {
+      const group = ranks[below(ranks.length)]!;
+      for (let j = 0; j < group.length; j++) counts[group[below(group.length)]!]!++;
+      total += group.length;
+    }
+    // The values at ranks ⌊(total−1)/2⌋ and ⌊total/2⌋ of the resample, as median() takes them.
+    const [lo, hi] = [(total - 1) >> 1, total >> 1];
+    let seen = 0;
+    let low = NaN;
+    for (let r = 0; r < counts.length; r++) {
+      seen += counts[r]!;
+      if (Number.isNaN(low) && seen > lo) low = values[order[r]!]!;
+      if (seen > hi) return (low + values[order[r]!]!) / 2;
+    }
+    return NaN;
+  };
 }
 
 const percentiles = (xs: number[], level: number): [number, number] => {
@@ -41,9 +80,10 @@ export function bootstrapRatio(a: Groups, b: Groups, rand: Uniform, resamples = 
   const ma: number[] = [];
   const mb: number[] = [];
   const r: number[] = [];
+  const [nextA, nextB] = [resampledMedians(a, rand), resampledMedians(b, rand)];
   for (let i = 0; i < resamples; i++) {
-    ma.push(median(resample(a, rand)));
-    mb.push(median(resample(b, rand)));
+    ma.push(nextA());
+    mb.push(nextB());
     r.push(mb[i]! / ma[i]!);
   }
   const [low, high] = percentiles(r, level);
