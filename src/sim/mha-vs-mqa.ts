@@ -57,15 +57,16 @@ const DecodeRow = z.object({
   flops: z.number(), bytes_weights: z.number(), bytes_activations: z.number(), bytes_kv_read: z.number(), bytes_kv_write: z.number(),
   bytes_total: z.number(), intensity: z.number(), kv_cache_bytes: z.number(),
   time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, measured_bytes: maybe, bandwidth_gbs: maybe, gflops: maybe,
-  predicted_ms: maybe, skipped_reason: z.string().nullable(), time_samples_ms: Samples,
+  predicted_ms: maybe, time_over_bound: maybe, skipped_reason: z.string().nullable(), time_samples_ms: Samples,
 });
 export type DecodeRow = z.output<typeof DecodeRow>;
 
-/** The timing columns of a step moving `bytes` and computing `flops`. */
-function timingColumns(t: Timing, bytes: number, flops: number): Partial<DecodeRow> {
+/** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
+function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
   return {
     time_ms: t.medianMs, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
     bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: t.samples,
+    predicted_ms: predictedMs, time_over_bound: predictedMs ? t.medianMs / predictedMs : null,
   };
 }
 
@@ -77,7 +78,7 @@ export const mhaVsMqa = defineSimulation({
   timing: true,
   engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
   row: DecodeRow,
-  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_samples_ms'],
+  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_over_bound', 'time_samples_ms'],
   tables: { ratios: RATIO_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
   async setup({ tf, now, rng, backend, onnx }) {
     if (backend === 'onnx') {
@@ -137,7 +138,7 @@ export const mhaVsMqa = defineSimulation({
     return profiled + settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) + roundsMs(settings.rounds, call, timingWindow(settings));
   },
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.bytes_total, first.flops) })),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.bytes_total, first.flops, first.predicted_ms) })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant } = params;
     const g = kvHeads(params);
@@ -147,14 +148,14 @@ export const mhaVsMqa = defineSimulation({
       bytes_activations: cost.bytesActivations, bytes_kv_read: cost.bytesKvRead, bytes_kv_write: cost.bytesKvWrite,
       bytes_total: cost.bytesTotal, intensity: cost.intensity, kv_cache_bytes: cost.kvCacheBytes,
       time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, measured_bytes: null, bandwidth_gbs: null, gflops: null,
-      predicted_ms: null, skipped_reason: null, time_samples_ms: null,
+      predicted_ms: null, time_over_bound: null, skipped_reason: null, time_samples_ms: null,
     };
     const mhaCache = decodeCost({ b, n, d, h, g: h, s: 4 }).kvCacheBytes;
     if (s !== 4) return [{ ...row, skipped_reason: 'float16 is analytic only: the steps are timed in float32' }];
     if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
     const bw = ctx.setup.values['bandwidth_bytes_per_s'];
     const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
-      { ...row, ...timingColumns(t, cost.bytesTotal, cost.flops), measured_bytes: measuredBytes, predicted_ms: bw ? (cost.bytesTotal / bw) * 1e3 : null },
+      { ...row, ...timingColumns(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null), measured_bytes: measuredBytes },
     ];
     const label = `${variant} at n=${n}`;
     if (ctx.backend === 'onnx') {
