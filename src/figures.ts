@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { svgToPdf } from './report/pdf.js';
 import { letterbox } from './report/letterbox.js';
 import { renderSvg, svgToPng } from './report/render.js';
-import { applyTheme, THEMES, type Theme, type ThemeName } from './report/themes.js';
+import { applyTheme, THEMES, typeFor, type Theme, type ThemeName } from './report/themes.js';
 import { RunStore } from './run/store.js';
 import type { CliIo } from './cli.js';
 
@@ -31,6 +31,27 @@ function runDir(root: string, name: string, id: string | undefined): string {
   }
   if (!existsSync(join(base, 'latest'))) throw new AttnlabError('UNKNOWN_EXPERIMENT', msg.noRuns(name, root));
   return join(base, readlinkSync(join(base, 'latest')));
+}
+
+/** Width of an SVG as drawn (its width attribute). */
+const svgWidth = (svg: string): number => Number(/^<svg[^>]*\bwidth="([\d.]+)"/.exec(svg)?.[1] ?? NaN);
+
+/**
+ * A chart drawn in a theme, letterboxed to the theme's aspect; where its smallest type would read too small at the
+ * theme's screen width (a wide, faceted figure on a slide), drawn again with the type enlarged (at most twice:
+ * larger type widens the figure a little).
+ */
+async function draw(chart: Record<string, unknown>, theme: Theme): Promise<string> {
+  let t = theme;
+  let svg = '';
+  for (let i = 0; i < 3; i++) {
+    const drawn = await renderSvg(applyTheme(chart, t) as unknown as TopLevelSpec);
+    svg = t.aspect ? letterbox(drawn, t.aspect) : drawn;
+    const larger = typeFor(t, svgWidth(svg));
+    if (!larger) break;
+    t = larger;
+  }
+  return svg;
 }
 
 export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise<number> {
@@ -66,9 +87,7 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
       const values = chart.data?.values ?? [];
       const kept = values.filter((r) => where.every((w) => !(w.key in r) || r[w.key] === w.value));
       if (where.length && kept.length === values.length) io.stderr.write(`${msg.whereKeepsAll(id, values.length)}\n`);
-      const spec = applyTheme({ ...chart, data: { values: kept } }, theme);
-      const drawn = await renderSvg(spec as unknown as TopLevelSpec);
-      const svg = theme.aspect ? letterbox(drawn, theme.aspect) : drawn;
+      const svg = await draw({ ...chart, data: { values: kept } }, theme);
       const out: Record<Format, () => Promise<string | Buffer> | string | Buffer> = {
         svg: () => svg,
         png: () => svgToPng(svg, scale, { files: theme.fontFiles, family: theme.font }),

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parse, View } from 'vega';
+import { compile } from 'vega-lite';
 import { buildChartSpec } from '../src/report/charts.js';
 import { renderSvg } from '../src/report/render.js';
 import { Chart } from '../src/spec/schema.js';
@@ -19,6 +21,27 @@ describe('charts read without the fragment spelling it out', () => {
     expect(svg).toContain('>linear form<');
     expect(svg).toContain('>softmax<');
     expect(svg).not.toContain('>quadratic-kernel<');
+  });
+
+  it('display names also label nominal axes and fill tooltips (under the field’s own title)', async () => {
+    const spec = buildChartSpec(
+      chart({ mark: 'bar', encoding: { x: { field: 'method', type: 'nominal' }, y: { field: 't', type: 'quantitative', aggregate: 'sum' }, tooltip: [{ field: 'method' }, { field: 'D' }] } }),
+      rows,
+      { 'quadratic-kernel': 'linear form' },
+    );
+    const svg = await renderSvg(spec);
+    // the axis: the display name, and softmax (which has none) as it is
+    expect(svg).toContain('>linear form<');
+    expect(svg).toContain('>softmax<');
+    expect(svg).not.toContain('>quadratic-kernel<');
+    // the tooltip shows the computed name under the title "method"
+    expect((spec as { encoding: { tooltip: unknown[] } }).encoding.tooltip[0]).toEqual({ field: 'method (name)', title: 'method' });
+    const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+    await view.runAsync();
+    // data_0: the aggregated bars, each with its method's name
+    const data = JSON.stringify(view.data('data_0'));
+    expect(data).toContain('"method (name)":"linear form"');
+    expect(data).toContain('"method (name)":"softmax"');
   });
 
   it('a header whose values a transform made into labels stays as it is; a dash-style legend draws dashes', async () => {

@@ -66,7 +66,7 @@ describe('the --yes gate', () => {
     const r = await cli([...HUGE, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[TOO_LONG]');
-    expect(r.stderr).toContain('would take about 1 h 45 min');
+    expect(r.stderr).toContain('would take about 1 h 43 min');
     expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 18 min');
     expect(r.stderr).toContain('Points with causal=false take 87% of the time');
     expect(r.stderr).toContain('--set causal=[...]');
@@ -84,7 +84,7 @@ describe('the --yes gate', () => {
       stop: AbortSignal.abort(),
     });
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain('scaling: 82 points, about 1 h 45 min');
+    expect(stderr).toContain('scaling: 82 points, about 1 h 43 min');
   });
 
   it('a normal run prints its estimate first', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFigures } from '../src/figures.js';
 import { msg } from '../src/messages.js';
-import { applyTheme, THEMES } from '../src/report/themes.js';
+import { applyTheme, shownType, typeFor, THEMES } from '../src/report/themes.js';
 import { pdfSafeDashes } from '../src/report/pdf.js';
 import { letterbox } from '../src/report/letterbox.js';
 import { cli, latestRun, listFiles, tmp } from './helpers.js';
@@ -60,6 +60,25 @@ describe('npm run figures', () => {
     // mean-vs-d facets by scaling: only the √d panel is left.
     expect(svg).toContain('scaling = sqrt_d');
     expect(svg).not.toContain('scaling = none');
+  });
+
+  it('slides: the smallest type reads at least 24 px on a 1920 px screen, however wide the figure (type grows where it would not)', async () => {
+    // 18 px type on a figure 1,700 px wide shows at 18 × 1920/1700 = 20.3 px: every size grows by 24/20.3 (and 2%).
+    const larger = typeFor(THEMES.slides, 1700)!;
+    // 18 × 1.2043 = 21.7 px (sizes kept to 0.1 px): 21.7 × 1920/1700 = 24.5 px shown
+    expect(shownType(larger, 1700)).toBeCloseTo(24.51, 2);
+    expect((larger.config.title as { fontSize: number }).fontSize).toBeCloseTo(26 * (24 / ((18 * 1920) / 1700)) * 1.02, 0);
+    expect(typeFor(THEMES.slides, 1000)).toBeNull();
+    expect(typeFor(THEMES.report, 5000)).toBeNull();
+    const r = await figures(['qk-variance', '--theme', 'slides', '--format', 'svg', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const file of listFiles(join(dir, 'figures', 'slides'))) {
+      const svg = readFileSync(join(dir, 'figures', 'slides', file), 'utf8');
+      const width = Number(/^<svg[^>]*width="([\d.]+)"/.exec(svg)![1]);
+      const sizes = [...svg.matchAll(/font-size[=:]\s*"?([\d.]+)px/g)].map((m) => Number(m[1]));
+      expect(sizes.length, file).toBeGreaterThan(3);
+      expect((Math.min(...sizes) * 1920) / width, file).toBeGreaterThanOrEqual(24);
+    }
   });
 
   it('letterbox: a figure centred on a white 16:9 canvas, not scaled', () => {

@@ -51,7 +51,7 @@ describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', 
     expect(listFiles(dir).filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
         'fits.csv', 'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
-        ...charts.map((c) => `charts/${c}.vl.json`), ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
+        ...charts.map((c) => `charts/${c}.vl.json`), 'charts/time-vs-n.slides.vl.json', ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
         'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
       ].sort(),
     );

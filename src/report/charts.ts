@@ -15,12 +15,16 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** How a label reads: the experiment's display name for a value (`labels`), else the value itself. */
 const LABEL = (labels: boolean, of = 'datum.label') => (labels ? `(isValid(labels[${of}]) ? labels[${of}] : ${of})` : of);
 
+/** The field a tooltip shows for `field` where its values have display names: computed by a transform (below). */
+const named = (field: string) => `${field} (name)`;
+
 /**
  * Readability the fragments need not spell out, applied to a copy: facet headers say which variable they are
  * (`D = 64`, unless a transform computed the field's values as labels already, like `b = 1`), legends of dash styles draw the dashes (not a dot), and
- * values with a display name (the experiment's `labels`) show it in legends and headers.
+ * values with a display name (the experiment's `labels`) show it in legends, headers, the labels of nominal and
+ * ordinal axes, and tooltips (`labeled`: the fields whose values have one).
  */
-function readable(fragment: Json, labels: boolean): Json {
+function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> = new Set()): Json {
   // Fields a transform computes already read as labels (`'b = ' + datum.b`): their headers stay as they are.
   const computed = new Set<string>();
   const collect = (node: unknown): void => {
@@ -50,6 +54,16 @@ function readable(fragment: Json, labels: boolean): Json {
       }
     }
     if (key === 'encoding') {
+      // Tooltips show the display name in the field's place, under the field's own title.
+      const tip = (t: unknown) => (isObject(t) && typeof t['field'] === 'string' && labeled.has(t['field']) ? { ...t, field: named(t['field']), title: t['title'] ?? t['field'] } : t);
+      if (Array.isArray(out['tooltip'])) out['tooltip'] = out['tooltip'].map(tip);
+      else if (isObject(out['tooltip'])) out['tooltip'] = tip(out['tooltip']);
+      for (const ch of ['x', 'y']) {
+        const c = out[ch];
+        if (!isObject(c) || typeof c['field'] !== 'string' || !labeled.has(c['field']) || c['axis'] === null || !['nominal', 'ordinal'].includes(String(c['type']))) continue;
+        const axis: Json = { ...(isObject(c['axis']) ? c['axis'] : {}) };
+        if (!('labelExpr' in axis)) out[ch] = { ...c, axis: { ...axis, labelExpr: LABEL(true) } };
+      }
       for (const ch of ['color', 'fill', 'stroke', 'shape', 'strokeDash']) {
         const c = out[ch];
         if (!isObject(c) || typeof c['field'] !== 'string' || c['legend'] === null) continue;
@@ -67,8 +81,13 @@ function readable(fragment: Json, labels: boolean): Json {
 
 /** A complete Vega-Lite spec: the experiment's fragment with data, size, title and theme injected. */
 export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Readonly<Record<string, string>> = {}): TopLevelSpec {
-  const named = Object.keys(labels).length > 0;
-  const fragment = readable(chart.spec, named);
+  const hasLabels = Object.keys(labels).length > 0;
+  // The columns some of whose values have a display name (`method` for `quadratic-kernel`, …).
+  const labeled = new Set(rows.flatMap((r) => Object.entries(r).flatMap(([k, v]) => (typeof v === 'string' && Object.hasOwn(labels, v) ? [k] : []))));
+  const readableFragment = readable(chart.spec, hasLabels, labeled);
+  // Their display names as fields of their own, computed first, for the tooltips.
+  const names = [...labeled].sort().map((f) => ({ calculate: LABEL(true, `datum[${JSON.stringify(f)}]`), as: named(f) }));
+  const fragment = names.length ? { ...readableFragment, transform: [...names, ...((readableFragment['transform'] as unknown[] | undefined) ?? [])] } : readableFragment;
   const sized = COMPOSITE.some((k) => k in fragment) ? {} : { ...CHART_SIZE };
   const config = { ...chartConfig, ...((fragment['config'] as object | undefined) ?? {}) };
   return {
@@ -79,7 +98,7 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Reado
     ...sized,
     ...fragment,
     data: { values: rows.map((r) => ({ ...r })) },
-    ...(named ? { params: [...((fragment['params'] as unknown[] | undefined) ?? []), { name: 'labels', value: labels }] } : {}),
+    ...(hasLabels ? { params: [...((fragment['params'] as unknown[] | undefined) ?? []), { name: 'labels', value: labels }] } : {}),
     config,
   } as TopLevelSpec;
 }

@@ -13,6 +13,8 @@ export interface Theme {
   cellScale: number;
   /** Width ÷ height the whole figure keeps, title and legend included (white margins added), where the medium has one. */
   aspect?: number;
+  /** The smallest type must measure at least `px` once the figure is shown `at` px wide (a slide on a 1920 px screen). */
+  minType?: { px: number; at: number };
   font: string;
   /** Regular and bold font files, handed to resvg and to the PDF writer. */
   fontFiles: [string, string];
@@ -33,8 +35,8 @@ const sizes = (label: number, title: number, chartTitle: number, stroke: number,
 export const THEMES = {
   /** As in the report. */
   report: { width: 420, height: 280, cellScale: 1, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(11, 12, 14, 2, 30) },
-  /** 16:9, large type, thick lines. */
-  slides: { width: 800, height: 450, cellScale: 1.6, aspect: 16 / 9, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(18, 20, 26, 3.5, 90) },
+  /** 16:9, large type (at least 24 px on a 1920 px wide screen, however wide the figure), thick lines. */
+  slides: { width: 800, height: 450, cellScale: 1.6, aspect: 16 / 9, minType: { px: 24, at: 1920 }, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(18, 20, 26, 3.5, 90) },
   /** One column of a two-column paper (about 3.4 in), serif type. */
   paper: {
     width: 230, height: 150, cellScale: 0.6, font: 'DejaVu Serif',
@@ -45,6 +47,36 @@ export const THEMES = {
 export type ThemeName = keyof typeof THEMES;
 
 const COMPOSITE = ['facet', 'repeat', 'concat', 'hconcat', 'vconcat'];
+
+/** Every font size of a config (numbers under keys ending in FontSize or equal to fontSize), multiplied by k. */
+function scaleType(config: Record<string, unknown>, k: number): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, v]) => [
+      key,
+      typeof v === 'number' && /fontSize$/i.test(key) ? Math.round(v * k * 10) / 10 : typeof v === 'object' && v !== null && !Array.isArray(v) ? scaleType(v as Record<string, unknown>, k) : v,
+    ]),
+  );
+}
+
+/** The smallest font size of a config. */
+const smallestType = (config: Record<string, unknown>): number =>
+  Math.min(...Object.entries(config).map(([key, v]) => (typeof v === 'number' && /fontSize$/i.test(key) ? v : typeof v === 'object' && v !== null && !Array.isArray(v) ? smallestType(v as Record<string, unknown>) : Infinity)));
+
+/**
+ * A theme whose type is large enough for a figure `width` px wide (as drawn, margins included): where the smallest
+ * type would measure less than `minType.px` once the figure is shown `minType.at` px wide, every font size grows
+ * by the missing factor (a four-panel figure 1,700 px wide gets 18 × 1920/1700 → 24 px). Returns null where the
+ * type is large enough already.
+ */
+export function typeFor(t: Theme, width: number): Theme | null {
+  if (!t.minType) return null;
+  const shown = (smallestType(t.config) * t.minType.at) / width;
+  if (shown >= t.minType.px) return null;
+  return { ...t, config: scaleType(t.config, (t.minType.px / shown) * 1.02) };
+}
+
+/** The smallest type of a theme, in px, once a figure `width` px wide is shown at its `minType.at` (for tests and logs). */
+export const shownType = (t: Theme, width: number): number => (smallestType(t.config) * (t.minType?.at ?? width)) / width;
 
 /** A stored Vega-Lite spec re-dressed for a theme (the input is not changed). */
 export function applyTheme(spec: Record<string, unknown>, t: Theme): Record<string, unknown> {

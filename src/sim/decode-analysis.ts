@@ -95,11 +95,20 @@ export function analyseDecode(rows: readonly DecodeRow[], machines: readonly Har
     }
   }
   // How close the memory-bound steps came to bytes ÷ the measured bandwidth: b = 1, the largest caches.
+  const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? `${xs[0]!.toFixed(2)}×` : `${Math.min(...xs).toFixed(2)} – ${Math.max(...xs).toFixed(2)}×`);
+  const bound: string[] = [];
+  let boundShapes = 0;
   for (const variant of ['mha', 'gqa', 'mqa']) {
     const ratio = rows.flatMap((r) => (r.variant === variant && r.b === 1 && r.n >= 8192 && r.time_over_bound !== null ? [r.time_over_bound] : []));
     if (!ratio.length) continue;
     summary.push(`${variant} at b=1, n ≥ 8192: measured ÷ (bytes ÷ measured bandwidth) = ${Math.min(...ratio).toFixed(2)} … ${Math.max(...ratio).toFixed(2)} over ${ratio.length} shapes`);
-    findings.push(`${variant.toUpperCase()} at b = 1, n ≥ 8192 reaches ${(100 / Math.max(...ratio)).toFixed(0)} – ${(100 / Math.min(...ratio)).toFixed(0)}% of the bandwidth bound (bytes ÷ this machine's measured bandwidth) over ${ratio.length} shapes.`);
+    bound.push(`${range(ratio)} (${variant.toUpperCase()})`);
+    boundShapes = Math.max(boundShapes, ratio.length);
+  }
+  if (bound.length) {
+    findings.push(
+      `At b = 1 and n ≥ 8192 a step takes ${bound.join(', ')} the time of its bytes ÷ this machine's measured read bandwidth (${boundShapes} shape${boundShapes === 1 ? '' : 's'} each; below 1 where part of the cache still sits in a cache level).`,
+    );
   }
   return { tables: { ratios: { columns: RATIO_COLUMNS, rows: ratios }, roofline: { columns: ROOFLINE_COLUMNS, rows: roof } }, summary, findings: findings.slice(0, 6) };
 }

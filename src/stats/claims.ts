@@ -100,7 +100,7 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readon
     try {
       const f = logLogSlope(rs.map((r) => Number(r[claim.x])), rs.map((r) => Number(r[claim.y])));
       allPass &&= Math.abs(f.slope - claim.expect.target) <= claim.expect.tol;
-      parts.push(`${key ? `${key}: ` : ''}${fmt(f.slope, 4)} ± ${fmt(f.slopeSe, 2)}`);
+      parts.push(`${key ? `${key}: ` : ''}${fmt(f.slope, 4)}${Number.isFinite(f.slopeSe) ? ` ± ${fmt(f.slopeSe, 2)}` : ` (${rs.length} points: no standard error)`}`);
     } catch (e) {
       return { ...base, status: 'error', expected, reason: `${key}: ${(e as Error).message}` };
     }
