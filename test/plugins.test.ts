@@ -108,6 +108,19 @@ describe('a simulation from the user\'s file', () => {
   });
 });
 
+describe('experiments/schema.json for editors', () => {
+  it('has a branch for files whose simulation is a module (the example’s ./corr-qk.ts), apart from the built-ins', () => {
+    const schema = JSON.parse(readFileSync(join(ROOT, 'experiments/schema.json'), 'utf8')) as { anyOf: { properties?: { simulation?: { pattern?: string } } }[] };
+    const pattern = new RegExp(schema.anyOf.map((b) => b.properties?.simulation?.pattern).find((p) => p !== undefined)!);
+    const example = /^simulation: (.*)$/m.exec(readFileSync(join(ROOT, 'examples/correlated-qk/correlated-qk.yaml'), 'utf8'))![1]!;
+    expect(example).toBe('./corr-qk.ts');
+    expect(pattern.test(example)).toBe(true);
+    // as the loader reads it: a path (./, ../, /) or a module's extension
+    for (const name of ['sim.ts', '../sims/sim.mjs', '/abs/sim.js']) expect(pattern.test(name), name).toBe(true);
+    for (const name of ['scaling', 'qk-variance', 'sim-ts']) expect(pattern.test(name), name).toBe(false);
+  });
+});
+
 describe('bad simulation modules: exit 2, a located message naming the file, nothing written', () => {
   const GOOD = readFileSync(join(ROOT, 'examples/correlated-qk/corr-qk.ts'), 'utf8');
   const cases: [string, string | null, (file: string) => string][] = [

@@ -212,6 +212,27 @@ export function jsonSchema(sims: readonly Simulation[]): unknown {
   const branches = sims.map((s) => experimentSchema(s));
   const [first, ...rest] = branches;
   if (!first) throw new Error('no simulations registered');
-  const union = rest.length ? z.discriminatedUnion('simulation', [first, ...rest]) : first;
-  return z.toJSONSchema(union, { io: 'input', unrepresentable: 'any' });
+  const builtIn = rest.length ? z.discriminatedUnion('simulation', [first, ...rest]) : first;
+  return z.toJSONSchema(z.union([builtIn, moduleExperimentSchema()]), { io: 'input', unrepresentable: 'any' });
+}
+
+/**
+ * For editors, a file whose simulation is a module of the user's (`simulation: ./corr-qk.ts`): its params and
+ * settings are the module's, unknown here, so only their shape is checked (the load checks the rest, located).
+ */
+function moduleExperimentSchema() {
+  const block = z.record(z.string(), GridValues);
+  const grid = z.union([block, z.array(block).min(1)]);
+  return z
+    .object({
+      ...Header,
+      simulation: z
+        .string()
+        .regex(/^(\.{0,2}\/.*|.*\.(ts|mts|js|mjs))$/)
+        .describe('a simulation module of your own: a path relative to this file (.ts, .mts, .js or .mjs), whose default export is made with defineSimulation'),
+      grid,
+      settings: z.record(z.string(), z.unknown()).default({}),
+      quick: z.object({ grid: grid.default({}), settings: z.record(z.string(), z.unknown()).default({}) }).strict().default({ grid: {}, settings: {} }),
+    })
+    .strict();
 }
