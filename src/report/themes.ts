@@ -48,19 +48,18 @@ export type ThemeName = keyof typeof THEMES;
 
 const COMPOSITE = ['facet', 'repeat', 'concat', 'hconcat', 'vconcat'];
 
-/** Every font size of a config (numbers under keys ending in FontSize or equal to fontSize), multiplied by k. */
-function scaleType(config: Record<string, unknown>, k: number): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(config).map(([key, v]) => [
-      key,
-      typeof v === 'number' && /fontSize$/i.test(key) ? Math.round(v * k * 10) / 10 : typeof v === 'object' && v !== null && !Array.isArray(v) ? scaleType(v as Record<string, unknown>, k) : v,
-    ]),
-  );
-}
+const isFontSize = (key: string, v: unknown): v is number => typeof v === 'number' && /fontSize$/i.test(key);
+const isConfig = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The smallest font size of a config. */
-const smallestType = (config: Record<string, unknown>): number =>
-  Math.min(...Object.entries(config).map(([key, v]) => (typeof v === 'number' && /fontSize$/i.test(key) ? v : typeof v === 'object' && v !== null && !Array.isArray(v) ? smallestType(v as Record<string, unknown>) : Infinity)));
+/** A config with every font size (a number under a key ending in fontSize, at any depth) multiplied by k. */
+const scaleType = (config: Record<string, unknown>, k: number): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(config).map(([key, v]) => [key, isFontSize(key, v) ? Math.round(v * k * 10) / 10 : isConfig(v) ? scaleType(v, k) : v]));
+
+/** Every font size of a config, at any depth. */
+const typeSizes = (config: Record<string, unknown>): number[] =>
+  Object.entries(config).flatMap(([key, v]) => (isFontSize(key, v) ? [v] : isConfig(v) ? typeSizes(v) : []));
+
+const smallestType = (config: Record<string, unknown>): number => Math.min(...typeSizes(config));
 
 /**
  * A theme whose type is large enough for a figure `width` px wide (as drawn, margins included): where the smallest
