@@ -27,8 +27,8 @@ describe('findings on fixed data', () => {
   });
 
   it('scaling: exact power laws N² and N, their crossover against the FLOP theory', () => {
-    const row = (method: string, N: number, ms: number, bytes: number): ScalingRow => ({
-      method, causal: false, N, D: 64, M: 64, C: 2145, D_random: null, features: method === 'softmax' ? null : 2145,
+    const row = (method: string, N: number, ms: number, bytes: number, D = 64): ScalingRow => ({
+      method, causal: false, N, D, M: D, C: 1 + D + (D * (D + 1)) / 2, D_random: null, features: method === 'softmax' ? null : 1 + D + (D * (D + 1)) / 2,
       time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: bytes,
       flops: null, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
       skipped_reason: null, time_samples_ms: [ms],
@@ -37,6 +37,10 @@ describe('findings on fixed data', () => {
     // A 2% wobble at N = 4096 gives the slopes a standard error.
     const wobble = (N: number) => (N === 4096 ? 1.02 : 1);
     const rows = [1024, 2048, 4096, 8192, 16384].flatMap((N) => [row('softmax', N, 2e-6 * N * N * wobble(N), 4 * N * N), row('quadratic-kernel', N, 1e-2 * N * wobble(N), 2 ** 23 + 1024 * N)]);
+    // D = 32: softmax 10⁻⁶·N², the linear form 2·10⁻³·N: equal at N = 2000, 3.37× the FLOP theory 2(561·32 + 32²)/64 = 593.
+    rows.push(...[1024, 2048, 4096].flatMap((N) => [row('softmax', N, 1e-6 * N * N, 4 * N * N, 32), row('quadratic-kernel', N, 2e-3 * N, 2 ** 22 + 512 * N, 32)]));
+    // Random features whose error is exactly D_random^(−1/2): slope −0.50.
+    rows.push(...[256, 512, 1024].map((R) => ({ ...row('rff', 256, 1, 1, 4), D_random: R, features: 2 * R, rel_error: R ** -0.5 })));
     const a = analyseScaling(rows, 1024);
     expectGolden('scaling.findings.txt', `${a.findings!.join('\n')}\n`);
     void scaling;

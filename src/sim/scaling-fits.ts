@@ -116,29 +116,47 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
     summary.push(`${method} error vs D_random (≥ ${RFF_FIT_MIN}): slope ${f3(s.slope)}${g.length > 2 ? ` ± ${f3(s.slopeSe)}` : ''}`);
   }
 
-  // Findings: the time slopes at the largest D, and each crossover there, as sentences.
+  // Findings, as sentences: the slopes at the largest D (each over its own N), the crossovers (the largest D in full,
+  // the others in one sentence), the random-feature error slopes (one sentence).
   const findings: string[] = [];
-  const name = (m: string) => (m === 'quadratic-kernel' ? 'the linear form' : m === 'softmax' ? 'Softmax' : m);
+  const name = (m: string) => (m === 'quadratic-kernel' ? 'the linear form' : m === 'quadratic-kernel-direct' ? 'the kernel in N² form' : m === 'softmax' ? 'softmax' : m);
+  const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+  // A slope with its standard error to one significant digit: N^2.16 ± 0.04 (an exact fit: ± < 0.001).
+  const power = (slope: number, se: number) => `${slope.toFixed(2)}${!Number.isFinite(se) ? '' : se < 0.001 ? ' ± < 0.001' : ` ± ${Number(se.toPrecision(1))}`}`;
   const widestD = Math.max(0, ...slopes.map((x) => x.D));
-  const timeSlopes = slopes.filter((x) => !x.causal && x.D === widestD && x.metric === 'time');
-  if (timeSlopes.length) {
-    findings.push(`${timeSlopes.map((x, i) => `${i === 0 ? name(x.method).replace(/^the/, 'The') : name(x.method)} time grows like N^${f3(x.slope)} ± ${f3(x.slopeSe)}`).join('; ')} (D = ${widestD}, N ${timeSlopes[0]!.from} – ${timeSlopes[0]!.to}).`);
+  for (const metric of ['time', 'memory'] as const) {
+    const at = slopes.filter((x) => !x.causal && x.D === widestD && x.metric === metric);
+    if (!at.length) continue;
+    const parts = at.map((x, i) => `${i === 0 ? '' : `${name(x.method)} `}like N^${power(x.slope, x.slopeSe)} (N ${x.from} – ${x.to})`);
+    findings.push(`${capital(name(at[0]!.method))} ${metric} grows ${parts.join('; ')}, at D = ${widestD}.`);
   }
-  const memorySlopes = slopes.filter((x) => !x.causal && x.D === widestD && x.metric === 'memory');
-  if (memorySlopes.length) findings.push(`Memory: ${memorySlopes.map((x) => `${name(x.method).replace(/^Softmax/, 'softmax')} like N^${f3(x.slope)} ± ${f3(x.slopeSe)}`).join(', ')} (D = ${widestD}).`);
-  for (const r of out.filter((o) => o['kind'] === 'crossover' && o['causal'] === false)) {
-    const value = (c: string) => {
-      const v = r[c];
-      return typeof v === 'number' ? v : null;
-    };
-    const [n, lo, hi, theory] = [value('crossover_N'), value('crossover_low'), value('crossover_high'), value('theory_N')];
+  const crossovers = out.filter((o) => o['kind'] === 'crossover' && o['causal'] === false);
+  for (const [method, rs] of groupBy(crossovers, (r) => String(r['method']))) {
+    const pair = capital(method.replace('softmax vs ', 'softmax and ').replace('and quadratic-kernel', 'and the linear form'));
+    const value = (r: Row, c: string) => (typeof r[c] === 'number' ? (r[c] as number) : null);
+    const sorted = [...rs].sort((a, b) => Number(b['D']) - Number(a['D']));
+    const [first, ...others] = sorted;
+    const [n, lo, hi, theory] = ['crossover_N', 'crossover_low', 'crossover_high', 'theory_N'].map((c) => value(first!, c));
     findings.push(
-      n === null
-        ? `${String(r['method']).replace('softmax vs ', 'Softmax and ')} do not cross within N ${r['N_from']} – ${r['N_to']} at D = ${r['D']}.`
-        : `${String(r['method']).replace('softmax vs quadratic-kernel', 'Softmax and the linear form').replace('softmax vs ', 'Softmax and ')} cross at N* = ${f3(n)}${lo !== null && hi !== null ? ` [${f3(lo)}, ${f3(hi)}]` : ''} for D = ${r['D']}${theory === null ? '' : `, ${f3(n / theory)}× the FLOP theory (${f3(theory)})`}.`,
+      n === null || n === undefined
+        ? `${pair} do not cross within N ${first!['N_from']} – ${first!['N_to']} at D = ${first!['D']}.`
+        : `${pair} cross at N* = ${f3(n)}${lo != null && hi != null ? ` [${f3(lo)}, ${f3(hi)}]` : ''} for D = ${first!['D']}${theory == null ? '' : `, ${f3(n / theory)}× the FLOP theory (${f3(theory)})`}.`,
     );
+    const rest = others.flatMap((r) => {
+      const [x, t] = [value(r, 'crossover_N'), value(r, 'theory_N')];
+      return x === null ? [] : [{ text: `${f3(x)} at D = ${r['D']}${t === null ? '' : ` (${f3(x / t)}×)`}`, ratio: t === null ? null : x / t }];
+    });
+    if (rest.length) {
+      // Said only where every smaller D lies further from the theory than the largest does (and why, for the linear form).
+      const further = theory != null && n != null && rest.every((r) => r.ratio !== null && r.ratio > n / theory);
+      const why = method === 'softmax vs quadratic-kernel' ? ', as building φ weighs more against smaller products' : '';
+      findings.push(`At smaller D they cross at N* = ${rest.map((r) => r.text).join(', ')}${further ? `: further from the FLOP theory${why}` : ''}.`);
+    }
   }
-  for (const r of out.filter((o) => o['kind'] === 'error-slope')) findings.push(`${r['method']} error falls like D_random^${f3(Number(r['slope']))} ± ${f3(Number(r['slope_se']))} (−0.5 is Monte Carlo's rate).`);
+  const errorSlopes = out.filter((o) => o['kind'] === 'error-slope');
+  if (errorSlopes.length) {
+    findings.push(`Random-feature errors fall like ${errorSlopes.map((r) => `D_random^${power(Number(r['slope']), Number(r['slope_se'])).replace(/^-/, '−')} (${r['method']})`).join(', ')}; −0.5 is Monte Carlo's rate.`);
+  }
 
   // First in the summary: the slopes at the largest D (without a mask), in fit order.
   const widest = Math.max(0, ...out.map((x) => (typeof x['D'] === 'number' ? x['D'] : 0)));
