@@ -144,18 +144,21 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
     );
     const rest = others.flatMap((r) => {
       const [x, t] = [value(r, 'crossover_N'), value(r, 'theory_N')];
-      return x === null ? [] : [{ text: `${f3(x)} at D = ${r['D']}${t === null ? '' : ` (${f3(x / t)}×)`}`, ratio: t === null ? null : x / t }];
+      return [{ text: x === null ? `no crossing within N ${r['N_from']} – ${r['N_to']} at D = ${r['D']}` : `N* = ${f3(x)} at D = ${r['D']}${t === null ? '' : ` (${f3(x / t)}×)`}`, ratio: x === null || t === null ? null : x / t }];
     });
     if (rest.length) {
       // Said only where every smaller D lies further from the theory than the largest does (and why, for the linear form).
       const further = theory != null && n != null && rest.every((r) => r.ratio !== null && r.ratio > n / theory);
       const why = method === 'softmax vs quadratic-kernel' ? ', as building φ weighs more against smaller products' : '';
-      findings.push(`At smaller D they cross at N* = ${rest.map((r) => r.text).join(', ')}${further ? `: further from the FLOP theory${why}` : ''}.`);
+      findings.push(`At smaller D: ${rest.map((r) => r.text).join(', ')}${further ? `, further from the FLOP theory${why}` : ''}.`);
     }
   }
   const errorSlopes = out.filter((o) => o['kind'] === 'error-slope');
   if (errorSlopes.length) {
-    findings.push(`Random-feature errors fall like ${errorSlopes.map((r) => `D_random^${power(Number(r['slope']), Number(r['slope_se'])).replace(/^-/, '−')} (${r['method']})`).join(', ')}; −0.5 is Monte Carlo's rate.`);
+    // Named by method, and by N where a method has several.
+    const several = new Set(errorSlopes.map((r) => r['method']).filter((m, i, all) => all.indexOf(m) !== i));
+    const label = (r: Row) => `${r['method']}${several.has(r['method']) ? `, N = ${r['N_from']}` : ''}`;
+    findings.push(`Random-feature errors fall like ${errorSlopes.map((r) => `D_random^${power(Number(r['slope']), Number(r['slope_se'])).replace(/^-/, '−')} (${label(r)})`).join(', ')}; −0.5 is Monte Carlo's rate.`);
   }
 
   // First in the summary: the slopes at the largest D (without a mask), in fit order.
