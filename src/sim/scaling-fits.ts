@@ -142,9 +142,9 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
         ? `${pair} do not cross within N ${first!['N_from']} – ${first!['N_to']} at D = ${first!['D']}.`
         : `${pair} cross at N* = ${f3(n)}${lo != null && hi != null ? ` [${f3(lo)}, ${f3(hi)}]` : ''} for D = ${first!['D']}${theory == null ? '' : `, ${f3(n / theory)}× the FLOP theory (${f3(theory)})`}.`,
     );
-    const rest = others.flatMap((r) => {
+    const rest = others.map((r) => {
       const [x, t] = [value(r, 'crossover_N'), value(r, 'theory_N')];
-      return [{ text: x === null ? `no crossing within N ${r['N_from']} – ${r['N_to']} at D = ${r['D']}` : `N* = ${f3(x)} at D = ${r['D']}${t === null ? '' : ` (${f3(x / t)}×)`}`, ratio: x === null || t === null ? null : x / t }];
+      return { text: x === null ? `no crossing within N ${r['N_from']} – ${r['N_to']} at D = ${r['D']}` : `N* = ${f3(x)} at D = ${r['D']}${t === null ? '' : ` (${f3(x / t)}×)`}`, ratio: x === null || t === null ? null : x / t };
     });
     if (rest.length) {
       // Said only where every smaller D lies further from the theory than the largest does (and why, for the linear form).
