@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { startOnnxRun } from '../src/onnx/engine.js';
+import { Graph } from '../src/onnx/graph.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 import { linearChunkRows } from '../src/sim/scaling-cost.js';
 import { prepareCall, type PreparedCall } from '../src/sim/scaling-engines.js';
@@ -104,11 +105,50 @@ for (const engine of ['onnx', 'wasm'] as const) {
   }
 }
 
+// ONNX Runtime's own ceilings, one graph each: its 4096³ MatMul (beside NumPy's sgemm, the peak the ratios use), and
+// the quadratic kernel's two products alone, φ given as inputs in the layouts its products run fastest in
+// (φ(K)ᵀ·V, then φ(Q)·S): no linear form on this engine can beat that row, since it also has to build φ.
+const products = (n: number, d: number) => {
+  const c = quadraticFeatures(d);
+  const g = new Graph('ceiling');
+  const s = g.op('MatMul', [g.input('FK', [c, n]), g.input('V', [n, d])]);
+  g.output(g.op('MatMul', [g.input('FQ', [n, c]), s]), 'O', [n, d]);
+  return { task: 'quadratic-kernel-products', params: { N: n, D: d, M: d, C: c }, work: (4 * n * c * d) / 1e9, graph: g, dims: { FK: [c, n], V: [n, d], FQ: [n, c] } };
+};
+const sgemm = (n: number) => {
+  const g = new Graph('sgemm');
+  g.output(g.op('MatMul', [g.input('A', [n, n]), g.input('B', [n, n])]), 'O', [n, n]);
+  return { task: 'sgemm', params: { N: n }, work: (2 * n ** 3) / 1e9, graph: g, dims: { A: [n, n], B: [n, n] } };
+};
+const sessions: { release(): Promise<void> }[] = [];
+for (const t of [sgemm(QUICK ? 1024 : 4096), products(QUICK ? 1024 : 4096, 64)]) {
+  let run: () => Promise<unknown> = async () => undefined;
+  tasks.push({
+    ...t,
+    engine: 'onnx',
+    unit: 'GFLOP/s',
+    before: async () => {
+      const { engine } = await onnx;
+      const session = await engine.session(t.graph.encode());
+      sessions.push(session);
+      const feeds = Object.fromEntries(
+        Object.entries(t.dims).map(([name, dims]) => {
+          const values = new Float32Array(dims[0]! * dims[1]!);
+          rng.fill(values);
+          return [name, new engine.ort.Tensor('float32', values, dims)];
+        }),
+      );
+      run = () => session.run(feeds);
+    },
+    fn: () => run(),
+  });
+}
+
 const bench = new Bench({ time: QUICK ? 500 : 2000, iterations: QUICK ? 3 : 7, warmup: true });
 for (const t of tasks) bench.add(label(t), t.fn, t.before ? { beforeAll: t.before } : {});
 await bench.run();
 await pool.close();
-await Promise.all(calls.map((c) => c.release()));
+await Promise.all([...calls, ...sessions].map((c) => c.release()));
 (await onnx).probe?.close();
 
 const ours = new Map<string, number>();
@@ -123,6 +163,12 @@ for (const t of tasks) {
     `${`${t.task}${t.engine ? ` (${t.engine})` : ''} N=${t.params['N'] ?? ''}`.padEnd(41)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
   );
   console.log(JSON.stringify({ task: t.task, ...(t.engine ? { engine: t.engine } : {}), params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
+}
+
+const ceiling = [...ours].filter(([k]) => k.startsWith('quadratic-kernel-products '));
+for (const [k, rate] of ceiling) {
+  const linear = ours.get(k.replace('quadratic-kernel-products', 'quadratic-kernel-attention'));
+  if (linear) process.stderr.write(`quadratic-kernel attention (onnx) at ${(linear / rate).toFixed(2)}× of its two products alone, φ given (${k.slice(k.indexOf(' ') + 1)})\n`);
 }
 
 if (PEERS) {
