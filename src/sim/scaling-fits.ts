@@ -119,7 +119,7 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
   // Findings, as sentences: the slopes at the largest D (each over its own N), the crossovers (the largest D in full,
   // the others in one sentence), the random-feature error slopes (one sentence).
   const findings: string[] = [];
-  const name = (m: string) => (m === 'quadratic-kernel' ? 'the linear form' : m === 'quadratic-kernel-direct' ? 'the kernel in N² form' : m === 'softmax' ? 'softmax' : m);
+  const name = (m: string) => (m === 'quadratic-kernel' ? 'the linear form' : m === 'quadratic-kernel-direct' ? 'the degree-2 kernel in N² form' : m === 'softmax' ? 'softmax' : m);
   const capital = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
   // A slope with its standard error to one significant digit: N^2.16 ± 0.04 (an exact fit: ± < 0.001).
   const power = (slope: number, se: number) => `${slope.toFixed(2)}${!Number.isFinite(se) ? '' : se < 0.001 ? ' ± < 0.001' : ` ± ${Number(se.toPrecision(1))}`}`;
