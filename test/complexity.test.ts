@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { crossover, crossoverInterval, rankClasses } from '../src/stats/complexity.js';
 import { median, medianInterval } from '../src/stats/quantile.js';
-import { flopsOf, predictedBytes, theoryCrossover } from '../src/sim/scaling-cost.js';
+import { flopsOf, predictedBytes, type CostPoint } from '../src/sim/scaling-cost.js';
+import { analyseScaling } from '../src/sim/scaling-fits.js';
+import type { ScalingRow } from '../src/sim/scaling.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 
 const Ns = [128, 256, 512, 1024, 2048, 4096];
@@ -74,12 +76,34 @@ describe('scaling theory', () => {
     expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0, flops: '4*N*D*M' })).toBe(4 * 1024 * 64 * 64);
     expect(flopsOf({ ...base, method: 'user', N: 1024, D: 64, M: 64, F: 0 })).toBeNull();
   });
-  it('FLOP-theoretic crossover 2(C·M + D²)/(D+M): 2209 at D = M = 64', () => {
-    // 2·(2145·64 + 4096)/128 = 2·141376/128
-    expect(theoryCrossover(64, 64)).toBe(2209);
-    // where the two FLOP counts are equal
-    const n = theoryCrossover(32, 32);
-    expect(flopsOf({ ...base, method: 'softmax', N: n, D: 32, M: 32, F: 0 })).toBeCloseTo(flopsOf({ ...base, method: 'quadratic-kernel', N: n, D: 32, M: 32, F: 561 })!, 3);
+  describe('the FLOP theory of a crossover, from the FLOP counts the rows carry', () => {
+    // Timed rows of softmax and the linear form on `engine` at each N, with flopsOf's counts; times are 1 ms alike.
+    const rows = (ns: number[], d: number, causal: boolean, engine: CostPoint['engine']): ScalingRow[] =>
+      ns.flatMap((N) =>
+        (['softmax', 'quadratic-kernel'] as const).map((method) => ({
+          method, causal, N, D: d, M: d, C: quadraticFeatures(d), D_random: null, features: method === 'softmax' ? null : quadraticFeatures(d),
+          time_ms: 1, time_ci_low: 0.9, time_ci_high: 1.1, samples: 5, peak_bytes: 1, predicted_bytes: 1,
+          flops: flopsOf({ ...base, engine, causal, method, N, D: d, M: d, F: method === 'softmax' ? 0 : quadraticFeatures(d) }),
+          gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null, skipped_reason: null, time_samples_ms: [1],
+        })),
+      );
+    const theory = (r: ScalingRow[]) => analyseScaling(r, 1).tables['fits']!.rows.find((x) => x['kind'] === 'crossover')!['theory_N'] as number;
+    it('onnx: 2(C·M + D²)/(D+M), 2209 at D = M = 64, also where the grid (N = 128, 256) lies below it', () => {
+      // 2·(2145·64 + 64²)/128 = 2·141376/128
+      expect(theory(rows([128, 256], 64, false, 'onnx'))).toBeCloseTo(2209, 6);
+      // 2·(561·32 + 32²)/64 = 593, from a grid that brackets it
+      expect(theory(rows([512, 1024], 32, false, 'onnx'))).toBeCloseTo(593, 6);
+    });
+    it('tfjs, with the denominators as a 65th column: 2C(M+1)/(D+M) = 2·2145·65/128 = 2178.515625', () => {
+      expect(theory(rows([4096, 8192], 64, false, 'tfjs'))).toBeCloseTo(2178.515625, 6);
+    });
+    it('causal on onnx: where 8 blocks of softmax, N²·128·(1 + 1/8), meet chunks of 256 rows, 4(N − 256)·2145·65 + 2N·256·129', () => {
+      // 144N = 557700 − 557700·256/N + 66048  →  144N² − 623748N + 142771200 = 0, the larger root
+      const n = (623748 + Math.sqrt(623748 ** 2 - 4 * 144 * 142771200)) / (2 * 144);
+      expect(n).toBeCloseTo(4089.12, 2);
+      // log-log interpolation between 4096 and 8192 is within 0.1% of that root
+      expect(theory(rows([2048, 4096, 8192], 64, true, 'onnx')) / n).toBeCloseTo(1, 3);
+    });
   });
   it('predicted bytes on onnx: softmax N×N scores and the output; the direct kernel two N×N; the linear form per row and per chunk', () => {
     // 4·(N² + N·M) = 4·1024·1088

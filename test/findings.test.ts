@@ -3,6 +3,7 @@ import { describe, it } from 'vitest';
 import { qkVariance } from '../src/sim/qk-variance.js';
 import { scaling, type ScalingRow } from '../src/sim/scaling.js';
 import { analyseScaling } from '../src/sim/scaling-fits.js';
+import { flopsOf } from '../src/sim/scaling-cost.js';
 import { expectGolden } from './golden.js';
 
 const noSetup = { values: {}, tables: {} };
@@ -30,7 +31,9 @@ describe('findings on fixed data', () => {
     const row = (method: string, N: number, ms: number, bytes: number, D = 64): ScalingRow => ({
       method, causal: false, N, D, M: D, C: 1 + D + (D * (D + 1)) / 2, D_random: null, features: method === 'softmax' ? null : 1 + D + (D * (D + 1)) / 2,
       time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: bytes,
-      flops: null, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
+      // onnx's counts, from which the FLOP theory comes: 2N²(D+M) and 4N(C·M + D²)
+      flops: flopsOf({ method: method === 'softmax' ? 'softmax' : 'quadratic-kernel', causal: false, N, D, M: D, F: 1 + D + (D * (D + 1)) / 2, causalChunk: 256, chunkRows: 256, engine: 'onnx' }),
+      gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
       skipped_reason: null, time_samples_ms: [ms],
     });
     // softmax 2·10⁻⁶·N² ms, the linear form 10⁻²·N ms: equal at N = 5000. Memory: 4N² and 8 MiB + 1 KiB·N bytes.

@@ -3,7 +3,6 @@
  * not counted), the bytes a call is predicted to hold at its peak (used to skip points over the memory budget before
  * they run, and written beside the measured peak), and the time a call is predicted to take (the run's estimate).
  */
-import { quadraticFeatures } from '../tensor/features.js';
 import type { Method } from '../tensor/methods.js';
 import { evaluateFlops } from './flops-expression.js';
 
@@ -70,12 +69,6 @@ export function flopsOf(p: CostPoint): number | null {
       return 4 * N * F * (M + 1) + 4 * N * (p.method === 'favor' ? F : F / 2) * D;
   }
 }
-
-/**
- * N where 2N²(D+M) = 4N·(C·M + D²), softmax's FLOPs and the linear form's on onnx: the FLOP-theoretic crossover of
- * softmax and the quadratic kernel (with the denominators as a 65th column, 4N·C·(M+1), it is 1.4% lower at D = 64).
- */
-export const theoryCrossover = (d: number, m: number): number => (2 * (quadraticFeatures(d) * m + d * d)) / (d + m);
 
 /**
  * Predicted peak bytes of one call, beyond its inputs (null for a model from a file).

@@ -6,7 +6,6 @@
 import { crossoverInterval, rankClasses } from '../stats/complexity.js';
 import { logLogSlope } from '../stats/fit.js';
 import { groupBy } from '../stats/group.js';
-import { theoryCrossover } from './scaling-cost.js';
 import { METHODS } from '../tensor/methods.js';
 import type { ScalingRow } from './scaling.js';
 import type { Analysis, Row } from './types.js';
@@ -33,17 +32,24 @@ export const RFF_FIT_MIN = 256;
 
 const BUILT_IN = new Set<string>(METHODS);
 
-/** Where two FLOP counts (given per N, as rows have them) are equal: log-log interpolation between grid sizes; null without counts or a crossing. */
+/**
+ * The FLOP theory of a crossover: N where softmax's FLOP count equals the other method's, from the counts the rows
+ * carry (so it follows the engine and the variant: causal blocks, closed-form denominators or a 65th column).
+ * Log-log interpolation between the two sizes that bracket it; where the grid does not, extrapolation along its
+ * nearest two sizes, which is exact for power laws (2N²(D+M) against 4N(C·M + D²) cross at 2(C·M + D²)/(D+M),
+ * 2209 at D = M = 64, wherever that lies). Null without two counts of each.
+ */
 function flopsCrossover(n: number[], soft: readonly (number | null)[], other: readonly (number | null)[]): number | null {
-  const ratio = n.map((_, i) => {
+  const at = n.flatMap((v, i) => {
     const [a, b] = [soft[i], other[i]];
-    return typeof a === 'number' && typeof b === 'number' ? Math.log(a / b) : NaN;
+    return typeof a === 'number' && typeof b === 'number' && a > 0 && b > 0 ? [{ x: Math.log(v), r: Math.log(a / b) }] : [];
   });
-  for (let i = 1; i < n.length; i++) {
-    const [a, b] = [ratio[i - 1]!, ratio[i]!];
-    if (Number.isFinite(a) && Number.isFinite(b) && a <= 0 && b >= 0 && b !== a) return Math.exp(Math.log(n[i - 1]!) + ((0 - a) / (b - a)) * (Math.log(n[i]!) - Math.log(n[i - 1]!)));
-  }
-  return null;
+  if (at.length < 2) return null;
+  let i = at.findIndex((p, k) => k > 0 && at[k - 1]!.r <= 0 && p.r >= 0);
+  // No bracket: softmax is dearer everywhere (the crossing lies below the grid) or cheaper everywhere (above it).
+  if (i < 0) i = at[0]!.r > 0 ? 1 : at.length - 1;
+  const [a, b] = [at[i - 1]!, at[i]!];
+  return a.r === b.r ? null : Math.exp(a.x + ((0 - a.r) / (b.r - a.r)) * (b.x - a.x));
 }
 
 export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sameAsSoftmax: ReadonlySet<string> = new Set()): Analysis {
@@ -85,8 +91,8 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
       const softAt = n.map((v) => soft.get(v)!);
       const side = (rs: Timed[]) => ({ mid: rs.map((r) => r.time_ms), low: rs.map((r) => r.time_ci_low), high: rs.map((r) => r.time_ci_high) });
       const x = crossoverInterval(n, side(softAt), side(lin));
-      const { D: d, M: m, causal } = lin[0]!;
-      const theory = method === 'quadratic-kernel' ? theoryCrossover(d, m) : flopsCrossover(n, softAt.map((r) => r.flops), lin.map((r) => r.flops));
+      const { D: d, causal } = lin[0]!;
+      const theory = flopsCrossover(n, softAt.map((r) => r.flops), lin.map((r) => r.flops));
       const label = `D=${d}${causal ? ' causal' : ''}${method === 'quadratic-kernel' ? '' : ` ${method}`}`;
       out.push({
         ...blank, kind: 'crossover', method: `softmax vs ${method}`, causal, D: d,
