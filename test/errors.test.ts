@@ -134,6 +134,14 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     expect(err).toContain('[BAD_CHART]');
   });
 
+  it('a chart Vega-Lite would draw with a part dropped: a misspelt channel, a field definition without its field', async () => {
+    const channel = await expectBad(GOOD.replace('encoding: { x:', 'encoding: { colr: { field: sigma, type: nominal }, x:'));
+    expect(channel).toMatch(/^error: FILE:12:11: charts\.c: not a valid Vega-Lite fragment: .*colr-encoding is dropped as colr is not a valid encoding channel/);
+    expect(channel).toContain('[BAD_CHART]');
+    const field = await expectBad(GOOD.replace('encoding: { x:', 'encoding: { tooltip: [{ feld: sigma }], x:'));
+    expect(field).toContain('Dropping {"feld":"sigma"} from channel "tooltip" since it does not contain any data field');
+  });
+
   it('an unknown experiment name lists what exists', async () => {
     const out = join(tmp(), 'results');
     const r = await cli(['qk-varience', '--out', out]);

@@ -103,15 +103,42 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Reado
   } as TopLevelSpec;
 }
 
+type Logger = NonNullable<NonNullable<Parameters<typeof compile>[1]>['logger']>;
+
+/** A Vega-Lite logger that keeps its warnings and errors in `into` and prints nothing (level 0: it filters nothing itself). */
+function collecting(into: string[]): Logger {
+  const keep = (...parts: readonly unknown[]) => {
+    into.push(parts.map(String).join(' '));
+    return logger;
+  };
+  const logger = { level: (v?: number) => (v === undefined ? 0 : logger), error: keep, warn: keep, info: () => logger, debug: () => logger };
+  // One function stands for `level`'s getter and setter overloads.
+  return logger as unknown as Logger;
+}
+
+/**
+ * Charts that compiled, by content. Compiling is most of loading an experiment file (25 of 40 ms for scaling's six),
+ * and a file is loaded again by every command of a session and every test; a failure is never remembered.
+ */
+const compiled = new Set<string>();
+
 /** Compile every fragment with empty data, so a broken chart fails at load time, before any work. */
 export function checkCharts(charts: readonly Chart[], locate: (index: number) => SourceLocation, labels: Readonly<Record<string, string>> = {}): void {
+  const key = JSON.stringify([charts, labels]);
+  if (compiled.has(key)) return;
   charts.forEach((chart, i) => {
     for (const spec of [chart.spec, ...(chart.slides ? [chart.slides] : [])]) {
+      // Vega-Lite drops what it cannot use (a misspelt channel, a field definition without a field) with a warning
+      // and draws the rest: here that is an error too, so a typo in a chart is named before any work.
+      const warnings: string[] = [];
       try {
-        compile(buildChartSpec({ ...chart, spec }, [], labels));
+        compile(buildChartSpec({ ...chart, spec }, [], labels), { logger: collecting(warnings) });
       } catch (e) {
         throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, (e as Error).message), locate(i));
       }
+      if (warnings.length) throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, warnings.join('; ')), locate(i));
     }
   });
+  if (compiled.size >= 64) compiled.clear();
+  compiled.add(key);
 }
