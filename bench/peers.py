@@ -85,6 +85,28 @@ def softmax_attention(n, d):
     emit("softmax-attention", {"N": n, "D": d, "M": d}, timed(run), flops / 1e9, "GFLOP/s", "torch")
 
 
+def quadratic_feature_map_numpy(x):
+    # phi(x) for (x.y + 1)^2, as quadratic_feature_map below, in NumPy
+    n, d = x.shape
+    i, j = np.triu_indices(d, k=1)
+    root2 = np.float32(math.sqrt(2))
+    return np.concatenate([np.ones((n, 1), np.float32), root2 * x, x * x, root2 * x[:, i] * x[:, j]], axis=1)
+
+
+def kernel_attention_numpy(n, d):
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((n, d), dtype=np.float32) / np.float32(d ** 0.25) for _ in range(3))
+
+    def run():
+        fq, fk = quadratic_feature_map_numpy(q), quadratic_feature_map_numpy(k)
+        u = fk.T @ v
+        z = fk.sum(0)
+        return (fq @ u) / (fq @ z)[:, None]
+
+    c = 1 + d + d * (d + 1) // 2
+    emit("quadratic-kernel-attention", {"N": n, "D": d, "M": d, "C": c}, timed(run), 4 * n * c * d / 1e9, "GFLOP/s", "numpy")
+
+
 def quadratic_feature_map(x):
     # phi(x) for (x.y + 1)^2: [1, sqrt2*x_i, x_i^2, sqrt2*x_i*x_j (i<j)]
     n, d = x.shape
@@ -138,6 +160,7 @@ def main():
     mc_qk(64, 100_000 if QUICK else 1_000_000)
     for n in ([1024] if QUICK else [1024, 4096]):
         softmax_attention_numpy(n, 64)
+        kernel_attention_numpy(n, 64)
     if torch is None:
         print("peers: PyTorch is not installed (apt-get install -y python3-torch); NumPy only", file=sys.stderr)
         return
