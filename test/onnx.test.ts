@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attentionGraph, rolledRows, type GraphCall } from '../src/onnx/attention-graphs.js';
 import { startOnnxRun } from '../src/onnx/engine.js';
+import { memoryProbe } from '../src/onnx/memory.js';
 import { rngFor } from '../src/random/seed.js';
 import { onnxDecodeChecks } from '../src/sim/decode-onnx.js';
 import { predictedBytes } from '../src/sim/scaling-cost.js';
@@ -85,6 +86,22 @@ describe('the onnx engine', () => {
     expect(soft.peak! / predictedBytes(cost)!).toBeGreaterThan(0.9);
     const lin = await call({ method: 'quadratic-kernel', causal: false, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
     expect(lin.peak!).toBeLessThan(soft.peak! / 8);
+  });
+
+  it('the first small call of a kind is not charged the one-time allocations of its kind (here 0.4 – 0.8 MiB)', async () => {
+    // A probe process of its own, whose first call of any graph this is: the direct kernel at N = 256, D = 8 holds
+    // two 256 × 256 float32 blocks (512 KiB) and the output; its first reading used to be the one-time allocations'.
+    const probe = memoryProbe({ ...(await run).engine.options, enableCpuMemArena: false })!;
+    try {
+      const model = attentionGraph({ method: 'quadratic-kernel-direct', causal: false, n: 256, d: 8, m: 8, count: 0, chunk: 256, causalChunk: 256 });
+      const dims = { Q: [256, 8], K: [256, 8], V: [256, 8] };
+      const first = await probe.peak(model, dims, 'direct');
+      const again = await probe.peak(model, dims, 'direct');
+      expect(first).toBeLessThan(2 * 256 * 256 * 4 * 1.5);
+      expect(Math.abs(first - again)).toBeLessThan(256 * 1024);
+    } finally {
+      probe.close();
+    }
   });
 
   it('the graph of a decode step matches the per-head loop for g = h, 2, 1, and reads its inputs in place', async () => {

@@ -5,7 +5,8 @@
  * resets the process's peak resident size (VmHWM) to its current one (VmRSS); VmHWM after the call less VmRSS
  * before it is the most the call held at once: its intermediates and its output (the inputs were resident before).
  * The probe runs with glibc's mmap threshold fixed at 16 KiB, so freed buffers leave the process and cannot be
- * reused unseen. Where /proc/self/clear_refs is missing (macOS, Windows), there is no probe and `peak_bytes` is
+ * reused unseen. The first call of each kind of graph (see `peak`) also makes one-time allocations, so
+ * where small it is read on a second call. Where /proc/self/clear_refs is missing (macOS, Windows), there is no probe and `peak_bytes` is
  * left empty.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -15,8 +16,11 @@ import type * as Ort from 'onnxruntime-node';
 const PROBE = new URL('./memory-probe.mjs', import.meta.url);
 
 export interface MemoryProbe {
-  /** Peak resident bytes of one call of `model` with float32 inputs of these shapes. */
-  peak(model: Uint8Array | string, feeds: Record<string, readonly number[]>): Promise<number>;
+  /**
+   * Peak resident bytes of one call of `model` with float32 inputs of these shapes. `kind` names what the model
+   * computes (a method, a decode variant, a model file): the first call of each kind is measured twice where small.
+   */
+  peak(model: Uint8Array | string, feeds: Record<string, readonly number[]>, kind: string): Promise<number>;
   close(): void;
 }
 
@@ -49,12 +53,12 @@ export function memoryProbe(options: Ort.InferenceSession.SessionOptions): Memor
     return c;
   };
   return {
-    peak: (model, feeds) =>
+    peak: (model, feeds, kind) =>
       new Promise((resolve, reject) => {
         child ??= start();
         const id = next++;
         pending.set(id, { resolve, reject });
-        child.send({ id, model: typeof model === 'string' ? model : Buffer.from(model), options, feeds });
+        child.send({ id, model: typeof model === 'string' ? model : Buffer.from(model), options, feeds, kind });
       }),
     close: () => {
       child?.disconnect();

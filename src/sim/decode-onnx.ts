@@ -32,7 +32,7 @@ export async function onnxDecodeStep({ engine, probe }: OnnxRun, shape: DecodeSh
   const inputs = feeds(engine, dims, 0.01);
   return {
     step: async () => void (await session.run(inputs)),
-    measuredBytes: async () => (probe ? probe.peak(model, dims) : null),
+    measuredBytes: async () => (probe ? probe.peak(model, dims, 'decode step') : null),
     release: () => session.release(),
   };
 }

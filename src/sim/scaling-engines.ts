@@ -46,7 +46,7 @@ async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: GraphCall, x: S
       const out = await session.run(w ? { ...fixed, W: tensor('W', w) } : fixed);
       return out[output]!.data as Float32Array;
     },
-    peakBytes: async () => (probe ? probe.peak(model, Object.fromEntries(names.map((name) => [name, dims[name]!]))) : null),
+    peakBytes: async () => (probe ? probe.peak(model, Object.fromEntries(names.map((name) => [name, dims[name]!])), file ?? `${shape.method}${shape.causal ? ' causal' : ''}`) : null),
     release: () => session.release(),
   };
 }
