@@ -22,7 +22,7 @@ export interface Theme {
 }
 
 const sizes = (label: number, title: number, chartTitle: number, stroke: number, point: number) => ({
-  axis: { labelFontSize: label, titleFontSize: title, gridColor: '#e6e6e6' },
+  axis: { labelFontSize: label, titleFontSize: title, gridColor: '#e6e6e6', labelSeparation: 6 },
   legend: { labelFontSize: label, titleFontSize: title, labelLimit: 400, symbolSize: point },
   header: { labelFontSize: title, titleFontSize: title },
   title: { fontSize: chartTitle, anchor: 'start' },
