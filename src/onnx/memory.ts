@@ -5,9 +5,9 @@
  * resets the process's peak resident size (VmHWM) to its current one (VmRSS); VmHWM after the call less VmRSS
  * before it is the most the call held at once: its intermediates and its output (the inputs were resident before).
  * The probe runs with glibc's mmap threshold fixed at 16 KiB, so freed buffers leave the process and cannot be
- * reused unseen. The first call of each kind of graph (see `peak`) also makes one-time allocations, so
- * where small it is read on a second call. Where /proc/self/clear_refs is missing (macOS, Windows), there is no probe and `peak_bytes` is
- * left empty.
+ * reused unseen. The first call of each kind of graph (see `peak`) also makes one-time allocations, so where small
+ * it is read on a second call. Where /proc/self/clear_refs is missing (macOS, Windows), there is no probe and
+ * `peak_bytes` is left empty.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ const PROBE = new URL('./memory-probe.mjs', import.meta.url);
 export interface MemoryProbe {
   /**
    * Peak resident bytes of one call of `model` with float32 inputs of these shapes. `kind` names what the model
-   * computes (a method, a decode variant, a model file): the first call of each kind is measured twice where small.
+   * computes (a method, the decode step, a model file): the first call of each kind is measured twice where small.
    */
   peak(model: Uint8Array | string, feeds: Record<string, readonly number[]>, kind: string): Promise<number>;
   close(): void;
