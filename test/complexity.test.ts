@@ -5,6 +5,7 @@ import { flopsOf, predictedBytes, type CostPoint } from '../src/sim/scaling-cost
 import { analyseScaling } from '../src/sim/scaling-fits.js';
 import type { ScalingRow } from '../src/sim/scaling.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
+import { scalingRow } from './scaling-rows.js';
 
 const Ns = [128, 256, 512, 1024, 2048, 4096];
 
@@ -79,14 +80,7 @@ describe('scaling theory', () => {
   describe('the FLOP theory of a crossover, from the FLOP counts the rows carry', () => {
     // Timed rows of softmax and the linear form on `engine` at each N, with flopsOf's counts; times are 1 ms alike.
     const rows = (ns: number[], d: number, causal: boolean, engine: CostPoint['engine']): ScalingRow[] =>
-      ns.flatMap((N) =>
-        (['softmax', 'quadratic-kernel'] as const).map((method) => ({
-          method, causal, N, D: d, M: d, C: quadraticFeatures(d), D_random: null, features: method === 'softmax' ? null : quadraticFeatures(d),
-          time_ms: 1, time_ci_low: 0.9, time_ci_high: 1.1, samples: 5, peak_bytes: 1, predicted_bytes: 1,
-          flops: flopsOf({ ...base, engine, causal, method, N, D: d, M: d, F: method === 'softmax' ? 0 : quadraticFeatures(d) }),
-          gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null, skipped_reason: null, time_samples_ms: [1],
-        })),
-      );
+      ns.flatMap((N) => ['softmax', 'quadratic-kernel'].map((method) => scalingRow(method, N, d, { causal, engine })));
     const theory = (r: ScalingRow[]) => analyseScaling(r, 1).tables['fits']!.rows.find((x) => x['kind'] === 'crossover')!['theory_N'] as number;
     it('onnx: 2(C·M + D²)/(D+M), 2209 at D = M = 64, also where the grid (N = 128, 256) lies below it', () => {
       // 2·(2145·64 + 64²)/128 = 2·141376/128

@@ -1,10 +1,10 @@
 /** The findings a report opens with, on fixed data: golden files, so a change to their wording or numbers is seen. */
 import { describe, it } from 'vitest';
 import { qkVariance } from '../src/sim/qk-variance.js';
-import { scaling, type ScalingRow } from '../src/sim/scaling.js';
+import { scaling } from '../src/sim/scaling.js';
 import { analyseScaling } from '../src/sim/scaling-fits.js';
-import { flopsOf } from '../src/sim/scaling-cost.js';
 import { expectGolden } from './golden.js';
+import { scalingRow } from './scaling-rows.js';
 
 const noSetup = { values: {}, tables: {} };
 
@@ -28,14 +28,8 @@ describe('findings on fixed data', () => {
   });
 
   it('scaling: exact power laws N² and N, their crossover against the FLOP theory', () => {
-    const row = (method: string, N: number, ms: number, bytes: number, D = 64): ScalingRow => ({
-      method, causal: false, N, D, M: D, C: 1 + D + (D * (D + 1)) / 2, D_random: null, features: method === 'softmax' ? null : 1 + D + (D * (D + 1)) / 2,
-      time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: bytes,
-      // onnx's counts, from which the FLOP theory comes: 2N²(D+M) and 4N(C·M + D²)
-      flops: flopsOf({ method: method === 'softmax' ? 'softmax' : 'quadratic-kernel', causal: false, N, D, M: D, F: 1 + D + (D * (D + 1)) / 2, causalChunk: 256, chunkRows: 256, engine: 'onnx' }),
-      gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
-      skipped_reason: null, time_samples_ms: [ms],
-    });
+    // onnx's FLOP counts, from which the FLOP theory comes: 2N²(D+M) and 4N(C·M + D²)
+    const row = (method: string, N: number, ms: number, bytes: number, D = 64) => scalingRow(method, N, D, { ms, bytes });
     // softmax 2·10⁻⁶·N² ms, the linear form 10⁻²·N ms: equal at N = 5000. Memory: 4N² and 8 MiB + 1 KiB·N bytes.
     // A 2% wobble at N = 4096 gives the slopes a standard error.
     const wobble = (N: number) => (N === 4096 ? 1.02 : 1);
