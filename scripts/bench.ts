@@ -13,16 +13,16 @@ import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../src/random/seed.js';
-import { qkVariance } from '../src/sim/qk-variance.js';
-import { startOnnxRun } from '../src/onnx/engine.js';
-import { Graph } from '../src/onnx/graph.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
+import { startOnnxRun } from '../src/engine/onnx/engine.js';
+import { Graph } from '../src/engine/onnx/graph.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
-import { linearChunkRows } from '../src/sim/scaling-cost.js';
-import { prepareCall, type PreparedCall } from '../src/sim/scaling-engines.js';
-import { scaling } from '../src/sim/scaling.js';
-import { activate } from '../src/tensor/backend.js';
-import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/tensor/executor.js';
-import type { Method } from '../src/tensor/methods.js';
+import { linearChunkRows } from '../src/sim/scaling/cost.js';
+import { prepareCall, type PreparedCall } from '../src/sim/scaling/engines.js';
+import { scaling } from '../src/sim/scaling/simulation.js';
+import { activate } from '../src/engine/backend.js';
+import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/engine/tfjs/executor.js';
+import type { Method } from '../src/sim/scaling/methods.js';
 
 const QUICK = process.argv.includes('--quick');
 

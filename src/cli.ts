@@ -20,7 +20,7 @@ import { shardPoints, type Shard } from './run/shard.js';
 import { listExperimentNames, loadExperiment, resolveExperimentFile } from './spec/load.js';
 import type { Overrides } from './spec/overrides.js';
 import { resolveExperiment, type ResolvedExperiment } from './spec/resolve.js';
-import { BACKENDS, isBackend, selectBackend, TFJS_BACKENDS, type Backend, type SelectedBackend } from './tensor/backend.js';
+import { BACKENDS, isBackend, selectBackend, TFJS_BACKENDS, type Backend, type SelectedBackend } from './engine/backend.js';
 
 export interface CliIo {
   stdout: { write(s: string): unknown };

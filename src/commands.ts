@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { AttnlabError, isAttnlabError } from './errors.js';
 import { msg } from './messages.js';
-import { BACKENDS } from './tensor/backend.js';
+import { BACKENDS } from './engine/backend.js';
 
 interface OptionSpec {
   type: 'boolean' | 'string';

@@ -1,5 +1,12 @@
 /** Every user-facing message, in one catalog. Tests compare against these functions. */
-import type { LockHolder } from './run/lock.js';
+
+/** What a message says of a lock's holder (run/lock.ts's LockHolder has these fields; the catalog imports nothing). */
+interface LockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+  run?: string;
+}
 
 const show = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v);

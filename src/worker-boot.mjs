@@ -1,6 +1,6 @@
 // Worker entry in plain JavaScript: Node 20 does not pass --import loaders on to worker threads,
 // so register tsx here (when running from TypeScript sources) and load the worker module named
-// in workerData.entry, relative to src/ (e.g. "tensor/worker" or "run/point-worker").
+// in workerData.entry, relative to src/ (e.g. "engine/tfjs/worker" or "run/point-worker").
 import { workerData } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { cli, hasTool, latestRun, ROOT, stripColumns, tmp } from './helpers.js';
 
 // The cluster scripts of scripts/, run for real (GNU parallel) or as Slurm array tasks would run them; the shards

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { crossover, crossoverInterval, rankClasses } from '../src/stats/complexity.js';
 import { median, medianInterval } from '../src/stats/quantile.js';
-import { flopsOf, predictedBytes, type CostPoint } from '../src/sim/scaling-cost.js';
-import { analyseScaling } from '../src/sim/scaling-fits.js';
-import type { ScalingRow } from '../src/sim/scaling.js';
+import { flopsOf, predictedBytes, type CostPoint } from '../src/sim/scaling/cost.js';
+import { analyseScaling } from '../src/sim/scaling/analysis.js';
+import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 import { scalingRow } from './scaling-rows.js';
 

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../src/random/normal.js';
-import { decodeCost } from '../src/sim/decode-cost.js';
-import { mhaVsMqa } from '../src/sim/mha-vs-mqa.js';
-import { activate } from '../src/tensor/backend.js';
-import { decodeChecks } from '../src/tensor/decode-checks.js';
+import { decodeCost } from '../src/sim/mha-vs-mqa/cost.js';
+import { mhaVsMqa } from '../src/sim/mha-vs-mqa/simulation.js';
+import { activate } from '../src/engine/backend.js';
+import { decodeChecks } from '../src/sim/mha-vs-mqa/checks.js';
 import { cli, latestRun, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { schemaJsonText } from '../src/spec/schema-json.js';
 import { ROOT, cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
@@ -127,7 +127,7 @@ describe('listing and schema', () => {
   });
 
   it('the wasm backend is the embedded default here', async () => {
-    const { selectBackend, TFJS_BACKENDS } = await import('../src/tensor/backend.js');
+    const { selectBackend, TFJS_BACKENDS } = await import('../src/engine/backend.js');
     const b = await selectBackend('wasm', TFJS_BACKENDS, 'qk-variance');
     expect(b.tf.getBackend()).toBe('wasm');
     expect(existsSync(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm'))).toBe(true);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
-import { BACKENDS } from '../src/tensor/backend.js';
+import { BACKENDS } from '../src/engine/backend.js';
 import { simulationKinds } from '../src/sim/registry.js';
 import { listExperimentNames } from '../src/spec/load.js';
 import { cli, listFiles, tmp } from './helpers.js';

@@ -2,7 +2,7 @@ import { appendFileSync, chmodSync, mkdirSync, readdirSync, readFileSync, writeF
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { cli, listFiles, stripColumns, tmp } from './helpers.js';
 
 const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16]', '--set', 'trials=400'];
@@ -128,7 +128,7 @@ describe('a row that does not match its simulation\'s row schema', () => {
 
 describe('--jobs', () => {
   it('worker threads give the same results.csv as one process (timing columns aside)', async () => {
-    const { softmaxSaturation } = await import('../src/sim/softmax-saturation.js');
+    const { softmaxSaturation } = await import('../src/sim/softmax-saturation/simulation.js');
     for (const [args, sim] of [
       [['qk-variance', '--quick', '--set', 'trials=2000'], qkVariance],
       [['softmax-saturation', '--quick', '--set', 'draws=200', '--set', 'd=[1,16,256]'], softmaxSaturation],

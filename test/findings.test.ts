@@ -1,8 +1,8 @@
 /** The findings a report opens with, on fixed data: golden files, so a change to their wording or numbers is seen. */
 import { describe, it } from 'vitest';
-import { qkVariance } from '../src/sim/qk-variance.js';
-import { scaling } from '../src/sim/scaling.js';
-import { analyseScaling } from '../src/sim/scaling-fits.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
+import { scaling } from '../src/sim/scaling/simulation.js';
+import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { expectGolden } from './golden.js';
 import { scalingRow } from './scaling-rows.js';
 

@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Graph } from '../src/onnx/graph.js';
-import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
+import { Graph } from '../src/engine/onnx/graph.js';
+import { FITS_COLUMNS } from '../src/sim/scaling/analysis.js';
 import { loadExperiment, sourceHash } from '../src/spec/load.js';
 import { cli, latestRun, ROOT, tmp } from './helpers.js';
 

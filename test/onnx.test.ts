@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attentionGraph, rolledRows, type GraphCall } from '../src/onnx/attention-graphs.js';
-import { startOnnxRun } from '../src/onnx/engine.js';
-import { memoryProbe } from '../src/onnx/memory.js';
+import { attentionGraph, rolledRows, type GraphCall } from '../src/sim/scaling/graphs.js';
+import { startOnnxRun } from '../src/engine/onnx/engine.js';
+import { memoryProbe } from '../src/engine/onnx/memory.js';
 import { rngFor } from '../src/random/seed.js';
-import { onnxDecodeChecks } from '../src/sim/decode-onnx.js';
-import { predictedBytes } from '../src/sim/scaling-cost.js';
-import { prepareCall } from '../src/sim/scaling-engines.js';
-import { randomInputs } from '../src/tensor/executor.js';
+import { onnxDecodeChecks } from '../src/sim/mha-vs-mqa/engines.js';
+import { predictedBytes } from '../src/sim/scaling/cost.js';
+import { prepareCall } from '../src/sim/scaling/engines.js';
+import { randomInputs } from '../src/engine/tfjs/executor.js';
 import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
 
 const run = startOnnxRun();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { ROOT, stripColumns, tmp } from './helpers.js';
 
 const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16,64]', '--set', 'trials=150000', '--backend', 'cpu'];

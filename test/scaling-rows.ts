@@ -1,6 +1,6 @@
 /** Fixture rows of the scaling experiment for its analysis: timed, with the FLOP counts the engine reports. */
-import { flopsOf, type CostPoint } from '../src/sim/scaling-cost.js';
-import type { ScalingRow } from '../src/sim/scaling.js';
+import { flopsOf, type CostPoint } from '../src/sim/scaling/cost.js';
+import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 
 /**

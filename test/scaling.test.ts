@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { scaling } from '../src/sim/scaling.js';
-import { FITS_COLUMNS } from '../src/sim/scaling-fits.js';
+import { scaling } from '../src/sim/scaling/simulation.js';
+import { FITS_COLUMNS } from '../src/sim/scaling/analysis.js';
 import { cli, latestRun, listFiles, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 

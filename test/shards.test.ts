@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
 import { shardOf } from '../src/run/shard.js';
-import { mhaVsMqa } from '../src/sim/mha-vs-mqa.js';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { mhaVsMqa } from '../src/sim/mha-vs-mqa/simulation.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { cli, latestRun, listFiles, ROOT, stripColumns, tmp } from './helpers.js';
 
 const QK = ['qk-variance', '--quick', '--set', 'trials=2000'];

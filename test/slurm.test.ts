@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qkVariance } from '../src/sim/qk-variance.js';
+import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { cli, hasTool, latestRun, ROOT, stripColumns, tmp } from './helpers.js';
 
 const HAVE_SLURM = hasTool('Slurm', ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'scancel', 'munged', 'mungekey'], 'Debian: apt-get install -y slurm-wlm munge');

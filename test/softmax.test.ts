@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxSaturation } from '../src/sim/softmax-saturation.js';
-import { attend, attentionGrads, loadGradients } from '../src/tensor/attention-forms.js';
-import { activate } from '../src/tensor/backend.js';
-import { entropy, jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../src/tensor/softmax.js';
+import { softmaxSaturation } from '../src/sim/softmax-saturation/simulation.js';
+import { attend, attentionGrads, loadGradients } from '../src/engine/tfjs/autodiff.js';
+import { activate } from '../src/engine/backend.js';
+import { entropy, jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../src/sim/softmax-saturation/softmax.js';
 import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 

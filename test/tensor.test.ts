@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../src/random/normal.js';
-import { activate } from '../src/tensor/backend.js';
-import { inlineExecutor, randomInputs, sharedFloats, workerExecutor, type Executor } from '../src/tensor/executor.js';
+import { activate } from '../src/engine/backend.js';
+import { inlineExecutor, randomInputs, sharedFloats, workerExecutor, type Executor } from '../src/engine/tfjs/executor.js';
 import { featureCount, featurize, type FeatureMap } from '../src/tensor/features.js';
-import { runMethod, type Method } from '../src/tensor/methods.js';
+import { runMethod, type Method } from '../src/sim/scaling/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
 
 const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64Array) => relErrors(out, m, rows, ref).max;

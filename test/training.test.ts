@@ -2,11 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attentionTraining } from '../src/sim/attention-training.js';
-import { forward, handArrays, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape } from '../src/sim/attention-model.js';
+import { attentionTraining } from '../src/sim/attention-training/simulation.js';
+import { forward, handArrays, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape } from '../src/sim/attention-training/model.js';
 import { NormalRng } from '../src/random/normal.js';
-import { loadGradients } from '../src/tensor/attention-forms.js';
-import { activate } from '../src/tensor/backend.js';
+import { loadGradients } from '../src/engine/tfjs/autodiff.js';
+import { activate } from '../src/engine/backend.js';
 import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import type { ResolvedExperiment } from '../spec/resolve.js';
-import type { Backend } from '../tensor/backend.js';
+import type { Backend } from '../engine/backend.js';
 import { pointThreads } from './jobs.js';
 
 /** Longer than this asks for --yes. */

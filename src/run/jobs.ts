@@ -3,7 +3,7 @@ import type { Point } from '../spec/grid.js';
 import { isBuiltIn } from '../sim/registry.js';
 import type { Row, SetupResult, Simulation } from '../sim/types.js';
 import type { ModuleSource } from '../spec/plugin.js';
-import type { TfjsBackend } from '../tensor/backend.js';
+import type { TfjsBackend } from '../engine/backend.js';
 import { roundMs, type CheckpointEntry } from './store.js';
 
 export interface JobsOptions {

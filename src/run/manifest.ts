@@ -3,7 +3,7 @@ import { cpus, platform, release } from 'node:os';
 import { version_core as tfVersion } from '@tensorflow/tfjs-core';
 import { version as vegaVersion } from 'vega';
 import { version as vegaLiteVersion } from 'vega-lite';
-import type { EngineInfo } from '../tensor/backend.js';
+import type { EngineInfo } from '../engine/backend.js';
 
 /** manifest.json: everything needed to say where a result came from. */
 export interface Manifest {

@@ -5,8 +5,8 @@ import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
 import { loadSimulationModule } from '../spec/plugin.js';
 import { checkedRows } from '../sim/types.js';
-import { activate } from '../tensor/backend.js';
-import { inlineExecutor } from '../tensor/executor.js';
+import { activate } from '../engine/backend.js';
+import { inlineExecutor } from '../engine/tfjs/executor.js';
 import type { JobsOptions } from './jobs.js';
 
 /** What the main thread hands each worker (jobs.ts): the options it runs points with. */

@@ -13,7 +13,7 @@
  *       appendPoint → points.jsonl                     (crash-safe checkpoint; each round too)
  *     the last round: sim.combine(rounds) → the point's rows
  *     ▼
- *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>.ts, src/stats
+ *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>/analysis.ts, src/stats
  *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
  *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
@@ -25,9 +25,9 @@ import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import { configHash, type ResolvedExperiment } from '../spec/resolve.js';
 import { checkedRows, type SetupResult } from '../sim/types.js';
-import { workerExecutor, type Executor } from '../tensor/executor.js';
-import { startOnnxRun, type OnnxRun } from '../onnx/engine.js';
-import type { SelectedBackend } from '../tensor/backend.js';
+import { workerExecutor, type Executor } from '../engine/tfjs/executor.js';
+import { startOnnxRun, type OnnxRun } from '../engine/onnx/engine.js';
+import type { SelectedBackend } from '../engine/backend.js';
 import { msg } from '../messages.js';
 import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
 import { provenance, type Manifest } from './manifest.js';

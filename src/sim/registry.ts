@@ -1,8 +1,8 @@
-import { qkVariance } from './qk-variance.js';
-import { scaling } from './scaling.js';
-import { softmaxSaturation } from './softmax-saturation.js';
-import { mhaVsMqa } from './mha-vs-mqa.js';
-import { attentionTraining } from './attention-training.js';
+import { qkVariance } from './qk-variance/simulation.js';
+import { scaling } from './scaling/simulation.js';
+import { softmaxSaturation } from './softmax-saturation/simulation.js';
+import { mhaVsMqa } from './mha-vs-mqa/simulation.js';
+import { attentionTraining } from './attention-training/simulation.js';
 import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */

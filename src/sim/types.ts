@@ -3,9 +3,9 @@ import { msg } from '../messages.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../random/normal.js';
 import type { SourceLocation } from '../errors.js';
-import type { OnnxRun } from '../onnx/engine.js';
-import type { Backend } from '../tensor/backend.js';
-import type { Executor } from '../tensor/executor.js';
+import type { OnnxRun } from '../engine/onnx/engine.js';
+import type { Backend } from '../engine/backend.js';
+import type { Executor } from '../engine/tfjs/executor.js';
 import type { Round } from './timing.js';
 
 /** A cell of results.csv: a list of numbers (raw timing samples) stays numbers until the CSV writer formats it. */

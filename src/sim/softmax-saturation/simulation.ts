@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { moments, normalInterval } from '../stats/moments.js';
-import { attentionGrads, loadGradients } from '../tensor/attention-forms.js';
-import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../tensor/softmax.js';
-import { defineSimulation } from './types.js';
+import { moments, normalInterval } from '../../stats/moments.js';
+import { attentionGrads, loadGradients } from '../../engine/tfjs/autodiff.js';
+import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from './softmax.js';
+import { defineSimulation } from '../types.js';
 
 /**
  * softmax-saturation: q and keys k_1..k_n iid N(0, I_d); logits z_j = q·k_j (unscaled) or

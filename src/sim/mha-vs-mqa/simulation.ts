@@ -1,12 +1,13 @@
 import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { decodeChecks } from '../tensor/decode-checks.js';
-import { decodeStep } from '../tensor/decode.js';
-import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './decode-analysis.js';
-import { decodeCost } from './decode-cost.js';
-import { onnxDecodeChecks, onnxDecodeStep, onnxProbes } from './decode-onnx.js';
-import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, Samples, timeCall, type Timing } from './timing.js';
-import { defineSimulation } from './types.js';
+import { decodeChecks } from './checks.js';
+import { decodeStep } from './reference.js';
+import { analyseDecode, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './analysis.js';
+import { decodeCost } from './cost.js';
+import { onnxDecodeChecks, onnxDecodeStep, onnxProbes } from './engines.js';
+import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
+import { defineSimulation } from '../types.js';
+import { DecodeRow } from './rows.js';
 
 /**
  * mha-vs-mqa: bytes moved and time per incremental decoding step for multi-head (g = h),
@@ -51,15 +52,6 @@ const CHECK_COLUMNS = ['check', 'description', 'max_abs_diff', 'passed_shape'] a
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
 const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20 });
 
-const maybe = z.number().nullable();
-const DecodeRow = z.object({
-  variant: z.string(), kv_heads: z.number(), b: z.number(), n: z.number(), d: z.number(), h: z.number(), dtype_bytes: z.number(),
-  flops: z.number(), bytes_weights: z.number(), bytes_activations: z.number(), bytes_kv_read: z.number(), bytes_kv_write: z.number(),
-  bytes_total: z.number(), intensity: z.number(), kv_cache_bytes: z.number(),
-  time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, measured_bytes: maybe, bandwidth_gbs: maybe, gflops: maybe,
-  predicted_ms: maybe, time_over_bound: maybe, skipped_reason: z.string().nullable(), time_samples_ms: Samples,
-});
-export type DecodeRow = z.output<typeof DecodeRow>;
 
 /** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
 function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {

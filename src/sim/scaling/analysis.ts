@@ -3,12 +3,12 @@
  * memory per method, the measured crossovers against softmax (the quadratic kernel's, and each method from a file's)
  * beside the FLOP theory, and the error slope of the random-feature methods.
  */
-import { crossoverInterval, rankClasses } from '../stats/complexity.js';
-import { logLogSlope } from '../stats/fit.js';
-import { groupBy } from '../stats/group.js';
-import { METHODS } from '../tensor/methods.js';
-import type { ScalingRow } from './scaling.js';
-import type { Analysis, Row } from './types.js';
+import { crossoverInterval, rankClasses } from '../../stats/complexity.js';
+import { logLogSlope } from '../../stats/fit.js';
+import { groupBy } from '../../stats/group.js';
+import { METHODS } from './methods.js';
+import type { ScalingRow } from './rows.js';
+import type { Analysis, Row } from '../types.js';
 
 export const FITS_COLUMNS = [
   'kind', 'method', 'causal', 'D', 'metric', 'slope', 'slope_se', 'points', 'N_from', 'N_to', 'class', 'class_aic_gap',

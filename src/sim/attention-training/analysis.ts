@@ -2,11 +2,11 @@
  * Derived tables of attention-training: learning curves (mean and 95% interval over seeds per step) and attention
  * maps (query × key weights on one fixed example, at initialisation, after training, and of the hand-designed head).
  */
-import { moments, normalInterval } from '../stats/moments.js';
-import { groupBy } from '../stats/group.js';
-import { median } from '../stats/quantile.js';
-import type { TrainingRow } from './attention-training.js';
-import type { Analysis, Row } from './types.js';
+import { moments, normalInterval } from '../../stats/moments.js';
+import { groupBy } from '../../stats/group.js';
+import { median } from '../../stats/quantile.js';
+import type { TrainingRow } from './rows.js';
+import type { Analysis, Row } from '../types.js';
 
 export const CURVE_COLUMNS = ['task', 'attention', 'scaling', 'd_model', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
 export const MAP_COLUMNS = ['task', 'phase', 'attention', 'scaling', 'd_model', 'query', 'key', 'weight'] as const;

@@ -7,8 +7,8 @@
  *   y = o → [b, h·k] · W_o
  * Every tensor is an input: the weights and the cache are the caller's arrays, read where they lie.
  */
-import type { DecodeShape as CostShape } from '../sim/decode-cost.js';
-import { Graph } from './graph.js';
+import type { DecodeShape as CostShape } from './cost.js';
+import { Graph } from '../../engine/onnx/graph.js';
 
 /** A step's shape as the cost model has it, less the bytes per number (the graph is float32). */
 export type DecodeShape = Omit<CostShape, 's'>;

@@ -13,8 +13,8 @@
  * products M wide (multiples of 8 run ~15% faster on XNNPACK than M+1).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { featureCount, featurize, type FeatureMap } from './features.js';
-import type { AttentionInputs } from './reference.js';
+import { featureCount, featurize, type FeatureMap } from '../../tensor/features.js';
+import type { AttentionInputs } from '../../tensor/reference.js';
 
 type TF = typeof tfc;
 

@@ -4,9 +4,9 @@
  * (and their rounding) do not depend on the machine; the halves run in parallel when
  * the executor has two workers.
  */
-import type { OpArgs } from './attention.js';
-import type { Executor } from './executor.js';
-import type { FeatureMap } from './features.js';
+import type { OpArgs } from '../../engine/tfjs/attention.js';
+import type { Executor } from '../../engine/tfjs/executor.js';
+import type { FeatureMap } from '../../tensor/features.js';
 
 export const METHODS = ['softmax', 'quadratic-kernel', 'quadratic-kernel-direct', 'rff', 'rff-homework', 'favor'] as const;
 export type Method = (typeof METHODS)[number];

@@ -1,17 +1,18 @@
 import { z } from 'zod';
-import type { NormalRng } from '../random/normal.js';
-import { median, medianInterval } from '../stats/quantile.js';
-import { randomInputs } from '../tensor/executor.js';
-import type { Backend } from '../tensor/backend.js';
-import { METHODS, type Method } from '../tensor/methods.js';
-import { referenceRows, relErrors, sampleRows } from '../tensor/reference.js';
-import { quadraticFeatures } from '../tensor/features.js';
-import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './scaling-cost.js';
-import { prepareCall } from './scaling-engines.js';
-import { checkMethodFiles, UserMethod, type MethodShapes } from './scaling-methods.js';
-import { analyseScaling, FITS_COLUMNS } from './scaling-fits.js';
-import { combineRounds, ONE_ROUND, roundOptions, roundsMs, Samples, timeCall, type Timing } from './timing.js';
-import { defineSimulation } from './types.js';
+import type { NormalRng } from '../../random/normal.js';
+import { median, medianInterval } from '../../stats/quantile.js';
+import { randomInputs } from '../../engine/tfjs/executor.js';
+import type { Backend } from '../../engine/backend.js';
+import { METHODS, type Method } from './methods.js';
+import { referenceRows, relErrors, sampleRows } from '../../tensor/reference.js';
+import { quadraticFeatures } from '../../tensor/features.js';
+import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './cost.js';
+import { prepareCall } from './engines.js';
+import { checkMethodFiles, UserMethod, type MethodShapes } from './user-methods.js';
+import { analyseScaling, FITS_COLUMNS } from './analysis.js';
+import { combineRounds, ONE_ROUND, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
+import { defineSimulation } from '../types.js';
+import { ScalingRow } from './rows.js';
 
 /**
  * scaling: time and memory of softmax attention (O(N²·max(D, M))) against the degree-2
@@ -96,14 +97,6 @@ function methodShapes(points: readonly { params: Params }[]): MethodShapes {
   return out;
 }
 
-const maybe = z.number().nullable();
-const ScalingRow = z.object({
-  method: z.string(), causal: z.boolean(), N: z.number(), D: z.number(), M: z.number(), C: z.number(), D_random: maybe, features: maybe,
-  time_ms: maybe, time_ci_low: maybe, time_ci_high: maybe, samples: maybe, peak_bytes: maybe, predicted_bytes: maybe,
-  flops: maybe, gflops: maybe, max_rel_error: maybe, rel_error: maybe, rel_error_ci_low: maybe, rel_error_ci_high: maybe, draws: maybe,
-  skipped_reason: z.string().nullable(), time_samples_ms: Samples,
-});
-export type ScalingRow = z.output<typeof ScalingRow>;
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 

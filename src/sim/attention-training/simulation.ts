@@ -1,16 +1,17 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { NormalRng } from '../random/normal.js';
-import { loadGradients } from '../tensor/attention-forms.js';
-import { analyseTraining, CURVE_COLUMNS, MAP_COLUMNS } from './attention-training-analysis.js';
-import { evaluate, forward, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape, type Weights } from './attention-model.js';
-import { defineSimulation } from './types.js';
+import { NormalRng } from '../../random/normal.js';
+import { loadGradients } from '../../engine/tfjs/autodiff.js';
+import { analyseTraining, CURVE_COLUMNS, MAP_COLUMNS } from './analysis.js';
+import { evaluate, forward, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape, type Weights } from './model.js';
+import { defineSimulation } from '../types.js';
+import { TrainingRow } from './rows.js';
 
 /**
  * attention-training: one attention layer trained with Adam on two tasks (select by content: copy the marked
  * token; select by position: copy the first token), with softmax attention, argmax attention (hard selection in the
  * forward pass: its gradient to W_q and W_k is zero almost everywhere, so they never learn) and a hand-designed
- * head (src/sim/attention-model.ts says how it is built) beside the learned ones. Seeds are replicates.
+ * head (model.ts in this folder says how it is built) beside the learned ones. Seeds are replicates.
  */
 
 const Params = z
@@ -40,16 +41,6 @@ const Settings = z
   .strict();
 type Settings = z.output<typeof Settings>;
 
-const maybe = z.number().nullable();
-const Row = z.object({
-  task: z.string(), attention: z.string(), scaling: z.string(), vocab: z.number(), n: z.number(), d_model: z.number(), seed: z.number(),
-  row_kind: z.enum(['step', 'final']), step: z.number(),
-  loss: z.number(), accuracy: z.number(), entropy: z.number(), entropy_ratio: z.number(), target_weight: z.number(),
-  grad_q: maybe, grad_k: maybe, grad_v: maybe, grad_out: maybe, fd_zero_q: maybe, fd_zero_k: maybe, fd_change_q: maybe,
-  steps_to_99: maybe, top_key_agreement: maybe, weights_cosine: maybe, bilinear_cosine: maybe, chance: maybe,
-  map_init: z.array(z.number()).nullable(), map_trained: z.array(z.number()).nullable(), time_ms: z.number(),
-});
-export type TrainingRow = z.output<typeof Row>;
 
 /** The fixed example the attention maps are drawn on: the same sequence for every point of a task, vocab and n. */
 function fixedExample(s: Shape): Batch {
@@ -71,7 +62,7 @@ export const attentionTraining = defineSimulation({
   summary: 'softmax attention learns to select by content and by position, argmax cannot; learned heads beside hand-designed ones',
   params: Params,
   settings: Settings,
-  row: Row,
+  row: TrainingRow,
   measuredColumns: ['time_ms'],
   timing: false,
   tables: { curves: CURVE_COLUMNS, maps: MAP_COLUMNS },

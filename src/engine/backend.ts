@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
-import { loadOnnx } from '../onnx/engine.js';
+import { loadOnnx } from './onnx/engine.js';
 
 /**
  * Engines. `onnx` (ONNX Runtime's native kernels) runs the timing experiments' graphs; the tfjs backends run

@@ -6,10 +6,10 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { AttnlabError, type SourceLocation } from '../errors.js';
-import { msg } from '../messages.js';
-import { loadOnnx, type OnnxEngine } from '../onnx/engine.js';
-import { evaluateFlops } from './flops-expression.js';
+import { AttnlabError, type SourceLocation } from '../../errors.js';
+import { msg } from '../../messages.js';
+import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
+import { evaluateFlops } from '../flops-expression.js';
 
 export const UserMethod = z
   .object({

@@ -4,12 +4,12 @@
  * machine probes (bandwidth, peak FLOP/s) run on the same engine.
  */
 import type * as Ort from 'onnxruntime-node';
-import { decodeGraph, sumGraph, decodeInputs, firstElementGraph, matMulGraph, type DecodeShape } from '../onnx/decode-graph.js';
-import type { OnnxEngine, OnnxRun } from '../onnx/engine.js';
-import type { NormalRng } from '../random/normal.js';
-import { decodeReference } from '../tensor/decode.js';
-import type { DecodeCheck } from '../tensor/decode-checks.js';
-import { probeMs } from './timing.js';
+import { decodeGraph, sumGraph, decodeInputs, firstElementGraph, matMulGraph, type DecodeShape } from './graphs.js';
+import type { OnnxEngine, OnnxRun } from '../../engine/onnx/engine.js';
+import type { NormalRng } from '../../random/normal.js';
+import { decodeReference } from './reference.js';
+import type { DecodeCheck } from './checks.js';
+import { probeMs } from '../timing.js';
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type SharedInputs } from './attention.js';
-import { activate, type TfjsBackend } from './backend.js';
+import { activate, type TfjsBackend } from '../backend.js';
 
 type Request = { id: number; type: 'inputs'; inputs: SharedInputs } | { id: number; type: 'op'; args: OpArgs; profile: boolean };
 

@@ -26,7 +26,7 @@
  * W_qW_kᵀ = β·e_bias e_markᵀ (content) or β·e_bias e_firstᵀ (position) in the input basis.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { NormalRng } from '../random/normal.js';
+import type { NormalRng } from '../../random/normal.js';
 
 type TF = typeof tfc;
 

@@ -4,12 +4,12 @@
  * peak memory once.
  */
 import type * as Ort from 'onnxruntime-node';
-import { attentionGraph, graphInputs, type GraphCall } from '../onnx/attention-graphs.js';
-import type { SharedInputs } from '../tensor/attention.js';
-import type { FeatureMap } from '../tensor/features.js';
-import { runMethod, type Method } from '../tensor/methods.js';
-import { batched, outputName } from './scaling-methods.js';
-import type { SimContext } from './types.js';
+import { attentionGraph, graphInputs, type GraphCall } from './graphs.js';
+import type { SharedInputs } from '../../engine/tfjs/attention.js';
+import type { FeatureMap } from '../../tensor/features.js';
+import { runMethod, type Method } from './methods.js';
+import { batched, outputName } from './user-methods.js';
+import type { SimContext } from '../types.js';
 
 export interface PreparedCall {
   /** One call; `w` holds the random features' directions (R × D) of the methods that have them. */

@@ -16,9 +16,9 @@
  * columns run the products at 300 – 330 GFLOP/s against 240 with 65 ([V | 1]), and φ in three parts (one Gather)
  * in 14.5 ms a call against 19 – 20 ms for φ whole from two Gathers.
  */
-import { causalSoftmaxRows } from '../sim/scaling-cost.js';
-import type { Method } from '../tensor/methods.js';
-import { Graph } from './graph.js';
+import { causalSoftmaxRows } from './cost.js';
+import type { Method } from './methods.js';
+import { Graph } from '../../engine/onnx/graph.js';
 
 
 export interface GraphCall {

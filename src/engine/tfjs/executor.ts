@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type OpResult, type SharedInputs } from './attention.js';
-import type { TfjsBackend } from './backend.js';
-import type { NormalRng } from '../random/normal.js';
+import type { TfjsBackend } from '../backend.js';
+import type { NormalRng } from '../../random/normal.js';
 
 /** Runs attention ops, in this thread or in a pool of workers; `lane` picks the worker. */
 export interface Executor {
@@ -27,8 +27,8 @@ export function inlineExecutor(): Executor {
 /** A pool of worker threads, each with its own backend instance; inputs are shared, not copied. */
 export async function workerExecutor(backend: TfjsBackend, size = Math.min(2, availableParallelism())): Promise<Executor> {
   if (size < 2) return inlineExecutor();
-  const url = new URL('../worker-boot.mjs', import.meta.url);
-  const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { entry: 'tensor/worker', backend } }));
+  const url = new URL('../../worker-boot.mjs', import.meta.url);
+  const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { entry: 'engine/tfjs/worker', backend } }));
   const pending = new Map<number, { resolve: (r: OpResult) => void; reject: (e: Error) => void }>();
   let next = 0;
   for (const w of workers) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { logLogSlope } from '../stats/fit.js';
-import { moments, normalInterval, zScore } from '../stats/moments.js';
-import { defineSimulation } from './types.js';
+import { logLogSlope } from '../../stats/fit.js';
+import { moments, normalInterval, zScore } from '../../stats/moments.js';
+import { defineSimulation } from '../types.js';
 
 /**
  * qk-variance: s = q·k (or q·k/√d) for q, k iid N(mu, sigma² I) in R^d.

@@ -2,9 +2,9 @@
  * Derived tables of mha-vs-mqa: MHA/MQA ratios per shape (bytes, KV reads, FLOPs, time), the
  * time ratio's growth with n, and roofline curves with the decode steps placed on them.
  */
-import { decodeCost } from './decode-cost.js';
-import type { DecodeRow } from './mha-vs-mqa.js';
-import type { Analysis, Row } from './types.js';
+import { decodeCost } from './cost.js';
+import type { DecodeRow } from './rows.js';
+import type { Analysis, Row } from '../types.js';
 
 export const RATIO_COLUMNS = [
   'kind', 'b', 'd', 'h', 'n', 'kv_read_ratio', 'kv_read_ratio_over_h', 'flops_diff', 'flops_diff_over_projection',

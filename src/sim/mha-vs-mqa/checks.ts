@@ -4,8 +4,8 @@
  * wrong head width is refused).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { NormalRng } from '../random/normal.js';
-import { decodeReference, decodeStep, type DecodePath } from './decode.js';
+import { NormalRng } from '../../random/normal.js';
+import { decodeReference, decodeStep, type DecodePath } from './reference.js';
 
 type TF = typeof tfc;
 
