@@ -1,4 +1,5 @@
 /** Every user-facing message, in one catalog. Tests compare against these functions. */
+import { didYouMean } from './suggest.js';
 
 /** What a message says of a lock's holder (run/lock.ts's LockHolder has these fields; the catalog imports nothing). */
 interface LockHolder {
@@ -37,18 +38,18 @@ export const msg = {
   yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
   notAMapping: () => 'an experiment file must be a YAML mapping (key: value lines) at the top level',
   unknownKey: (path: string, key: string, allowed: readonly string[]) =>
-    `unknown key ${show(key)}${path ? ` in ${path}` : ''}; allowed: ${list(allowed)}`,
+    `unknown key ${show(key)}${path ? ` in ${path}` : ''}${didYouMean(key, allowed)}; allowed: ${list(allowed)}`,
   wrongValue: (path: string, value: unknown, expected: string) =>
     `${path}: bad value ${show(value)}; expected ${expected}`,
   missingKey: (path: string, expected: string) => `${path}: missing; expected ${expected}`,
   unknownExperiment: (name: string, available: readonly string[]) =>
-    `unknown experiment ${show(name)}; available: ${list(available)}, all, or a path to a .yaml file`,
+    `unknown experiment ${show(name)}${didYouMean(name, available)}; available: ${list(available)}, all, or a path to a .yaml file`,
   unknownSimulation: (kind: unknown, available: readonly string[]) =>
-    `simulation: unknown kind ${show(kind)}; available: ${list(available)}`,
+    `simulation: unknown kind ${show(kind)}${typeof kind === 'string' ? didYouMean(kind, available) : ''}; available: ${list(available)}`,
   emptyGrid: (key: string) => `grid.${key}: expands to no values; give at least one value`,
   badRange: (key: string, detail: string) => `grid.${key}: ${detail}`,
   gridUnknownParam: (key: string, allowed: readonly string[]) =>
-    `grid: unknown parameter ${show(key)}; parameters of this simulation: ${list(allowed)}`,
+    `grid: unknown parameter ${show(key)}${didYouMean(key, allowed)}; parameters of this simulation: ${list(allowed)}`,
   gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
   gridPointInvalid: (path: string, point: string, detail: string) => `${path}: the point ${point} is not allowed: ${detail}`,
   zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
@@ -58,18 +59,18 @@ export const msg = {
     `grid: expands to ${count} points, more than the limit of ${limit}; shrink a range or use --quick`,
   badChart: (id: string, detail: string) => `charts.${id}: not a valid Vega-Lite fragment: ${detail}`,
   claimColumn: (id: string, column: string, available: readonly string[]) =>
-    `claims.${id}: column ${show(column)} is not produced by this simulation; columns: ${list(available)}`,
+    `claims.${id}: column ${show(column)} is not produced by this simulation${didYouMean(column, available)}; columns: ${list(available)}`,
   claimTable: (id: string, table: string, available: readonly string[]) =>
-    `claims.${id}: unknown table ${show(table)}; tables: ${list(available)}`,
+    `claims.${id}: unknown table ${show(table)}${didYouMean(table, available)}; tables: ${list(available)}`,
   unknownOption: (opt: string, allowed: readonly string[]) =>
-    `unknown option ${show(opt)}; allowed: ${list(allowed)}`,
+    `unknown option ${show(opt)}${didYouMean(opt, allowed)}; allowed: ${list(allowed)}`,
   badOptionValue: (opt: string, value: string, expected: string) =>
     `option --${opt}: bad value ${show(value)}; expected ${expected}`,
   badOptionUsage: (detail: string) => `${detail} (see --help)`,
   missingExperiment: () => 'no experiment named; usage: npm run exp -- <name|path.yaml|all> [options] (see --help)',
   badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
   badSetKey: (key: string, allowed: readonly string[]) =>
-    `--set ${key}=...: unknown key ${show(key)}; settable: ${list(allowed)}`,
+    `--set ${key}=...: unknown key ${show(key)}${didYouMean(key, allowed)}; settable: ${list(allowed)}`,
   runLocked: (h: LockHolder | undefined, lock: string) =>
     `this run is being computed by ${h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}${h.run ? ` (${h.run})` : ''}` : `another process (lock ${lock})`}. ` +
     'Wait for it to finish, or run the same command with --wait to wait and then use its result; a holder that is gone loses the lock within 10 s',
@@ -84,6 +85,7 @@ export const msg = {
   badSetBlock: (raw: string, key: string, blocks: number) =>
     `--set ${raw}: grid[i].${key} names one grid block of a parameter; this grid has ${blocks} block${blocks === 1 ? '' : 's'} (grid[0]…grid[${blocks - 1}])`,
   badSetValue: (key: string, value: string, detail: string) => `--set ${key}=${value}: ${detail}`,
+  badSetType: (raw: string, key: string, value: unknown, expected: string) => `--set ${raw}: ${key} must be ${expected}, got ${show(value)}`,
   unknownBackend: (name: string, allowed: readonly string[]) =>
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
@@ -97,6 +99,10 @@ export const msg = {
   pluginNotSimulation: (file: string, got: string) => `simulation: the default export of ${file} is a ${got}, not a simulation; write \`export default defineSimulation({ ... })\``,
   pluginField: (file: string, field: string, problem: 'missing' | 'wrong', expected: string) =>
     `simulation: the default export of ${file} is not a simulation: field ${field} is ${problem}; expected ${expected}`,
+  pluginUnknownField: (file: string, field: string, allowed: readonly string[], near: { field: string; expected: string } | undefined) =>
+    `simulation: the default export of ${file} is not a simulation: it has no field ${show(field)}` +
+    (near ? ` (did you mean ${show(near.field)}? ${near.field} must be ${near.expected})` : '') +
+    `; fields: ${list(allowed)}`,
   pluginKindTaken: (file: string, kind: string) => `simulation: ${file} declares kind ${kind}, which is a built-in simulation; give it a name of its own`,
   pluginChanged: (file: string) => `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
   fileMissing: (key: string, file: string) => `${key}: file ${file} does not exist (paths are relative to the experiment file)`,

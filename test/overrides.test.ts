@@ -32,7 +32,7 @@ describe('--set as a whole', () => {
     // 3 does not divide h = 8 or 16: the custom rule points at the groups key, and so at its --set.
     expect(errorOf(['d=[512]', 'groups=3'])).toContain('error: --set groups=3: ');
     expect(errorOf(['groups=3', 'd=[512]'])).toContain('gqa groups must divide h and be below it');
-    expect(errorOf(['b=[1]', 'time_budget_ms=-1'])).toMatch(/^error: --set time_budget_ms=-1: settings\.time_budget_ms: bad value -1/);
+    expect(errorOf(['b=[1]', 'time_budget_ms=-1'])).toBe(`error: ${msg.badSetType('time_budget_ms=-1', 'time_budget_ms', -1, 'a number above 0')} [BAD_SET]`);
     // A later --set of the same key wins, and the error names that one.
     expect(errorOf(['groups=2', 'groups=5'])).toContain('--set groups=5: ');
   });
@@ -69,3 +69,31 @@ describe('tests that need system tools', () => {
     }
   });
 });
+
+const scaling = await loadExperiment(resolveExperimentFile('scaling'));
+describe('--set values checked against their parameter before the grid is built', () => {
+  const scalingError = (sets: string[]): string => {
+    try {
+      resolveExperiment(scaling, { quick: false, sets });
+    } catch (e) {
+      if (isAttnlabError(e)) return e.message;
+      throw e;
+    }
+    throw new Error('expected an error');
+  };
+  it('D=abc names D and what it takes, not the zip the grid would then trip over', () => {
+    expect(scalingError(['D=abc'])).toBe('--set D=abc: D must be an integer from 1 to 256, got "abc"');
+    expect(scalingError(['D=abc'])).toBe(msg.badSetType('D=abc', 'D', 'abc', 'an integer from 1 to 256'));
+  });
+  it('each element of a list, the ends of a range, booleans, enums and settings', () => {
+    expect(scalingError(['D=[16,300]'])).toBe(msg.badSetType('D=[16,300]', 'D', 300, 'an integer from 1 to 256'));
+    expect(scalingError(['N={geometric: {from: 1, to: 8, factor: 2}}'])).toContain('N must be an integer from 2 to 1048576, got 1');
+    expect(scalingError(['causal=maybe'])).toBe(msg.badSetType('causal=maybe', 'causal', 'maybe', 'true or false'));
+    expect(scalingError(['method=[softmaxx]'])).toContain('method must be one of "softmax", "quadratic-kernel"');
+    expect(scalingError(['rounds=0'])).toBe(msg.badSetType('rounds=0', 'rounds', 0, 'an integer from 1 to 20'));
+  });
+  it('a value the parameter takes passes on to the structural checks (control)', () => {
+    expect(scalingError(['D=[16, 32]'])).toContain('zip');
+  });
+});
+
