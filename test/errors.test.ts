@@ -85,6 +85,12 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     expect(err).toContain('unknown key "dee" in grid (did you mean "d"?); allowed: d, sigma, mu, scaling');
   });
 
+  it('a value of none of the forms a key takes lists those forms (a claim test with `below` instead of `abs_below`)', async () => {
+    const claim = 'claims:\n  - { id: c1, text: T, kind: fraction, test: { column: z_var, below: 3 } }\n';
+    const err = await expectBad(GOOD.replace('charts:', `${claim}charts:`));
+    expect(err).toBe(`error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between}, {column, abs_below}, {column, abs_below_bonferroni}')} [SCHEMA]\n`);
+  });
+
   it('wrong type names the key, the value and what is allowed', async () => {
     const err = await expectBad(GOOD.replace('seed: 1', 'seed: "one"'));
     expect(err).toBe(`error: FILE:5:7: ${msg.wrongValue('seed', 'one', 'number, received string')} [SCHEMA]\n`);
