@@ -18,7 +18,7 @@ export interface DecodeShape {
   /** Scale numbers (float32) read per step for a quantized cache, K and V together; @default 0 */
   scaleNumbers?: number;
   /** Sliding window: tokens the step reads at most; @default unbounded */
-  window?: number;
+  window?: number | undefined;
   /**
    * The engine copies the cache it reads into a fresh one each step (onnxruntime-node's GroupQueryAttention call,
    * see engines.ts): a read and a write of the cache, counted in bytesKvCopy; @default false
@@ -32,8 +32,10 @@ export interface DecodeCost {
   bytesWeights: number;
   /** x, q, k, v (new token), o, y. */
   bytesActivations: number;
-  /** The cached K and V the step reads (MLA: the latent and the RoPE key), scales included. */
+  /** The cached K and V the step reads (MLA: the latent and the RoPE key). */
   bytesKvRead: number;
+  /** The float32 scales of a quantized cache the step reads. */
+  bytesKvScales: number;
   bytesKvWrite: number;
   /** The engine's copy of the cache per step (read + write); 0 where the cache is read where it lies. */
   bytesKvCopy: number;
@@ -49,7 +51,7 @@ export interface DecodeCost {
 }
 
 function total(c: Omit<DecodeCost, 'bytesTotal' | 'intensity'>): DecodeCost {
-  const bytesTotal = c.bytesWeights + c.bytesActivations + c.bytesKvRead + c.bytesKvWrite + c.bytesKvCopy;
+  const bytesTotal = c.bytesWeights + c.bytesActivations + c.bytesKvRead + c.bytesKvScales + c.bytesKvWrite + c.bytesKvCopy;
   return { ...c, bytesTotal, intensity: c.flops / bytesTotal };
 }
 
@@ -65,7 +67,8 @@ export function decodeCost({ b, n, d, h, g, s, sKv = s, scaleNumbers = 0, window
     flops: projections + attention + softmax,
     bytesWeights: s * (2 * d * d + 2 * d * kv),
     bytesActivations: s * b * (4 * d + 2 * kv),
-    bytesKvRead: cacheRead + 4 * scaleNumbers,
+    bytesKvRead: cacheRead,
+    bytesKvScales: 4 * scaleNumbers,
     bytesKvWrite: sKv * 2 * b * kv,
     bytesKvCopy: copiesCache ? 2 * cacheRead : 0,
     kvCacheBytes: sKv * 2 * b * (t + 1) * kv,
@@ -89,10 +92,14 @@ export interface MlaShape {
   dc: number;
   dr: number;
   s: number;
+  /** Bytes per cached number; @default s */
+  sKv?: number;
+  window?: number | undefined;
 }
 
-export function mlaCost({ b, n, d, h, dc, dr, s }: MlaShape): DecodeCost {
+export function mlaCost({ b, n: all, d, h, dc, dr, s, sKv = s, window }: MlaShape): DecodeCost {
   const k = d / h;
+  const n = Math.min(all, window ?? all);
   const projections =
     2 * b * d * d /* q */ + 2 * b * h * k * dc /* q → latent */ + 2 * b * d * h * dr /* RoPE query */ + 2 * b * d * (dc + dr) /* new latent, RoPE key */ +
     2 * b * h * dc * k /* latent → value */ + 2 * b * d * d; /* o */
@@ -102,11 +109,12 @@ export function mlaCost({ b, n, d, h, dc, dr, s }: MlaShape): DecodeCost {
     flops: projections + attention + softmax,
     bytesWeights: s * (d * d + h * k * dc + d * h * dr + d * (dc + dr) + h * dc * k + d * d),
     bytesActivations: s * b * (2 * d /* x, y */ + h * k /* q */ + h * (dc + dr) /* latent query */ + (dc + dr) /* new token */ + h * dc + h * k /* o */),
-    bytesKvRead: s * b * n * (dc + dr),
-    bytesKvWrite: s * b * (dc + dr),
+    bytesKvRead: sKv * b * n * (dc + dr),
+    bytesKvScales: 0,
+    bytesKvWrite: sKv * b * (dc + dr),
     bytesKvCopy: 0,
-    kvCacheBytes: s * b * (n + 1) * (dc + dr),
-    kvBytesPerToken: s * (dc + dr),
+    kvCacheBytes: sKv * b * (n + 1) * (dc + dr),
+    kvBytesPerToken: sKv * (dc + dr),
     tokensRead: n,
   });
 }

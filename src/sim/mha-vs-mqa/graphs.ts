@@ -113,6 +113,7 @@ export function gqaOpGraph(s: GqaOpShape): Uint8Array {
 
 export interface MlaGraphShape {
   b: number;
+  /** Tokens in the latent cache (a rolling buffer of min(n, window) under a window). */
   n: number;
   d: number;
   h: number;
