@@ -163,7 +163,7 @@ export const msg = {
     `kv_dtype ${dtype} runs on kernel gqa-op only (GroupQueryAttention dequantizes as it reads; the graph kernel has no quantized product); allowed on kernel graph: float32, float16`,
   decodeLatentWithout: (key: string, variant: string) => `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
   decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',
-  decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values, so mla is timed on kernel graph',
+  decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
   decodeKvDtype: (dtype: string, bytes: number) =>
     `kv_dtype ${dtype} does not go with dtype_bytes ${bytes}: float32 goes with 4, float16 with 2 (int8 and int4 with either)`,
   decodeQuantHead: (k: number) => `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,

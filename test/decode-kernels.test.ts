@@ -3,7 +3,14 @@
  * designs table, the derived kernels table, and each timing claim of the experiment file passing on rows that follow
  * the theory and failing on a deliberately wrong variant.
  */
-import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startOnnxRun } from '../src/engine/onnx/engine.js';
+import { rngFor } from '../src/random/seed.js';
+import { onnxKernelChecks } from '../src/sim/mha-vs-mqa/engines.js';
+import { msg } from '../src/messages.js';
+import { cli, latestRun, tmp } from './helpers.js';
 import { decodeCost, mlaAsymptoticIntensity, mlaCost, mlaRidgeHeads, scaleNumbers } from '../src/sim/mha-vs-mqa/cost.js';
 import { chooseScales, quantizeCache } from '../src/sim/mha-vs-mqa/reference.js';
 import { designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
@@ -167,5 +174,66 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
     expect(verdict('window-stops-growth', right)).toBe('pass');
     const full = variants.flatMap((v) => wn.map((n) => row({ variant: v, kernel: 'graph', n, window: 4096, bytesFrom: (m) => decodeCost({ b: 1, n: m, d: 1024, h: 16, g: v === 'mha' ? 16 : v === 'gqa' ? 4 : 1, s: 4 }).bytesTotal })));
     expect(verdict('window-stops-growth', full)).toBe('fail');
+  });
+});
+
+describe('the kernels on the onnx engine against their float64 loops', () => {
+  const run = startOnnxRun();
+  afterAll(async () => (await run).probe?.close());
+  it('GroupQueryAttention for g = h, 2, 1 and each cache type, under a window; the MLA graph; present shares past, fetched present is a copy', async () => {
+    const checks = await onnxKernelChecks(await run, rngFor(1, 'kernels', 0));
+    expect(checks.map((c) => c.check)).toEqual([
+      'gqa-op-g=4', 'gqa-op-g=2', 'gqa-op-g=1', 'gqa-op-float16', 'gqa-op-int8-per-channel', 'gqa-op-int8-per-tensor',
+      'gqa-op-int4-per-channel', 'gqa-op-int4-per-tensor', 'gqa-op-window', 'mla-graph', 'gqa-op-present-shares-past', 'gqa-op-fetched-present-is-a-copy',
+    ]);
+    for (const c of checks) {
+      expect(c.max_abs_diff, c.check).toBeLessThanOrEqual(c.tolerance);
+      expect(c.passed_shape, c.check).toBe(true);
+    }
+    // the float32 kernels are far inside 1e-5; the quantized ones too, against the loop on the dequantized cache
+    expect(Math.max(...checks.filter((c) => /int|g=/.test(c.check)).map((c) => c.max_abs_diff))).toBeLessThan(2e-6);
+  });
+});
+
+describe('mha-vs-mqa from the command line: MLA, and combinations that do not exist', () => {
+  it('--quick --set variant=[mla] --set d_latent=[512] --set d_rope=[64]: KV bytes b·n·576·bytes per number on every row', async () => {
+    const out = join(tmp(), 'results');
+    const r = await cli(['mha-vs-mqa', '--quick', '--set', 'variant=[mla]', '--set', 'd_latent=[512]', '--set', 'd_rope=[64]', '--set', 'n=[512]', '--set', 'time_budget_ms=5', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const [head, ...lines] = readFileSync(join(latestRun(out, 'mha-vs-mqa'), 'results.csv'), 'utf8').trimEnd().split('\n');
+    const col = (line: string, name: string) => line.split(',')[head!.split(',').indexOf(name)]!;
+    expect(lines.length).toBeGreaterThan(4);
+    for (const line of lines) {
+      const perNumber = { float32: 4, float16: 2, int8: 1, int4: 0.5 }[col(line, 'kv_dtype')]!;
+      expect(Number(col(line, 'bytes_kv_read')), line).toBe(Number(col(line, 'b')) * Number(col(line, 'tokens_read')) * 576 * perNumber);
+      // on the graph it is timed; GroupQueryAttention cannot run it (one head width for K and V): analytic, with the reason
+      if (col(line, 'kernel') === 'gqa-op') expect(col(line, 'skipped_reason')).toBe(msg.decodeMlaKernel());
+      else expect(Number(col(line, 'time_ms'))).toBeGreaterThan(0);
+    }
+    expect(r.stdout).not.toMatch(/FAIL mla-kv-bytes/);
+  });
+  it.each([
+    ['int4 on the graph kernel', ['--set', 'kv_dtype=[int4]'], /--set kv_dtype=\[int4\]: grid\[0\]: the point .* is not allowed: kv_dtype int4 runs on kernel gqa-op only.*allowed on kernel graph: float32, float16/],
+    ['d_latent without mla', ['--set', 'grid[0].d_latent=[512]'], /--set grid\[0\]\.d_latent=\[512\]: grid\[0\]: the point .* is not allowed: d_latent describes the latent cache of variant mla, not mha/],
+    ['a window larger than any n', ['--set', 'grid[4].window=[100000]'], /window 100000 is larger than every n of its points \(the largest is 2048\).*allowed: a window at most the largest n/],
+  ])('%s: exit 2, nothing written, the message names where, the key and what is allowed', async (_name, sets, message) => {
+    const out = join(tmp(), 'results');
+    const r = await cli(['mha-vs-mqa', '--quick', ...sets, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+  it.each([
+    ['int4 on the graph kernel', '    kernel: [gqa-op]\n    kv_dtype: [int8, int4]', '    kernel: [graph]\n    kv_dtype: [int8, int4]', 'kv_dtype: [int8, int4]', msg.decodeQuantizedOnGraph('int8')],
+    ['a window larger than any n', 'window: [4096]', 'window: [1000000]', 'window: [1000000]', msg.decodeWindowTooLarge(1000000, 65536)],
+  ])('in the file, %s points at the key: file, line, column', async (_name, from, to, lineOf, message) => {
+    const dir = tmp();
+    const text = readFileSync(resolveExperimentFile('mha-vs-mqa'), 'utf8').replace(from, to);
+    writeFileSync(join(dir, 'bad.yaml'), text);
+    const line = text.split('\n').findIndex((l) => l.includes(lineOf)) + 1;
+    const r = await cli([join(dir, 'bad.yaml'), '--out', join(dir, 'results')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`bad\\.yaml:${line}:\\d+: `));
+    expect(r.stderr).toContain(message);
+    expect(existsSync(join(dir, 'results'))).toBe(false);
   });
 });
