@@ -209,12 +209,14 @@ export const mhaVsMqa = defineSimulation({
     if (mhaCacheBytes(params) > settings.max_cache_bytes || analyticOnly(params, engine)) return 0;
     const cost = pointCost(params);
     if (engine === 'onnx') {
-      // onnx on the reference machine: a step streams its bytes at about 10 GB/s (GroupQueryAttention: about 3 GB/s,
-      // its copy of the cache included); fresh inputs are filled at about 1.2 GB/s (page faults included) once per
-      // round, and the memory probe fills its own copy once. (The first point of a run at a new size of about 1 GiB
-      // pays some 3 – 4 s more, not modelled.)
-      const call = 0.05 + cost.bytesTotal / (params.kernel === 'gqa-op' ? 3e6 : 1e7);
-      const fill = (cost.kvCacheBytes + cost.bytesWeights) / 1.2e6;
+      // onnx on the reference machine: a step streams its bytes at about 10 GB/s (GroupQueryAttention about 3 GB/s, its
+      // copy of the cache included; float16 products about 2.5 GB/s, converting as they go) and its small products
+      // reach about 5 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page faults
+      // included) once per round, and the memory probe fills its own copy once. (The first point of a run at a new size
+      // of about 1 GiB pays some 3 – 4 s more, not modelled.)
+      const rate = params.kernel === 'gqa-op' ? 3e6 : params.dtype_bytes === 2 ? 2.5e6 : 1e7;
+      const call = 0.05 + cost.bytesTotal / rate + (params.variant === 'mla' ? cost.flops / 5e6 : 0);
+      const fill = (cost.kvCacheBytes * (params.kernel === 'gqa-op' ? 2 : 1) + cost.bytesWeights) / 1.2e6;
       return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, timingWindow(settings));
     }
     // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at
