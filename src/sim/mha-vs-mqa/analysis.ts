@@ -216,9 +216,9 @@ export function analyseDecode(
     for (const dtype of ['int8', 'int4', 'float16']) {
       const at = dtypeRows.filter((r) => r['kv_dtype'] === dtype && r['n'] === nMax);
       if (!at.length) continue;
-      parts.push(`${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`);
+      parts.push(`${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (its bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`);
     }
-    findings.push(`At n = ${nMax}, against a float32 cache on the same kernel and variant, a step with an ${parts.join(', ')} the time.`);
+    findings.push(`At n = ${nMax}, against a float32 cache on the same kernel and variant, a step takes with a cache of ${parts.join(', ')} the time.`);
   }
 
   // 3. MLA: bytes per token, intensity against this machine's ridge point, and where its time sits between the bounds.
@@ -245,7 +245,7 @@ export function analyseDecode(
   const windowRows = of('window');
   if (windowRows.length) {
     const w = windowRows[0]!;
-    findings.push(`With a window of ${w['window']} tokens a step's time stops growing: from n = ${w['n_from']} to n = ${w['n_to']} it changed ${range(windowRows.map((r) => r['time_growth'] as number))} over ${windowRows.length} variant × kernel pairs (bytes ${range(windowRows.map((r) => r['bytes_growth'] as number))}).`);
+    findings.push(`With a window of ${w['window']} tokens the bytes a step moves stop growing at n = ${w['n_from']} (${range(windowRows.map((r) => r['bytes_growth'] as number))} from there to n = ${w['n_to']}); its time changed ${range(windowRows.map((r) => r['time_growth'] as number))} over ${windowRows.length} variant × kernel pairs.`);
   }
 
   // 5. Published designs at n.
