@@ -204,7 +204,7 @@ export function analyseDecode(
     const memoryBound = bestRows.filter((r) => r['variant'] !== 'mla');
     const worst = memoryBound.length ? Math.max(...memoryBound.map((r) => r['time_over_bound'] as number)) : null;
     findings.push(
-      `At b = 1 and n ≥ 8192 a float32 step takes, in units of its bytes ÷ this machine's measured read bandwidth: ${bound.join('; ')}${worst !== null ? `. The best kernel of MHA, GQA and MQA is within ${worst.toFixed(2)}× of that bound` : ''} (gqa-op's bytes include ONNX Runtime's copy of the cache into present, see the checks table).`,
+      `At b = 1, n ≥ 8192, float32, time ÷ (bytes ÷ measured bandwidth): ${bound.join('; ')}${worst !== null ? `; the best kernel of MHA, GQA and MQA within ${worst.toFixed(2)}×` : ''} (gqa-op's bytes include ONNX Runtime's copy of the cache).`,
     );
   }
 
@@ -216,9 +216,9 @@ export function analyseDecode(
     for (const dtype of ['int8', 'int4', 'float16']) {
       const at = dtypeRows.filter((r) => r['kv_dtype'] === dtype && r['n'] === nMax);
       if (!at.length) continue;
-      parts.push(`${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (its bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`);
+      parts.push(`${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`);
     }
-    findings.push(`At n = ${nMax}, against a float32 cache on the same kernel and variant, a step takes with a cache of ${parts.join(', ')} the time.`);
+    findings.push(`At n = ${nMax}, a step's time with each cache type ÷ its time with float32 (same kernel and variant): ${parts.join(', ')}.`);
   }
 
   // 3. MLA: bytes per token, intensity against this machine's ridge point, and where its time sits between the bounds.
@@ -234,10 +234,11 @@ export function analyseDecode(
     const growth = of('mla-growth')[0];
     const largest = rows.filter((r) => r.variant === 'mla' && r.time_ms !== null && r.window === null).sort((a, c) => c.n - a.n)[0];
     const bounds = largest
-      ? `; at n = ${largest.n} its step took ${(largest.time_ms! / ((largest.bytes_total / bandwidth) * 1e3)).toFixed(2)}× its bytes ÷ bandwidth and ${(largest.time_ms! / ((largest.flops / peak) * 1e3)).toFixed(2)}× its FLOPs ÷ peak`
+      ? `; at n = ${largest.n} it took ${(largest.time_ms! / ((largest.bytes_total / bandwidth) * 1e3)).toFixed(1)}× its bytes ÷ bandwidth and ${(largest.time_ms! / ((largest.flops / peak) * 1e3)).toFixed(1)}× its FLOPs ÷ peak`
       : '';
+    const grew = growth ? `; n = ${growth['n_from']} → ${growth['n_to']}: time ${(growth['time_growth'] as number).toFixed(2)}×, bytes ${(growth['bytes_growth'] as number).toFixed(2)}×` : '';
     findings.push(
-      `MLA (d_latent = ${dc}, d_rope = ${dr}) caches ${dc + dr} numbers (${mlaRow.kv_bytes_per_token} B) per token and layer against MHA's ${mha} B and MQA's ${mqa} B at d = ${mlaRow.d}, h = ${mlaRow.h}, yet does ${((2 * (dc + dr) + 2 * dc) / (4 * (mlaRow.d / mlaRow.h))).toFixed(1)}× MQA's attention FLOPs: its intensity tends to ${intensity.toFixed(1)} FLOP/B as n grows, against this machine's ridge point of ${ridge.toFixed(1)} FLOP/B (peak ÷ bandwidth), so it turns compute-bound here from about h = ${hStar.toFixed(0)} query heads${bounds}${growth ? `; from n = ${growth['n_from']} to ${growth['n_to']} its time grew ${(growth['time_growth'] as number).toFixed(2)}× as its bytes grew ${(growth['bytes_growth'] as number).toFixed(2)}×` : ''}.`,
+      `MLA (${dc} + ${dr}) caches ${mlaRow.kv_bytes_per_token} B a token and layer against MHA's ${mha} B and MQA's ${mqa} B (d = ${mlaRow.d}, h = ${mlaRow.h}) for ${((2 * (dc + dr) + 2 * dc) / (4 * (mlaRow.d / mlaRow.h))).toFixed(1)}× MQA's attention FLOPs: its intensity tends to ${intensity.toFixed(1)} FLOP/B, past this machine's ridge point (${ridge.toFixed(1)} FLOP/B) from h ≈ ${hStar.toFixed(0)}${bounds}${grew}.`,
     );
   }
 
