@@ -164,6 +164,8 @@ export const msg = {
   decodeLatentWithout: (key: string, variant: string) => `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
   decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',
   decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
+  decodeFloat16Converted: (what: string) =>
+    `analytic only: ONNX Runtime runs the float16 ${what} here by casting the cache to float32 first (no float16 kernel on this provider); its time would be the cast's`,
   decodeKvDtype: (dtype: string, bytes: number) =>
     `kv_dtype ${dtype} does not go with dtype_bytes ${bytes}: float32 goes with 4, float16 with 2 (int8 and int4 with either)`,
   decodeQuantHead: (k: number) => `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,

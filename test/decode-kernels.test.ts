@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startOnnxRun } from '../src/engine/onnx/engine.js';
 import { rngFor } from '../src/random/seed.js';
-import { onnxKernelChecks } from '../src/sim/mha-vs-mqa/engines.js';
+import { float16Native, onnxKernelChecks } from '../src/sim/mha-vs-mqa/engines.js';
 import { msg } from '../src/messages.js';
 import { cli, latestRun, tmp } from './helpers.js';
 import { decodeCost, mlaAsymptoticIntensity, mlaCost, mlaRidgeHeads, scaleNumbers } from '../src/sim/mha-vs-mqa/cost.js';
@@ -193,6 +193,11 @@ describe('the kernels on the onnx engine against their float64 loops', () => {
     // the float32 kernels are far inside 1e-5; the quantized ones too, against the loop on the dequantized cache
     expect(Math.max(...checks.filter((c) => /int|g=/.test(c.check)).map((c) => c.max_abs_diff))).toBeLessThan(2e-6);
   });
+  it('float16: GroupQueryAttention reads a float16 cache as it is; the float16 graphs get the cache cast to float32 first (CPU)', async () => {
+    const r = await run;
+    const native = await float16Native(r);
+    if (r.engine.provider === 'cpu') expect(native).toEqual({ graph: 0, 'gqa-op': 1, mla: 0 });
+  });
 });
 
 describe('mha-vs-mqa from the command line: MLA, and combinations that do not exist', () => {
@@ -208,6 +213,8 @@ describe('mha-vs-mqa from the command line: MLA, and combinations that do not ex
       expect(Number(col(line, 'bytes_kv_read')), line).toBe(Number(col(line, 'b')) * Number(col(line, 'tokens_read')) * 576 * perNumber);
       // on the graph it is timed; GroupQueryAttention cannot run it (one head width for K and V): analytic, with the reason
       if (col(line, 'kernel') === 'gqa-op') expect(col(line, 'skipped_reason')).toBe(msg.decodeMlaKernel());
+      // float16 is timed where the engine runs it without casting the cache to float32 (not ONNX Runtime's CPU MatMul)
+      else if (col(line, 'dtype_bytes') === '2' && col(line, 'skipped_reason')) expect(col(line, 'skipped_reason')).toBe(msg.decodeFloat16Converted('mla graph'));
       else expect(Number(col(line, 'time_ms'))).toBeGreaterThan(0);
     }
     expect(r.stdout).not.toMatch(/FAIL mla-kv-bytes/);

@@ -14,6 +14,7 @@ import type { NormalRng } from '../../random/normal.js';
 import { chooseScales, decodeReference, gqaOpReference, matmul64, mlaReference, quantizeCache } from './reference.js';
 import { float32Check, type DecodeCheck } from './checks.js';
 import { probeMs } from '../timing.js';
+import { castInputs } from '../../engine/onnx/casts.js';
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -316,4 +317,15 @@ export async function onnxKernelChecks({ engine }: OnnxRun, rng: NormalRng): Pro
     await session.release();
   }
   return checks;
+}
+
+/**
+ * Whether the engine runs each kernel's float16 step natively, or converts the cache to float32 first (a Cast on the
+ * cache input in the session's optimized graph): 1 native, 0 converted. The node types do not depend on the shape.
+ */
+export async function float16Native({ engine }: OnnxRun): Promise<Record<'graph' | 'gqa-op' | 'mla', number>> {
+  const graph = await castInputs(engine, decodeGraph({ b: 1, n: 16, d: 64, h: 4, g: 2, elem: 'float16' }), ['Kt', 'V']);
+  const op = await castInputs(engine, gqaOpGraph({ b: 1, n: 16, d: 64, h: 4, g: 2, kv: 'float16', scales: 'per-channel' }), ['past_key', 'past_value']);
+  const mla = await castInputs(engine, mlaGraph({ b: 1, n: 16, d: 64, h: 4, dc: 16, dr: 8, elem: 'float16' }), ['C', 'KR']);
+  return { graph: graph.length ? 0 : 1, 'gqa-op': op.length ? 0 : 1, mla: mla.length ? 0 : 1 };
 }

@@ -4,7 +4,7 @@ import { decodeChecks } from './checks.js';
 import { decodeStep } from './reference.js';
 import { analyseDecode, DESIGN_COLUMNS, KERNEL_COLUMNS, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './analysis.js';
 import { decodeCost, KV_DTYPE_BYTES, mlaCost, scaleNumbers, type DecodeCost, type KvDtype } from './cost.js';
-import { onnxDecodeChecks, onnxDecodeStep, onnxKernelChecks, onnxProbes, type StepSpec } from './engines.js';
+import { float16Native, onnxDecodeChecks, onnxDecodeStep, onnxKernelChecks, onnxProbes, type StepSpec } from './engines.js';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
@@ -137,6 +137,13 @@ function analyticOnly(p: Params, backend: string): string | null {
   return null;
 }
 
+/** A float16 step the engine would run by converting its cache to float32 first stays analytic (its time would be the conversion's). */
+function float16Converted(p: Params, setup: Record<string, number>): string | null {
+  if (p.dtype_bytes !== 2) return null;
+  const kernel = p.variant === 'mla' ? 'mla' : p.kernel === 'gqa-op' ? 'gqa_op' : 'graph';
+  return setup[`float16_native_${kernel}`] === 0 ? msg.decodeFloat16Converted(p.variant === 'mla' ? 'mla graph' : `${p.kernel} kernel`) : null;
+}
+
 /** A window larger than every n of its points never fills: an error at the grid's window key. */
 async function checkWindows(points: readonly { params: Params }[], at: (path: (string | number)[]) => SourceLocation): Promise<void> {
   const largest = new Map<number, number>();
@@ -174,9 +181,13 @@ export const mhaVsMqa = defineSimulation({
       const { bandwidth, peak } = await onnxProbes(run, now);
       const graph = await onnxDecodeChecks(run, rng, now);
       const kernels = await onnxKernelChecks(run, rng);
+      const native = await float16Native(run);
       const checks = [...graph.checks, ...kernels, ...decodeChecks(tf, rng)];
       return {
-        values: { bandwidth_bytes_per_s: bandwidth, peak_flops: peak, ...graph.values },
+        values: {
+          bandwidth_bytes_per_s: bandwidth, peak_flops: peak, ...graph.values,
+          float16_native_graph: native.graph, float16_native_gqa_op: native['gqa-op'], float16_native_mla: native.mla,
+        },
         tables: { checks: { columns: CHECK_COLUMNS, rows: checks.map((c) => ({ ...c })) } },
       };
     }
@@ -243,7 +254,7 @@ export const mhaVsMqa = defineSimulation({
       time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, measured_bytes: null, bandwidth_gbs: null, gflops: null,
       predicted_ms: null, time_over_bound: null, skipped_reason: null, time_samples_ms: null,
     };
-    const why = analyticOnly(params, ctx.backend);
+    const why = analyticOnly(params, ctx.backend) ?? float16Converted(params, ctx.setup.values);
     if (why) return [{ ...row, skipped_reason: why }];
     const mhaCache = mhaCacheBytes(params);
     if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
