@@ -14,7 +14,7 @@ export const RATIO_COLUMNS = [
 ] as const;
 export const KERNEL_COLUMNS = [
   'kind', 'variant', 'kernel', 'kv_dtype', 'b', 'd', 'h', 'n', 'window', 'best_kernel', 'time_over_bound', 'time_ratio', 'bytes_ratio',
-  'kv_bytes_per_token', 'kv_bytes_over_formula', 'time_growth', 'bytes_growth', 'time_growth_over_bytes_growth', 'n_from', 'n_to',
+  'kv_bytes_per_token', 'kv_bytes_over_formula', 'time_growth', 'bytes_growth', 'bound_growth', 'time_growth_over_bound_growth', 'n_from', 'n_to',
 ] as const;
 export const DESIGN_COLUMNS = [
   'name', 'design', 'layers', 'kv_numbers_per_token_layer', 'bytes_per_token_layer_fp16', 'bytes_per_token_layer_int8',
@@ -63,8 +63,11 @@ export function designRow(x: Design, n: number): Row {
   };
 }
 
-/** The kernels table: best kernel per variant, quantized caches against float32, MLA's bytes and growth, windows. */
-export function kernelTable(rows: readonly DecodeRow[]): Row[] {
+/**
+ * The kernels table: best kernel per variant, quantized caches against float32, MLA's bytes and growth, windows.
+ * `machine` gives the roofline MLA's growth is compared with: max(bytes ÷ bandwidth, FLOPs ÷ peak).
+ */
+export function kernelTable(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number } = { bandwidth: 1, peak_flops: Infinity }): Row[] {
   const out: Row[] = [];
   const shape = (r: DecodeRow) => `${r.variant}|${r.b}|${r.d}|${r.h}|${r.n}|${r.d_latent}|${r.d_rope}`;
   // Each variant's best kernel (float32, no window) against bytes ÷ bandwidth.
@@ -107,7 +110,12 @@ export function kernelTable(rows: readonly DecodeRow[]): Row[] {
     const [first, last] = [g[0]!, g[g.length - 1]!];
     const time = last.time_ms! / first.time_ms!;
     const bytes = last.bytes_total / first.bytes_total;
-    out.push({ ...blank(KERNEL_COLUMNS), kind: 'mla-growth', variant: 'mla', kernel: last.kernel, kv_dtype: last.kv_dtype, b: last.b, d: last.d, h: last.h, n: last.n, time_growth: time, bytes_growth: bytes, time_growth_over_bytes_growth: time / bytes, n_from: first.n, n_to: last.n });
+    const roof = (r: DecodeRow) => Math.max(r.bytes_total / machine.bandwidth, r.flops / machine.peak_flops);
+    const bound = roof(last) / roof(first);
+    out.push({
+      ...blank(KERNEL_COLUMNS), kind: 'mla-growth', variant: 'mla', kernel: last.kernel, kv_dtype: last.kv_dtype, b: last.b, d: last.d, h: last.h, n: last.n,
+      time_growth: time, bytes_growth: bytes, bound_growth: bound, time_growth_over_bound_growth: time / bound, n_from: first.n, n_to: last.n,
+    });
   }
   // Windows: the time at the largest n against the time at the first n ≥ window.
   const windows = new Map<string, DecodeRow[]>();
@@ -184,7 +192,7 @@ export function analyseDecode(
   }
 
   const findings: string[] = [];
-  const kernels = kernelTable(rows);
+  const kernels = kernelTable(rows, machines[0]);
   const of = (kind: string) => kernels.filter((r) => r['kind'] === kind);
 
   // 1. How close each kernel and variant came to bytes ÷ the measured bandwidth: b = 1, n ≥ 8192, float32.
@@ -236,7 +244,7 @@ export function analyseDecode(
     const bounds = largest
       ? `; at n = ${largest.n} it took ${(largest.time_ms! / ((largest.bytes_total / bandwidth) * 1e3)).toFixed(1)}× its bytes ÷ bandwidth and ${(largest.time_ms! / ((largest.flops / peak) * 1e3)).toFixed(1)}× its FLOPs ÷ peak`
       : '';
-    const grew = growth ? `; n = ${growth['n_from']} → ${growth['n_to']}: time ${(growth['time_growth'] as number).toFixed(2)}×, bytes ${(growth['bytes_growth'] as number).toFixed(2)}×` : '';
+    const grew = growth ? `; n = ${growth['n_from']} → ${growth['n_to']}: time ${(growth['time_growth'] as number).toFixed(2)}×, bytes ${(growth['bytes_growth'] as number).toFixed(2)}×, roofline bound ${(growth['bound_growth'] as number).toFixed(2)}×` : '';
     findings.push(
       `MLA (${dc} + ${dr}) caches ${mlaRow.kv_bytes_per_token} B a token and layer against MHA's ${mha} B and MQA's ${mqa} B (d = ${mlaRow.d}, h = ${mlaRow.h}) for ${((2 * (dc + dr) + 2 * dc) / (4 * (mlaRow.d / mlaRow.h))).toFixed(1)}× MQA's attention FLOPs: its intensity tends to ${intensity.toFixed(1)} FLOP/B, past this machine's ridge point (${ridge.toFixed(1)} FLOP/B) from h ≈ ${hStar.toFixed(0)}${bounds}${grew}.`,
     );
