@@ -169,4 +169,17 @@ export const msg = {
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,
   figuresUsage: () => 'usage: npm run figures -- <name> [--run ID] [--theme slides|paper|report] [--format svg,png,pdf] [--scale N] [--out DIR]',
+  // mha-vs-mqa: combinations of the decode step's parameters that do not exist (the grid reports file, line and key)
+  decodeQuantizedOnGraph: (dtype: string) =>
+    `kv_dtype ${dtype} runs on kernel gqa-op only (GroupQueryAttention dequantizes as it reads; the graph kernel has no quantized product); allowed on kernel graph: float32, float16`,
+  decodeLatentWithout: (key: string, variant: string) => `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
+  decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',
+  decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
+  decodeFloat16Converted: (what: string) =>
+    `analytic only: ONNX Runtime runs the float16 ${what} here by casting the cache to float32 first (no float16 kernel on this provider); its time would be the cast's`,
+  decodeKvDtype: (dtype: string, bytes: number) =>
+    `kv_dtype ${dtype} does not go with dtype_bytes ${bytes}: float32 goes with 4, float16 with 2 (int8 and int4 with either)`,
+  decodeQuantHead: (k: number) => `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,
+  decodeWindowTooLarge: (window: number, largestN: number) =>
+    `window ${window} is larger than every n of its points (the largest is ${largestN}), so the window never fills; allowed: a window at most the largest n`,
 } as const;

@@ -19,8 +19,18 @@ describe('the cost model', () => {
   // Wall-clock seconds of the default grids on the reference machine (2 cores): the Monte Carlo experiments on wasm
   // with --jobs 2 (2026-11-22), the timing experiments on onnx (2026-12-02, `npm run exp -- scaling` and
   // `-- mha-vs-mqa`, each alone); the README gives the same figures.
-  // attention-training: 59 s on wasm with --jobs 2 (2026-12-02).
-  const MEASURED_S = { 'qk-variance': 15.3, scaling: 137.1, 'softmax-saturation': 24.3, 'mha-vs-mqa': 51.5, 'attention-training': 59 };
+  // attention-training: 59 s on wasm with --jobs 2 (2026-12-02). mha-vs-mqa's grid of kernels, cache types, MLA and
+  // windows (2026-12-05) has no quiet measurement yet: 101 and 140 s on onnx under a load average of 13 – 14 from
+  // other work, against 48 s by the model; measure it alone with `npx tsx scripts/mha-vs-mqa-spread.ts 3` (it prints
+  // each run's wall time) and add it here.
+  const MEASURED_S = { 'qk-variance': 15.3, scaling: 137.1, 'softmax-saturation': 24.3, 'attention-training': 59 };
+
+  it("the default mha-vs-mqa fits the 90 s its issue gives it, by the cost model", () => {
+    const e = estimateOf('mha-vs-mqa');
+    expect(e.points).toBe(76);
+    expect(e.ms / 1000).toBeLessThan(90);
+    expect(e.ms / 1000).toBeGreaterThan(20);
+  });
 
   it.each(Object.entries(MEASURED_S))('predicts the default %s within a factor of 1.5 of its measured time', (name, seconds) => {
     const e = estimateOf(name);
@@ -119,7 +129,8 @@ describe('estimates that hold', () => {
     ['mha', 1024, 1841], ['mha', 4096, 3413], ['gqa', 1024, 1450], ['gqa', 4096, 908], ['mqa', 1024, 1189], ['mqa', 4096, 857],
   ];
   it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
-    const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
+    // Scoped to the first block (the graph kernel, float32): the file's other blocks (MLA, windows) stay as they are.
+    const sets = ['grid[0].d=[8192]', 'grid[0].h=[64]', `grid[0].n=[${n}]`, 'grid[0].b=[1]', `grid[0].variant=[${variant}]`, 'grid[0].kernel=[graph]'];
     const resolved = resolveExperiment(LOADED['mha-vs-mqa']!, { quick: true, sets });
     const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);

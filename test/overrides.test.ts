@@ -22,8 +22,9 @@ describe('--set as a whole', () => {
   it('applies every --set before validating: groups=8 before d and h is accepted, in any order', () => {
     const sets = ['groups=8', 'd=[8192]', 'h=[64]', 'n=[1024]', 'b=[1]'];
     const points = pointsWith(sets);
-    // Both blocks of the file collapse to the same shapes (dtype_bytes 4 and 2): 3 variants × 2 dtypes.
-    expect(points).toHaveLength(6);
+    // The file's six blocks at one shape: 3 variants × 2 kernels (6), × int8 and int4 (6), in float16 on 2 kernels (6),
+    // MLA (1), under a window on 2 kernels (6), and the b = 8 block, now block 0's graph points (the same ids, once).
+    expect(points).toHaveLength(25);
     expect(points.find((p) => p.variant === 'gqa')).toMatchObject({ groups: 8, d: 8192, h: 64, n: 1024, b: 1 });
     expect(pointsWith([...sets].reverse())).toEqual(points);
   });
@@ -38,18 +39,19 @@ describe('--set as a whole', () => {
   });
 
   it('a grid parameter applies to every grid block, also those that did not name it', () => {
-    // The file's first block has no dtype_bytes (4 by default); the second names [2].
+    // The file's first block has no dtype_bytes (4 by default); the third names [2].
     const before = pointsWith([]);
     expect(new Set(before.map((p) => p.dtype_bytes))).toEqual(new Set([4, 2]));
     const fp16 = pointsWith(['dtype_bytes=[2]']);
     expect(fp16.every((p) => p.dtype_bytes === 2)).toBe(true);
-    // Block 1's shapes (b 8, d 1024, h 16) are a subset of block 0's, so the union is block 0's 3·2·2·2·6 = 144 points.
-    expect(fp16).toHaveLength(144);
+    // Block 2's points (float16 on both kernels at n = 8192, 32768) are now block 0's: the union is block 0's 3·2·4 = 24,
+    // block 1's 12, MLA's 4, the windows' 18 and block 5's 6 at b = 8: 64 points.
+    expect(fp16).toHaveLength(64);
     // `grid[i].key=` keeps the old scope: one block only.
-    const scoped = pointsWith(['grid[1].dtype_bytes=[4]']);
+    const scoped = pointsWith(['grid[2].dtype_bytes=[4]']);
     expect(scoped.every((p) => p.dtype_bytes === 4)).toBe(true);
-    expect(errorOf(['grid[2].n=[1]'])).toContain(msg.badSetBlock('grid[2].n=[1]', 'n', 2));
-    expect(errorOf(['grid[0].rounds=2'])).toContain(msg.badSetBlock('grid[0].rounds=2', 'rounds', 2));
+    expect(errorOf(['grid[6].n=[1]'])).toContain(msg.badSetBlock('grid[6].n=[1]', 'n', 6));
+    expect(errorOf(['grid[0].rounds=2'])).toContain(msg.badSetBlock('grid[0].rounds=2', 'rounds', 6));
   });
 });
 
