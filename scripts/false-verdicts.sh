@@ -9,7 +9,13 @@ name=$1; pairs=$2; shift 2
 out=$(mktemp -d /tmp/false-verdicts-XXXX)
 lscpu | grep -E '^Model name' | sed 's/  */ /g'
 echo "flags: $(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
-run() { npx tsx src/cli.ts "$name" "$@" --out "$out" > /dev/null 2>&1; ls "$out/$name" | grep -v latest | sort | tail -1; }
+# Each run prints its claims line, any warning and its wall time on stderr; its run id on stdout.
+run() {
+  local t0=$SECONDS
+  npx tsx src/cli.ts "$name" "$@" --out "$out" > "$out/last.txt" 2>&1 || true
+  echo "  run: $(grep -E "^$name: .*claims" "$out/last.txt" | head -1) in $((SECONDS - t0)) s$(grep -E '^ *(FAIL|ERROR) |^warning' "$out/last.txt" | sed 's/^/\n    /' | tr -d '\n')" >&2
+  ls "$out/$name" | grep -v latest | sort | tail -1
+}
 verdicts() { npx tsx src/cli.ts compare "$name@$1" "$name@$2" --out "$out" 2>/dev/null | grep '^timing: '; }
 prev=$(run "$@")
 false=0; total=0
