@@ -13,7 +13,7 @@ echo "flags: $(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo |
 run() {
   local t0=$SECONDS
   npx tsx src/cli.ts "$name" "$@" --out "$out" > "$out/last.txt" 2>&1 || true
-  echo "  run: $(grep -E "^$name: .*claims" "$out/last.txt" | head -1) in $((SECONDS - t0)) s$(grep -E '^ *(FAIL|ERROR) |^warning' "$out/last.txt" | sed 's/^/\n    /' | tr -d '\n')" >&2
+  echo -e "  run: $(grep -E "^$name: .*claims" "$out/last.txt" | head -1) in $((SECONDS - t0)) s$(grep -E '^ *(FAIL|ERROR) |^warning' "$out/last.txt" | sed 's/^/\n    /' | tr -d '\n')" >&2
   ls "$out/$name" | grep -v latest | sort | tail -1
 }
 verdicts() { npx tsx src/cli.ts compare "$name@$1" "$name@$2" --out "$out" 2>/dev/null | grep '^timing: '; }
