@@ -9,6 +9,8 @@ const { DataType } = onnx.TensorProto;
 const Attr = onnx.AttributeProto.AttributeType;
 
 export const OPSET = 15;
+/** ONNX Runtime's contrib operators (fused attention kernels), opset 1. */
+export const CONTRIB_DOMAIN = 'com.microsoft';
 
 /** A dimension: a fixed size, or a name for a size given at run time. */
 export type Dim = number | string;
@@ -34,6 +36,8 @@ export class Graph {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private count = 0;
+  /** Whether a node of ONNX Runtime's contrib domain is in the graph (its opset is then imported). */
+  private contribUsed = false;
   /** Constants by content, so that a graph repeated per chunk holds each of its constants once. */
   private readonly constants = new Map<string, string>();
   readonly name: string;
@@ -65,6 +69,17 @@ export class Graph {
     return names;
   }
 
+  /**
+   * One node of ONNX Runtime's contrib domain (`com.microsoft`: MultiHeadAttention, GroupQueryAttention); returns its
+   * outputs. `inputs` may hold '' for an optional input left out.
+   */
+  contrib(type: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
+    const names = this.ops(type, inputs, outputs, attrs);
+    this.nodes[this.nodes.length - 1]!.domain = CONTRIB_DOMAIN;
+    this.contribUsed = true;
+    return names;
+  }
+
   /** A float32 constant (a scalar when `dims` is empty). */
   floats(values: ArrayLike<number>, dims: readonly number[] = []): string {
     return this.constant(DataType.FLOAT, dims, new Uint8Array(Float32Array.from(values).buffer));
@@ -86,11 +101,16 @@ export class Graph {
     return name;
   }
 
+  /** An int32 constant (GroupQueryAttention's sequence lengths; a scalar when `dims` is empty). */
+  int32s(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant(DataType.INT32, dims, new Uint8Array(Int32Array.from(values).buffer));
+  }
+
   /** The serialized model. */
   encode(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, ...(this.contribUsed ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
       producerName: 'attnlab',
       graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers },
     });

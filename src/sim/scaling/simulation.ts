@@ -14,8 +14,11 @@ import { combineRounds, ONE_ROUND, roundOptions, roundsMs, timeCall, type Timing
 import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
+/** Why `flash` does not run on the tfjs engines (the row's skipped_reason). */
+export const FLASH_TFJS = 'flash is ONNX Runtime\'s fused kernel (MultiHeadAttention, GroupQueryAttention): onnx engine only';
+
 /**
- * scaling: time and memory of softmax attention (O(N²·max(D, M))) against the degree-2
+ * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
  * polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2),
  * with the N² form of the same kernel as reference, causal variants, and random-feature
  * approximations of softmax (Fourier, the homework's Fourier variant, FAVOR+).
@@ -39,9 +42,13 @@ function paramsSchema(names: readonly string[]) {
       message: 'D_random is required for rff, rff-homework and favor, and only for them',
       path: ['D_random'],
     })
-    .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
-      message: 'causal is implemented for softmax and the quadratic kernel only',
+    .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'flash' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
+      message: 'causal is implemented for softmax, flash and the quadratic kernel only',
       path: ['causal'],
+    })
+    .refine((p) => !(p.method === 'flash' && p.causal && p.D !== p.M), {
+      message: 'causal flash (GroupQueryAttention) needs D = M: one head size for queries, keys and values',
+      path: ['M'],
     });
 }
 const Params = paramsSchema(METHODS);
@@ -118,7 +125,7 @@ export const scaling = defineSimulation({
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
-    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes) return 0;
+    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx')) return 0;
     // Per round a session (onnx: graph built and planned) and a warm-up and its share of the samples; once, the error
     // calls (one per draw of random features) and on onnx the memory probe's call, in a process of its own.
     const call = callMs(cost);
@@ -141,6 +148,7 @@ export const scaling = defineSimulation({
     if (predicted !== null && predicted > settings.memory_budget_bytes) {
       return [{ ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` }];
     }
+    if (method === 'flash' && ctx.backend !== 'onnx') return [{ ...row, skipped_reason: FLASH_TFJS }];
     if (user && ctx.backend !== 'onnx') throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
 
     const x = randomInputs(ctx.rng, N, D, M);
