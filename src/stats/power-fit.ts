@@ -77,8 +77,9 @@ export function fitPower(n: readonly number[], y: readonly number[]): PowerFit {
   let pLow: number | null = null;
   let pHigh: number | null = null;
   if (n.length >= 4) {
-    // A perfect fit (RSS 0) still gets an interval: relative residuals below 1e-12 count as rounding.
-    const floor = Math.max(best.rss, 1e-24 * n.length);
+    // A perfect fit (RSS 0) still gets an interval: relative residuals below 1e-6 count as rounding (ill-conditioned
+    // solves near p = 0, where N^p is nearly constant, leave more than float64 epsilon).
+    const floor = Math.max(best.rss, 1e-12 * n.length);
     const inside = (c: { rss: number }) => n.length * Math.log(Math.max(c.rss, floor) / floor) <= CHI2_1_95;
     const i = profile.indexOf(best);
     let lo = i;

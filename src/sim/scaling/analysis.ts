@@ -181,7 +181,7 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
     const perRow = new Map(out.filter((o) => o['kind'] === 'per-row' && o['causal'] === false && o['D'] === widestD).map((o) => [o['method'], o]));
     const parts = memory.map((r) => {
       const b = perRow.get(r['method']);
-      const bytes = b && num(b, 'b') !== null ? `, ${f3(num(b, 'b')!)} bytes per row${num(b, 'b_theory') !== null ? ` (formula ${f3(num(b, 'b_theory')!)})` : ''}` : '';
+      const bytes = b && num(b, 'b') !== null ? `, ${Math.round(num(b, 'b')!)} bytes per row${num(b, 'b_theory') !== null ? ` (formula ${Math.round(num(b, 'b_theory')!)})` : ''}` : '';
       return `${name(String(r['method']))} ${power(r)}${bytes}`;
     });
     const ratio = out.find((o) => o['kind'] === 'memory-ratio' && o['causal'] === false && o['D'] === widestD);
