@@ -66,9 +66,9 @@ describe('the --yes gate', () => {
     const r = await cli([...HUGE, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[TOO_LONG]');
-    expect(r.stderr).toContain('would take about 1 h 43 min');
+    expect(r.stderr).toContain('would take about 2 h 18 min');
     expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 18 min');
-    expect(r.stderr).toContain('Points with causal=false take 87% of the time');
+    expect(r.stderr).toContain('Points with causal=false take 82% of the time');
     expect(r.stderr).toContain('--set causal=[...]');
     expect(r.stderr).toContain('--shard i/n');
     expect(r.stderr).toContain('--yes');
@@ -84,7 +84,7 @@ describe('the --yes gate', () => {
       stop: AbortSignal.abort(),
     });
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain('scaling: 82 points, about 1 h 43 min');
+    expect(stderr).toContain('scaling: 60 points, about 2 h 18 min');
   });
 
   it('a normal run prints its estimate first', async () => {

@@ -15,7 +15,7 @@ import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
 /** Why `flash` does not run on the tfjs engines (the row's skipped_reason). */
-export const FLASH_TFJS = 'flash is ONNX Runtime\'s fused kernel (MultiHeadAttention, GroupQueryAttention): onnx engine only';
+export const FLASH_TFJS = 'flash is ONNX Runtime\'s fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only';
 
 /**
  * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
