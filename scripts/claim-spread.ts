@@ -4,7 +4,8 @@
  *   npx tsx scripts/claim-spread.ts [--runs K] [--out DIR] [--quick] [DIR ...]
  *
  * Runs `npm run exp -- scaling` K times (default 3) into DIR (default results-spread/), each a fresh run with the
- * same seed, then reads every run's fits.csv and results.csv, or reads run directories given instead, and prints
+ * same seed (or takes run directories given instead), recomputes the fits from each run's results.csv with the
+ * analysis and claims as they are now (so a changed fit or tolerance can be tried on old runs), and prints
  * per fitted quantity (p of each growth fit, b_ratio of each per-row fit, each memory ratio and crossover ratio):
  * every run's value, their mean, standard deviation and range, and the claims' verdicts per run, with each run's
  * wall time. A tolerance that covers the range with room to spare (about 3 standard deviations, and never less than
@@ -16,6 +17,8 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { evaluateClaims } from '../src/stats/claims.js';
+import { analyseScaling } from '../src/sim/scaling/analysis.js';
+import type { ScalingRow } from '../src/sim/scaling/rows.js';
 
 const experiment = await loadExperiment(resolveExperimentFile('scaling'));
 const args = process.argv.slice(2);
@@ -63,8 +66,15 @@ function read(file: string): Row[] {
 }
 const values = new Map<string, number[]>();
 const verdicts = new Map<string, string[]>();
+// The analysis as it is now, recomputed from each run's results.csv (so a changed fit or tolerance can be tried on old
+// runs); CSV cells are strings, so numbers, booleans and the samples' arrays are restored first.
+const cell = (v: string): unknown => (v === '' ? null : v === 'true' ? true : v === 'false' ? false : v.startsWith('[') ? JSON.parse(v) : Number.isFinite(Number(v)) ? Number(v) : v);
+const typed = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cell(v)])));
+const fitMinN = Number((experiment.experiment.settings as Record<string, unknown>)['fit_min_N'] ?? 1024);
 dirs.forEach((dir, run) => {
-  for (const r of read(join(dir, 'fits.csv'))) {
+  const results = typed(read(join(dir, 'results.csv')));
+  const fits = analyseScaling(results as unknown as ScalingRow[], fitMinN).tables['fits']!.rows;
+  for (const r of fits.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? '' : String(v)])))) {
     const where = `${r['method']}${r['causal'] === 'true' ? ' causal' : ''} D=${r['D']}`;
     const quantity =
       r['kind'] === 'growth' ? [`p ${r['metric']}`, r['p']] : r['kind'] === 'per-row' ? ['b_ratio memory', r['b_ratio']] : r['kind'] === 'memory-ratio' ? ['ratio memory', r['ratio']] : r['kind'] === 'crossover' ? ['crossover_ratio', r['crossover_ratio']] : null;
@@ -74,11 +84,8 @@ dirs.forEach((dir, run) => {
     list[run] = Number(quantity[1]);
     values.set(key, list);
   }
-  // The claims of the experiment file as it is now, evaluated on this run's tables (so a new tolerance can be tried on
-  // old runs); CSV cells are strings, so numbers and booleans are restored first.
-  const cell = (v: string): string | number | boolean | null => (v === '' ? null : v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v);
-  const typed = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cell(v)])));
-  for (const c of evaluateClaims(experiment.experiment.claims, { results: typed(read(join(dir, 'results.csv'))), fits: typed(read(join(dir, 'fits.csv'))) })) {
+  // The claims of the experiment file as it is now.
+  for (const c of evaluateClaims(experiment.experiment.claims, { results: results as never, fits })) {
     const list = verdicts.get(c.id) ?? [];
     list[run] = c.status === 'error' ? `error (${c.reason})` : c.status === 'pass' ? 'pass' : `FAIL (${c.measured})`;
     verdicts.set(c.id, list);

@@ -1,7 +1,8 @@
 /**
  * Growth with a fixed cost: y ≈ a + b·N^p (a ≥ 0, b ≥ 0), and the straight line y ≈ a + b·N. A log-log slope reads a
  * fixed cost as slower growth (a call that pays 0.6 ms of set-up at N = 128 bends the slope below 1); fitting a
- * separately leaves p to the growth. Least squares on relative residuals (weights 1/y²: times span decades).
+ * separately leaves p to the growth. Least squares on relative residuals for times (they span decades), on absolute
+ * ones for bytes (see `Weights`).
  */
 
 export interface PowerFit {
@@ -18,7 +19,7 @@ export interface PowerFit {
    */
   pLow: number | null;
   pHigh: number | null;
-  /** Relative residual sum of squares Σ((y − fit)/y)² at the best p. */
+  /** Weighted residual sum of squares at the best p (see `Weights`). */
   rss: number;
   n: number;
 }
@@ -28,11 +29,20 @@ export const P_MAX = 4;
 const STEP = 0.0025;
 const CHI2_1_95 = 3.841458820694124;
 
-/** Best a ≥ 0, b ≥ 0 for y ≈ a + b·x with weights 1/y², and its relative RSS. */
-function linearPart(x: readonly number[], y: readonly number[]): { a: number; b: number; rss: number } {
+/**
+ * How residuals weigh: `relative` (weights 1/y², for times, whose noise grows with them and which span decades) or
+ * `absolute` (weights 1, for bytes, whose noise is the allocator's and the page's granularity whatever the size, so
+ * that the smallest sizes do not decide the fit).
+ */
+export type Weights = 'relative' | 'absolute';
+
+/** Best a ≥ 0, b ≥ 0 for y ≈ a + b·x, and its weighted RSS (relative: Σ((y − fit)/y)²; absolute: Σ(y − fit)² / Σy²). */
+function linearPart(x: readonly number[], y: readonly number[], weights: Weights = 'relative'): { a: number; b: number; rss: number } {
   let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const scale = weights === 'absolute' ? y.reduce((s, v) => s + v * v, 0) : 0;
+  const weight = (yi: number) => (weights === 'absolute' ? 1 / scale : 1 / (yi * yi));
   y.forEach((yi, i) => {
-    const w = 1 / (yi * yi);
+    const w = weight(yi);
     const xi = x[i]!;
     sw += w;
     sx += w * xi;
@@ -47,20 +57,22 @@ function linearPart(x: readonly number[], y: readonly number[]): { a: number; b:
   if (a < 0 || b < 0) {
     const onlyB = { a: 0, b: Math.max(0, sxy / sxx) };
     const onlyA = { a: sy / sw, b: 0 };
-    const r = (c: { a: number; b: number }) => y.reduce((s, yi, i) => s + ((yi - c.a - c.b * x[i]!) / yi) ** 2, 0);
-    ({ a, b } = r(onlyB) <= r(onlyA) ? onlyB : onlyA);
+    ({ a, b } = rss(onlyB) <= rss(onlyA) ? onlyB : onlyA);
   }
-  return { a, b, rss: y.reduce((s, yi, i) => s + ((yi - a - b * x[i]!) / yi) ** 2, 0) };
+  return { a, b, rss: rss({ a, b }) };
+  function rss(c: { a: number; b: number }): number {
+    return y.reduce((s, yi, i) => s + weight(yi) * (yi - c.a - c.b * x[i]!) ** 2, 0);
+  }
 }
 
 /** y ≈ a + b·N (a straight line with a fixed part), fitted like `fitPower` with p = 1. */
-export function fitAffine(n: readonly number[], y: readonly number[]): { a: number; b: number; rss: number } {
+export function fitAffine(n: readonly number[], y: readonly number[], weights: Weights = 'relative'): { a: number; b: number; rss: number } {
   check(n, y, 2);
-  return linearPart(n, y);
+  return linearPart(n, y, weights);
 }
 
 /** Fit y ≈ a + b·N^p: p on a grid of STEP over [P_MIN, P_MAX], then a and b by weighted least squares for each p. */
-export function fitPower(n: readonly number[], y: readonly number[]): PowerFit {
+export function fitPower(n: readonly number[], y: readonly number[], weights: Weights = 'relative'): PowerFit {
   check(n, y, 3);
   // N scaled to its largest value, so that N^p stays in range for every p.
   const top = Math.max(...n);
@@ -68,7 +80,7 @@ export function fitPower(n: readonly number[], y: readonly number[]): PowerFit {
   const profile: { p: number; a: number; b: number; rss: number }[] = [];
   for (let k = 0; k <= Math.round((P_MAX - P_MIN) / STEP); k++) {
     const p = Number((P_MIN + k * STEP).toFixed(4));
-    const f = linearPart(u.map((v) => v ** p), y);
+    const f = linearPart(u.map((v) => v ** p), y, weights);
     profile.push({ p, ...f });
   }
   // The smallest p that fits as well as any (to rounding): a constant reads as p = 0, not as an arbitrary p with b ≈ 0.

@@ -58,7 +58,8 @@ function flopsCrossover(n: number[], soft: readonly (number | null)[], other: re
 
 /** The fit of one metric of one method over N ≥ fitMinN: a + b·N^p, its interval, the log-log slope and the AIC class beside it. */
 function growthRow(first: ScalingRow, metric: 'time' | 'memory', n: number[], y: number[]): Row {
-  const f = fitPower(n, y);
+  // Times on relative residuals; bytes on absolute ones (their noise is the allocator's, some 100 KiB at any size).
+  const f = fitPower(n, y, metric === 'time' ? 'relative' : 'absolute');
   const s = logLogSlope(n, y);
   const ranked = rankClasses(n, y);
   return {
@@ -88,8 +89,8 @@ export function analyseScaling(rows: readonly ScalingRow[], fitMinN: number, sam
       const y = usable.map((u) => u.y);
       out.push(growthRow(first, metric, n, y));
       if (metric === 'memory' && PER_ROW.has(first.method) && usable.every((u) => (u.predicted ?? 0) > 0)) {
-        const fit = fitAffine(n, y);
-        const theory = fitAffine(n, usable.map((u) => u.predicted!));
+        const fit = fitAffine(n, y, 'absolute');
+        const theory = fitAffine(n, usable.map((u) => u.predicted!), 'absolute');
         out.push({
           ...blank, kind: 'per-row', method: first.method, causal: first.causal, D: first.D, metric: 'memory', model: 'a + b·N',
           a: fit.a, b: fit.b, b_theory: theory.b, b_ratio: theory.b > 0 ? fit.b / theory.b : null,
