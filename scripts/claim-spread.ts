@@ -50,16 +50,24 @@ function read(file: string): Row[] {
   const records: string[][] = [[]];
   let field = '';
   let quoted = false;
+  const end = () => {
+    records[records.length - 1]!.push(field);
+    field = '';
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') records[records.length - 1]!.push(field), (field = '');
-    else if (c === '\n') records[records.length - 1]!.push(field), (field = ''), records.push([]);
-    else field += c;
+    else if (c === ',') end();
+    else if (c === '\n') {
+      end();
+      records.push([]);
+    } else field += c;
   }
   const [header, ...rows] = records.filter((r) => r.length > 1);
   return rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
