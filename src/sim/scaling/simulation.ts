@@ -110,7 +110,7 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export const scaling = defineSimulation({
   kind: 'scaling',
-  summary: 'time and memory of softmax versus quadratic-kernel linear attention as N grows',
+  summary: 'time and memory of exact softmax attention (materialized, and fused: flash) versus quadratic-kernel linear attention as N grows',
   params: Params,
   paramsFor: (settings: Settings) => paramsSchema([...METHODS, ...Object.keys(settings.methods)]),
   settings: Settings,
