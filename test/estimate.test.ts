@@ -20,7 +20,9 @@ describe('the cost model', () => {
   // with --jobs 2 (2026-11-22), the timing experiments on onnx (2026-12-02, `npm run exp -- scaling` and
   // `-- mha-vs-mqa`, each alone); the README gives the same figures.
   // attention-training: 59 s on wasm with --jobs 2 (2026-12-02).
-  const MEASURED_S = { 'qk-variance': 15.3, scaling: 137.1, 'softmax-saturation': 24.3, 'mha-vs-mqa': 51.5, 'attention-training': 59 };
+  // scaling: its grid changed with issue 26 (90 points, flash beside softmax; cost model 91 s) and has not been timed
+  // on a quiet machine yet (the previous grid: 137.1 s measured, 110 s by its model); add it back once measured.
+  const MEASURED_S = { 'qk-variance': 15.3, 'softmax-saturation': 24.3, 'mha-vs-mqa': 51.5, 'attention-training': 59 };
 
   it.each(Object.entries(MEASURED_S))('predicts the default %s within a factor of 1.5 of its measured time', (name, seconds) => {
     const e = estimateOf(name);
@@ -66,8 +68,8 @@ describe('the --yes gate', () => {
     const r = await cli([...HUGE, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[TOO_LONG]');
-    expect(r.stderr).toContain('would take about 2 h 18 min');
-    expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 18 min');
+    expect(r.stderr).toContain('would take about 1 h 53 min');
+    expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 15 min');
     expect(r.stderr).toContain('Points with causal=false take 82% of the time');
     expect(r.stderr).toContain('--set causal=[...]');
     expect(r.stderr).toContain('--shard i/n');
@@ -84,7 +86,7 @@ describe('the --yes gate', () => {
       stop: AbortSignal.abort(),
     });
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain('scaling: 60 points, about 2 h 18 min');
+    expect(stderr).toContain('scaling: 60 points, about 1 h 53 min');
   });
 
   it('a normal run prints its estimate first', async () => {
@@ -133,7 +135,10 @@ describe('estimates that hold', () => {
   it.each(SCALING_MS)('per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i', (causal, d, ms) => {
     const loaded = LOADED['scaling']!;
     const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
-    const predicted = loaded.sim.estimateMs!(point as never, loaded.experiment.settings as never, 'onnx');
+    // Measured in three rounds each: the prediction for three rounds (these calls are over single_round_ms, which
+    // times them in one round since issue 26).
+    const settings = { ...(loaded.sim.settings as { parse(v: unknown): object }).parse(loaded.experiment.settings), single_round_ms: Infinity };
+    const predicted = loaded.sim.estimateMs!(point as never, settings as never, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
   });
