@@ -28,8 +28,9 @@ const f3 = (v: number) => Number(v.toPrecision(3));
  * linear form further. The fixed part a takes what a call pays whatever N (the linear form's chunk graph, about
  * 0.6 ms at D = 64), so p is the growth alone; findings and claims read the same rows of fits.csv, so they use the
  * same range. Per-row fits (a + b·N, memory of the O(N) methods) compare b, the bytes each row adds, with the formula.
+ * Three sizes fit a + b·N^p exactly (no interval on p); the default grid gives every fit four or more.
  */
-export const FIT_MIN_POINTS = 4;
+export const FIT_MIN_POINTS = 3;
 
 /** Random-feature errors follow D_random^(−1/2) only once the estimates stop being dominated by rare draws. */
 export const RFF_FIT_MIN = 256;
