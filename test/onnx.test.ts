@@ -62,6 +62,20 @@ describe('the onnx engine', () => {
     expect(relErrors(out, m, rows, referenceRows(x, 'softmax', causal, rows)).max).toBeLessThan(1e-5);
   });
 
+  it('the graph builder imports the contrib opset (com.microsoft, 1) only for graphs that use a contrib node', async () => {
+    const onnxProto = (await import('onnx-proto')).default;
+    const decode = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes);
+    const flash = decode(attentionGraph({ method: 'flash', causal: true, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    expect(flash.opsetImport.map((o) => `${o.domain}:${String(o.version)}`)).toEqual([':15', 'com.microsoft:1']);
+    const gqa = flash.graph!.node!.find((n) => n.opType === 'GroupQueryAttention')!;
+    expect(gqa.domain).toBe('com.microsoft');
+    // query, key, value, no past key or value, seqlens_k, total_sequence_length; output, present K and V
+    expect(gqa.input!.map((i) => (i === '' ? '∅' : 'x'))).toEqual(['x', 'x', 'x', '∅', '∅', 'x', 'x']);
+    expect(gqa.output).toHaveLength(3);
+    const soft = decode(attentionGraph({ method: 'softmax', causal: false, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    expect(soft.opsetImport.map((o) => o.domain)).toEqual(['']);
+  });
+
   it('flash holds O(N): at N = 4096, D = M = 16 about 4(2D + 2M) = 256 bytes per row, against 16 MiB of scores for softmax', async () => {
     const n = 4096;
     for (const causal of [false, true]) {
