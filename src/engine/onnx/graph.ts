@@ -9,6 +9,8 @@ const { DataType } = onnx.TensorProto;
 const Attr = onnx.AttributeProto.AttributeType;
 
 export const OPSET = 15;
+/** The domain of ONNX Runtime's contrib ops (MultiHeadAttention, GroupQueryAttention, FusedMatMul), imported at version 1 when a graph uses it. */
+export const CONTRIB_DOMAIN = 'com.microsoft';
 
 /** A dimension: a fixed size, or a name for a size given at run time. */
 export type Dim = number | string;
@@ -18,9 +20,6 @@ export type ElemType = 'float32' | 'int64' | 'bool' | 'int32' | 'int8' | 'uint8'
 const ELEM: Record<ElemType, number> = {
   float32: DataType.FLOAT, int64: DataType.INT64, bool: DataType.BOOL, int32: DataType.INT32, int8: DataType.INT8, uint8: DataType.UINT8, float16: DataType.FLOAT16,
 };
-
-/** The domain of ONNX Runtime's contrib ops (GroupQueryAttention, FusedMatMul), imported at version 1 when a graph uses it. */
-export const MS_DOMAIN = 'com.microsoft';
 
 function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   if (typeof v === 'string') return { name, type: Attr.STRING, s: new TextEncoder().encode(v) };
@@ -95,7 +94,8 @@ export class Graph {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private count = 0;
-  private usesContrib = false;
+  /** Whether a node of ONNX Runtime's contrib domain is in the graph (its opset is then imported). */
+  private contribUsed = false;
   /** Constants by content, so that a graph repeated per chunk holds each of its constants once. */
   private readonly constants = new Map<string, string>();
   readonly name: string;
@@ -115,14 +115,6 @@ export class Graph {
     this.outputs.push(valueInfo(name, dims, elem));
   }
 
-  /** A node of an ONNX Runtime contrib op (domain com.microsoft) with `outputs` outputs; an empty input name skips an optional input. */
-  contrib(type: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
-    this.usesContrib = true;
-    const names = this.ops(type, inputs, outputs, attrs);
-    this.nodes[this.nodes.length - 1]!.domain = MS_DOMAIN;
-    return names;
-  }
-
   /** Name a node's output directly as a graph output (no Identity: an op's output buffer is the caller's, when the caller pre-allocates it). */
   outputAs(node: string, name: string, dims: readonly Dim[], elem: ElemType = 'float32'): void {
     const n = this.nodes.find((x) => x.output?.includes(node));
@@ -140,6 +132,17 @@ export class Graph {
   ops(type: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
     const names = Array.from({ length: outputs }, () => `${type.toLowerCase()}_${this.count++}`);
     this.nodes.push({ opType: type, input: [...inputs], output: names, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    return names;
+  }
+
+  /**
+   * One node of ONNX Runtime's contrib domain (`com.microsoft`: MultiHeadAttention, GroupQueryAttention); returns its
+   * outputs. `inputs` may hold '' for an optional input left out.
+   */
+  contrib(type: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
+    const names = this.ops(type, inputs, outputs, attrs);
+    this.nodes[this.nodes.length - 1]!.domain = CONTRIB_DOMAIN;
+    this.contribUsed = true;
     return names;
   }
 
@@ -169,11 +172,16 @@ export class Graph {
     return name;
   }
 
+  /** An int32 constant (GroupQueryAttention's sequence lengths; a scalar when `dims` is empty). */
+  int32s(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    return this.constant(DataType.INT32, dims, new Uint8Array(Int32Array.from(values).buffer));
+  }
+
   /** The serialized model. */
   encode(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: OPSET }, ...(this.usesContrib ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
+      opsetImport: [{ domain: '', version: OPSET }, ...(this.contribUsed ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
       producerName: 'attnlab',
       graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers },
     });
