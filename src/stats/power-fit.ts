@@ -4,6 +4,7 @@
  * separately leaves p to the growth. Least squares on relative residuals for times (they span decades), on absolute
  * ones for bytes (see `Weights`).
  */
+import { weightedLine } from './fit.js';
 
 export interface PowerFit {
   /** Fixed part (the units of y), at least 0. */
@@ -38,21 +39,11 @@ export type Weights = 'relative' | 'absolute';
 
 /** Best a ≥ 0, b ≥ 0 for y ≈ a + b·x, and its weighted RSS (relative: Σ((y − fit)/y)²; absolute: Σ(y − fit)² / Σy²). */
 function linearPart(x: readonly number[], y: readonly number[], weights: Weights = 'relative'): { a: number; b: number; rss: number } {
-  let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   const scale = weights === 'absolute' ? y.reduce((s, v) => s + v * v, 0) : 0;
   const weight = (yi: number) => (weights === 'absolute' ? 1 / scale : 1 / (yi * yi));
-  y.forEach((yi, i) => {
-    const w = weight(yi);
-    const xi = x[i]!;
-    sw += w;
-    sx += w * xi;
-    sy += w * yi;
-    sxx += w * xi * xi;
-    sxy += w * xi * yi;
-  });
-  const det = sw * sxx - sx * sx;
-  let a = det > 0 ? (sxx * sy - sx * sxy) / det : sy / sw;
-  let b = det > 0 ? (sw * sxy - sx * sy) / det : 0;
+  const line = weightedLine(x, y, (i) => weight(y[i]!));
+  const { sw, sy, sxx, sxy } = line.sums;
+  let [a, b] = [line.intercept, line.slope];
   // On the boundary: no fixed cost (b alone), or no growth (a alone), whichever fits better.
   if (a < 0 || b < 0) {
     const onlyB = { a: 0, b: Math.max(0, sxy / sxx) };
