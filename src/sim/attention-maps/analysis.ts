@@ -39,7 +39,7 @@ export function shownPoint(rows: readonly MapsRow[], score: Score): { probe: str
   return { probe, T: Math.max(...rows.filter((r) => r.probe === probe).map((r) => r.T)) };
 }
 
-export function analyseMaps(rows: readonly MapsRow[]): Analysis {
+export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
   const heads: Row[] = [];
   const top: Row[] = [];
   const maps: Row[] = [];
@@ -86,7 +86,7 @@ export function analyseMaps(rows: readonly MapsRow[]): Analysis {
         const others = above.slice(1, 6).map((r) => `${headLabel(r.layer, r.head)} ${r[score]!.toFixed(2)}`);
         findings.push(`${headLabel(best.layer, best.head)} is ${th.kind}: ${interval(one(best))} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`);
       } else {
-        findings.push(`No head is ${th.kind.replace(/^an? /, '')}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`);
+        findings.push(`No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`);
       }
     }
     // The maps of the top heads, on the point's map sequence.
@@ -102,12 +102,12 @@ export function analyseMaps(rows: readonly MapsRow[]): Analysis {
       }
     });
   }
-  findings.push(...logitFindings(rows));
+  findings.push(...logitFindings(rows, baseline));
   return { tables: { heads: { columns: HEAD_COLUMNS, rows: heads }, top_heads: { columns: TOP_COLUMNS, rows: top }, maps: { columns: MAP_COLUMNS, rows: maps } }, summary, findings };
 }
 
 /** The logits' variance against 1, and the untrained baseline's entropy against the trained model's. */
-function logitFindings(rows: readonly MapsRow[]): string[] {
+function logitFindings(rows: readonly MapsRow[], baseline: string): string[] {
   const out: string[] = [];
   const at = shownPoint(rows, 'logit_var');
   const pick = (model: MapsRow['model'], score: Score) =>
@@ -126,7 +126,7 @@ function logitFindings(rows: readonly MapsRow[]): string[] {
     const [t, u] = [ent('trained'), ent('untrained')];
     if (t.length && u.length) {
       out.push(
-        `Untrained (each weight matrix's entries permuted): entropy ÷ ln(keys) from ${u[0]!.toFixed(3)} to ${u.at(-1)!.toFixed(3)} (median ${med(u).toFixed(3)}; 1 is uniform), against ${t[0]!.toFixed(3)} to ${t.at(-1)!.toFixed(3)} (median ${med(t).toFixed(3)}) trained (${eAt.probe} probe, T=${eAt.T}).`,
+        `Untrained (${baseline}): entropy ÷ ln(keys) from ${u[0]!.toFixed(3)} to ${u.at(-1)!.toFixed(3)} (median ${med(u).toFixed(3)}; 1 is uniform), against ${t[0]!.toFixed(3)} to ${t.at(-1)!.toFixed(3)} (median ${med(t).toFixed(3)}) trained (${eAt.probe} probe, T=${eAt.T}).`,
       );
     }
   }

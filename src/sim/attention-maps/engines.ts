@@ -13,7 +13,7 @@ import { loadOnnx } from '../../engine/onnx/engine.js';
 import { readModelFile } from '../../engine/onnx/model-file.js';
 import { NormalRng } from '../../random/normal.js';
 import { msg } from '../../messages.js';
-import { decodeModel, permuteWeights, softmaxInput, summarize, withOutputs, type ModelSummary } from './graphs.js';
+import { decodeModel, untrainedWeights, softmaxInput, summarize, withOutputs, type ModelSummary } from './graphs.js';
 
 /** A problem with the model or the settings that name it: the settings key it concerns, and the message. */
 export class ModelProblem extends Error {
@@ -32,8 +32,9 @@ export interface OpenOptions {
   attention?: readonly string[] | undefined;
   /** Vocabulary size, where the user gives it. */
   vocab?: number | undefined;
-  /** Entries of every weight matrix permuted with this seed: the untrained baseline. */
+  /** The untrained baseline: entries of every weight matrix permuted with this seed (or re-drawn, with `untrainedStd`). */
   permuteSeed?: number;
+  untrainedStd?: number | undefined;
 }
 
 export interface Layer {
@@ -84,7 +85,7 @@ export function modelSize(file: string): { weights: number; heads: number } | un
 
 /** The model opened for inspection, once per process for each file, baseline and option set. */
 export function openModel(o: OpenOptions): Promise<AttentionModel> {
-  const key = JSON.stringify([o.file, o.idsInput, o.attention ?? null, o.vocab ?? null, o.permuteSeed ?? null]);
+  const key = JSON.stringify([o.file, o.idsInput, o.attention ?? null, o.vocab ?? null, o.permuteSeed ?? null, o.untrainedStd ?? null]);
   let m = cache.get(key);
   if (!m) {
     m = open(o);
@@ -135,7 +136,7 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     if (!layers.length) throw new ModelProblem(['settings', 'model'], msg.noAttention(file, summary.softmaxes.length, summary.ops));
   }
   const fetches = [...new Set(layers.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
-  const graph = o.permuteSeed === undefined ? model : permuteWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)));
+  const graph = o.permuteSeed === undefined ? model : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
   const engine = await loadOnnx();
   let session: Ort.InferenceSession;
   try {

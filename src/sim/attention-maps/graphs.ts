@@ -132,10 +132,11 @@ export function withOutputs(model: Model, names: readonly string[]): Uint8Array 
 
 /**
  * The untrained baseline: the entries of every weight matrix (a float initializer of rank ≥ 2 that a MatMul, Gemm or
- * Gather reads: projections and embedding tables) shuffled, so each keeps its own scale and loses what it learned.
- * Biases, norms, masks and constants are kept.
+ * Gather reads: projections and embedding tables) shuffled, so each keeps its own scale and loses what it learned;
+ * or, with `std`, re-drawn from N(0, std²) (the initialisation of GPT-2 and BERT: std 0.02). Biases, norms, masks
+ * and constants are kept.
  */
-export function permuteWeights(model: Model, rng: NormalRng): Model {
+export function untrainedWeights(model: Model, rng: NormalRng, std?: number): Model {
   const graph = model.graph!;
   const nodes = graph.node ?? [];
   const aliases = new Map(nodes.filter((n) => n.opType === 'Identity').map((n) => [n.output?.[0] ?? '', n.input?.[0] ?? '']));
@@ -148,7 +149,8 @@ export function permuteWeights(model: Model, rng: NormalRng): Model {
   const initializer = (graph.initializer ?? []).map((t) => {
     if (!weights.has(t.name ?? '') || t.dataType !== onnx.TensorProto.DataType.FLOAT || (t.dims?.length ?? 0) < 2) return t;
     const values = t.rawData?.length ? new Float32Array(Uint8Array.from(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
-    shuffle(values, rng);
+    if (std === undefined) shuffle(values, rng);
+    else for (let i = 0; i < values.length; i++) values[i] = std * rng.normal();
     return onnx.TensorProto.create({ ...t, rawData: new Uint8Array(values.buffer), floatData: [] });
   });
   return onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, initializer }) });

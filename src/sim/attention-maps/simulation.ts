@@ -39,8 +39,9 @@ const Settings = z
     tokens: z.array(z.array(z.number().int().min(0)).min(1)).default([]).describe('token-id lists of the tokens probe (each cut to T)'),
     texts: z.array(z.string().min(1)).default([]).describe('sentences of the text probe, tokenized and cut to T'),
     tokenizer: z.string().min(1).optional().describe('a Hugging Face tokenizer.json for the text probe and the maps\' labels; @default GPT-2\'s byte-pair encoding for models with 50257 tokens'),
-    baseline: z.enum(['none', 'untrained']).default('none').describe('untrained: the same sequences through the model with the entries of each weight matrix permuted (its own scale, nothing learned); @default none'),
-    baseline_seed: z.number().int().min(0).default(0).describe('seed of the permutation; @default 0'),
+    baseline: z.enum(['none', 'untrained']).default('none').describe('untrained: the same sequences also through the model with the entries of each weight matrix permuted (its own scale, nothing learned) or re-drawn (baseline_std); @default none'),
+    baseline_seed: z.number().int().min(0).default(0).describe('seed of the permutation (or of the draws); @default 0'),
+    baseline_std: z.number().positive().optional().describe('re-draw each weight matrix from N(0, baseline_std²) instead of permuting it: the model\'s own initialisation (GPT-2 and BERT: 0.02); @default permute'),
     map_T: z.number().int().min(0).max(64).default(24).describe('length of the sequence each point draws its attention maps on (0: no maps); @default 24'),
     map_heads: z.number().int().min(1).max(8).default(2).describe('heads per score whose maps are kept (the highest at each point); @default 2'),
   })
@@ -129,7 +130,7 @@ export const attentionMaps = defineSimulation({
   files: (s: Settings) => [...(s.model ? [['model']] : []), ...(s.tokenizer ? [['tokenizer']] : [])],
   prepare: (s: Settings, points, at) => checkModel(s, points.map((p) => p.params), at),
   estimateMs: (p, s: Settings) => modelCostMs(s.model ?? '', p.T, p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences, s.baseline === 'untrained'),
-  analyse: (rows) => analyseMaps(rows),
+  analyse: (rows, s: Settings) => analyseMaps(rows, s.baseline_std === undefined ? 'weight matrices permuted' : `weight matrices re-drawn from N(0, ${s.baseline_std}²)`),
   async run({ params, settings: s }, ctx) {
     const t0 = ctx.now();
     const model = await openModel(sink(s));
@@ -145,7 +146,7 @@ export const attentionMaps = defineSimulation({
       await addMaps(rows, model, mapBatch, t, labels, s);
     }
     if (s.baseline === 'untrained') {
-      const untrained = await openModel({ ...sink(s), permuteSeed: s.baseline_seed });
+      const untrained = await openModel({ ...sink(s), permuteSeed: s.baseline_seed, untrainedStd: s.baseline_std });
       rows.push(...summarise('untrained', params, await scoreBatch(untrained, batch, params.T), 0));
     }
     const ms = ctx.now() - t0;
