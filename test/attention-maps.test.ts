@@ -74,6 +74,13 @@ describe('attention-maps scores, checked by hand', () => {
     }
   });
 
+  it('bidirectional uniform attention over 3 keys: next-token score 1/3 (queries 0 and 1), previous-token 1/3; causal maps have no next-token score', () => {
+    const s = headScores(new Float32Array(9).fill(1 / 3), new Float32Array(9), 0, 3, [1, 2, 3], null);
+    expect(s.next_token_score).toBeCloseTo(1 / 3, 6);
+    expect(s.previous_token_score).toBeCloseTo(1 / 3, 6);
+    expect(headScores(uniform(3), causalLogits(3), 0, 3, [1, 2, 3], null).next_token_score).toBeNull();
+  });
+
   it('without logits, a key of weight exactly 0 counts as hidden, and logit_var is null', () => {
     const s = headScores(uniform(3), null, 0, 3, [1, 2, 3], null);
     expect(s.entropy_ratio).toBeCloseTo(1, 6);
@@ -247,4 +254,20 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
     const { err } = await refused('nomodel', yaml('  sequences: 4'));
     expect(err).toContain('settings.model: missing');
   });
+});
+
+describe('attention-maps: the committed example (experiments/attention-maps.yaml --quick)', () => {
+  it("its claims pass on the trained model, and fail when the same claims are read against a model without induction heads (planted.onnx)", async () => {
+    const dir = tmp();
+    const r = await cli(['attention-maps', '--quick', '--check', '--out', join(dir, 'out')]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/claims: (\d+)\/\1 passed/);
+    // The wrong variant: the same file and claims, pointed at the planted model (a previous-token head, no induction head).
+    const text = readFileSync(join(import.meta.dirname, '../experiments/attention-maps.yaml'), 'utf8').replace('../examples/attention-maps/induction-2L.onnx', PLANTED);
+    writeFileSync(join(dir, 'wrong.yaml'), text);
+    const wrong = await cli([join(dir, 'wrong.yaml'), '--quick', '--set', 'T=[32]', '--check', '--out', join(dir, 'wrong')]);
+    expect(wrong.code, wrong.stdout).toBe(1);
+    expect(wrong.stdout).toContain('FAIL induction-head-l1h0');
+    expect(wrong.stdout).toContain('FAIL previous-token-heads'); // planted.onnx's L0H1 attends to the first token, not the previous one
+  }, 120_000);
 });

@@ -19,6 +19,7 @@ export const MAP_COLUMNS = ['score', 'rank', 'panel', 'probe', 'T', 'query', 'ke
 /** Thresholds the findings name a head by (a sink: Gu et al. 2025; the others: most of a query's weight). */
 export const THRESHOLDS: Partial<Record<Score, { value: number; kind: string }>> = {
   previous_token_score: { value: 0.5, kind: 'a previous-token head' },
+  next_token_score: { value: 0.5, kind: 'a next-token head' },
   first_token_mass: { value: 0.3, kind: 'a sink head (first-token mass above 0.3)' },
   duplicate_token_score: { value: 0.5, kind: 'a duplicate-token head' },
   induction_score: { value: 0.5, kind: 'an induction head' },

@@ -12,6 +12,7 @@ export const MapsRow = z.object({
   head: z.number(),
   sequences: z.number(),
   previous_token_score: maybe, previous_token_score_ci_low: maybe, previous_token_score_ci_high: maybe,
+  next_token_score: maybe, next_token_score_ci_low: maybe, next_token_score_ci_high: maybe,
   first_token_mass: maybe, first_token_mass_ci_low: maybe, first_token_mass_ci_high: maybe,
   duplicate_token_score: maybe, duplicate_token_score_ci_low: maybe, duplicate_token_score_ci_high: maybe,
   induction_score: maybe, induction_score_ci_low: maybe, induction_score_ci_high: maybe,

@@ -7,7 +7,7 @@
  * or the float minimum), or, without logits, its weight is exactly 0.
  */
 
-export const SCORES = ['previous_token_score', 'first_token_mass', 'duplicate_token_score', 'induction_score', 'entropy_ratio', 'max_weight', 'logit_var'] as const;
+export const SCORES = ['previous_token_score', 'next_token_score', 'first_token_mass', 'duplicate_token_score', 'induction_score', 'entropy_ratio', 'max_weight', 'logit_var'] as const;
 export type Score = (typeof SCORES)[number];
 export type HeadScores = Record<Score, number | null>;
 
@@ -22,6 +22,7 @@ const MASKED = -1000;
 /**
  * The scores of one map. `probs` and `logits` are T × T, row-major, read from `offset`.
  * - previous_token_score: mean of A[i, i−1] over queries i ≥ 1 that see key i − 1;
+ * - next_token_score: mean of A[i, i+1] over queries that see key i + 1 (bidirectional models; null under a causal mask);
  * - first_token_mass: mean of A[i, 0] over queries i ≥ 1 that see key 0;
  * - duplicate_token_score: over queries with an earlier or later visible key holding the same token, the weight on those keys;
  * - induction_score: over queries of the second copy (position i = s + L + j), the weight on the token after the
@@ -47,6 +48,7 @@ export function headScores(
   const A = (i: number, j: number) => probs[offset + i * T + j]!;
   const acc = () => ({ sum: 0, n: 0 });
   const prev = acc();
+  const next = acc();
   const firstTok = acc();
   const dup = acc();
   const ind = acc();
@@ -78,6 +80,7 @@ export function headScores(
       }
     }
     if (i >= 1 && visible(i, i - 1)) add(prev, A(i, i - 1));
+    if (i + 1 < T && visible(i, i + 1)) add(next, A(i, i + 1));
     if (i >= 1 && visible(i, 0)) add(firstTok, A(i, 0));
     if (dupKeys) add(dup, dupMass);
     if (repeat && i >= repeat.start + repeat.length && i < repeat.start + 2 * repeat.length && visible(i, i - repeat.length + 1)) add(ind, A(i, i - repeat.length + 1));
@@ -91,6 +94,7 @@ export function headScores(
   const mean = (x: { sum: number; n: number }) => (x.n ? x.sum / x.n : null);
   return {
     previous_token_score: mean(prev),
+    next_token_score: mean(next),
     first_token_mass: mean(firstTok),
     duplicate_token_score: mean(dup),
     induction_score: repeat ? mean(ind) : null,
