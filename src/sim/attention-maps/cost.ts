@@ -5,10 +5,15 @@
  */
 import { modelSize } from './engines.js';
 
-/** Constants fitted on the reference machine (2 cores, AMD EPYC): see docs/experiments/attention-maps.md. */
-const FIXED_MS = 30;
-const GFLOPS = 20;
-const SCORE_NS_PER_ENTRY = 12;
+/**
+ * Constants measured on the reference machine (2 cores, AMD EPYC, shared; scripts/attention-maps-speed.ts): a
+ * GPT-2-shaped model (124 M weights, 144 heads) at T = 128 with 32 sequences ran its forward pass in 8.9 – 24 s and
+ * its scoring in 1.4 – 3.3 s, depending on the load; the 2-layer example's points take about 1 s, mostly the session
+ * and the maps' extra call.
+ */
+const FIXED_MS = 150;
+const GFLOPS = 50;
+const SCORE_NS_PER_ENTRY = 25;
 
 export function modelCostMs(file: string, T: number, sequences: number, baseline: boolean): number {
   const size = modelSize(file) ?? { weights: 1e6, heads: 8 };

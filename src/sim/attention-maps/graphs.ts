@@ -118,15 +118,15 @@ export function softmaxInput(model: Model, value: string): string | undefined {
   return n?.opType === 'Softmax' ? n.input?.[0] ?? undefined : undefined;
 }
 
-/** The model with `names` appended to its outputs (float tensors of unknown shape, unless value_info has them). */
+/**
+ * The model with `names` as its only outputs (float tensors of unknown shape, unless value_info has them): what no
+ * output needs (the unembedding, the MLPs after the last attention) is then dropped by ONNX Runtime's optimiser.
+ */
 export function withOutputs(model: Model, names: readonly string[]): Uint8Array {
   const graph = model.graph!;
   const known = new Map([...(graph.valueInfo ?? []), ...(graph.output ?? [])].map((v) => [v.name ?? '', v]));
-  const existing = new Set((graph.output ?? []).map((v) => v.name ?? ''));
-  const extra = names
-    .filter((n) => !existing.has(n))
-    .map((name) => known.get(name) ?? { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
-  const copy = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, output: [...(graph.output ?? []), ...extra] }) });
+  const output = names.map((name) => known.get(name) ?? { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
+  const copy = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, output }) });
   return onnx.ModelProto.encode(copy).finish();
 }
 
