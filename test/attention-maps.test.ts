@@ -250,10 +250,46 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
     expect(err).toContain('has no tensor named "nope"; expected the outputs of its attention Softmax nodes, which are: /blocks.0/Softmax_output_0, /blocks.1/Softmax_output_0');
   });
 
+  it('the text probe on a model without GPT-2\'s vocabulary and no tokenizer', async () => {
+    const { err } = await refused('notok', yaml('  model: planted.onnx\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [6]'));
+    expect(err).toContain(msg.noTokenizer(join(dir, 'planted.onnx'), 50));
+  });
+
+  it('a tokenizer.json that does not load, and a text shorter than T', async () => {
+    writeFileSync(join(dir, 'bad-tokenizer.json'), '{"model": {"type": "Nonesuch"}}');
+    const bad = await refused('badtok', yaml('  model: planted.onnx\n  tokenizer: bad-tokenizer.json\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [6]'));
+    expect(bad.err).toContain(`${bad.file}:11:`);
+    expect(bad.err).toContain('settings.tokenizer: ');
+    copyFileSync(join(FIXTURES, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+    const short = await refused('short', yaml('  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [12]'));
+    expect(short.err).toContain(msg.probeTooShort('settings.texts[0]', 8, 12)); // [CLS] + 6 words + [SEP]
+  });
+
   it('no model at all', async () => {
     const { err } = await refused('nomodel', yaml('  sequences: 4'));
     expect(err).toContain('settings.model: missing');
   });
+});
+
+describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tokenizers)', () => {
+  it('tokenizes [CLS] the cat sat … [SEP], scores duplicates of "the", and labels the maps with the tokens', async () => {
+    const dir = tmp();
+    copyFileSync(PLANTED, join(dir, 'planted.onnx'));
+    copyFileSync(join(FIXTURES, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+    const text = 'The cat sat on the mat, and the dog ran to the park.'; // 17 tokens with [CLS] and [SEP]
+    writeFileSync(join(dir, 'e.yaml'), yaml(`  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["${text}", "${text}"]`, 'probe: [text]\n  T: [16]'));
+    const r = await cli([join(dir, 'e.yaml'), '--out', join(dir, 'out')]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = latestRun(join(dir, 'out'), 'am');
+    const csv = readFileSync(join(run, 'results.csv'), 'utf8');
+    expect(csv).toContain('"[""[CLS]"",""the"",""cat"",""sat""');
+    const [header, ...lines] = csv.trimEnd().split('\n');
+    const dup = header!.split(',').indexOf('duplicate_token_score');
+    // "the" occurs 4 times in the first 16 tokens: every head has a duplicate-token score.
+    expect(lines.filter((l) => l.startsWith('trained,')).every((l) => l.split(',')[dup] !== '')).toBe(true);
+    const maps = readFileSync(join(run, 'maps.csv'), 'utf8');
+    expect(maps).toContain('previous_token_score,1,previous_token_score: L0H0 (1.00),text,16,2,1,1,2 cat,1 the');
+  }, 60_000);
 });
 
 describe('attention-maps: the committed example (experiments/attention-maps.yaml --quick)', () => {
