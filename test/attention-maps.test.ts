@@ -124,6 +124,24 @@ describe('attention-maps graph surgery on a torch.onnx.export model', () => {
   });
 });
 
+describe('attention-maps: a model whose batch axis is fixed to 1', () => {
+  it('runs one sequence per call and gives the same maps as the dynamic model', async () => {
+    const model = decodeModel(readFileSync(PLANTED));
+    const ids = model.graph!.input!.find((i) => i.name === 'input_ids')!;
+    ids.type!.tensorType!.shape!.dim![0] = { dimValue: 1 };
+    const dir = tmp();
+    const file = join(dir, 'batch1.onnx');
+    writeFileSync(file, (await import('onnx-proto')).default.onnx.ModelProto.encode(model).finish());
+    const fixed = await openModel({ file, idsInput: 'input_ids' });
+    const dynamic = await openModel({ file: PLANTED, idsInput: 'input_ids' });
+    expect(fixed.maxBatch).toBe(1);
+    const seqs = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [1, 1, 1, 2, 2, 2]];
+    const [a, b] = [await fixed.run(seqs), await dynamic.run(seqs)];
+    expect(a[1]!.probs.length).toBe(3 * 4 * 36);
+    expect(Array.from(a[1]!.probs)).toEqual(Array.from(b[1]!.probs));
+  });
+});
+
 const yaml = (settings: string, grid = 'probe: [random, repeated]\n  T: [32]', extra = '') =>
   `name: am\ntitle: t\ndescription: d\nsimulation: attention-maps\nseed: 7\ngrid:\n  ${grid}\nsettings:\n${settings}\n${extra}charts:\n  - { id: c, title: C, spec: { mark: rect, encoding: { x: { field: head, type: ordinal }, y: { field: layer, type: ordinal } } } }\n`;
 

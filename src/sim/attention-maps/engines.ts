@@ -178,7 +178,10 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   const kept: Layer[] = [];
   for (const l of layers) {
     const dims = probe[l.probs]!.dims;
-    seen.push(`${l.probs} ${dimsText(dims)}`);
+    const type = probe[l.probs]!.type;
+    seen.push(`${l.probs} ${type} ${dimsText(dims)}`);
+    // Scores are read as float32 (a float16 model: export it in float32).
+    if (type !== 'float32') continue;
     const square = dims.length >= 3 && dims.at(-1) === t0 && dims.at(-2) === t0;
     const heads = dims.length === 4 && dims[0] === 1 ? dims[1]! : dims.length === 3 ? dims[0]! : 0;
     if (!square || !heads) {
