@@ -114,7 +114,7 @@ describe('attention-maps graph surgery on a torch.onnx.export model', () => {
     const summary = summarize(decodeModel(readFileSync(PLANTED)));
     expect(summary.softmaxes).toEqual(['/blocks.0/Softmax_output_0', '/blocks.1/Softmax_output_0']);
     expect(summary.candidates.map((c) => c.logits)).toEqual(['/blocks.0/Where_output_0', '/blocks.1/Where_output_0']);
-    expect(summary.embeddingRows('input_ids'), 'vocab from the embedding table').toBe(50);
+    expect(summary.embeddingRows['input_ids'], 'vocab from the embedding table').toBe(50);
     const m = await openModel({ file: PLANTED, idsInput: 'input_ids' });
     expect(m.layers.map((l) => l.heads)).toEqual([4, 4]);
     const out = await m.run([[1, 2, 3, 4, 5, 6, 7, 8]]);

@@ -98,7 +98,11 @@ export function openModel(o: OpenOptions): Promise<AttentionModel> {
 const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 const dimsText = (dims: readonly (number | string)[]) => `[${dims.join(', ')}]`;
 
-async function open(o: OpenOptions): Promise<AttentionModel> {
+/**
+ * The model's bytes with the attention as outputs, and what the checks need of it. The file's bytes and the decoded
+ * graph stay inside this function, so that nothing the returned session's closures hold keeps them alive.
+ */
+function surgery(o: OpenOptions) {
   const { file, idsInput } = o;
   let bytes: Uint8Array;
   try {
@@ -122,7 +126,7 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     if (!FILLED.some((f) => f.pattern.test(input.name)) || input.dims.length !== 2) throw new ModelProblem(['settings', 'model'], msg.unknownInput(file, input.name, inputsText));
   }
   const outWidth = summary.outputs[0]?.dims.at(-1);
-  const vocab = o.vocab ?? summary.embeddingRows(idsInput) ?? (typeof outWidth === 'number' ? outWidth : undefined);
+  const vocab = o.vocab ?? summary.embeddingRows[idsInput] ?? (typeof outWidth === 'number' ? outWidth : undefined);
   if (vocab === undefined) throw new ModelProblem(['settings', 'vocab'], msg.noVocab(file));
 
   let layers: Layer[];
@@ -137,10 +141,17 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   }
   const fetches = [...new Set(layers.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
   const graph = o.permuteSeed === undefined ? model : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
+  return { summary, ids, vocab, layers, fetches, edited: withOutputs(graph, fetches) };
+}
+
+async function open(o: OpenOptions): Promise<AttentionModel> {
+  const { file } = o;
+  const { summary, ids, vocab, layers, fetches, edited } = surgery(o);
+  const idsInput = o.idsInput;
   const engine = await loadOnnx();
   let session: Ort.InferenceSession;
   try {
-    session = await engine.session(withOutputs(graph, fetches));
+    session = await engine.session(edited);
   } catch (e) {
     throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
   }

@@ -44,8 +44,8 @@ export interface ModelSummary {
   values: Set<string>;
   /** Float weights in the initializers (the cost model's size of the model). */
   weights: number;
-  /** Rows of the embedding table the ids input indexes (a Gather of an initializer), where there is one. */
-  embeddingRows: (idsInput: string) => number | undefined;
+  /** Rows of the embedding table each graph input indexes (a Gather of a 2-D initializer by that input). */
+  embeddingRows: Record<string, number>;
 }
 
 export function decodeModel(bytes: Uint8Array): Model {
@@ -101,14 +101,12 @@ export function summarize(model: Model): ModelSummary {
     ops,
     values,
     weights: (graph.initializer ?? []).reduce((a, t) => a + (t.dataType === onnx.TensorProto.DataType.FLOAT ? (t.dims ?? []).reduce<number>((x, d) => x * (num(d as Int64) ?? 1), 1) : 0), 0),
-    embeddingRows(idsInput) {
-      for (const n of nodes) {
-        if (n.opType !== 'Gather' || n.input?.[1] !== idsInput) continue;
-        const dims = initializer(n.input[0] ?? '')?.dims;
-        if (dims?.length === 2) return num(dims[0] as Int64);
-      }
-      return undefined;
-    },
+    embeddingRows: Object.fromEntries(
+      nodes.flatMap((n) => {
+        const dims = n.opType === 'Gather' ? initializer(n.input?.[0] ?? '')?.dims : undefined;
+        return dims?.length === 2 && n.input?.[1] ? [[n.input[1], num(dims[0] as Int64) ?? 0]] : [];
+      }).reverse(),
+    ),
   };
 }
 
