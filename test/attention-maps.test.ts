@@ -9,6 +9,7 @@ import { openModel } from '../src/sim/attention-maps/engines.js';
 import { probeSequences } from '../src/sim/attention-maps/probes.js';
 import { NormalRng } from '../src/random/normal.js';
 import { gpt2Tokenizer } from '../src/text/tokenizers.js';
+import { expectGolden } from './golden.js';
 import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/attention-maps');
@@ -121,6 +122,9 @@ describe('attention-maps graph surgery on a torch.onnx.export model', () => {
     // L0H0 on query 5 puts (nearly) all its weight on key 4.
     expect(out[0]!.probs[0 * 64 + 5 * 8 + 4]).toBeGreaterThan(0.999);
     expect(out[0]!.logits).not.toBeNull();
+    // Named instead of found: the same tensors, the logits found as the Softmax's input.
+    const named = await openModel({ file: PLANTED, idsInput: 'input_ids', attention: ['/blocks.1/Softmax_output_0'] });
+    expect(named.layers).toEqual([{ probs: '/blocks.1/Softmax_output_0', logits: '/blocks.1/Where_output_0', heads: 4 }]);
   });
 });
 
@@ -183,6 +187,14 @@ describe('attention-maps on the hand-planted model (L0H0 previous token, L0H1 fi
   it('the findings name them', () => {
     expect(report).toMatch(/L0H0 is a previous-token head: 1\.000 \[/);
     expect(report).toMatch(/L0H1 is a sink head \(first-token mass above 0\.3\): 1\.000 \[/);
+  });
+
+  it('golden: the columns of results.csv and of the derived tables, and the findings', () => {
+    const run = latestRun(join(dir, 'out'), 'am');
+    const headers = ['results', 'heads', 'top_heads', 'maps'].map((t) => readFileSync(join(run, `${t}.csv`), 'utf8').split('\n')[0]);
+    expectGolden('attention-maps.header.csv', `${headers.join('\n')}\n`);
+    const findings = [...report.match(/<ul class="findings">(.*?)<\/ul>/)![1]!.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]!.replace(/&#39;/g, "'"));
+    expectGolden('attention-maps.findings.txt', `${findings.join('\n')}\n`);
   });
 
   it('the untrained baseline (weights permuted) loses both heads', () => {
