@@ -146,6 +146,43 @@ describe('attention-maps: a model whose batch axis is fixed to 1', () => {
   });
 });
 
+describe('attention-maps: inputs filled by rule (a BERT-like graph with attention_mask, token_type_ids, position_ids)', () => {
+  it('ones, zeros and 0…T−1 go in: the maps equal softmax(x xᵀ) with x = E[id] + P[position] + S[0], computed here', async () => {
+    const d = 4;
+    const table = (rows: number, seed: number) => Array.from({ length: rows * d }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.8);
+    const [E, P, S] = [table(10, 1), table(8, 2), table(2, 3)];
+    const g = new Graph('bert-like');
+    const ids = g.input('input_ids', ['B', 'T'], 'int64');
+    const mask = g.input('attention_mask', ['B', 'T'], 'int64');
+    const types = g.input('token_type_ids', ['B', 'T'], 'int64');
+    const pos = g.input('position_ids', ['B', 'T'], 'int64');
+    const x = g.op('Add', [g.op('Add', [g.op('Gather', [g.floats(E, [10, d]), ids]), g.op('Gather', [g.floats(P, [8, d]), pos])]), g.op('Gather', [g.floats(S, [2, d]), types])]);
+    const logits = g.op('Unsqueeze', [g.op('MatMul', [x, g.op('Transpose', [x], { perm: [0, 2, 1] })]), g.ints([1])]);
+    const hidden = g.op('Mul', [g.op('Sub', [g.floats([1]), g.op('Cast', [mask], { to: 1 })]), g.floats([-1e4])]);
+    const probs = g.op('Softmax', [g.op('Add', [logits, g.op('Unsqueeze', [hidden, g.ints([1, 2])])])], { axis: -1 });
+    g.output(g.op('MatMul', [probs, g.op('Unsqueeze', [x, g.ints([1])])]), 'y', ['B', 1, 'T', d]);
+    const dir = tmp();
+    writeFileSync(join(dir, 'bert-like.onnx'), g.encode());
+    const m = await openModel({ file: join(dir, 'bert-like.onnx'), idsInput: 'input_ids' });
+    expect(m.vocab, 'from the embedding table').toBe(10);
+    expect(m.layers.map((l) => l.heads)).toEqual([1]);
+    const seq = [3, 1, 4, 1, 5, 9];
+    const T = seq.length;
+    const [out] = await m.run([seq]);
+    const xs = seq.map((id, t) => Array.from({ length: d }, (_, k) => E[id * d + k]! + P[t * d + k]! + S[k]!));
+    for (let i = 0; i < T; i++) {
+      const l = xs.map((xj) => xj.reduce((a, v, k) => a + v * xs[i]![k]!, 0));
+      const z = l.reduce((a, v) => a + Math.exp(v), 0);
+      for (let j = 0; j < T; j++) expect(out!.probs[i * T + j], `A[${i}, ${j}]`).toBeCloseTo(Math.exp(l[j]!) / z, 5);
+    }
+    // Bidirectional: every key is visible, so the next-token score exists; position 8 is past the table.
+    const s = headScores(out!.probs, out!.logits, 0, T, seq, null);
+    expect(s.next_token_score).not.toBeNull();
+    expect(await m.tryLength(8)).toBeNull();
+    expect(await m.tryLength(9)).not.toBeNull();
+  });
+});
+
 const yaml = (settings: string, grid = 'probe: [random, repeated]\n  T: [32]', extra = '') =>
   `name: am\ntitle: t\ndescription: d\nsimulation: attention-maps\nseed: 7\ngrid:\n  ${grid}\nsettings:\n${settings}\n${extra}charts:\n  - { id: c, title: C, spec: { mark: rect, encoding: { x: { field: head, type: ordinal }, y: { field: layer, type: ordinal } } } }\n`;
 
