@@ -122,6 +122,13 @@ describe('attention-maps graph surgery on a torch.onnx.export model', () => {
     // L0H0 on query 5 puts (nearly) all its weight on key 4.
     expect(out[0]!.probs[0 * 64 + 5 * 8 + 4]).toBeGreaterThan(0.999);
     expect(out[0]!.logits).not.toBeNull();
+    // PyTorch's own nn.TransformerEncoderLayer writes its attention as [batch·heads, T, T]: 2 sequences × 4 heads.
+    const enc = await openModel({ file: join(FIXTURES, 'encoder.onnx'), idsInput: 'input_ids' });
+    expect(enc.layers.map((l) => [l.probs, l.heads])).toEqual([['/enc/layers.0/self_attn/Softmax_output_0', 4], ['/enc/layers.1/self_attn/Softmax_output_0', 4]]);
+    const [first] = await enc.run([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+    const row = (b: number, h: number, i: number) => Array.from(first!.probs.subarray(((b * 4 + h) * 6 + i) * 6, ((b * 4 + h) * 6 + i + 1) * 6));
+    expect(row(1, 3, 2).reduce((a, x) => a + x, 0)).toBeCloseTo(1, 6);
+    expect(row(1, 3, 2).slice(3), 'causal: keys after the query hidden').toEqual([0, 0, 0]);
     // Named instead of found: the same tensors, the logits found as the Softmax's input.
     const named = await openModel({ file: PLANTED, idsInput: 'input_ids', attention: ['/blocks.1/Softmax_output_0'] });
     expect(named.layers).toEqual([{ probs: '/blocks.1/Softmax_output_0', logits: '/blocks.1/Where_output_0', heads: 4 }]);
