@@ -59,6 +59,11 @@ export interface AttentionModel {
   maxBatch: number;
   /** Run token ids (sequences of one length) through the model; the outputs of every layer. */
   run(ids: readonly (readonly number[])[]): Promise<LayerOutput[]>;
+  /**
+   * The same, one call at a time (each holds at most 256 MiB of attention, or one sequence): `use` gets a call's
+   * outputs and the index of its first sequence, so that a long run never holds every sequence's maps at once.
+   */
+  each(ids: readonly (readonly number[])[], use: (outputs: LayerOutput[], first: number) => void): Promise<void>;
   /** Whether a call at length T succeeds (the position limit); the error's first line when it does not. */
   tryLength(T: number): Promise<string | null>;
 }
@@ -208,31 +213,41 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   sizes.set(file, { weights: summary.weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
   const names = [...new Set(kept.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
 
+  const each: AttentionModel['each'] = async (seqs, use) => {
+    const t = seqs[0]!.length;
+    const per = Math.max(1, Math.min(maxBatch, Math.floor(CALL_BYTES / bytesPerSeq(t))));
+    for (let i = 0; i < seqs.length; i += per) {
+      const out = await call(seqs.slice(i, i + per), names);
+      // [batch·heads, T, T] and [batch, heads, T, T] hold the same numbers in the same order.
+      use(kept.map((l) => ({ heads: l.heads, probs: out[l.probs]!.data as Float32Array, logits: l.logits ? (out[l.logits]!.data as Float32Array) : null })), i);
+    }
+  };
+
   return {
     file,
     summary,
     vocab,
     layers: kept,
     maxBatch,
+    each,
     async run(seqs) {
-      const t = seqs[0]!.length;
-      const per = Math.max(1, Math.min(maxBatch, Math.floor(CALL_BYTES / bytesPerSeq(t))));
-      const parts: Ort.InferenceSession.ReturnType[] = [];
-      for (let i = 0; i < seqs.length; i += per) parts.push(await call(seqs.slice(i, i + per), names));
-      // [batch·heads, T, T] and [batch, heads, T, T] hold the same numbers in the same order.
-      return kept.map((l) => {
-        const join = (name: string) => {
-          const arrays = parts.map((p) => p[name]!.data as Float32Array);
-          const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-          let at = 0;
-          for (const a of arrays) {
-            out.set(a, at);
-            at += a.length;
-          }
-          return out;
-        };
-        return { heads: l.heads, probs: join(l.probs), logits: l.logits ? join(l.logits) : null };
-      });
+      const parts: LayerOutput[][] = [];
+      await each(seqs, (o) => parts.push(o));
+      if (parts.length === 1) return parts[0]!;
+      const join = (arrays: Float32Array[]) => {
+        const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+        let at = 0;
+        for (const a of arrays) {
+          out.set(a, at);
+          at += a.length;
+        }
+        return out;
+      };
+      return kept.map((l, li) => ({
+        heads: l.heads,
+        probs: join(parts.map((p) => p[li]!.probs)),
+        logits: l.logits ? join(parts.map((p) => p[li]!.logits!)) : null,
+      }));
     },
     async tryLength(T) {
       if (fixedT !== null) return T === fixedT ? null : msg.fixedLength(fixedT);

@@ -73,14 +73,18 @@ async function probeLists(probe: Probe, s: Settings, vocab: number): Promise<num
   return tok ? s.texts.map((t) => tok.encode(t)) : [];
 }
 
-/** Each head's scores on each sequence: [layer][head][sequence]. */
+/** Each head's scores on each sequence: [layer][head][sequence], scored call by call (the maps are not kept). */
 async function scoreBatch(model: AttentionModel, batch: ProbeBatch, T: number): Promise<HeadScores[][][]> {
-  const outputs = await model.run(batch.sequences);
-  return outputs.map((o) =>
-    Array.from({ length: o.heads }, (_, h) =>
-      batch.sequences.map((seq, b) => headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, seq, batch.repeat)),
-    ),
-  );
+  const scores = model.layers.map((l) => Array.from({ length: l.heads }, (): HeadScores[] => []));
+  await model.each(batch.sequences, (outputs, first) => {
+    outputs.forEach((o, layer) => {
+      const n = o.probs.length / (o.heads * T * T);
+      for (let h = 0; h < o.heads; h++) {
+        for (let b = 0; b < n; b++) scores[layer]![h]!.push(headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, batch.sequences[first + b]!, batch.repeat));
+      }
+    });
+  });
+  return scores;
 }
 
 /** Rows of one model at one point: each score's mean over sequences with its 95% interval. */
