@@ -126,6 +126,7 @@ export const msg = {
     `settings.attention: tensor ${show(name)} of ${file} has the shape ${dims} at T=${t}; expected [batch, heads, T, T] or [batch·heads, T, T] (attention probabilities)`,
   firstCallFailed: (file: string, t: number, detail: string) => `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
   fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
+  fixedLengthGrid: (file: string, t: number, fixed: number) => `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
   tooLongForModel: (file: string, t: number, largest: number, detail: string) =>
     `grid.T: ${file} fails at T=${t} (${detail}); the largest T it runs is ${largest} (its positions); expected T ≤ ${largest}`,
   idsOutOfVocab: (key: string, file: string, id: number, vocab: number) =>

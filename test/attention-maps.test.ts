@@ -339,6 +339,16 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
     expect(short.err).toContain(msg.probeTooShort('settings.texts[0]', 8, 12)); // [CLS] + 6 words + [SEP]
   });
 
+  it('a model whose sequence axis is fixed: T must be that length', async () => {
+    const model = decodeModel(readFileSync(PLANTED));
+    model.graph!.input!.find((i) => i.name === 'input_ids')!.type!.tensorType!.shape!.dim![1] = { dimValue: 16 };
+    writeFileSync(join(dir, 'fixed16.onnx'), (await import('onnx-proto')).default.onnx.ModelProto.encode(model).finish());
+    const { err } = await refused('fixed', yaml('  model: fixed16.onnx', 'probe: [random]\n  T: [16, 24]'));
+    expect(err).toContain(msg.fixedLengthGrid(join(dir, 'fixed16.onnx'), 24, 16));
+    const ok = await cli([join(dir, 'fixed.yaml'), '--set', 'T=[16]', '--out', join(dir, 'out-fixed-ok')]);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('no model at all', async () => {
     const { err } = await refused('nomodel', yaml('  sequences: 4'));
     expect(err).toContain('settings.model: missing');

@@ -57,6 +57,8 @@ export interface AttentionModel {
   layers: Layer[];
   /** Sequences per call: 1 where the model's batch axis is fixed to 1. */
   maxBatch: number;
+  /** The only sequence length the model takes, where its sequence axis is fixed; else null. */
+  fixedT: number | null;
   /** Run token ids (sequences of one length) through the model; the outputs of every layer. */
   run(ids: readonly (readonly number[])[]): Promise<LayerOutput[]>;
   /**
@@ -229,6 +231,7 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     vocab,
     layers: kept,
     maxBatch,
+    fixedT,
     each,
     async run(seqs) {
       const parts: LayerOutput[][] = [];

@@ -142,7 +142,8 @@ export const attentionMaps = defineSimulation({
     const model = await openModel(sink(s));
     const lists = await probeLists(params.probe, s, model.vocab);
     const batch = probeSequences(params.probe, params.T, s.sequences, model.vocab, ctx.rng, s.prefix, lists);
-    const t = Math.min(params.T, s.map_T);
+    // The map sequence: map_T tokens, or T where the model takes no other length (and T is short enough to draw).
+    const t = model.fixedT === null ? Math.min(params.T, s.map_T) : model.fixedT <= s.map_T ? model.fixedT : 0;
     const mapBatch = t >= 6 ? probeSequences(params.probe, t, 1, model.vocab, ctx.rng, s.prefix, lists.slice(0, 1)) : null;
     const trained = await scoreBatch(model, batch, params.T);
     const rows = summarise('trained', params, trained, 0);
@@ -208,6 +209,8 @@ async function checkModel(s: Settings, points: readonly Params[], at: (path: (st
     throw fail(['grid', 'T'], msg.probeTooShort('grid.T (repeated probe, after the prefix)', Math.min(...points.map((p) => p.T)) - s.prefix.length, s.prefix.length + 4));
   }
   const maxT = Math.max(...points.map((p) => p.T));
+  const other = points.find((p) => model.fixedT !== null && p.T !== model.fixedT);
+  if (other && model.fixedT !== null) throw fail(['grid', 'T'], msg.fixedLengthGrid(file, other.T, model.fixedT));
   const problem = await model.tryLength(maxT);
   if (problem !== null) throw fail(['grid', 'T'], msg.tooLongForModel(file, maxT, await largestLength(model, 6, maxT), problem));
 }
