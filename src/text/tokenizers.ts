@@ -3,9 +3,8 @@
  * (gpt-tokenizer, its vocabulary inside the package) for models with GPT-2's 50257 tokens, and any Hugging Face
  * `tokenizer.json` (@huggingface/tokenizers, pure JavaScript) the user points to.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
 
 export interface TextTokenizer {
   /** What the manifest and the report call it. */
