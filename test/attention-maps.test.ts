@@ -372,7 +372,7 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
     // "the" occurs 4 times in the first 16 tokens: every head has a duplicate-token score.
     expect(lines.filter((l) => l.startsWith('trained,')).every((l) => l.split(',')[dup] !== '')).toBe(true);
     const maps = readFileSync(join(run, 'maps.csv'), 'utf8');
-    expect(maps).toContain('previous_token_score,1,previous_token_score: L0H0 (1.00),text,16,2,1,1,2 cat,1 the');
+    expect(maps).toContain('previous_token_score,"previous_token_score: L0H0 (1.00, text, T=16)",2,1,1,2 cat,1 the');
   }, 60_000);
 });
 

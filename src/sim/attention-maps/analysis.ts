@@ -4,7 +4,8 @@
  *   L<layer>H<head>, the value as the heat maps write it in its cell, and `shown`: whether the report's heat map of
  *   that score draws this probe and T;
  * - top_heads: the three highest heads of each score (the lowest for entropy_ratio) at every probe and T;
- * - maps: the attention maps of the top heads of each score at its shown probe and T, with token labels.
+ * - maps: the attention map of the top head of each score at its shown probe and T, with token labels (every chart
+ *   carries every table, so only the top head's; results.csv holds the maps of the point's top map_heads heads).
  * Which probe a score is shown on: induction_score and duplicate_token_score on `repeated` where the grid has it,
  * the others on the first of text, tokens, random, repeated in the grid; always at its largest T.
  */
@@ -14,7 +15,7 @@ import { SCORES, type Score } from './scores.js';
 
 export const HEAD_COLUMNS = ['model', 'probe', 'T', 'layer', 'head', 'label', 'score', 'mean', 'ci_low', 'ci_high', 'text', 'shown'] as const;
 export const TOP_COLUMNS = ['model', 'probe', 'T', 'score', 'rank', 'layer', 'head', 'label', 'mean', 'ci_low', 'ci_high'] as const;
-export const MAP_COLUMNS = ['score', 'rank', 'panel', 'probe', 'T', 'query', 'key', 'weight', 'query_label', 'key_label'] as const;
+export const MAP_COLUMNS = ['score', 'panel', 'query', 'key', 'weight', 'query_label', 'key_label'] as const;
 
 /** Thresholds the findings name a head by (a sink: Gu et al. 2025; the others: most of a query's weight). */
 export const THRESHOLDS: Partial<Record<Score, { value: number; kind: string }>> = {
@@ -90,18 +91,15 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
         findings.push(`No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`);
       }
     }
-    // The maps of the top heads, on the point's map sequence.
-    g.slice(0, 3).forEach((r, i) => {
-      if (!r.map || !r.map_tokens) return;
-      const t = Math.round(Math.sqrt(r.map.length));
-      const tokens = JSON.parse(r.map_tokens) as string[];
-      const panel = `${score}: ${headLabel(r.layer, r.head)} (${f2(r[score]!)})`;
+    // The map of the top head, on the point's map sequence.
+    if (best.map && best.map_tokens) {
+      const t = Math.round(Math.sqrt(best.map.length));
+      const tokens = JSON.parse(best.map_tokens) as string[];
+      const panel = `${score}: ${headLabel(best.layer, best.head)} (${f2(best[score]!)}, ${at.probe}, T=${at.T})`;
       for (let q = 0; q < t; q++) {
-        for (let k = 0; k < t; k++) {
-          maps.push({ score, rank: i + 1, panel, probe: r.probe, T: r.T, query: q, key: k, weight: r.map[q * t + k]!, query_label: `${q} ${tokens[q] ?? ''}`, key_label: `${k} ${tokens[k] ?? ''}` });
-        }
+        for (let k = 0; k < t; k++) maps.push({ score, panel, query: q, key: k, weight: best.map[q * t + k]!, query_label: `${q} ${tokens[q] ?? ''}`, key_label: `${k} ${tokens[k] ?? ''}` });
       }
-    });
+    }
   }
   findings.push(...logitFindings(rows, baseline));
   return { tables: { heads: { columns: HEAD_COLUMNS, rows: heads }, top_heads: { columns: TOP_COLUMNS, rows: top }, maps: { columns: MAP_COLUMNS, rows: maps } }, summary, findings };
