@@ -376,6 +376,23 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
   }, 60_000);
 });
 
+describe('attention-maps: the induction-heads experiment\'s model (examples/attention-maps/induction-heads.yaml --quick)', () => {
+  it('finds its two layers and its claims, which name L0H0 and L1H1, pass', async () => {
+    const dir = tmp();
+    const r = await cli([join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'), '--quick', '--check', '--out', join(dir, 'out')]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('claims: 4/4 passed');
+    expect(r.stdout).toMatch(/induction_score \(repeated, T=24\): L1H1 0\.6/);
+    // The wrong variant: the planted model has L0H0 but no induction head, and fails exactly that claim.
+    const text = readFileSync(join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'), 'utf8').replace('../induction-heads/model-2L.onnx', PLANTED);
+    writeFileSync(join(dir, 'wrong.yaml'), text);
+    const wrong = await cli([join(dir, 'wrong.yaml'), '--quick', '--check', '--out', join(dir, 'wrong')]);
+    expect(wrong.code, wrong.stdout).toBe(1);
+    expect(wrong.stdout).toContain('claims: 3/4 passed');
+    expect(wrong.stdout).toContain('FAIL induction-head-l1h1');
+  }, 60_000);
+});
+
 describe('attention-maps: the committed example (experiments/attention-maps.yaml --quick)', () => {
   it("its claims pass on the trained model, and fail when the same claims are read against a model without induction heads (planted.onnx)", async () => {
     const dir = tmp();
