@@ -117,6 +117,37 @@ export const msg = {
   modelFailed: (name: string, file: string, shape: string, detail: string) => `method ${name}: ${file} failed on its first call (${shape}): ${detail}`,
   modelNeedsOnnx: (detail: string) => `methods from ONNX files need the onnx engine, which could not be loaded: ${detail}`,
   badFlops: (name: string, expression: string, detail: string) => `method ${name}: flops ${show(expression)}: ${detail}`,
+  // attention-maps: a user's transformer (settings.model) and the probes run through it.
+  modelUnreadable: (file: string, detail: string) => `settings.model: ${file} cannot be read: ${detail}`,
+  notOnnx: (file: string, detail: string) =>
+    `settings.model: ${file} is not an ONNX model ONNX Runtime can load (${detail}); expected a file written by torch.onnx.export or onnx.save`,
+  noIdsInput: (file: string, name: string, inputs: string) =>
+    `settings.ids_input: ${file} has no int64 input ${show(name)} of shape [batch, T]; its inputs: ${inputs}. Set ids_input to the name of its token-id input`,
+  unknownInput: (file: string, name: string, inputs: string) =>
+    `settings.model: ${file} has an input ${show(name)} that attention-maps cannot fill; expected the ids input and, filled by rule, attention_mask (ones), position_ids (0…T−1) and token_type_ids (zeros), each [batch, T]; its inputs: ${inputs}. Export the model without it (for Hugging Face decoders, use_cache=False)`,
+  noVocab: (file: string) =>
+    `settings.vocab: ${file} has no embedding table read by the ids input and no output whose last axis is fixed; give the vocabulary size with vocab`,
+  noSuchTensor: (file: string, name: string, softmaxes: readonly string[]) =>
+    `settings.attention: ${file} has no tensor named ${show(name)}; expected the outputs of its attention Softmax nodes${softmaxes.length ? `, which are: ${list(softmaxes.slice(0, 12))}${softmaxes.length > 12 ? `, … (${softmaxes.length})` : ''}` : ' (it has none)'}`,
+  noAttention: (file: string, softmaxes: number, ops: Record<string, number>) =>
+    `settings.model: no attention found in ${file}: searched its ${Object.values(ops).reduce((a, b) => a + b, 0)} nodes for a Softmax over the last axis whose output is multiplied (MatMul) by the values, and found ${softmaxes} Softmax node${softmaxes === 1 ? '' : 's'}, none feeding a MatMul (ops: ${Object.entries(ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([op, n]) => `${op} ${n}`).join(', ')}). Export with eager attention (Hugging Face: attn_implementation="eager"; the fused Attention and MultiHeadAttention ops do not expose their probabilities), or name the probability tensors in settings.attention`,
+  noAttentionShape: (file: string, seen: readonly string[], t: number) =>
+    `settings.model: no attention found in ${file}: at T=${t} no Softmax feeding a MatMul has the shape [batch, heads, T, T] or [batch·heads, T, T] (found ${list(seen)}); name the probability tensors in settings.attention`,
+  namedTensorShape: (file: string, name: string, dims: string, t: number) =>
+    `settings.attention: tensor ${show(name)} of ${file} has the shape ${dims} at T=${t}; expected [batch, heads, T, T] or [batch·heads, T, T] (attention probabilities)`,
+  firstCallFailed: (file: string, t: number, detail: string) => `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
+  fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
+  fixedLengthGrid: (file: string, t: number, fixed: number) => `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
+  tooLongForModel: (file: string, t: number, largest: number, detail: string) =>
+    `grid.T: ${file} fails at T=${t} (${detail}); the largest T it runs is ${largest} (its positions); expected T ≤ ${largest}`,
+  idsOutOfVocab: (key: string, file: string, id: number, vocab: number) =>
+    `${key}: token id ${id} is outside the vocabulary of ${file}; expected ids from 0 to ${vocab - 1}`,
+  probeTooShort: (key: string, tokens: number, t: number) =>
+    `${key}: ${tokens} tokens, fewer than T=${t}; expected at least T tokens (each sequence is cut to its first T), or a smaller T`,
+  probeMissing: (probe: string, key: string) => `grid.probe: ${show(probe)} needs settings.${key}, which is empty; give at least one`,
+  tokenizerFailed: (file: string, detail: string) => `settings.tokenizer: ${file} is not a tokenizer.json that loads: ${detail}`,
+  noTokenizer: (file: string, vocab: number) =>
+    `grid.probe: text needs a tokenizer: ${file} has ${vocab} tokens, not GPT-2's 50257, so give settings.tokenizer (a tokenizer.json, e.g. from the Hugging Face model's folder)`,
   backendNotFor: (name: string, kind: string, allowed: readonly string[]) =>
     `backend ${show(name)} cannot run ${kind} experiments; allowed for them: ${list(allowed)}`,
   outputUnwritable: (dir: string, detail: string) => `output directory ${dir} is not writable: ${detail}`,
