@@ -10,6 +10,8 @@ import { msg } from '../src/messages.js';
 import { busyCores, roundSpread, stability, UNSTABLE_SPREAD } from '../src/run/stability.js';
 import type { CheckpointEntry } from '../src/run/store.js';
 import { isTimingClaim } from '../src/stats/claims.js';
+import type { Comparison } from '../src/run/compare.js';
+import { compareMarkdown, unsteady } from '../src/report/compare-page.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, latestRun, tmp } from './helpers.js';
 
@@ -100,3 +102,17 @@ charts:
     expect(row('exact')).not.toContain('unstable');
   });
 });
+
+describe('compare carries the warnings of the runs it compares', () => {
+  it('a run that started busy is named above the verdicts', () => {
+    const manifest = (runId: string, warnings: string[]) => ({ runId, experiment: 'x', experimentSha256: '0'.repeat(64), backend: { name: 'onnx' }, cpu: { model: 'CPU', count: 2 }, git: null, stability: { busyCores: 1.9, cores: 2, roundSpread: null, warnings } });
+    const c = {
+      a: { manifest: manifest('A1', []) },
+      b: { manifest: manifest('B1', [msg.machineBusy(1.9, 2)]) },
+      threshold: 1.1, timing: [], estimates: [], counts: {}, geomean: null, filesDiffer: false, noise: { a: null, b: null },
+    } as unknown as Comparison;
+    expect(unsteady(c)).toEqual([`run B (B1): ${msg.machineBusy(1.9, 2)}`]);
+    expect(compareMarkdown(c)).toContain(`warning: run B (B1): the machine was busy when the run started: other processes used 1.90 of its 2 cores`);
+  });
+});
+

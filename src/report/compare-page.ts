@@ -13,6 +13,11 @@ const pText = (p: number | null): string => (p === null ? '–' : p < 1e-4 ? p.t
 const runLine = (m: Manifest): string =>
   `${m.runId} · file sha256 ${m.experimentSha256.slice(0, 12)}… · ${m.backend.name}${m.backend.version ? ` ${m.backend.version}` : ''}${m.backend.threads ? ` (${m.backend.threads} threads)` : ''} · ${m.cpu.model} × ${m.cpu.count} · ${m.git ? `git ${m.git.commit.slice(0, 10)}${m.git.dirty ? ' (dirty)' : ''}` : 'no git'}`;
 
+/** The unstable-machine warnings either run recorded: its timings, and so every verdict, carry them. */
+export function unsteady(c: Comparison): string[] {
+  return (['a', 'b'] as const).flatMap((side) => (c[side].manifest.stability?.warnings ?? []).map((w) => `run ${side.toUpperCase()} (${c[side].manifest.runId}): ${w}`));
+}
+
 /** How the verdicts were reached, with the noise the rounds showed. */
 export function noiseSentence(c: Comparison): string {
   const band = `a change is called only where the whole interval lies beyond [1/${c.threshold}, ${c.threshold}] (criterion's noise band); a ratio beyond it whose interval reaches into it is inconclusive`;
@@ -35,6 +40,7 @@ export function compareMarkdown(c: Comparison): string {
     `A: ${runLine(c.a.manifest)}`,
     `B: ${runLine(c.b.manifest)}`,
     ...(c.filesDiffer ? ['', 'warning: the experiment files differ (other grid, settings or claims): points are paired by their parameters only'] : []),
+    ...unsteady(c).map((w) => `\nwarning: ${w}`),
     '',
   ];
   if (c.timing.length) {
@@ -95,6 +101,7 @@ table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ddd;paddi
 <p><b>${esc(summaryLine(c))}</b></p>
 <table><tr><th>A</th><td>${esc(runLine(c.a.manifest))}<br><code>${esc(c.a.dir)}</code></td></tr><tr><th>B</th><td>${esc(runLine(c.b.manifest))}<br><code>${esc(c.b.dir)}</code></td></tr></table>
 ${c.filesDiffer ? '<p class="warn">The experiment files differ (other grid, settings or claims): points are paired by their parameters only.</p>' : ''}
+${unsteady(c).map((w) => `<p class="warn">⚠ ${esc(w)}; every timing verdict below carries it.</p>`).join('\n')}
 <p>${esc(noiseSentence(c))}</p>
 ${svg ? `<figure>${svg}</figure>` : ''}
 ${timing}
