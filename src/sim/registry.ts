@@ -3,6 +3,7 @@ import { scaling } from './scaling/simulation.js';
 import { softmaxSaturation } from './softmax-saturation/simulation.js';
 import { mhaVsMqa } from './mha-vs-mqa/simulation.js';
 import { attentionTraining } from './attention-training/simulation.js';
+import { inductionHeads } from './induction-heads/simulation.js';
 import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
@@ -12,6 +13,7 @@ const registry: Record<string, Simulation> = {
   [softmaxSaturation.kind]: softmaxSaturation,
   [mhaVsMqa.kind]: mhaVsMqa,
   [attentionTraining.kind]: attentionTraining,
+  [inductionHeads.kind]: inductionHeads,
 };
 
 /** The kinds this module provides: the only ones a worker thread (--jobs) can load by name. */
