@@ -131,7 +131,7 @@ export interface Forward {
 /** The forward pass over `batch` sequences of token ids (row-major [batch, T]). */
 export function forward(s: Shape, w: Weights, tokens: Int32Array, batch: number, keepLogits = false): Forward {
   const { vocab: V, n: T, d, layers, heads: H } = s;
-  const dh = d / H;
+  const dh = (d / H) | 0; // an integer: V8 indexes typed arrays slowly with keys it holds as doubles
   const scale = 1 / Math.sqrt(dh);
   const rows = batch * T;
   const x0 = new Float64Array(rows * d);
@@ -223,7 +223,7 @@ export function tokenLosses(s: Shape, out: Float64Array, tokens: Int32Array, bat
 /** The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights). */
 export function lossAndGrads(s: Shape, w: Weights, tokens: Int32Array, batch: number): { loss: number; grads: Weights } {
   const { vocab: V, n: T, d, layers, heads: H } = s;
-  const dh = d / H;
+  const dh = (d / H) | 0; // an integer: V8 indexes typed arrays slowly with keys it holds as doubles
   const scale = 1 / Math.sqrt(dh);
   const rows = batch * T;
   const f = forward(s, w, tokens, batch);
