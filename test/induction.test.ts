@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { firstTokenMass, prefixMatchingScore, previousTokenScore, batchScores } from '../src/tensor/head-scores.js';
 import { repeatedRandom, repeatedSegments, Target } from '../src/sim/induction-heads/data.js';
@@ -13,7 +12,7 @@ import { loadOnnx } from '../src/engine/onnx/engine.js';
 import { rngFor } from '../src/random/seed.js';
 import { attachments } from '../src/run/store.js';
 import { evaluateClaims } from '../src/stats/claims.js';
-import type { Claim } from '../src/spec/schema.js';
+import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, latestRun, ROOT, stripColumns, tmp } from './helpers.js';
 
 /** A T × T map from a rule giving each query's weights. */
@@ -184,7 +183,7 @@ function seedRows(layers: number, seed: number, steps: number[], lossRep: (s: nu
 }
 
 const STEPS = Array.from({ length: 9 }, (_, i) => i * 100);
-const claims = (parse(readFileSync(join(ROOT, 'experiments/induction-heads.yaml'), 'utf8')) as { claims: Claim[] }).claims;
+const { claims } = (await loadExperiment(resolveExperimentFile('induction-heads'))).experiment;
 
 describe('the phase analysis', () => {
   it('finds the window of steepest fall: a loss that drops from 2.8 to 1.0 between steps 400 and 500', () => {
