@@ -174,10 +174,10 @@ describe('attached files', () => {
 });
 
 /** One seed's rows as the simulation writes them: per step a loss row and one head row per head (only what the analysis reads). */
-function seedRows(layers: number, seed: number, steps: number[], lossRep: (s: number) => number, prefix: (s: number) => number): InductionRow[] {
+function seedRows(layers: number, seed: number, steps: number[], lossRep: (s: number) => number, prefix: (s: number) => number, lossFirst: (s: number) => number = () => 2.8): InductionRow[] {
   const base = { layers, heads: 1, d_model: 32, positions: 'learned', seed, layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, first_token_mass: null, map: null, time_ms: 0 };
   return steps.flatMap((step) => [
-    { ...base, row_kind: 'step' as const, step, loss: 2.5, loss_first: 2.8, loss_repeated: lossRep(step), accuracy_first: 0.1, accuracy_repeated: 0.5 },
+    { ...base, row_kind: 'step' as const, step, loss: 2.5, loss_first: lossFirst(step), loss_repeated: lossRep(step), accuracy_first: 0.1, accuracy_repeated: 0.5 },
     ...Array.from({ length: layers }, (_, l) => ({ ...base, row_kind: 'head' as const, step, layer: l + 1, head: 0, previous_token_score: l === 0 ? 0.9 : 0.1, prefix_matching_score: l === layers - 1 ? prefix(step) : 0.05, first_token_mass: 0.1 })),
   ]);
 }
@@ -195,6 +195,10 @@ describe('the phase analysis', () => {
   const step = (at: number, before: number, after: number) => (s: number) => (s <= at ? before : after);
   it('the phase row: step 450, 2.8 → 1.0, the induction score rising in the same window', () => {
     const t = analyseInduction(seedRows(2, 0, STEPS, step(400, 2.8, 1.0), step(400, 0.05, 0.8)), 100).tables;
+    // Both losses falling 3.4 → 2.8 over the first 100 steps (token frequencies) is not the phase change: it is still at 450.
+    const early = (s: number) => (s === 0 ? 3.4 : 2.8);
+    const both = analyseInduction(seedRows(2, 0, STEPS, (s) => Math.min(early(s), step(400, 2.8, 1.0)(s)), step(400, 0.05, 0.8), early), 100).tables;
+    expect(both.phase!.rows[0]).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0 });
     const p = t.phase!.rows[0]!;
     expect(p).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0, induction_step: 450, window_gap: 0, repeated_over_first: 1.0 / 2.8, best_prefix_matching: 0.8, best_previous_token: 0.9 });
     expect(t.heads!.rows).toHaveLength(2);

@@ -3,8 +3,8 @@
  *   curves          mean and 95% interval over seeds per step: losses, accuracies, and the best induction
  *                   (prefix-matching, last layer) and previous-token (first layer) scores
  *   heads           each head's final scores, per seed
- *   phase           per seed: the window of `window` steps in which the repeated-token loss falls fastest (the phase
- *                   change), the losses before and after it, the window in which the induction score rises fastest,
+ *   phase           per seed: the window of `window` steps in which the repeated-token loss falls fastest relative to
+ *                   the first-occurrence loss (the phase change), the repeated-token losses before and after it, the window in which the induction score rises fastest,
  *                   and the final losses and best scores the claims test
  *   phase_interval  per layer count: the phase step's mean and 95% interval over seeds
  *   maps            the final attention maps (seed 0) of the best induction head and the best previous-token head
@@ -69,7 +69,9 @@ export function steepestWindow(steps: readonly number[], values: readonly number
 
 /** The phase row of one seed's trace (null when it has no full window). */
 export function phaseOf(t: Trace, width: number): Row | null {
-  const fall = steepestWindow(t.steps, t.lossRepeated, width, -1);
+  // The repeated-token loss's fall beyond the first-occurrence loss's: both fall at first, while the model learns the
+  // token frequencies and position statistics (≈ 3.1 → 2.8 nats in the first 100 steps), which is not copying.
+  const fall = steepestWindow(t.steps, t.lossRepeated.map((l, i) => l - t.lossFirst[i]!), width, -1);
   const rise = steepestWindow(t.steps, t.induction, width, 1);
   if (!fall || !rise) return null;
   const mid = (w: { start: number; end: number }) => (t.steps[w.start]! + t.steps[w.end]!) / 2;
