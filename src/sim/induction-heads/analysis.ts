@@ -14,21 +14,28 @@ import { groupBy } from '../../stats/group.js';
 import type { Analysis, Row } from '../types.js';
 import type { InductionRow } from './rows.js';
 
-export const CURVE_COLUMNS = ['layers', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
-export const HEAD_COLUMNS = ['layers', 'seed', 'layer', 'head', 'prefix_matching_score', 'previous_token_score', 'first_token_mass'] as const;
+export const CURVE_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
+export const HEAD_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seed', 'layer', 'head', 'prefix_matching_score', 'previous_token_score', 'first_token_mass'] as const;
 export const PHASE_COLUMNS = [
-  'layers', 'seed', 'phase_step', 'window_start', 'window_end', 'loss_before', 'loss_after', 'loss_drop',
+  'layers', 'heads', 'd_model', 'positions', 'seed', 'phase_step', 'window_start', 'window_end', 'loss_before', 'loss_after', 'loss_drop',
   'induction_step', 'induction_before', 'induction_after', 'window_gap',
   'loss_first', 'loss_repeated', 'repeated_over_first', 'best_prefix_matching', 'best_previous_token',
 ] as const;
-export const INTERVAL_COLUMNS = ['layers', 'seeds', 'phase_step_mean', 'phase_step_low', 'phase_step_high'] as const;
+export const INTERVAL_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seeds', 'phase_step_mean', 'phase_step_low', 'phase_step_high'] as const;
 export const MAP_COLUMNS = ['layers', 'seed', 'role', 'layer', 'head', 'query', 'key', 'weight'] as const;
 
 const CURVE_METRICS = ['loss_first', 'loss_repeated', 'accuracy_first', 'accuracy_repeated', 'induction', 'previous_token'] as const;
 
+/** A model's shape: what a curve is drawn for (seeds vary within it). */
+const configKey = (r: { layers: number; heads: number; d_model: number; positions: string }) => `${r.layers}|${r.heads}|${r.d_model}|${r.positions}`;
+const configOf = (r: { layers: number; heads: number; d_model: number; positions: string }) => ({ layers: r.layers, heads: r.heads, d_model: r.d_model, positions: r.positions });
+
 /** A run's recorded steps of one seed, in order, with the best induction score (last layer) and previous-token score (first layer) at each. */
 interface Trace {
   layers: number;
+  heads: number;
+  d_model: number;
+  positions: string;
   seed: number;
   steps: number[];
   lossFirst: number[];
@@ -39,13 +46,13 @@ interface Trace {
 
 function traces(rows: readonly InductionRow[]): Trace[] {
   const out: Trace[] = [];
-  for (const g of groupBy(rows.filter((r) => r.row_kind !== 'map'), (r) => `${r.layers}|${r.heads}|${r.d_model}|${r.positions}|${r.seed}`).values()) {
-    const { layers, seed } = g[0]!;
+  for (const g of groupBy(rows.filter((r) => r.row_kind !== 'map'), (r) => `${configKey(r)}|${r.seed}`).values()) {
+    const { layers, heads, d_model, positions, seed } = g[0]!;
     const steps = g.filter((r) => r.row_kind === 'step').sort((a, b) => a.step - b.step);
     const best = (step: number, layer: number, col: 'prefix_matching_score' | 'previous_token_score') =>
       Math.max(...g.filter((r) => r.row_kind === 'head' && r.step === step && r.layer === layer).map((r) => r[col]!));
     out.push({
-      layers, seed, steps: steps.map((r) => r.step), lossFirst: steps.map((r) => r.loss_first!), lossRepeated: steps.map((r) => r.loss_repeated!),
+      layers, heads, d_model, positions, seed, steps: steps.map((r) => r.step), lossFirst: steps.map((r) => r.loss_first!), lossRepeated: steps.map((r) => r.loss_repeated!),
       induction: steps.map((r) => best(r.step, layers, 'prefix_matching_score')), previous: steps.map((r) => best(r.step, 1, 'previous_token_score')),
     });
   }
@@ -77,7 +84,7 @@ export function phaseOf(t: Trace, width: number): Row | null {
   const mid = (w: { start: number; end: number }) => (t.steps[w.start]! + t.steps[w.end]!) / 2;
   const last = t.steps.length - 1;
   return {
-    layers: t.layers, seed: t.seed, phase_step: mid(fall), window_start: t.steps[fall.start]!, window_end: t.steps[fall.end]!,
+    ...configOf(t), seed: t.seed, phase_step: mid(fall), window_start: t.steps[fall.start]!, window_end: t.steps[fall.end]!,
     loss_before: t.lossRepeated[fall.start]!, loss_after: t.lossRepeated[fall.end]!, loss_drop: t.lossRepeated[fall.start]! - t.lossRepeated[fall.end]!,
     induction_step: mid(rise), induction_before: t.induction[rise.start]!, induction_after: t.induction[rise.end]!, window_gap: Math.abs(mid(rise) - mid(fall)),
     loss_first: t.lossFirst[last]!, loss_repeated: t.lossRepeated[last]!, repeated_over_first: t.lossRepeated[last]! / t.lossFirst[last]!,
@@ -93,33 +100,34 @@ const meanCi = (values: readonly number[]) => {
 export function analyseInduction(rows: readonly InductionRow[], window: number): Analysis {
   const all = traces(rows);
   const curves: Row[] = [];
-  for (const g of groupBy(all, (t) => String(t.layers)).values()) {
-    const layers = g[0]!.layers;
+  for (const g of groupBy(all, configKey).values()) {
+    const key = configKey(g[0]!);
     const metric = (t: Trace, m: (typeof CURVE_METRICS)[number], i: number) =>
       ({ loss_first: t.lossFirst, loss_repeated: t.lossRepeated, accuracy_first: null, accuracy_repeated: null, induction: t.induction, previous_token: t.previous })[m]?.[i];
     for (const [i, step] of g[0]!.steps.entries()) {
       for (const m of CURVE_METRICS) {
         const values =
           m === 'accuracy_first' || m === 'accuracy_repeated'
-            ? rows.filter((r) => r.row_kind === 'step' && r.layers === layers && r.step === step).map((r) => r[m]!)
+            ? rows.filter((r) => r.row_kind === 'step' && configKey(r) === key && r.step === step).map((r) => r[m]!)
             : g.map((t) => metric(t, m, i)!).filter((v) => v !== undefined);
         if (!values.length) continue;
         const c = meanCi(values);
-        curves.push({ layers, step, metric: m, mean: c.mean, low: c.low, high: c.high, seeds: values.length });
+        curves.push({ ...configOf(g[0]!), step, metric: m, mean: c.mean, low: c.low, high: c.high, seeds: values.length });
       }
     }
   }
 
   const last = new Map<string, number>();
-  for (const r of rows) if (r.row_kind === 'head') last.set(`${r.layers}|${r.seed}`, Math.max(last.get(`${r.layers}|${r.seed}`) ?? -1, r.step));
+  const seedKey = (r: InductionRow) => `${configKey(r)}|${r.seed}`;
+  for (const r of rows) if (r.row_kind === 'head') last.set(seedKey(r), Math.max(last.get(seedKey(r)) ?? -1, r.step));
   const heads: Row[] = rows
-    .filter((r) => r.row_kind === 'head' && r.step === last.get(`${r.layers}|${r.seed}`))
-    .map((r) => ({ layers: r.layers, seed: r.seed, layer: r.layer, head: r.head, prefix_matching_score: r.prefix_matching_score, previous_token_score: r.previous_token_score, first_token_mass: r.first_token_mass }));
+    .filter((r) => r.row_kind === 'head' && r.step === last.get(seedKey(r)))
+    .map((r) => ({ ...configOf(r), seed: r.seed, layer: r.layer, head: r.head, prefix_matching_score: r.prefix_matching_score, previous_token_score: r.previous_token_score, first_token_mass: r.first_token_mass }));
 
   const phase = all.map((t) => phaseOf(t, window)).filter((r): r is Row => r !== null);
-  const phaseInterval: Row[] = [...groupBy(phase, (r) => String(r.layers)).values()].map((g) => {
-    const c = meanCi(g.map((r) => Number(r.phase_step)));
-    return { layers: g[0]!.layers ?? null, seeds: g.length, phase_step_mean: c.mean, phase_step_low: c.low, phase_step_high: c.high };
+  const phaseInterval: Row[] = [...groupBy(all.filter((t) => phaseOf(t, window)), configKey).values()].map((g) => {
+    const c = meanCi(g.map((t) => Number(phaseOf(t, window)!.phase_step)));
+    return { ...configOf(g[0]!), seeds: g.length, phase_step_mean: c.mean, phase_step_low: c.low, phase_step_high: c.high };
   });
 
   // Maps of seed 0 of the deepest model: its best induction head (last layer) and best previous-token head (layer 1).
