@@ -74,7 +74,9 @@ console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; ${layers} layers, d_m
 // The loops are timed before and after the tfjs backends: on a busy machine the two differ, and the ratios use their mean.
 const before = timeLoops();
 console.log(`hand-written loops: ${before.toFixed(1)} ms per step`);
-const tfjs = { cpu: await timeTfjs('cpu'), wasm: await timeTfjs('wasm') };
+const order = (process.env.ORDER ?? 'cpu,wasm').split(',') as ('cpu' | 'wasm')[];
+const tfjs: Record<string, number> = {};
+for (const b of order) tfjs[b] = await timeTfjs(b);
 const after = timeLoops();
 const loops = (before + after) / 2;
 console.log(`hand-written loops again: ${after.toFixed(1)} ms per step`);
