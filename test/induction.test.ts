@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { firstTokenMass, prefixMatchingScore, previousTokenScore, batchScores } from '../src/tensor/head-scores.js';
+import { duplicateTokenScore, firstTokenMass, prefixMatchingScore, previousTokenScore, batchScores } from '../src/tensor/head-scores.js';
 import { repeatedRandom, repeatedSegments, Target } from '../src/sim/induction-heads/data.js';
 import { forward, lossAndGrads, randomWeights, tokenLosses, weightList, type Shape } from '../src/sim/induction-heads/model.js';
 import { modelGraph } from '../src/sim/induction-heads/graphs.js';
@@ -25,6 +25,12 @@ describe('head scores of hand-built patterns', () => {
     expect(previousTokenScore(prev, 6)).toBe(1);
     expect(prefixMatchingScore(prev, 6, 3)).toBe(0);
     expect(firstTokenMass(prev, 6)).toBe(1 / 5); // only query 1's previous token is key 0
+  });
+  it('a perfect duplicate-token head scores 1: query i ≥ period weighs key i − period', () => {
+    const dup = pattern(8, (i) => Array.from({ length: 8 }, (_, j) => (j === (i >= 4 ? i - 4 : i) ? 1 : 0)));
+    expect(duplicateTokenScore(dup, 8, 4)).toBe(1);
+    expect(prefixMatchingScore(dup, 8, 4)).toBe(0);
+    expect(duplicateTokenScore(uniform(4), 4, 2)).toBeCloseTo(7 / 24, 15);
   });
   it('uniform causal attention over i + 1 keys scores 1/(i + 1), averaged over the queries a score covers', () => {
     // T = 4: previous-token and first-token over queries 1, 2, 3: (1/2 + 1/3 + 1/4)/3 = 13/36.
@@ -175,10 +181,10 @@ describe('attached files', () => {
 
 /** One seed's rows as the simulation writes them: per step a loss row and one head row per head (only what the analysis reads). */
 function seedRows(layers: number, seed: number, steps: number[], lossRep: (s: number) => number, prefix: (s: number) => number, lossFirst: (s: number) => number = () => 2.8): InductionRow[] {
-  const base = { layers, heads: 1, d_model: 32, positions: 'learned', seed, layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, first_token_mass: null, map: null, time_ms: 0 };
+  const base = { layers, heads: 1, d_model: 32, positions: 'learned', seed, layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, duplicate_token_score: null, first_token_mass: null, map: null, time_ms: 0 };
   return steps.flatMap((step) => [
     { ...base, row_kind: 'step' as const, step, loss: 2.5, loss_first: lossFirst(step), loss_repeated: lossRep(step), accuracy_first: 0.1, accuracy_repeated: 0.5 },
-    ...Array.from({ length: layers }, (_, l) => ({ ...base, row_kind: 'head' as const, step, layer: l + 1, head: 0, previous_token_score: l === 0 ? 0.9 : 0.1, prefix_matching_score: l === layers - 1 ? prefix(step) : 0.05, first_token_mass: 0.1 })),
+    ...Array.from({ length: layers }, (_, l) => ({ ...base, row_kind: 'head' as const, step, layer: l + 1, head: 0, previous_token_score: l === 0 ? 0.9 : 0.1, prefix_matching_score: l === layers - 1 ? prefix(step) : 0.05, duplicate_token_score: 0.05, first_token_mass: 0.1 })),
   ]);
 }
 
@@ -200,7 +206,7 @@ describe('the phase analysis', () => {
     const both = analyseInduction(seedRows(2, 0, STEPS, (s) => Math.min(early(s), step(400, 2.8, 1.0)(s)), step(400, 0.05, 0.8), early), 100).tables;
     expect(both.phase!.rows[0]).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0 });
     const p = t.phase!.rows[0]!;
-    expect(p).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0, induction_step: 450, window_gap: 0, repeated_over_first: 1.0 / 2.8, best_prefix_matching: 0.8, best_previous_token: 0.9 });
+    expect(p).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0, induction_step: 450, window_gap: 0, repeated_over_first: 1.0 / 2.8, best_prefix_matching: 0.8, best_previous_token: 0.9, best_duplicate_token: 0.05, best_layer1: 0.9 });
     expect(t.heads!.rows).toHaveLength(2);
   });
   it('the YAML claims pass on induction-like seeds and fail on deliberately wrong variants', () => {
@@ -222,6 +228,9 @@ describe('the phase analysis', () => {
     const cheat = verdict(good.map((r) => (r.layers === 1 ? { ...r, loss_repeated: r.loss_repeated === null ? null : 1.0, prefix_matching_score: r.prefix_matching_score === null ? null : 0.8 } : r)));
     expect(cheat['one-layer-no-induction']).toBe('fail');
     expect(cheat['one-layer-no-copy']).toBe('fail');
+    // Wrong variant 4: an induction score with no layer-1 head to compose with (neither previous-token nor duplicate-token).
+    const alone = verdict(good.map((r) => (r.layers === 2 && r.row_kind === 'head' && r.layer === 1 ? { ...r, previous_token_score: 0.1 } : r)));
+    expect(alone['two-layers-composed-head']).toBe('fail');
     // Wrong variant 3: the induction score rises 500 steps after the loss falls.
     const apart = verdict(good.map((r) => (r.layers === 2 && r.row_kind === 'head' && r.layer === 2 ? { ...r, prefix_matching_score: r.step <= 800 ? 0.05 : 0.8 } : r)));
     expect(apart['same-window']).toBe('fail');

@@ -30,6 +30,14 @@ export const firstTokenMass = (attn: ArrayLike<number>, n: number, offset = 0): 
 export const prefixMatchingScore = (attn: ArrayLike<number>, n: number, period: number, offset = 0): number =>
   meanWeight(attn, n, (i) => (i >= period ? i - period + 1 : null), offset);
 
+/**
+ * Duplicate-token score on the same kind of sequence: query i ≥ period weighs key i − period, the earlier occurrence
+ * of its own token. A layer-1 duplicate-token head lets a layer-2 head find "the position after my earlier
+ * occurrence" from positions alone (Q-composition), an induction circuit without a previous-token head.
+ */
+export const duplicateTokenScore = (attn: ArrayLike<number>, n: number, period: number, offset = 0): number =>
+  meanWeight(attn, n, (i) => (i >= period ? i - period : null), offset);
+
 /** Head scores averaged over a batch of maps laid out [batch, heads, T, T]: one value per head. */
 export function batchScores(attn: ArrayLike<number>, batch: number, heads: number, n: number, score: (a: ArrayLike<number>, n: number, offset: number) => number): number[] {
   return Array.from({ length: heads }, (_, h) => {

@@ -7,7 +7,8 @@
  *                   the first-occurrence loss (the phase change), the repeated-token losses before and after it, the window in which the induction score rises fastest,
  *                   and the final losses and best scores the claims test
  *   phase_interval  per layer count: the phase step's mean and 95% interval over seeds
- *   maps            the final attention maps (seed 0) of the best induction head and the best previous-token head
+ *   maps            the final attention maps (seed 0) of the best induction head and the layer-1 head it composes with
+ *                   (the best previous-token or duplicate-token head)
  */
 import { moments, normalInterval } from '../../stats/moments.js';
 import { groupBy } from '../../stats/group.js';
@@ -15,16 +16,16 @@ import type { Analysis, Row } from '../types.js';
 import type { InductionRow } from './rows.js';
 
 export const CURVE_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
-export const HEAD_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seed', 'layer', 'head', 'prefix_matching_score', 'previous_token_score', 'first_token_mass'] as const;
+export const HEAD_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seed', 'layer', 'head', 'prefix_matching_score', 'previous_token_score', 'duplicate_token_score', 'first_token_mass'] as const;
 export const PHASE_COLUMNS = [
   'layers', 'heads', 'd_model', 'positions', 'seed', 'phase_step', 'window_start', 'window_end', 'loss_before', 'loss_after', 'loss_drop',
   'induction_step', 'induction_before', 'induction_after', 'window_gap',
-  'loss_first', 'loss_repeated', 'repeated_over_first', 'best_prefix_matching', 'best_previous_token',
+  'loss_first', 'loss_repeated', 'repeated_over_first', 'best_prefix_matching', 'best_previous_token', 'best_duplicate_token', 'best_layer1',
 ] as const;
 export const INTERVAL_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seeds', 'phase_step_mean', 'phase_step_low', 'phase_step_high'] as const;
 export const MAP_COLUMNS = ['layers', 'seed', 'role', 'layer', 'head', 'query', 'key', 'weight'] as const;
 
-const CURVE_METRICS = ['loss_first', 'loss_repeated', 'accuracy_first', 'accuracy_repeated', 'induction', 'previous_token'] as const;
+const CURVE_METRICS = ['loss_first', 'loss_repeated', 'accuracy_first', 'accuracy_repeated', 'induction', 'previous_token', 'duplicate_token'] as const;
 
 /** A model's shape: what a curve is drawn for (seeds vary within it). */
 const configKey = (r: { layers: number; heads: number; d_model: number; positions: string }) => `${r.layers}|${r.heads}|${r.d_model}|${r.positions}`;
@@ -42,6 +43,7 @@ interface Trace {
   lossRepeated: number[];
   induction: number[];
   previous: number[];
+  duplicate: number[];
 }
 
 function traces(rows: readonly InductionRow[]): Trace[] {
@@ -49,11 +51,12 @@ function traces(rows: readonly InductionRow[]): Trace[] {
   for (const g of groupBy(rows.filter((r) => r.row_kind !== 'map'), (r) => `${configKey(r)}|${r.seed}`).values()) {
     const { layers, heads, d_model, positions, seed } = g[0]!;
     const steps = g.filter((r) => r.row_kind === 'step').sort((a, b) => a.step - b.step);
-    const best = (step: number, layer: number, col: 'prefix_matching_score' | 'previous_token_score') =>
+    const best = (step: number, layer: number, col: 'prefix_matching_score' | 'previous_token_score' | 'duplicate_token_score') =>
       Math.max(...g.filter((r) => r.row_kind === 'head' && r.step === step && r.layer === layer).map((r) => r[col]!));
     out.push({
       layers, heads, d_model, positions, seed, steps: steps.map((r) => r.step), lossFirst: steps.map((r) => r.loss_first!), lossRepeated: steps.map((r) => r.loss_repeated!),
       induction: steps.map((r) => best(r.step, layers, 'prefix_matching_score')), previous: steps.map((r) => best(r.step, 1, 'previous_token_score')),
+      duplicate: steps.map((r) => best(r.step, 1, 'duplicate_token_score')),
     });
   }
   return out;
@@ -88,7 +91,8 @@ export function phaseOf(t: Trace, width: number): Row | null {
     loss_before: t.lossRepeated[fall.start]!, loss_after: t.lossRepeated[fall.end]!, loss_drop: t.lossRepeated[fall.start]! - t.lossRepeated[fall.end]!,
     induction_step: mid(rise), induction_before: t.induction[rise.start]!, induction_after: t.induction[rise.end]!, window_gap: Math.abs(mid(rise) - mid(fall)),
     loss_first: t.lossFirst[last]!, loss_repeated: t.lossRepeated[last]!, repeated_over_first: t.lossRepeated[last]! / t.lossFirst[last]!,
-    best_prefix_matching: t.induction[last]!, best_previous_token: t.previous[last]!,
+    best_prefix_matching: t.induction[last]!, best_previous_token: t.previous[last]!, best_duplicate_token: t.duplicate[last]!,
+    best_layer1: Math.max(t.previous[last]!, t.duplicate[last]!),
   };
 }
 
@@ -103,7 +107,7 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
   for (const g of groupBy(all, configKey).values()) {
     const key = configKey(g[0]!);
     const metric = (t: Trace, m: (typeof CURVE_METRICS)[number], i: number) =>
-      ({ loss_first: t.lossFirst, loss_repeated: t.lossRepeated, accuracy_first: null, accuracy_repeated: null, induction: t.induction, previous_token: t.previous })[m]?.[i];
+      ({ loss_first: t.lossFirst, loss_repeated: t.lossRepeated, accuracy_first: null, accuracy_repeated: null, induction: t.induction, previous_token: t.previous, duplicate_token: t.duplicate })[m]?.[i];
     for (const [i, step] of g[0]!.steps.entries()) {
       for (const m of CURVE_METRICS) {
         const values =
@@ -122,7 +126,7 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
   for (const r of rows) if (r.row_kind === 'head') last.set(seedKey(r), Math.max(last.get(seedKey(r)) ?? -1, r.step));
   const heads: Row[] = rows
     .filter((r) => r.row_kind === 'head' && r.step === last.get(seedKey(r)))
-    .map((r) => ({ ...configOf(r), seed: r.seed, layer: r.layer, head: r.head, prefix_matching_score: r.prefix_matching_score, previous_token_score: r.previous_token_score, first_token_mass: r.first_token_mass }));
+    .map((r) => ({ ...configOf(r), seed: r.seed, layer: r.layer, head: r.head, prefix_matching_score: r.prefix_matching_score, previous_token_score: r.previous_token_score, duplicate_token_score: r.duplicate_token_score, first_token_mass: r.first_token_mass }));
 
   const phase = all.map((t) => phaseOf(t, window)).filter((r): r is Row => r !== null);
   const phaseInterval: Row[] = [...groupBy(all.filter((t) => phaseOf(t, window)), configKey).values()].map((g) => {
@@ -134,11 +138,12 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
   const maps: Row[] = [];
   const deepest = Math.max(...rows.map((r) => r.layers));
   const mine = heads.filter((h) => h.layers === deepest && h.seed === 0);
-  const top = (layer: number, col: 'prefix_matching_score' | 'previous_token_score') =>
-    mine.filter((h) => h.layer === layer).reduce<Row | undefined>((b, h) => (!b || Number(h[col]) > Number(b[col]) ? h : b), undefined);
+  const top = (layer: number, score: (h: Row) => number) => mine.filter((h) => h.layer === layer).reduce<Row | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
+  const layer1 = (h: Row) => Math.max(Number(h.previous_token_score), Number(h.duplicate_token_score));
+  const first = deepest > 1 ? top(1, layer1) : undefined;
   const picks = [
-    { role: 'induction head', at: top(deepest, 'prefix_matching_score') },
-    ...(deepest > 1 ? [{ role: 'previous-token head', at: top(1, 'previous_token_score') }] : []),
+    { role: 'induction head', at: top(deepest, (h) => Number(h.prefix_matching_score)) },
+    ...(first ? [{ role: Number(first.previous_token_score) >= Number(first.duplicate_token_score) ? 'previous-token head' : 'duplicate-token head', at: first }] : []),
   ];
   for (const { role, at } of picks) {
     const r = at && rows.find((x) => x.row_kind === 'map' && x.layers === deepest && x.seed === 0 && x.layer === at.layer && x.head === at.head);

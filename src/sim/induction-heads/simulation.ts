@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NormalRng } from '../../random/normal.js';
-import { batchScores, firstTokenMass, prefixMatchingScore, previousTokenScore } from '../../tensor/head-scores.js';
+import { batchScores, duplicateTokenScore, firstTokenMass, prefixMatchingScore, previousTokenScore } from '../../tensor/head-scores.js';
 import { defineSimulation } from '../types.js';
 import { analyseInduction, HEAD_COLUMNS, PHASE_COLUMNS, CURVE_COLUMNS, MAP_COLUMNS, INTERVAL_COLUMNS } from './analysis.js';
 import { repeatedRandom, repeatedSegments, Target, type Batch } from './data.js';
@@ -99,7 +99,7 @@ export const inductionHeads = defineSimulation({
     const probe = repeatedRandom(settings.eval_size, n, vocab, rng);
     const period = Math.floor(n / 2);
     const base = { layers, heads, d_model: d, positions, seed: replicate };
-    const none = { layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, first_token_mass: null, map: null, time_ms: 0 };
+    const none = { layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, duplicate_token_score: null, first_token_mass: null, map: null, time_ms: 0 };
     const rows: InductionRow[] = [];
 
     const record = (step: number) => {
@@ -117,9 +117,10 @@ export const inductionHeads = defineSimulation({
       g.attn.forEach((a, l) => {
         const prev = batchScores(a, probe.size, heads, n, previousTokenScore);
         const prefix = batchScores(a, probe.size, heads, n, (m, t, o) => prefixMatchingScore(m, t, period, o));
+        const dup = batchScores(a, probe.size, heads, n, (m, t, o) => duplicateTokenScore(m, t, period, o));
         const sink = batchScores(a, probe.size, heads, n, firstTokenMass);
         for (let h = 0; h < heads; h++) {
-          rows.push({ ...base, ...none, row_kind: 'head', step, layer: l + 1, head: h, previous_token_score: prev[h]!, prefix_matching_score: prefix[h]!, first_token_mass: sink[h]! });
+          rows.push({ ...base, ...none, row_kind: 'head', step, layer: l + 1, head: h, previous_token_score: prev[h]!, prefix_matching_score: prefix[h]!, duplicate_token_score: dup[h]!, first_token_mass: sink[h]! });
         }
       });
     };
