@@ -84,6 +84,7 @@ function summary(name: string, out: RunOutcome, outRoot: string): string {
     `${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}${out.errors ? `, ${msg.pointsFailed(out.errors)}` : ''}`,
     ...out.summary.map((s) => `  ${s}`),
     ...failed,
+    ...out.warnings.map((w) => msg.unstableWarning(w)),
   ].join('\n');
 }
 

@@ -1,4 +1,5 @@
 /** Every user-facing message, in one catalog. Tests compare against these functions. */
+import { didYouMean } from './suggest.js';
 
 /** What a message says of a lock's holder (run/lock.ts's LockHolder has these fields; the catalog imports nothing). */
 interface LockHolder {
@@ -37,18 +38,18 @@ export const msg = {
   yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
   notAMapping: () => 'an experiment file must be a YAML mapping (key: value lines) at the top level',
   unknownKey: (path: string, key: string, allowed: readonly string[]) =>
-    `unknown key ${show(key)}${path ? ` in ${path}` : ''}; allowed: ${list(allowed)}`,
+    `unknown key ${show(key)}${path ? ` in ${path}` : ''}${didYouMean(key, allowed)}; allowed: ${list(allowed)}`,
   wrongValue: (path: string, value: unknown, expected: string) =>
     `${path}: bad value ${show(value)}; expected ${expected}`,
   missingKey: (path: string, expected: string) => `${path}: missing; expected ${expected}`,
   unknownExperiment: (name: string, available: readonly string[]) =>
-    `unknown experiment ${show(name)}; available: ${list(available)}, all, or a path to a .yaml file`,
+    `unknown experiment ${show(name)}${didYouMean(name, available)}; available: ${list(available)}, all, or a path to a .yaml file`,
   unknownSimulation: (kind: unknown, available: readonly string[]) =>
-    `simulation: unknown kind ${show(kind)}; available: ${list(available)}`,
+    `simulation: unknown kind ${show(kind)}${typeof kind === 'string' ? didYouMean(kind, available) : ''}; available: ${list(available)}`,
   emptyGrid: (key: string) => `grid.${key}: expands to no values; give at least one value`,
   badRange: (key: string, detail: string) => `grid.${key}: ${detail}`,
   gridUnknownParam: (key: string, allowed: readonly string[]) =>
-    `grid: unknown parameter ${show(key)}; parameters of this simulation: ${list(allowed)}`,
+    `grid: unknown parameter ${show(key)}${didYouMean(key, allowed)}; parameters of this simulation: ${list(allowed)}`,
   gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
   gridPointInvalid: (path: string, point: string, detail: string) => `${path}: the point ${point} is not allowed: ${detail}`,
   zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
@@ -58,18 +59,18 @@ export const msg = {
     `grid: expands to ${count} points, more than the limit of ${limit}; shrink a range or use --quick`,
   badChart: (id: string, detail: string) => `charts.${id}: not a valid Vega-Lite fragment: ${detail}`,
   claimColumn: (id: string, column: string, available: readonly string[]) =>
-    `claims.${id}: column ${show(column)} is not produced by this simulation; columns: ${list(available)}`,
+    `claims.${id}: column ${show(column)} is not produced by this simulation${didYouMean(column, available)}; columns: ${list(available)}`,
   claimTable: (id: string, table: string, available: readonly string[]) =>
-    `claims.${id}: unknown table ${show(table)}; tables: ${list(available)}`,
+    `claims.${id}: unknown table ${show(table)}${didYouMean(table, available)}; tables: ${list(available)}`,
   unknownOption: (opt: string, allowed: readonly string[]) =>
-    `unknown option ${show(opt)}; allowed: ${list(allowed)}`,
+    `unknown option ${show(opt)}${didYouMean(opt, allowed)}; allowed: ${list(allowed)}`,
   badOptionValue: (opt: string, value: string, expected: string) =>
     `option --${opt}: bad value ${show(value)}; expected ${expected}`,
   badOptionUsage: (detail: string) => `${detail} (see --help)`,
   missingExperiment: () => 'no experiment named; usage: npm run exp -- <name|path.yaml|all> [options] (see --help)',
   badSet: (raw: string) => `--set ${show(raw)}: expected key=value, e.g. --set trials=200000 or --set d=[64,128]`,
   badSetKey: (key: string, allowed: readonly string[]) =>
-    `--set ${key}=...: unknown key ${show(key)}; settable: ${list(allowed)}`,
+    `--set ${key}=...: unknown key ${show(key)}${didYouMean(key, allowed)}; settable: ${list(allowed)}`,
   runLocked: (h: LockHolder | undefined, lock: string) =>
     `this run is being computed by ${h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}${h.run ? ` (${h.run})` : ''}` : `another process (lock ${lock})`}. ` +
     'Wait for it to finish, or run the same command with --wait to wait and then use its result; a holder that is gone loses the lock within 10 s',
@@ -84,6 +85,12 @@ export const msg = {
   badSetBlock: (raw: string, key: string, blocks: number) =>
     `--set ${raw}: grid[i].${key} names one grid block of a parameter; this grid has ${blocks} block${blocks === 1 ? '' : 's'} (grid[0]…grid[${blocks - 1}])`,
   badSetValue: (key: string, value: string, detail: string) => `--set ${key}=${value}: ${detail}`,
+  machineBusy: (busyCores: number, cores: number) =>
+    `the machine was busy when the run started: other processes used ${busyCores.toFixed(2)} of its ${cores} cores; timings taken beside other work are slower and noisier than the machine's own`,
+  roundsDisagree: (sigma: number, limit: number) =>
+    `the timing rounds disagree: a point's round medians spread by ${(sigma * 100).toFixed(1)}% (σ of log time between sessions, pooled), more than the ${(limit * 100).toFixed(0)}% a steady machine shows; the benchmark seems unstable`,
+  unstableWarning: (warning: string) => `warning: ${warning}`,
+  badSetType: (raw: string, key: string, value: unknown, expected: string) => `--set ${raw}: ${key} must be ${expected}, got ${show(value)}`,
   unknownBackend: (name: string, allowed: readonly string[]) =>
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
@@ -97,6 +104,10 @@ export const msg = {
   pluginNotSimulation: (file: string, got: string) => `simulation: the default export of ${file} is a ${got}, not a simulation; write \`export default defineSimulation({ ... })\``,
   pluginField: (file: string, field: string, problem: 'missing' | 'wrong', expected: string) =>
     `simulation: the default export of ${file} is not a simulation: field ${field} is ${problem}; expected ${expected}`,
+  pluginUnknownField: (file: string, field: string, allowed: readonly string[], near: { field: string; expected: string } | undefined) =>
+    `simulation: the default export of ${file} is not a simulation: it has no field ${show(field)}` +
+    (near ? ` (did you mean ${show(near.field)}? ${near.field} must be ${near.expected})` : '') +
+    `; fields: ${list(allowed)}`,
   pluginKindTaken: (file: string, kind: string) => `simulation: ${file} declares kind ${kind}, which is a built-in simulation; give it a name of its own`,
   pluginChanged: (file: string) => `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
   fileMissing: (key: string, file: string) => `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
@@ -106,6 +117,37 @@ export const msg = {
   modelFailed: (name: string, file: string, shape: string, detail: string) => `method ${name}: ${file} failed on its first call (${shape}): ${detail}`,
   modelNeedsOnnx: (detail: string) => `methods from ONNX files need the onnx engine, which could not be loaded: ${detail}`,
   badFlops: (name: string, expression: string, detail: string) => `method ${name}: flops ${show(expression)}: ${detail}`,
+  // attention-maps: a user's transformer (settings.model) and the probes run through it.
+  modelUnreadable: (file: string, detail: string) => `settings.model: ${file} cannot be read: ${detail}`,
+  notOnnx: (file: string, detail: string) =>
+    `settings.model: ${file} is not an ONNX model ONNX Runtime can load (${detail}); expected a file written by torch.onnx.export or onnx.save`,
+  noIdsInput: (file: string, name: string, inputs: string) =>
+    `settings.ids_input: ${file} has no int64 input ${show(name)} of shape [batch, T]; its inputs: ${inputs}. Set ids_input to the name of its token-id input`,
+  unknownInput: (file: string, name: string, inputs: string) =>
+    `settings.model: ${file} has an input ${show(name)} that attention-maps cannot fill; expected the ids input and, filled by rule, attention_mask (ones), position_ids (0…T−1) and token_type_ids (zeros), each [batch, T]; its inputs: ${inputs}. Export the model without it (for Hugging Face decoders, use_cache=False)`,
+  noVocab: (file: string) =>
+    `settings.vocab: ${file} has no embedding table read by the ids input and no output whose last axis is fixed; give the vocabulary size with vocab`,
+  noSuchTensor: (file: string, name: string, softmaxes: readonly string[]) =>
+    `settings.attention: ${file} has no tensor named ${show(name)}; expected the outputs of its attention Softmax nodes${softmaxes.length ? `, which are: ${list(softmaxes.slice(0, 12))}${softmaxes.length > 12 ? `, … (${softmaxes.length})` : ''}` : ' (it has none)'}`,
+  noAttention: (file: string, softmaxes: number, ops: Record<string, number>) =>
+    `settings.model: no attention found in ${file}: searched its ${Object.values(ops).reduce((a, b) => a + b, 0)} nodes for a Softmax over the last axis whose output is multiplied (MatMul) by the values, and found ${softmaxes} Softmax node${softmaxes === 1 ? '' : 's'}, none feeding a MatMul (ops: ${Object.entries(ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([op, n]) => `${op} ${n}`).join(', ')}). Export with eager attention (Hugging Face: attn_implementation="eager"; the fused Attention and MultiHeadAttention ops do not expose their probabilities), or name the probability tensors in settings.attention`,
+  noAttentionShape: (file: string, seen: readonly string[], t: number) =>
+    `settings.model: no attention found in ${file}: at T=${t} no Softmax feeding a MatMul has the shape [batch, heads, T, T] or [batch·heads, T, T] (found ${list(seen)}); name the probability tensors in settings.attention`,
+  namedTensorShape: (file: string, name: string, dims: string, t: number) =>
+    `settings.attention: tensor ${show(name)} of ${file} has the shape ${dims} at T=${t}; expected [batch, heads, T, T] or [batch·heads, T, T] (attention probabilities)`,
+  firstCallFailed: (file: string, t: number, detail: string) => `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
+  fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
+  fixedLengthGrid: (file: string, t: number, fixed: number) => `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
+  tooLongForModel: (file: string, t: number, largest: number, detail: string) =>
+    `grid.T: ${file} fails at T=${t} (${detail}); the largest T it runs is ${largest} (its positions); expected T ≤ ${largest}`,
+  idsOutOfVocab: (key: string, file: string, id: number, vocab: number) =>
+    `${key}: token id ${id} is outside the vocabulary of ${file}; expected ids from 0 to ${vocab - 1}`,
+  probeTooShort: (key: string, tokens: number, t: number) =>
+    `${key}: ${tokens} tokens, fewer than T=${t}; expected at least T tokens (each sequence is cut to its first T), or a smaller T`,
+  probeMissing: (probe: string, key: string) => `grid.probe: ${show(probe)} needs settings.${key}, which is empty; give at least one`,
+  tokenizerFailed: (file: string, detail: string) => `settings.tokenizer: ${file} is not a tokenizer.json that loads: ${detail}`,
+  noTokenizer: (file: string, vocab: number) =>
+    `grid.probe: text needs a tokenizer: ${file} has ${vocab} tokens, not GPT-2's 50257, so give settings.tokenizer (a tokenizer.json, e.g. from the Hugging Face model's folder)`,
   backendNotFor: (name: string, kind: string, allowed: readonly string[]) =>
     `backend ${show(name)} cannot run ${kind} experiments; allowed for them: ${list(allowed)}`,
   outputUnwritable: (dir: string, detail: string) => `output directory ${dir} is not writable: ${detail}`,
@@ -160,4 +202,17 @@ export const msg = {
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,
   figuresUsage: () => 'usage: npm run figures -- <name> [--run ID] [--theme slides|paper|report] [--format svg,png,pdf] [--scale N] [--out DIR]',
+  // mha-vs-mqa: combinations of the decode step's parameters that do not exist (the grid reports file, line and key)
+  decodeQuantizedOnGraph: (dtype: string) =>
+    `kv_dtype ${dtype} runs on kernel gqa-op only (GroupQueryAttention dequantizes as it reads; the graph kernel has no quantized product); allowed on kernel graph: float32, float16`,
+  decodeLatentWithout: (key: string, variant: string) => `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
+  decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',
+  decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
+  decodeFloat16Converted: (what: string) =>
+    `analytic only: ONNX Runtime runs the float16 ${what} here by casting the cache to float32 first (no float16 kernel on this provider); its time would be the cast's`,
+  decodeKvDtype: (dtype: string, bytes: number) =>
+    `kv_dtype ${dtype} does not go with dtype_bytes ${bytes}: float32 goes with 4, float16 with 2 (int8 and int4 with either)`,
+  decodeQuantHead: (k: number) => `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,
+  decodeWindowTooLarge: (window: number, largestN: number) =>
+    `window ${window} is larger than every n of its points (the largest is ${largestN}), so the window never fills; allowed: a window at most the largest n`,
 } as const;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, timingVerdict } from '../src/stats/compare.js';
+import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, sessionHalfWidth, sessionNoise, timingVerdict, UNMEASURED_NOISE_FACTOR } from '../src/stats/compare.js';
 import { cli, latestRun, listFiles, tmp } from './helpers.js';
 
 describe('comparison statistics, checked by hand', () => {
@@ -27,7 +27,7 @@ describe('comparison statistics, checked by hand', () => {
     expect(tied.p).toBeCloseTo(0.1101, 3);
   });
 
-  it('a known 2× ratio: the bootstrap interval covers 2 and excludes 1; the verdict is slower', () => {
+  it('a known 2× ratio: the bootstrap interval covers 2 and excludes 1; seeded', () => {
     const rnd = seedrandom('two-times');
     const noisy = (scale: number) => Array.from({ length: 40 }, () => scale * Math.exp(0.1 * (rnd() - 0.5)));
     const a = noisy(1);
@@ -39,20 +39,47 @@ describe('comparison statistics, checked by hand', () => {
     expect(r.low).toBeGreaterThan(1.9);
     // Seeded: the same interval every time.
     expect(bootstrapRatio([a], [b], seedrandom('boot'))).toEqual(r);
-    const summary = (s: number[]) => ({ groups: [s], interval: [Math.min(...s), Math.max(...s)] as const });
-    const wide = [0, Infinity] as const; // an interval that decides nothing: the U test does
-    expect(timingVerdict(summary(a), summary(b), wide, 1.1)).toMatchObject({ verdict: 'slower', tested: true });
-    expect(timingVerdict(summary(b), summary(a), wide, 1.1)).toMatchObject({ verdict: 'faster' });
-    // Within the noise threshold: a 5% difference is `same` even when significant.
-    expect(timingVerdict(summary(a), summary(a.map((x) => x * 1.05)), wide, 1.1).verdict).toBe('same');
   });
 
-  it("asv's guard: with 5 samples each the U test cannot reach p < 0.002, so the intervals decide", () => {
-    const v = timingVerdict({ groups: [[1, 1.1, 1.2, 1.3, 1.4]], interval: [1, 1.4] }, { groups: [[3, 3.1, 3.2, 3.3, 3.4]], interval: [3, 3.4] }, [0.5, 4], 1.1);
-    expect(v).toMatchObject({ verdict: 'slower', tested: false, p: null });
-    expect(timingVerdict({ groups: [[1, 2, 3, 4, 5]], interval: [1, 5] }, { groups: [[2, 3, 4, 5, 6]], interval: [2, 6] }, [0.5, 4], 1.1).verdict).toBe('same');
-    // criterion's rule: a ratio whose whole interval lies beyond the threshold is a change, whatever the test could say.
-    expect(timingVerdict({ groups: [[1, 2, 3, 4, 5]], interval: [1, 5] }, { groups: [[2, 3, 4, 5, 6]], interval: [2, 6] }, [1.2, 1.8], 1.1).verdict).toBe('slower');
+  it('the noise between sessions by hand: round medians 1, e^0.1, e^−0.1 → variance 0.02 / 2 = 0.01 on 2 df', () => {
+    const point = [[1, 1, 1], [Math.exp(0.1)], [Math.exp(-0.1)]];
+    const noise = sessionNoise([point, [[5, 6, 7]]])!; // a point measured once adds nothing
+    expect(noise.df).toBe(2);
+    expect(noise.variance).toBeCloseTo(0.01, 12);
+    expect(sessionNoise([[[1, 2]], [[3]]])).toBeNull();
+  });
+
+  it("criterion's noise band: a change only where the whole widened interval lies beyond the threshold", () => {
+    // σ² = 0.01 on many df a side (t = 1.960), 3 rounds a side: half-width 1.960 · √(0.01 · 2/3) = 0.1600 on the log scale.
+    const noise = { variance: 0.01, df: 10_000 };
+    const half = sessionHalfWidth(noise, noise, [3, 3])!;
+    expect(half).toBeCloseTo(0.1600, 3);
+    const verdict = (ratio: number) => timingVerdict(ratio, [ratio, ratio], half, 1.1);
+    expect(verdict(1.3).low).toBeCloseTo(1.3 * Math.exp(-0.16), 3);
+    expect(verdict(1.3).verdict).toBe('slower'); // low 1.108 > 1.1
+    expect(verdict(1 / 1.3).verdict).toBe('faster');
+    expect(verdict(1.2).verdict).toBe('inconclusive'); // beyond 1.1, but low 1.022 reaches into the band
+    expect(verdict(1.05).verdict).toBe('same');
+    // The bootstrap's own half-width adds in quadrature: ±0.15 with ±0.16 → ±0.2193, so 1.3 is no longer a change.
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).low).toBeCloseTo(1.3 * Math.exp(-Math.hypot(0.15, 0.16)), 3);
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).verdict).toBe('inconclusive');
+  });
+
+  it("each run's own spread: a loaded B's wide rounds widen by σ_B²/R_B; a run without rounds borrows the other's σ", () => {
+    // A: σ² 0.0004 over 2 df, 3 rounds; B: σ² 0.09 over 2 df, 3 rounds → √(0.0004/3 + 0.09/3) = 0.17359, Welch df ≈ 2.02 → 2, t = 4.3027.
+    const [a, b] = [{ variance: 0.0004, df: 2 }, { variance: 0.09, df: 2 }];
+    expect(sessionHalfWidth(a, b, [3, 3])).toBeCloseTo(4.3027 * Math.sqrt(0.0004 / 3 + 0.09 / 3), 3);
+    // B without rounds: A's σ stands for both (on A's 2 df), R_B = 1: t(2) · √(0.0004 · (1/3 + 1)).
+    expect(sessionHalfWidth(a, null, [3, 1])).toBeCloseTo(4.3027 * Math.sqrt(0.0004 * (4 / 3)), 3);
+    expect(sessionHalfWidth(null, null, [1, 1])).toBeNull();
+  });
+
+  it('runs without rounds have no noise estimate: a change only beyond UNMEASURED_NOISE_FACTOR, else inconclusive or same', () => {
+    expect(UNMEASURED_NOISE_FACTOR).toBe(1.5);
+    expect(timingVerdict(2, [1.95, 2.05], null, 1.1).verdict).toBe('slower');
+    expect(timingVerdict(0.5, [0.49, 0.51], null, 1.1).verdict).toBe('faster');
+    expect(timingVerdict(1.3, [1.29, 1.31], null, 1.1).verdict).toBe('inconclusive');
+    expect(timingVerdict(1.05, [1.04, 1.06], null, 1.1).verdict).toBe('same');
   });
 
   it('rounds are the units: sessions spread ±30% make a 12% shift noise, however many samples each holds', () => {
@@ -62,16 +89,17 @@ describe('comparison statistics, checked by hand', () => {
     const run = (shift: number) => speeds.map((f) => Array.from({ length: 50 }, () => f * shift * (1 + 0.002 * rnd())));
     const [a, b] = [run(1), run(1.12)];
     const boot = bootstrapRatio(a, b, seedrandom('boot'));
-    const v = timingVerdict({ groups: a, interval: boot.a }, { groups: b, interval: boot.b }, [boot.low, boot.high], 1.1);
-    expect(v.tested).toBe(true); // 8 against 8 rounds: the smallest p is 2/12870
-    expect(v.ratio).toBeCloseTo(1.12, 2);
-    expect(v.p!).toBeGreaterThan(0.002);
-    expect(v.verdict).toBe('same');
-    expect(boot.low).toBeLessThan(1);
-    expect(boot.high).toBeGreaterThan(1.12);
-    // Pooled as 400 samples each, the same data look different beyond doubt (p < 1e-6): the samples are not independent.
+    const [na, nb] = [sessionNoise([a])!, sessionNoise([b])!];
+    expect(na.df).toBe(7);
+    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(na, nb, [8, 8]), 1.1);
+    expect(boot.ratio).toBeCloseTo(1.12, 2);
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.low).toBeLessThan(1);
+    // Pooled as 400 samples each, the same data look different beyond doubt (p < 1e-6): the samples are not independent,
+    // and a verdict that ignored the sessions (no noise term, the bootstrap of one group each) would call it a change.
     expect(mannWhitneyU(a.flat(), b.flat()).p).toBeLessThan(1e-6);
-    expect(timingVerdict({ groups: [a.flat()], interval: boot.a }, { groups: [b.flat()], interval: boot.b }, [boot.low, boot.high], 1.1).verdict).toBe('slower');
+    const flat = bootstrapRatio([a.flat()], [b.flat()], seedrandom('boot'));
+    expect(flat.low).toBeGreaterThan(1.1);
   });
 
   it('estimates: B − A with the normal interval of the difference and z', () => {

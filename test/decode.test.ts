@@ -64,17 +64,19 @@ describe('mha-vs-mqa end to end (small grid)', () => {
     // The header against a golden file (not against mhaVsMqa.columns, from which the writer makes it).
     expectGolden('mha-vs-mqa.header.csv', `${csv[0]}\n`);
     expect(csv.slice(1).every((l) => l.split(',').length >= mhaVsMqa.columns.length)).toBe(true);
-    for (const t of ['ratios', 'roofline', 'checks']) expect(readFileSync(join(dir, `${t}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
+    for (const t of ['ratios', 'kernels', 'designs', 'roofline', 'checks']) expect(readFileSync(join(dir, `${t}.csv`), 'utf8').split('\n').length).toBeGreaterThan(2);
     const setup = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).setup;
     expect(setup.bandwidth_bytes_per_s).toBeGreaterThan(1e8);
     expect(setup.peak_flops).toBeGreaterThan(1e8);
     // The analytic and correctness claims are exact; only the timing claim may vary on two n values.
-    for (const id of ['kv-read-ratio-is-h', 'flops-differ-by-projections', 'decode-correct', 'decode-shapes']) {
+    for (const id of ['kv-read-ratio-is-h', 'flops-differ-by-projections', 'decode-correct', 'decode-shapes', 'mla-kv-bytes']) {
       expect(r.stdout, id).not.toMatch(new RegExp(`(FAIL|ERROR) ${id}:`));
     }
-    // 3 variants × 2 n timed, and the same in fp16 (analytic only); the bandwidth-bound claim is about n ≥ 8192, absent here
-    expect(r.stdout).toMatch(/mha-vs-mqa: 12 rows, claims: [45]\/6 passed/);
-    expect(r.stdout).toContain('ERROR decode-near-bandwidth: no rows match');
+    // The quick grid's six blocks at n = 128 and 2048: 3 variants × 2 kernels (12); × int8, int4 (12); float16 on 2 kernels
+    // (12); MLA (2); 3 variants × 2 kernels under a window (12); the b = 8 block, now at b = 1, is block 0's graph points
+    // again (the same ids, run once). The claims about n ≥ 8192, and past a window of 512 (one n), have no rows here.
+    expect(r.stdout).toMatch(/mha-vs-mqa: 50 rows, claims: [56]\/10 passed/);
+    for (const id of ['decode-near-bandwidth', 'int8-cache-faster', 'mla-time-follows-bytes', 'window-stops-growth']) expect(r.stdout).toContain(`ERROR ${id}: no rows match`);
     // time_over_bound: measured time over bytes ÷ the setup's bandwidth
     const header = csv[0]!.split(',');
     for (const line of csv.slice(1)) {

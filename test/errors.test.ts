@@ -82,7 +82,13 @@ describe('bad input: exit 2, a located message, nothing written', () => {
   it('unknown key inside a nested mapping', async () => {
     const err = await expectBad(GOOD.replace('  sigma: [1]', '  sigma: [1]\n  dee: [3]'));
     expect(err).toContain('FILE:9:3: ');
-    expect(err).toContain('unknown key "dee" in grid; allowed: d, sigma, mu, scaling');
+    expect(err).toContain('unknown key "dee" in grid (did you mean "d"?); allowed: d, sigma, mu, scaling');
+  });
+
+  it('a value of none of the forms a key takes lists those forms (a claim test with `below` instead of `abs_below`)', async () => {
+    const claim = 'claims:\n  - { id: c1, text: T, kind: fraction, test: { column: z_var, below: 3 } }\n';
+    const err = await expectBad(GOOD.replace('charts:', `${claim}charts:`));
+    expect(err).toBe(`error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between}, {column, abs_below}, {column, abs_below_bonferroni}')} [SCHEMA]\n`);
   });
 
   it('wrong type names the key, the value and what is allowed', async () => {
@@ -157,8 +163,8 @@ describe('bad input: exit 2, a located message, nothing written', () => {
 
   it('malformed --set: no "=", unknown key, bad value', async () => {
     expect(await expectBad(GOOD, ['--set', 'trials'])).toBe(`error: ${msg.badSet('trials')} [BAD_SET]\n`);
-    expect(await expectBad(GOOD, ['--set', 'trails=5'])).toContain('--set trails=...: unknown key "trails"; settable: d, sigma, mu, scaling, trials, seed, replicates');
-    expect(await expectBad(GOOD, ['--set', 'trials=-5'])).toMatch(/^error: --set trials=-5: settings\.trials: bad value -5; expected/);
+    expect(await expectBad(GOOD, ['--set', 'trails=5'])).toContain('--set trails=...: unknown key "trails" (did you mean "trials"?); settable: d, sigma, mu, scaling, trials, seed, replicates');
+    expect(await expectBad(GOOD, ['--set', 'trials=-5'])).toBe(`error: ${msg.badSetType('trials=-5', 'trials', -5, 'an integer from 100 to 100000000')} [BAD_SET]\n`);
     expect(await expectBad(GOOD, ['--set', 'd=[64,'])).toContain('--set d=[64,: ');
   });
 

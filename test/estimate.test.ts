@@ -19,8 +19,18 @@ describe('the cost model', () => {
   // Wall-clock seconds of the default grids on the reference machine (2 cores): the Monte Carlo experiments on wasm
   // with --jobs 2 (2026-11-22), the timing experiments on onnx (2026-12-02, `npm run exp -- scaling` and
   // `-- mha-vs-mqa`, each alone); the README gives the same figures.
-  // attention-training: 59 s on wasm with --jobs 2 (2026-12-02).
-  const MEASURED_S = { 'qk-variance': 15.3, scaling: 137.1, 'softmax-saturation': 24.3, 'mha-vs-mqa': 51.5, 'attention-training': 59 };
+  // attention-training: 59 s on wasm with --jobs 2 (2026-12-02). mha-vs-mqa's grid of kernels, cache types, MLA and
+  // windows and scaling's grid with flash (2026-12-05) have no quiet measurement yet (both were measured only under a
+  // load average of 10 – 15 from other work); measure them alone (`npx tsx scripts/mha-vs-mqa-spread.ts 3`,
+  // `npx tsx scripts/claim-spread.ts --runs 3`, each prints every run's wall time) and add them here.
+  const MEASURED_S = { 'qk-variance': 15.3, 'softmax-saturation': 24.3, 'attention-training': 59 };
+
+  it("the default mha-vs-mqa fits the 90 s its issue gives it, by the cost model", () => {
+    const e = estimateOf('mha-vs-mqa');
+    expect(e.points).toBe(76);
+    expect(e.ms / 1000).toBeLessThan(90);
+    expect(e.ms / 1000).toBeGreaterThan(20);
+  });
 
   it.each(Object.entries(MEASURED_S))('predicts the default %s within a factor of 1.5 of its measured time', (name, seconds) => {
     const e = estimateOf(name);
@@ -66,9 +76,9 @@ describe('the --yes gate', () => {
     const r = await cli([...HUGE, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[TOO_LONG]');
-    expect(r.stderr).toContain('would take about 1 h 43 min');
-    expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 18 min');
-    expect(r.stderr).toContain('Points with causal=false take 87% of the time');
+    expect(r.stderr).toContain('would take about 1 h 53 min');
+    expect(r.stderr).toContain('{"D":64,"M":64,"N":131072,"causal":false,"method":"softmax"}, takes about 15 min');
+    expect(r.stderr).toContain('Points with causal=false take 82% of the time');
     expect(r.stderr).toContain('--set causal=[...]');
     expect(r.stderr).toContain('--shard i/n');
     expect(r.stderr).toContain('--yes');
@@ -84,7 +94,7 @@ describe('the --yes gate', () => {
       stop: AbortSignal.abort(),
     });
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain('scaling: 82 points, about 1 h 43 min');
+    expect(stderr).toContain('scaling: 60 points, about 1 h 53 min');
   });
 
   it('a normal run prints its estimate first', async () => {
@@ -119,7 +129,8 @@ describe('estimates that hold', () => {
     ['mha', 1024, 1841], ['mha', 4096, 3413], ['gqa', 1024, 1450], ['gqa', 4096, 908], ['mqa', 1024, 1189], ['mqa', 4096, 857],
   ];
   it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
-    const sets = ['d=[8192]', 'h=[64]', `n=[${n}]`, 'b=[1]', `variant=[${variant}]`, 'dtype_bytes=[4]'];
+    // Scoped to the first block (the graph kernel, float32): the file's other blocks (MLA, windows) stay as they are.
+    const sets = ['grid[0].d=[8192]', 'grid[0].h=[64]', `grid[0].n=[${n}]`, 'grid[0].b=[1]', `grid[0].variant=[${variant}]`, 'grid[0].kernel=[graph]'];
     const resolved = resolveExperiment(LOADED['mha-vs-mqa']!, { quick: true, sets });
     const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
@@ -133,7 +144,10 @@ describe('estimates that hold', () => {
   it.each(SCALING_MS)('per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i', (causal, d, ms) => {
     const loaded = LOADED['scaling']!;
     const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
-    const predicted = loaded.sim.estimateMs!(point as never, loaded.experiment.settings as never, 'onnx');
+    // Measured in three rounds each: the prediction for three rounds (these calls are over single_round_ms, which
+    // times them in one round since issue 26).
+    const settings = { ...(loaded.sim.settings as { parse(v: unknown): object }).parse(loaded.experiment.settings), single_round_ms: Infinity };
+    const predicted = loaded.sim.estimateMs!(point as never, settings as never, 'onnx');
     expect(ms / predicted).toBeGreaterThan(0.5);
     expect(ms / predicted).toBeLessThan(2);
   });

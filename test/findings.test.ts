@@ -27,13 +27,18 @@ describe('findings on fixed data', () => {
     expectGolden('qk-variance.findings.txt', `${a.findings!.join('\n')}\n`);
   });
 
-  it('scaling: exact power laws N² and N, their crossover against the FLOP theory', () => {
+  it('scaling: exact power laws N² (both forms) and N, bytes per row, crossovers against both forms of exact attention', () => {
     // onnx's FLOP counts, from which the FLOP theory comes: 2N²(D+M) and 4N(C·M + D²)
-    const row = (method: string, N: number, ms: number, bytes: number, D = 64) => scalingRow(method, N, D, { ms, bytes });
-    // softmax 2·10⁻⁶·N² ms, the linear form 10⁻²·N ms: equal at N = 5000. Memory: 4N² and 8 MiB + 1 KiB·N bytes.
-    // A 2% wobble at N = 4096 gives the slopes a standard error.
+    const row = (method: string, N: number, ms: number, bytes: number, D = 64, predicted = bytes) => scalingRow(method, N, D, { ms, bytes, predicted });
+    // softmax 2·10⁻⁶·N² ms, flash 10⁻⁶·N² ms, the linear form 10⁻²·N ms: the linear form meets softmax at N = 5000 and
+    // flash at 10000. Memory: 4N² (p = 2); flash 2¹⁹ + 1024·N (formula 1024 per row); the linear form 8 MiB + 1 KiB·N
+    // against a formula of 900 bytes per row. A 2% wobble at N = 4096 gives the fits an interval.
     const wobble = (N: number) => (N === 4096 ? 1.02 : 1);
-    const rows = [1024, 2048, 4096, 8192, 16384].flatMap((N) => [row('softmax', N, 2e-6 * N * N * wobble(N), 4 * N * N), row('quadratic-kernel', N, 1e-2 * N * wobble(N), 2 ** 23 + 1024 * N)]);
+    const rows = [1024, 2048, 4096, 8192, 16384].flatMap((N) => [
+      row('softmax', N, 2e-6 * N * N * wobble(N), 4 * N * N),
+      row('flash', N, 1e-6 * N * N * wobble(N), 2 ** 19 + 1024 * N, 64, 1024 * N),
+      row('quadratic-kernel', N, 1e-2 * N * wobble(N), 2 ** 23 + 1024 * N, 64, 2 ** 23 + 900 * N),
+    ]);
     // D = 32: softmax 10⁻⁶·N², the linear form 2·10⁻³·N: equal at N = 2000, 3.37× the FLOP theory 2(561·32 + 32²)/64 = 593.
     rows.push(...[1024, 2048, 4096].flatMap((N) => [row('softmax', N, 1e-6 * N * N, 4 * N * N, 32), row('quadratic-kernel', N, 2e-3 * N, 2 ** 22 + 512 * N, 32)]));
     // Random features whose error is exactly D_random^(−1/2): slope −0.50.

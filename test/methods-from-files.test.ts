@@ -60,9 +60,9 @@ describe('methods from ONNX files: the committed example', () => {
     expect(rows.find((r) => r['method'] === 'torch-softmax' && r['N'] === '256')!['flops']).toBe(String(2 * 256 * 256 * 128));
   });
 
-  it('fits elu like a built-in: a time slope and a crossover against softmax with its FLOP theory', () => {
+  it('fits elu like a built-in: a growth fit a + b·N^p and a crossover against softmax with its FLOP theory', () => {
     const fits = readFileSync(join(dir, 'fits.csv'), 'utf8');
-    expect(fits).toMatch(/^slope,elu,false,64,time,/m);
+    expect(fits).toMatch(/^growth,elu,false,64,time,a \+ b·N\^p,/m);
     const crossover = fits.split('\n').find((l) => l.startsWith('crossover,softmax vs elu,'));
     expect(crossover, fits).toBeDefined();
     // FLOP theory: 2N²·128 = 4N·4096 + 2N·64 at N = (16384 + 128)/256 = 64.5, interpolated between N = 64 and 128

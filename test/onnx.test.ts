@@ -48,6 +48,46 @@ describe('the onnx engine', () => {
     expect(relErrors(out, 6, rows, referenceRows(x, exact, causal, rows)).max).toBeLessThan(1e-5);
   });
 
+  // The fused kernel: MultiHeadAttention (D ≠ M allowed), and GroupQueryAttention when causal (D = M). Exact softmax
+  // attention, so to float32 rounding of the float64 reference (the experiment's claim: below 1e-4).
+  it.each([
+    [false, 8, 6],
+    [false, 64, 64],
+    [true, 8, 8],
+    [true, 64, 64],
+  ] as const)('flash (causal %s, D = %i, M = %i) matches the float64 softmax reference to 1e-5', async (causal, d, m) => {
+    const { x, out } = await call({ method: 'flash', causal, n: 300, d, m, chunk: 128, causalChunk: 128 });
+    expect(out).toHaveLength(300 * m);
+    const rows = sampleRows(300, 300);
+    expect(relErrors(out, m, rows, referenceRows(x, 'softmax', causal, rows)).max).toBeLessThan(1e-5);
+  });
+
+  it('the graph builder imports the contrib opset (com.microsoft, 1) only for graphs that use a contrib node', async () => {
+    const onnxProto = (await import('onnx-proto')).default;
+    const decode = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes);
+    const flash = decode(attentionGraph({ method: 'flash', causal: true, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    expect(flash.opsetImport.map((o) => `${o.domain}:${String(o.version)}`)).toEqual([':15', 'com.microsoft:1']);
+    const gqa = flash.graph!.node!.find((n) => n.opType === 'GroupQueryAttention')!;
+    expect(gqa.domain).toBe('com.microsoft');
+    // query, key, value, no past key or value, seqlens_k, total_sequence_length; output, present K and V
+    expect(gqa.input!.map((i) => (i === '' ? '∅' : 'x'))).toEqual(['x', 'x', 'x', '∅', '∅', 'x', 'x']);
+    expect(gqa.output).toHaveLength(3);
+    const soft = decode(attentionGraph({ method: 'softmax', causal: false, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    expect(soft.opsetImport.map((o) => o.domain)).toEqual(['']);
+  });
+
+  it('flash holds O(N): at N = 4096, D = M = 16 about 4(2D + 2M) = 256 bytes per row, against 16 MiB of scores for softmax', async () => {
+    const n = 4096;
+    for (const causal of [false, true]) {
+      const flash = await call({ method: 'flash', causal, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
+      const cost = { method: 'flash' as const, causal, N: n, D: 16, M: 16, F: 0, causalChunk: 256, chunkRows: 256, engine: 'onnx' as const };
+      // 1 MiB non-causal (1.5 MiB causal, with the present K and V), and per-thread tiles of well under 1 MiB
+      expect(flash.peak! / predictedBytes(cost)!, `causal ${causal}`).toBeGreaterThan(0.8);
+      expect(flash.peak! / predictedBytes(cost)!, `causal ${causal}`).toBeLessThan(2);
+      expect(flash.peak!).toBeLessThan((4 * n * n) / 8);
+    }
+  });
+
   // φ's parts: [1; √2x'; x'²], the rolled pairs at distances 1 … ⌊(D−1)/2⌋ (none for D ≤ 2) and, for even D, those at D/2.
   it.each([1, 2, 3, 5, 6])('the linear form’s features cover every pair once at D = %i (C = 1 + D + D(D+1)/2)', async (d) => {
     const { x, out } = await call({ method: 'quadratic-kernel', causal: false, n: 200, d, m: 3, chunk: 64, causalChunk: 64 });

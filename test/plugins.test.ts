@@ -132,6 +132,8 @@ describe('bad simulation modules: exit 2, a located message naming the file, not
     ['a field is missing', GOOD.replace("  summary: 'mean and variance of q·k for q, k with per-coordinate correlation ρ',\n", ''), (f) => msg.pluginField(f, 'summary', 'missing', 'a one-line string')],
     ['a field is wrong', GOOD.replace("kind: 'correlated-qk'", "kind: 'Correlated QK'"), (f) => msg.pluginField(f, 'kind', 'wrong', 'a lowercase name: letters, digits, dashes')],
     ['it was not made with defineSimulation', GOOD.replace('export default defineSimulation({', 'export default ({').replace(/\n\}\);\n$/, '\n} as unknown as never);\n'), (f) => msg.pluginField(f, 'columns', 'missing', "the row's keys, which defineSimulation adds: export defineSimulation({ ... })")],
+    // The shape a user guesses from other tools: a list of columns instead of a zod row (once a TypeError about `shape`).
+    ['it lists columns instead of a row', GOOD.replace(/row: z\.object\(\{[^]*?\}\),\n/, "columns: ['d', 'rho', 'mean'],\n"), (f) => `${msg.pluginField(f, 'row', 'missing', '').split(': field')[0]}: it has no field "columns" (did you mean "row"? row must be a zod object whose keys, in order, are the columns`],
     ['its kind is a built-in', GOOD.replace("kind: 'correlated-qk'", "kind: 'qk-variance'"), (f) => msg.pluginKindTaken(f, 'qk-variance')],
   ];
   it.each(cases)('%s', async (_, source, expected) => {

@@ -4,22 +4,23 @@ import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 
 /**
- * One timed row of `method` at N, D = M: `ms` with a ±5% interval, `bytes` measured and predicted, and the FLOP
- * count of softmax, or of the linear form for every other method, on `engine` (the analysis takes its FLOP theory
+ * One timed row of `method` at N, D = M: `ms` with a ±5% interval, `bytes` measured and `predicted` (default: the
+ * same), and the FLOP count of softmax or flash, or of the linear form for every other method, on `engine` (the analysis takes its FLOP theory
  * from these counts).
  */
 export function scalingRow(
   method: string,
   N: number,
   D: number,
-  { ms = 1, bytes = 1, causal = false, engine = 'onnx' }: { ms?: number; bytes?: number; causal?: boolean; engine?: CostPoint['engine'] } = {},
+  { ms = 1, bytes = 1, predicted = bytes, causal = false, engine = 'onnx' }: { ms?: number; bytes?: number; predicted?: number; causal?: boolean; engine?: CostPoint['engine'] } = {},
 ): ScalingRow {
   const C = quadraticFeatures(D);
-  const softmax = method === 'softmax';
+  // Exact attention (materialized or fused) has no features, and its FLOP count is its own.
+  const exact = method === 'softmax' || method === 'flash';
   return {
-    method, causal, N, D, M: D, C, D_random: null, features: softmax ? null : C,
-    time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: bytes,
-    flops: flopsOf({ method: softmax ? 'softmax' : 'quadratic-kernel', causal, N, D, M: D, F: softmax ? 0 : C, causalChunk: 256, chunkRows: 256, engine }),
+    method, causal, N, D, M: D, C, D_random: null, features: exact ? null : C,
+    time_ms: ms, time_ci_low: ms * 0.95, time_ci_high: ms * 1.05, samples: 9, peak_bytes: bytes, predicted_bytes: predicted,
+    flops: flopsOf({ method: exact ? (method as 'softmax' | 'flash') : 'quadratic-kernel', causal, N, D, M: D, F: exact ? 0 : C, causalChunk: 256, chunkRows: 256, engine }),
     gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
     skipped_reason: null, time_samples_ms: [ms],
   };

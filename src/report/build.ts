@@ -5,6 +5,7 @@ import type { Manifest } from '../run/manifest.js';
 import { buildChartSpec } from './charts.js';
 import { flatCell, toCsv } from './csv.js';
 import { renderReport, type ReportFigure } from './html.js';
+import { isTimingClaim } from '../stats/claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { vendorFiles, withZoom } from './interactive.js';
 
@@ -50,6 +51,7 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
       axes: input.axes,
       rowCount: input.rows.length,
       analysis: input.analysis,
+      timingClaims: new Set(input.experiment.claims.filter((c) => isTimingClaim(c, input.sim)).map((c) => c.id)),
     }),
   );
   return files;

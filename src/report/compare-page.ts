@@ -1,6 +1,7 @@
 /** What `compare` prints (a markdown table) and writes (compare-<A run id>.html: a chart of the ratios and the tables). */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison } from '../run/compare.js';
+import { UNMEASURED_NOISE_FACTOR, type SessionNoise } from '../stats/compare.js';
 import type { Manifest } from '../run/manifest.js';
 import { esc } from './escape.js';
 import { renderSvg } from './render.js';
@@ -11,6 +12,15 @@ const pText = (p: number | null): string => (p === null ? '–' : p < 1e-4 ? p.t
 /** One run in the header: id, experiment file hash, engine, machine, commit. */
 const runLine = (m: Manifest): string =>
   `${m.runId} · file sha256 ${m.experimentSha256.slice(0, 12)}… · ${m.backend.name}${m.backend.version ? ` ${m.backend.version}` : ''}${m.backend.threads ? ` (${m.backend.threads} threads)` : ''} · ${m.cpu.model} × ${m.cpu.count} · ${m.git ? `git ${m.git.commit.slice(0, 10)}${m.git.dirty ? ' (dirty)' : ''}` : 'no git'}`;
+
+/** How the verdicts were reached, with the noise the rounds showed. */
+export function noiseSentence(c: Comparison): string {
+  const band = `a change is called only where the whole interval lies beyond [1/${c.threshold}, ${c.threshold}] (criterion's noise band); a ratio beyond it whose interval reaches into it is inconclusive`;
+  const sigma = (n: SessionNoise | null) => (n ? `${(Math.sqrt(n.variance) * 100).toFixed(1)}% on ${n.df} df` : 'no rounds');
+  return c.noise.a || c.noise.b
+    ? `Intervals: 2000 seeded bootstrap resamples of both runs' samples (rounds, then samples within them), widened by the noise between sessions that each run's rounds show (σ of log time: A ${sigma(c.noise.a)}, B ${sigma(c.noise.b)}): ${band}. The U test ranks the rounds' medians and is shown, not decisive.`
+    : `Neither run has timing rounds, so nothing measures the noise between sessions: a ratio beyond ${UNMEASURED_NOISE_FACTOR}× is a change, one between the threshold and that is inconclusive (run with rounds for intervals that include the noise between runs).`;
+}
 
 /** The summary line: counts per verdict and the geometric mean of the ratios. */
 export function summaryLine(c: Comparison): string {
@@ -37,6 +47,7 @@ export function compareMarkdown(c: Comparison): string {
     for (const e of c.estimates) lines.push(`| ${e.label} | ${e.column} | ${g4(e.a)} | ${g4(e.b)} | ${g4(e.diff)} [${g4(e.low)}, ${g4(e.high)}] | ${e.z.toFixed(2)} | ${e.differs ? 'differs' : ''} |`);
     lines.push('');
   }
+  if (c.timing.length) lines.push(noiseSentence(c), '');
   lines.push(summaryLine(c));
   return `${lines.join('\n')}\n`;
 }
@@ -55,7 +66,7 @@ function ratioChart(c: Comparison): TopLevelSpec | null {
     layer: [
       { mark: { type: 'rect', color: '#eeeeee' }, encoding: { x: { datum: 1 / c.threshold }, x2: { datum: c.threshold } } },
       { mark: { type: 'rule', color: '#888888' }, encoding: { x: { datum: 1 } } },
-      { mark: 'rule', encoding: { y, x: { field: 'low', type: 'quantitative', scale: { type: 'log' }, title: 'B/A (time ratio; < 1: B faster)' }, x2: { field: 'high' }, color: { field: 'verdict', type: 'nominal', scale: { domain: ['faster', 'same', 'slower'], range: ['#009E73', '#555555', '#D55E00'] } } } },
+      { mark: 'rule', encoding: { y, x: { field: 'low', type: 'quantitative', scale: { type: 'log' }, title: 'B/A (time ratio; < 1: B faster)' }, x2: { field: 'high' }, color: { field: 'verdict', type: 'nominal', scale: { domain: ['faster', 'same', 'inconclusive', 'slower'], range: ['#009E73', '#555555', '#E69F00', '#D55E00'] } } } },
       { mark: { type: 'point', filled: true, size: 40 }, encoding: { y, x: { field: 'ratio', type: 'quantitative' }, color: { field: 'verdict', type: 'nominal' } } },
     ],
   } as TopLevelSpec;
@@ -84,7 +95,7 @@ table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ddd;paddi
 <p><b>${esc(summaryLine(c))}</b></p>
 <table><tr><th>A</th><td>${esc(runLine(c.a.manifest))}<br><code>${esc(c.a.dir)}</code></td></tr><tr><th>B</th><td>${esc(runLine(c.b.manifest))}<br><code>${esc(c.b.dir)}</code></td></tr></table>
 ${c.filesDiffer ? '<p class="warn">The experiment files differ (other grid, settings or claims): points are paired by their parameters only.</p>' : ''}
-<p>Timing verdicts as asv gives them: a Mann–Whitney U test at p &lt; 0.002 where the sample counts allow it, else whether the medians' intervals overlap; a ratio within [1/${c.threshold}, ${c.threshold}] is <i>same</i>. Intervals: 2000 seeded bootstrap resamples of both runs' raw samples.</p>
+<p>${esc(noiseSentence(c))}</p>
 ${svg ? `<figure>${svg}</figure>` : ''}
 ${timing}
 ${estimates}

@@ -5,7 +5,8 @@
  *   A, B ─ a run directory, or <name>@<run-id> / <name>@latest under the results root
  *     │ both manifests and checkpoints (the final entry of every point)
  *     ▼
- *   timing rows (raw samples): ratio of medians B/A, seeded bootstrap interval, U test with asv's guard → verdict
+ *   timing rows (raw samples): ratio of medians B/A, seeded bootstrap interval widened by the noise between
+ *     sessions (the rounds of both runs, pooled) → verdict where the whole interval is beyond the threshold
  *   estimates (X with X_ci_low, X_ci_high): B − A with its interval and z, `differs` beyond |z| > 3
  *     ▼
  *   markdown on stdout, compare-<A run id>.html in B's run directory (src/report/compare-page.ts)
@@ -18,7 +19,7 @@ import { msg } from '../messages.js';
 import type { Cell, Row } from '../sim/types.js';
 import { loadExperiment } from '../spec/load.js';
 import { resolveExperiment } from '../spec/resolve.js';
-import { bootstrapRatio, estimateDifference, timingVerdict, type TimingVerdict } from '../stats/compare.js';
+import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
 import type { Manifest } from './manifest.js';
@@ -44,7 +45,7 @@ export interface TimingComparison {
   ratio: number | null;
   low: number | null;
   high: number | null;
-  /** U test p-value; null when the sample counts are too small for it (the intervals decided) or nothing was compared. */
+  /** U test p-value of the rounds' medians, shown beside the verdict; null when the counts are too small for it or nothing was compared. */
   p: number | null;
 }
 
@@ -71,6 +72,8 @@ export interface Comparison {
   geomean: number | null;
   /** The runs were made from experiment files with other contents. */
   filesDiffer: boolean;
+  /** The noise between sessions each run's rounds show (null: that run has no rounds). */
+  noise: { a: SessionNoise | null; b: SessionNoise | null };
 }
 
 /** `dir`, or `name@run-id` / `name@latest` under `outRoot` → the run directory. */
@@ -143,6 +146,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   const timing: TimingComparison[] = [];
   const estimates: EstimateComparison[] = [];
   const keys = [...b.entries.keys(), ...[...a.entries.keys()].filter((k) => !b.entries.has(k))];
+  const pairs: { at: number; ga: Groups; gb: Groups; key: string; i: number }[] = [];
   for (const key of keys) {
     const [ea, eb] = [a.entries.get(key), b.entries.get(key)];
     const rowCount = Math.max(ea?.rows.length ?? 0, eb?.rows.length ?? 0, 1);
@@ -157,10 +161,9 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       } else if (ea.error !== undefined || eb.error !== undefined || (sa === null) !== (sb === null)) {
         timing.push({ ...blank, verdict: 'failed' });
       } else if (sa && sb && sa.length && sb.length) {
-        const [ga, gb] = [groupsOf(a, key, i, sa), groupsOf(b, key, i, sb)];
-        const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-        const v = timingVerdict({ groups: ga, interval: boot.a }, { groups: gb, interval: boot.b }, [boot.low, boot.high], threshold);
-        timing.push({ ...blank, verdict: v.verdict, ratio: v.ratio, low: boot.low, high: boot.high, p: v.p });
+        // Verdicts wait for the noise estimate, which pools every point's rounds of both runs.
+        pairs.push({ at: timing.length, ga: groupsOf(a, key, i, sa), gb: groupsOf(b, key, i, sb), key, i });
+        timing.push({ ...blank, verdict: 'same' });
       }
       if (!ra || !rb) continue;
       for (const column of Object.keys(rb)) {
@@ -172,8 +175,18 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       }
     }
   }
-  const counts = Object.fromEntries((['faster', 'slower', 'same', 'new', 'missing', 'failed'] as const).map((v) => [v, timing.filter((t) => t.verdict === v).length])) as Record<Verdict, number>;
+  const noise = { a: sessionNoise(pairs.map((p) => p.ga)), b: sessionNoise(pairs.map((p) => p.gb)) };
+  for (const { at, ga, gb, key, i } of pairs) {
+    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
+    const ratio = median(gb.flat()) / median(ga.flat());
+    const v = timingVerdict(ratio, [boot.low, boot.high], sessionHalfWidth(noise.a, noise.b, [ga.length, gb.length]), threshold);
+    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
+    const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
+    const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
+    timing[at] = { ...timing[at]!, verdict: v.verdict, ratio, low: v.low, high: v.high, p };
+  }
+  const counts = Object.fromEntries((['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [v, timing.filter((t) => t.verdict === v).length])) as Record<Verdict, number>;
   const ratios = timing.flatMap((t) => (t.ratio !== null && t.ratio > 0 ? [t.ratio] : []));
   const geomean = ratios.length ? Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length) : null;
-  return { a, b, threshold, timing, estimates, counts, geomean, filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256 };
+  return { a, b, threshold, timing, estimates, counts, geomean, filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256, noise };
 }

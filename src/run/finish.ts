@@ -14,6 +14,7 @@ import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { Manifest } from './manifest.js';
 import { compareHtml } from '../report/compare-page.js';
 import { compareRuns, readRun } from './compare.js';
+import { stability, roundSpread } from './stability.js';
 import { entryKey, readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
 
 export { entryKey } from './store.js';
@@ -30,6 +31,8 @@ export interface RunOutcome {
   errors: number;
   /** Stopped before every point was done; the outputs show what was. */
   interrupted: boolean;
+  /** Warnings about the machine's steadiness (timing runs), printed with the summary and shown in the report. */
+  warnings: string[];
   /** Set for a shard run: it writes its rows and checkpoint, and `merge` makes the report. */
   shard?: { index: number; count: number; points: number; gridPoints: number };
 }
@@ -45,6 +48,8 @@ export interface FinishInput {
   setup: SetupResult;
   outRoot: string;
   resumedFrom: number;
+  /** Timing runs: cores' worth of CPU other processes used at the start (null: not measured). */
+  busyAtStart?: number | null;
 }
 
 /** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
@@ -88,8 +93,11 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [...Object.keys(sim.params.shape), 'seed', 'replicate']);
+  // Timing runs say when the machine was not steady: at the start, or between the rounds of the checkpoint.
+  const steady = sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(readRun(store.dir).rounds)) : undefined;
   const finished: Manifest = {
     ...manifest,
+    ...(steady ? { stability: steady } : {}),
     claims: {
       passed: claims.filter((c) => c.status === 'pass').length,
       failed: claims.filter((c) => c.status === 'fail').length,
@@ -111,8 +119,9 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   }
   rebuildIndex(f.outRoot, runs);
   const reportPath = join(store.dir, 'report.html');
-  return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted };
+  return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted, warnings: steady?.warnings ?? [] };
 }
+
 
 /**
  * A shard's end: its rows (results.csv of its points only), the setup it measured (setup.json, which
@@ -127,7 +136,7 @@ export function finishShard(f: FinishInput): RunOutcome {
   rebuildIndex(f.outRoot);
   const shard = f.manifest.shard!;
   const reportPath = join(store.dir, 'results.csv');
-  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length } };
+  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, warnings: [], shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length } };
 }
 
 /** `compare`'s default noise threshold (asv's factor), also used for the comparison with the previous run. */

@@ -4,6 +4,7 @@ import { version_core as tfVersion } from '@tensorflow/tfjs-core';
 import { version as vegaVersion } from 'vega';
 import { version as vegaLiteVersion } from 'vega-lite';
 import type { EngineInfo } from '../engine/backend.js';
+import type { Stability } from './stability.js';
 
 /** manifest.json: everything needed to say where a result came from. */
 export interface Manifest {
@@ -40,6 +41,8 @@ export interface Manifest {
   shards?: { shard: string; dir: string; cpu: Manifest['cpu']; platform: string; git: Manifest['git']; startedAt: string; finishedAt: string }[];
   /** What the simulation's setup measured (machine bandwidth, peak FLOP/s, ...). */
   setup?: Record<string, number>;
+  /** Timing runs: how busy the machine was at the start and how much the rounds disagreed, with any warnings. */
+  stability?: Stability;
 }
 
 const ROOT = new URL('../..', import.meta.url);

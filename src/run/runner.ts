@@ -6,6 +6,7 @@
  *     │ acquireRunLock → one process per configuration  src/run/lock.ts (LOCKED, exit 75, or --wait)
  *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
  *     ▼
+ *   timing runs: busyCores() → how busy the machine is  src/run/stability.ts (warnings at the end)
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
  *   for each timing round (1 unless the simulation measures in rounds: src/run/rounds.ts)
  *     for each point × replicate not done:
@@ -17,6 +18,7 @@
  *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
  *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
+ *     │ stability(busy at start, rounds' spread) → warnings  src/run/stability.ts (manifest, summary, report)
  *   store.writeAtomic each file and every attached file; manifest complete; results/<name>/latest → this run
  */
 import { hostname } from 'node:os';
@@ -36,6 +38,7 @@ import { pointThreads, runInWorkers } from './jobs.js';
 import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { acquireRunLock, lockPath, type RunLock } from './lock.js';
+import { busyCores } from './stability.js';
 import { attachments, checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roundMs, RunStore, withFiles, type CheckpointEntry } from './store.js';
 
 export { rebuildIndex, type RunOutcome } from './finish.js';
@@ -158,6 +161,8 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   const onnx = () => (onnxRun ??= startOnnxRun());
   const context = { tf: req.backend.tf, now: io.now, backend: req.backend.name, executor, onnx };
   let setup: SetupResult = { values: {}, tables: {} };
+  // A timing run notes whether it starts beside other work (the report says so next to every timing verdict).
+  const busyAtStart = sim.timing && !req.shard ? await busyCores() : undefined;
   try {
     if (sim.setup) {
       setup = await sim.setup({ rng: rngFor(exp.seed, 'setup', 0), ...context }, settings);
@@ -210,6 +215,6 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     if (onnxRun) (await onnxRun).probe?.close();
   }
 
-  const finish = { store, manifest, resolved, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0 };
+  const finish = { store, manifest, resolved, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0, ...(busyAtStart !== undefined ? { busyAtStart } : {}) };
   return req.shard ? finishShard(finish) : finishRun(finish);
 }

@@ -4,6 +4,7 @@ import { softmaxSaturation } from './softmax-saturation/simulation.js';
 import { mhaVsMqa } from './mha-vs-mqa/simulation.js';
 import { attentionTraining } from './attention-training/simulation.js';
 import { inductionHeads } from './induction-heads/simulation.js';
+import { attentionMaps } from './attention-maps/simulation.js';
 import type { Simulation } from './types.js';
 
 /** Every simulation kind, by name. Adding an experiment kind means adding one line here. */
@@ -14,6 +15,7 @@ const registry: Record<string, Simulation> = {
   [mhaVsMqa.kind]: mhaVsMqa,
   [attentionTraining.kind]: attentionTraining,
   [inductionHeads.kind]: inductionHeads,
+  [attentionMaps.kind]: attentionMaps,
 };
 
 /** The kinds this module provides: the only ones a worker thread (--jobs) can load by name. */

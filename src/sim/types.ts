@@ -132,7 +132,21 @@ export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.Zod
 export function defineSimulation<const P extends z.ZodObject, const S extends z.ZodObject, const R extends z.ZodObject<RowShape>>(
   def: SimulationDefinition<P, S, R>,
 ): Simulation<P, S, R> {
-  return Object.freeze({ ...def, columns: Object.freeze(Object.keys(def.row.shape)) });
+  // A user's module calls this at import, before anything checks its fields: a missing or malformed `row` must not
+  // throw here (the loader then names the field), so the columns are derived only from a shape that is there.
+  const shape = (def as { row?: { shape?: unknown } }).row?.shape;
+  const columns = typeof shape === 'object' && shape !== null ? Object.freeze(Object.keys(shape)) : undefined;
+  const sim = Object.freeze({ ...def, columns }) as Simulation<P, S, R>;
+  DEFINED_FIELDS.set(sim, Object.keys(def));
+  return sim;
+}
+
+/** The fields each simulation was defined with (before `columns` was derived): the loader checks them by name. */
+const DEFINED_FIELDS = new WeakMap<object, readonly string[]>();
+
+/** The fields `defineSimulation` was given for `sim`, or undefined for an object it did not make. */
+export function definedFields(sim: object): readonly string[] | undefined {
+  return DEFINED_FIELDS.get(sim);
 }
 
 /** `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point fails). */

@@ -9,3 +9,28 @@ export function describeExpected(issue: z.core.$ZodIssue): string {
   // zod says "Invalid input: expected number, received string"; the message around it already says "expected".
   return issue.message.replace(/^Invalid input: /, '').replace(/^Too small: /, '').replace(/^Too big: /, '').replace(/^expected /, '');
 }
+
+/** A schema's allowed values in words ("an integer from 1 to 256", `one of "a", "b"`), or undefined where it has no short wording. */
+export function describeSchema(schema: z.ZodType): string | undefined {
+  let s = schema as unknown as { def: { type: string; innerType?: unknown; checks?: { _zod: { def: Record<string, unknown> } }[] }; options?: unknown[]; isInt?: boolean };
+  while (s.def.innerType && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(s.def.type)) s = s.def.innerType as typeof s;
+  switch (s.def.type) {
+    case 'boolean':
+      return 'true or false';
+    case 'string':
+      return 'a string';
+    case 'enum':
+      return `one of ${(s.options ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'number': {
+      const bounds = (s.def.checks ?? []).map((c) => c._zod.def);
+      const low = bounds.find((b) => b['check'] === 'greater_than');
+      const high = bounds.find((b) => b['check'] === 'less_than');
+      const from = low ? (low['inclusive'] ? `from ${low['value']}` : `above ${low['value']}`) : '';
+      const to = high ? (high['inclusive'] ? `to ${high['value']}` : `below ${high['value']}`) : '';
+      const range = low && high && !low['inclusive'] ? `${from} and ${to}` : [from, to].filter(Boolean).join(' ');
+      return [s.isInt ? 'an integer' : 'a number', range].filter(Boolean).join(' ');
+    }
+    default:
+      return undefined;
+  }
+}

@@ -9,6 +9,7 @@ import { getSimulation, simulationKinds } from '../sim/registry.js';
 import type { RowShape, Simulation } from '../sim/types.js';
 import { checkCharts } from '../report/charts.js';
 import { texProblem } from '../report/math.js';
+import { claimColumns } from '../stats/claims.js';
 import { expandGrid } from './grid.js';
 import { describeExpected } from './issue.js';
 import { formatPath, Locator } from './locate.js';
@@ -116,30 +117,51 @@ export function validate<T extends z.ZodType>(schema: T, data: unknown, locator:
     throw new AttnlabError('SCHEMA', msg.unknownKey(path.length ? where : '', key, allowed), locator.at(path, { key }));
   }
   const input = (issue as { input?: unknown }).input;
-  const expected = describeExpected(issue);
+  const expected = issue.code === 'invalid_union' ? (describeUnion(nodeAt(schema, path)) ?? describeExpected(issue)) : describeExpected(issue);
   if (input === undefined) throw new AttnlabError('SCHEMA', msg.missingKey(where, expected.replace(/, received undefined$/, '')), locator.at(path));
   throw new AttnlabError('SCHEMA', msg.wrongValue(where, input, expected), locator.at(path));
 }
 
-/** The object shape reached by following `path` through the schema (for listing allowed keys). */
-function shapeAt(schema: z.ZodType, path: readonly (string | number)[]): Record<string, unknown> {
+const unwrap = (x: unknown): unknown => {
+  let cur = x as { def?: { innerType?: unknown; element?: unknown; type?: string } };
+  while (cur?.def?.innerType) cur = cur.def.innerType as typeof cur;
+  return cur;
+};
+
+/** The schema node reached by following `path` (undefined where the path leaves the schema). */
+function nodeAt(schema: z.ZodType, path: readonly (string | number)[]): unknown {
   let s: unknown = schema;
-  const unwrap = (x: unknown): unknown => {
-    let cur = x as { def?: { innerType?: unknown; element?: unknown; type?: string } };
-    while (cur?.def?.innerType) cur = cur.def.innerType as typeof cur;
-    return cur;
-  };
   for (const seg of path) {
     s = unwrap(s);
     const node = s as { shape?: Record<string, unknown>; def?: { element?: unknown; options?: unknown[] } };
+    // Inside a union (the kinds of claim), the first form that has the key.
+    const form = node.def?.options?.map((o) => unwrap(o) as { shape?: Record<string, unknown> }).find((o) => o.shape && typeof seg === 'string' && seg in o.shape);
     if (typeof seg === 'number' && node.def?.element) s = node.def.element;
     else if (typeof seg === 'string' && node.shape) s = node.shape[seg];
-    else return {};
+    else if (form?.shape) s = form.shape[seg as string];
+    else return undefined;
   }
-  s = unwrap(s);
-  const opts = (s as { def?: { options?: unknown[] } }).def?.options;
+  return unwrap(s);
+}
+
+/** A union's forms in words: `a list of values`, `{column, between}`, …; undefined for a node that is not a union. */
+function describeUnion(node: unknown): string | undefined {
+  const options = (node as { def?: { options?: unknown[] } })?.def?.options;
+  if (!options) return undefined;
+  const form = (o: unknown): string => {
+    const n = unwrap(o) as { shape?: Record<string, unknown>; def?: { type?: string } };
+    if (n.shape) return `{${Object.keys(n.shape).join(', ')}}`;
+    return n.def?.type === 'array' ? 'a list of values' : `a ${n.def?.type ?? 'value'}`;
+  };
+  return `one of the forms ${options.map(form).join(', ')}`;
+}
+
+/** The object shape reached by following `path` through the schema (for listing allowed keys). */
+function shapeAt(schema: z.ZodType, path: readonly (string | number)[]): Record<string, unknown> {
+  const s = nodeAt(schema, path);
+  const opts = (s as { def?: { options?: unknown[] } })?.def?.options;
   if (opts) return Object.assign({}, ...opts.map((o) => (unwrap(o) as { shape?: object }).shape ?? {}));
-  return (s as { shape?: Record<string, unknown> }).shape ?? {};
+  return (s as { shape?: Record<string, unknown> })?.shape ?? {};
 }
 
 /** Checks beyond the schema: grids expand, claims name real columns, charts compile. */
@@ -150,10 +172,7 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
   exp.claims.forEach((c, i) => {
     const columns = tables[c.table];
     if (!columns) throw new AttnlabError('SCHEMA', msg.claimTable(c.id, c.table, Object.keys(tables)), locator.at(['claims', i, 'table']));
-    const bounds = 'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
-    const cols =
-      c.kind === 'slope' || c.kind === 'monotone' ? [c.x, c.y, ...c.per] : c.kind === 'spread' ? [c.column, ...c.per] : [c.test.column, ...bounds];
-    for (const col of [...cols, ...Object.keys(c.where)]) {
+    for (const col of [...claimColumns(c), ...Object.keys(c.where)]) {
       if (!columns.includes(col)) throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
     }
   });

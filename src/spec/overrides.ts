@@ -1,7 +1,9 @@
 import { parse as parseYaml } from 'yaml';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
+import type { z } from 'zod';
 import type { Simulation } from '../sim/types.js';
+import { describeExpected, describeSchema } from './issue.js';
 import { validate } from './load.js';
 import { Locator, type Path } from './locate.js';
 import { experimentSchema, gridBlocks, overlayGrid, type Experiment, type GridValues } from './schema.js';
@@ -36,6 +38,24 @@ function parseSet(raw: string, settable: readonly string[]): ParsedSet {
     return { raw, key, ...(scoped ? { block: Number(scoped[1]) } : {}), value: parseYaml(text) };
   } catch (e) {
     throw new AttnlabError('BAD_SET', msg.badSetValue(key, text, (e as Error).message.split('\n')[0]!));
+  }
+}
+
+/**
+ * Each value of a --set checked against its parameter's or setting's own schema, before the grid is built, so that
+ * `--set D=abc` says that D takes integers (not what the grid then trips over: zip lengths, an empty product).
+ */
+function checkSetValues({ raw, key, value }: ParsedSet, sim: Simulation, params: Record<string, unknown>): void {
+  const schema = (params[key] ?? sim.settings.shape[key]) as z.ZodType | undefined;
+  if (!schema) return;
+  const range = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.values(value as object)[0] : undefined;
+  const values: unknown[] =
+    key in sim.params.shape && Array.isArray(value) ? value
+    : key in sim.params.shape && typeof range === 'object' && range !== null ? [(range as Record<string, unknown>)['from'], (range as Record<string, unknown>)['to']].filter((v) => v !== undefined)
+    : [value];
+  for (const v of values) {
+    const result = schema.safeParse(v);
+    if (!result.success) throw new AttnlabError('BAD_SET', msg.badSetType(raw, key, v, describeSchema(schema) ?? describeExpected(result.error.issues[0]!)));
   }
 }
 
@@ -85,6 +105,11 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, 
       exp = { ...exp, [key]: value };
     }
   }
+  // Settings first: they may widen what a parameter takes (scaling's methods from files name new methods).
+  for (const set of sets) if (!(set.key in sim.params.shape)) checkSetValues(set, sim, {});
+  const settings = sim.settings.safeParse(exp.settings);
+  const widened = settings.success && sim.paramsFor ? (sim.paramsFor(settings.data) as { shape?: Record<string, unknown> }).shape : undefined;
+  for (const set of sets) if (set.key in sim.params.shape) checkSetValues(set, sim, widened ?? sim.params.shape);
   // The grid is expanded by the caller: problems in it point at the --set that made them, else at the file.
   const where = sets.length ? new OverrideLocator(sets) : file;
   if (sets.length) exp = validate(schema, exp, where);

@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
 import { isBuiltIn } from '../sim/registry.js';
-import type { Simulation } from '../sim/types.js';
+import { definedFields, type Simulation } from '../sim/types.js';
+import { closest } from '../suggest.js';
 
 export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
 
@@ -43,7 +44,12 @@ function firstLine(e: unknown): string {
 
 const isString = (v: unknown) => typeof v === 'string';
 const isFunction = (v: unknown) => typeof v === 'function';
-const isZodObject = (v: unknown) => typeof (v as { safeParse?: unknown })?.safeParse === 'function' && typeof (v as { shape?: unknown }).shape === 'object';
+const isZod = (v: unknown) => typeof (v as { safeParse?: unknown })?.safeParse === 'function';
+/** A zod object each of whose fields is a zod type (`{ d: 'number' }` inside z.object would fail later, unnamed). */
+const isZodObject = (v: unknown) => {
+  const shape = (v as { shape?: unknown })?.shape;
+  return isZod(v) && typeof shape === 'object' && shape !== null && Object.values(shape).every(isZod);
+};
 const isNameList = (v: unknown) => Array.isArray(v) && v.every(isString);
 
 /** Each field of a simulation: what it must be, and whether it may be absent. */
@@ -52,7 +58,7 @@ const FIELDS: [field: string, ok: (v: unknown) => boolean, expected: string, opt
   ['summary', isString, 'a one-line string'],
   ['params', isZodObject, 'a zod object of the grid axes (z.object({ ... }))'],
   ['settings', isZodObject, 'a zod object of the settings (z.object({ ... }))'],
-  ['row', isZodObject, 'a zod object of the row each point returns'],
+  ['row', isZodObject, 'a zod object whose keys, in order, are the columns of results.csv (z.object({ d: z.number(), ... }))'],
   ['columns', isNameList, "the row's keys, which defineSimulation adds: export defineSimulation({ ... })"],
   ['measuredColumns', isNameList, 'a list of column names (timings, excluded from determinism checks)'],
   ['timing', (v) => typeof v === 'boolean', 'true or false'],
@@ -64,12 +70,22 @@ const FIELDS: [field: string, ok: (v: unknown) => boolean, expected: string, opt
   ['tables', (v) => typeof v === 'object' && v !== null && Object.values(v).every(isNameList), 'table name → list of column names', true],
 ];
 
-/** The module's default export, checked field by field to be a simulation. */
-function checkSimulation(mod: Record<string, unknown>, path: string, where?: SourceLocation): Simulation {
+/** The fields a definition may have: every field but `columns`, which defineSimulation derives from `row`. */
+const DEFINITION_FIELDS = FIELDS.map(([f]) => f).filter((f) => f !== 'columns');
+
+/** The module's default export, checked field by field to be a simulation, before anything reads a field. */
+export function checkSimulation(mod: Record<string, unknown>, path: string, where?: SourceLocation): Simulation {
   if (!('default' in mod) || mod['default'] === undefined) throw new AttnlabError('PLUGIN', msg.pluginNoDefault(path, Object.keys(mod)), where);
   const sim = mod['default'];
   if (typeof sim !== 'object' || sim === null) throw new AttnlabError('PLUGIN', msg.pluginNotSimulation(path, typeof sim), where);
   const fields = sim as Record<string, unknown>;
+  // A field the definition does not know is most likely another tool's name for one it does (`columns` for `row`).
+  const unknown = definedFields(sim)?.find((f) => !DEFINITION_FIELDS.includes(f));
+  if (unknown !== undefined) {
+    const near = closest(unknown, DEFINITION_FIELDS);
+    const expected = FIELDS.find(([f]) => f === near)?.[2];
+    throw new AttnlabError('PLUGIN', msg.pluginUnknownField(path, unknown, DEFINITION_FIELDS, near === undefined || expected === undefined ? undefined : { field: near, expected }), where);
+  }
   for (const [field, ok, expected, optional] of FIELDS) {
     const v = fields[field];
     if (v === undefined && optional) continue;

@@ -4,6 +4,17 @@ import { logLogSlope } from './fit.js';
 import { groupBy } from './group.js';
 import { zCritical } from './normal.js';
 
+/** The columns a claim reads (its where-keys aside): what loading checks exist and what makes a claim a timing one. */
+export function claimColumns(c: Claim): string[] {
+  const bounds = 'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
+  return c.kind === 'slope' || c.kind === 'monotone' ? [c.x, c.y, ...c.per] : c.kind === 'spread' ? [c.column, ...c.per] : [c.test.column, ...bounds];
+}
+
+/** Claims whose verdict rests on timings or memory readings: on the measured columns, or on tables derived from them. */
+export function isTimingClaim(claim: Claim, sim: { timing: boolean; measuredColumns: readonly string[] }): boolean {
+  return sim.timing && (claim.table !== 'results' || claimColumns(claim).some((c) => sim.measuredColumns.includes(c)));
+}
+
 /** The outcome of one claim; `status` tags the union (the tinybench habit). */
 export type ClaimResult =
   | { status: 'pass' | 'fail'; id: string; text: string; expected: string; measured: string; values?: string }

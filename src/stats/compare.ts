@@ -1,11 +1,11 @@
 /**
  * Comparing two measurements, as asv and criterion do: the ratio of medians with a seeded bootstrap interval
- * (resampling rounds, then samples within them), a Mann–Whitney U test (on the rounds' medians where both sides have
- * rounds; run only when the counts let it reach the significance level: asv's guard), and
- * for Monte Carlo estimates the difference with its normal interval and z.
+ * (resampling rounds, then samples within them) widened by the noise between sessions that the rounds measure, a
+ * verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
+ * medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
  */
 import { median } from './quantile.js';
-import { zCritical } from './normal.js';
+import { tCritical, zCritical } from './normal.js';
 
 /** A uniform generator in [0, 1) (seedrandom's, in practice). */
 export type Uniform = () => number;
@@ -158,31 +158,72 @@ function normalTail(z: number): number {
   return 0.5 * poly * Math.exp(-x * x);
 }
 
-export type TimingVerdict = 'faster' | 'slower' | 'same';
+export type TimingVerdict = 'faster' | 'slower' | 'same' | 'inconclusive';
+
+/** Session-to-session noise of log time: a variance and its degrees of freedom. */
+export interface SessionNoise {
+  variance: number;
+  df: number;
+}
 
 /**
- * When two timings differ. asv's rule: the U test says so at `pThreshold` (default 0.002), or, where the counts are
- * too small for the test to reach it, the medians' intervals do not overlap. With rounds on both sides the test ranks
- * the rounds' medians (the independent units), which needs nearly every round of one side beyond every round of the
- * other; criterion's rule covers the rest: a change whose whole bootstrap interval lies beyond the noise threshold
- * is one. Either way a ratio within the noise threshold ([1/threshold, threshold]) is `same`.
+ * The spread between sessions, from the timing rounds: each round of a point opens its own session, so the round
+ * medians of one point differ by what differs between sessions (and runs), which the samples within one session do
+ * not show. Pooled over points: Σ (log m_r − mean)² / Σ (R − 1). Null where no point has two rounds.
  */
-export function timingVerdict(
-  a: { groups: Groups; interval: readonly [number, number] },
-  b: { groups: Groups; interval: readonly [number, number] },
-  ratioInterval: readonly [number, number],
-  threshold: number,
-  pThreshold = 0.002,
-): { verdict: TimingVerdict; ratio: number; p: number | null; tested: boolean } {
-  const ratio = median(b.groups.flat()) / median(a.groups.flat());
-  const byRound = a.groups.length > 1 && b.groups.length > 1;
-  const [ua, ub] = byRound ? [a.groups.map((g) => median(g)), b.groups.map((g) => median(g))] : [a.groups.flat(), b.groups.flat()];
-  const tested = minimumP(ua.length, ub.length) < pThreshold;
-  const p = tested ? mannWhitneyU(ua, ub).p : null;
-  const beyondNoise = ratioInterval[0] > threshold || ratioInterval[1] < 1 / threshold;
-  const differs = beyondNoise || (p !== null ? p < pThreshold : a.interval[1] < b.interval[0] || b.interval[1] < a.interval[0]);
-  const verdict = !differs ? 'same' : ratio > threshold ? 'slower' : ratio < 1 / threshold ? 'faster' : 'same';
-  return { verdict, ratio, p, tested };
+export function sessionNoise(points: readonly Groups[]): SessionNoise | null {
+  let [ss, df] = [0, 0];
+  for (const g of points) {
+    if (g.length < 2) continue;
+    const logs = g.map((r) => Math.log(median(r)));
+    const mean = logs.reduce((s, x) => s + x, 0) / logs.length;
+    ss += logs.reduce((s, x) => s + (x - mean) ** 2, 0);
+    df += logs.length - 1;
+  }
+  return df > 0 ? { variance: ss / df, df } : null;
+}
+
+/**
+ * Without rounds a run has no estimate of the noise between sessions: a ratio beyond this factor is called a change
+ * anyway (far beyond the run-to-run drift measured on the reference machine, docs/compare.md), one between the
+ * threshold and it is `inconclusive`.
+ */
+export const UNMEASURED_NOISE_FACTOR = 1.5;
+
+/**
+ * Half-width, on the log scale, that the noise between sessions adds to a ratio of medians over R_A and R_B rounds:
+ * t · √(σ_A²/R_A + σ_B²/R_B), each run's σ from its own rounds (a loaded run's spread does not widen an idle run's),
+ * Welch–Satterthwaite's degrees of freedom; a run without rounds borrows the other's σ. Null where neither has rounds.
+ */
+export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null, rounds: readonly [number, number], level = 0.95): number | null {
+  if (!a || !b) {
+    // One estimate for both sides: its own degrees of freedom.
+    const one = a ?? b;
+    return one ? tCritical(level, one.df) * Math.sqrt(one.variance * (1 / rounds[0] + 1 / rounds[1])) : null;
+  }
+  const [va, vb] = [a.variance / rounds[0], b.variance / rounds[1]];
+  if (va + vb === 0) return 0;
+  const df = (va + vb) ** 2 / (va ** 2 / a.df + vb ** 2 / b.df);
+  return tCritical(level, Math.max(1, Math.floor(df))) * Math.sqrt(va + vb);
+}
+
+/**
+ * One point's verdict, criterion's way: B/A with its bootstrap interval widened by the noise between sessions
+ * (`sessionHalf`, added in quadrature to the bootstrap's half-width on the log scale), and a change called only when
+ * the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
+ * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
+ */
+export function timingVerdict(ratio: number, bootstrap: readonly [number, number], sessionHalf: number | null, threshold: number): { verdict: TimingVerdict; low: number; high: number } {
+  const beyond = ratio > threshold || ratio < 1 / threshold;
+  if (sessionHalf === null) {
+    const verdict = ratio > UNMEASURED_NOISE_FACTOR ? 'slower' : ratio < 1 / UNMEASURED_NOISE_FACTOR ? 'faster' : beyond ? 'inconclusive' : 'same';
+    return { verdict, low: bootstrap[0], high: bootstrap[1] };
+  }
+  const bootHalf = Math.max(Math.log(ratio / bootstrap[0]), Math.log(bootstrap[1] / ratio), 0);
+  const half = Math.hypot(bootHalf, sessionHalf);
+  const [low, high] = [ratio * Math.exp(-half), ratio * Math.exp(half)];
+  const verdict = low > threshold ? 'slower' : high < 1 / threshold ? 'faster' : beyond ? 'inconclusive' : 'same';
+  return { verdict, low, high };
 }
 
 /** B − A for two estimates given with 95% intervals (normal): the difference, its 95% interval and z. */

@@ -3,6 +3,7 @@
  * Times span decades, so fits weight each point by 1/y² (relative error), as perfplot and
  * benchopt do when they compare curves on log axes.
  */
+import { weightedLine } from './fit.js';
 import type { Interval } from './moments.js';
 
 export const GrowthClass = {
@@ -24,19 +25,7 @@ export interface ClassFit {
 /** Weighted least squares y ≈ a·f + b with weights 1/y²; AIC = n·ln(RSS/n) + 2·2. */
 function fitClass(cls: GrowthClass, n: readonly number[], y: readonly number[]): ClassFit {
   const f = n.map(GrowthClass[cls]);
-  let sw = 0, sf = 0, sy = 0, sff = 0, sfy = 0;
-  y.forEach((yi, i) => {
-    const w = 1 / (yi * yi);
-    const fi = f[i]!;
-    sw += w;
-    sf += w * fi;
-    sy += w * yi;
-    sff += w * fi * fi;
-    sfy += w * fi * yi;
-  });
-  const det = sw * sff - sf * sf;
-  const a = (sw * sfy - sf * sy) / det;
-  const b = (sy - a * sf) / sw;
+  const { slope: a, intercept: b } = weightedLine(f, y, (i) => 1 / y[i]! ** 2);
   const rss = y.reduce((s, yi, i) => s + ((yi - a * f[i]! - b) / yi) ** 2, 0);
   return { cls, a, b, aic: y.length * Math.log(Math.max(rss, 1e-300) / y.length) + 4 };
 }

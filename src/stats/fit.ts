@@ -32,3 +32,31 @@ export function logLogSlope(x: readonly number[], y: readonly number[]): LineFit
   if ([...x, ...y].some((v) => !(v > 0))) throw new RangeError('log-log fit needs positive x and y');
   return fitLine(x.map(Math.log), y.map(Math.log));
 }
+
+/** The weighted sums of a least-squares line (for fits that constrain it: through the origin, flat). */
+export interface WeightedSums {
+  sw: number;
+  sx: number;
+  sy: number;
+  sxx: number;
+  sxy: number;
+}
+
+/**
+ * Weighted least squares y ≈ intercept + slope·x with weight w(i) on point i; a degenerate x (no spread) gives the
+ * weighted mean and slope 0. The sums come back for callers that try constrained fits beside it.
+ */
+export function weightedLine(x: readonly number[], y: readonly number[], w: (i: number) => number): { intercept: number; slope: number; sums: WeightedSums } {
+  let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  y.forEach((yi, i) => {
+    const [wi, xi] = [w(i), x[i]!];
+    sw += wi;
+    sx += wi * xi;
+    sy += wi * yi;
+    sxx += wi * xi * xi;
+    sxy += wi * xi * yi;
+  });
+  const det = sw * sxx - sx * sx;
+  const sums = { sw, sx, sy, sxx, sxy };
+  return det > 0 ? { intercept: (sxx * sy - sx * sxy) / det, slope: (sw * sxy - sx * sy) / det, sums } : { intercept: sy / sw, slope: 0, sums };
+}

@@ -13,7 +13,15 @@ export interface DecodeCheck {
   check: string;
   description: string;
   max_abs_diff: number;
+  /** The largest difference the check allows (float32 kernels: 1e-5 on outputs of size about 1). */
+  tolerance: number;
+  diff_over_tolerance: number;
   passed_shape: boolean;
+}
+
+/** A check at float32's tolerance, 1e-5. */
+export function float32Check(c: Omit<DecodeCheck, 'tolerance' | 'diff_over_tolerance'>): DecodeCheck {
+  return { ...c, tolerance: 1e-5, diff_over_tolerance: c.max_abs_diff / 1e-5 };
 }
 
 function randn(rng: NormalRng, n: number, scale = 1): Float32Array {
@@ -88,7 +96,7 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
   const seed = rng.nextInt32();
   const mqa = runCase(tf, rngFrom(seed), { b, d, h, g: 1, n, kv: k }, { wk: wk1, wv: wv1, kc: kc1, vc: vc1 }, path);
   const mha = runCase(tf, rngFrom(seed), { b, d, h, g: h, n, kv: k }, { wk: tileCols(wk1), wv: tileCols(wv1), kc: tileCache(kc1), vc: tileCache(vc1) }, path);
-  checks.push({ check: 'mqa-equals-mha-shared-kv', description: 'MQA = MHA when every head has the same K/V weights', max_abs_diff: maxAbsDiff(mqa.y, mha.y), passed_shape: true });
+  checks.push(float32Check({ check: 'mqa-equals-mha-shared-kv', description: 'MQA = MHA when every head has the same K/V weights', max_abs_diff: maxAbsDiff(mqa.y, mha.y), passed_shape: true }));
 
   for (const [name, g, description] of [
     ['gqa-g=h-is-mha', h, 'GQA with g = h against the per-head MHA loop'],
@@ -96,7 +104,7 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
     ['gqa-g=1-is-mqa', 1, 'GQA with g = 1 against the per-head MQA loop'],
   ] as const) {
     const r = runCase(tf, rng, { b, d, h, g, n, kv: k }, undefined, path);
-    checks.push({ check: name, description, max_abs_diff: maxAbsDiff(r.y, r.ref), passed_shape: r.shape[1] === d });
+    checks.push(float32Check({ check: name, description, max_abs_diff: maxAbsDiff(r.y, r.ref), passed_shape: r.shape[1] === d }));
   }
 
   // The homework's 3b: W_v is 2·d_model wide, so the value head width is 2k; split and merge must both use it.
@@ -117,12 +125,12 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
   } catch {
     refusesWrongWidth = true; // merging o (h·2k wide) into a W_o built for h·k rows cannot run
   }
-  checks.push({
+  checks.push(float32Check({
     check: 'wide-values-3b',
     description: 'values 2·d_model wide: runs with the value head width in split and merge, output d_model wide, equals the per-head loop; a merge built for width k is refused',
     max_abs_diff: maxAbsDiff(wide.y, wide.ref),
     passed_shape: wide.shape[1] === d && refusesWrongWidth,
-  });
+  }));
   return checks;
 }
 

@@ -54,6 +54,9 @@ export function flopsOf(p: CostPoint): number | null {
         return r * r * (D + M) * blocks * (blocks + 1);
       }
       return 2 * N * N * (D + M);
+    case 'flash':
+      // The fused kernel skips the tiles above the diagonal when causal: N(N + 1)/2 scores, each 2(D + M) FLOPs.
+      return p.causal ? N * (N + 1) * (D + M) : 2 * N * N * (D + M);
     case 'quadratic-kernel-direct':
       return 2 * N * N * (D + M);
     case 'quadratic-kernel': {
@@ -85,19 +88,34 @@ export function predictedBytes(p: CostPoint): number | null {
   if (p.engine === 'onnx') {
     const nm = N * M;
     if (p.method === 'softmax') return 4 * (p.causal ? 2.3 * causalSoftmaxRows(N) * N + 2 * nm : N * N + nm);
+    if (p.method === 'flash') return flashBytesPerRow(p) * N;
     if (p.method === 'quadratic-kernel-direct') return 4 * (2 * N * N + N * (2 * M + 1));
     const rows = Math.min(p.causal ? p.causalChunk : p.chunkRows, N);
     // Causal: more of each chunk's partial results stay until the final Concat (fitted: about 2(M+1) + C/5 per row).
-    const perN = N * (2 * M + 1 + 2 * D + (p.causal ? 2 * (M + 1) + F / 5 : 0));
     const chunk = p.method === 'quadratic-kernel' ? rows * (2 * D + 1 + 3 * F) : rows * 3 * F;
-    return 4 * (perN + chunk + 2 * F * (M + 1));
+    return linearBytesPerRow(p) * N + 4 * (chunk + 2 * F * (M + 1));
   }
+  // flash does not run on tfjs (skipped before its bytes matter): the same formula as on onnx.
+  if (p.method === 'flash') return flashBytesPerRow(p) * N;
   const inputs = 4 * (N * D + 2 * (N * D + N * M) + N * M);
   if (p.method === 'softmax') return 4 * N * N * (p.causal ? 3.25 : 2) + inputs;
   if (p.method === 'quadratic-kernel-direct') return 4 * N * N * (p.causal ? 4.25 : 3) + inputs;
   const rows = Math.min(p.causal ? p.causalChunk : p.chunkRows, N);
   return 2 * 4 * (rows * F * 2 + F * (M + 1) * 2) + inputs;
 }
+
+/**
+ * Bytes per row the fused kernel holds (the b of a + b·N): Q, K and V copied to BNSH and the output, 4(2D + 2M);
+ * causal (GroupQueryAttention) also its present K and V, 4(3D + 3M). Measured with the memory probe at D = M = 64
+ * (1024 and 1536 per row; the constant part is the kernel's per-thread tiles).
+ */
+export const flashBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M'>): number => 4 * (p.causal ? 3 : 2) * (p.D + p.M);
+
+/**
+ * Bytes per row of the linear form on onnx (the b of a + b·N in `predictedBytes`): Qᵀ, Kᵀ, V and the output, and when
+ * causal the chunks' partial results kept until the final Concat.
+ */
+export const linearBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M' | 'F'>): number => 4 * (2 * p.M + 1 + 2 * p.D + (p.causal ? 2 * (p.M + 1) + p.F / 5 : 0));
 
 /**
  * Predicted ms of one call: FLOPs at the engine's rate on the reference machine (2 cores: onnx about 45 GFLOP/s,

@@ -4,6 +4,10 @@
  *
  *   softmax           softmax(Q·Kᵀ/√D)·V, the N×N scores whole; causal: 8 blocks of query rows, each against the
  *                     keys up to its last row, the block on the diagonal masked
+ *   flash             the same exact attention through ONNX Runtime's fused kernel (tiles of keys, a running maximum
+ *                     and sum: no N×N scores): com.microsoft.MultiHeadAttention (its MLAS flash path: float32, no
+ *                     mask, bias or past state); causal: GroupQueryAttention (MultiHeadAttention's causal flag falls
+ *                     back to whole scores), which takes its flash path only when asked for its present K and V
  *   direct            the quadratic kernel in N² form: (Q·Kᵀ/√D + 1)² · [V | 1], the last column divides
  *   linear            φ(Q)(φ(K)ᵀV) over row chunks: per key chunk S += φ(K_c)ᵀV_c, per query chunk φ(Q_c)·S; φ is
  *                     built inside the graph, in a few parts (one product per part); the quadratic kernel's
@@ -47,6 +51,7 @@ export function attentionGraph(c: GraphCall): Uint8Array {
   const w = RANDOM.has(c.method) ? g.input('W', [c.count, c.d]) : '';
   let out: string;
   if (c.method === 'softmax') out = softmax(g, c, q, k, v);
+  else if (c.method === 'flash') out = flash(g, c, q, k, v);
   else if (c.method === 'quadratic-kernel-direct') out = direct(g, c, q, k, v);
   else if (c.causal) out = causalLinear(g, c, q, k, v);
   else if (c.method === 'quadratic-kernel') {
@@ -74,6 +79,21 @@ function softmax(g: Graph, c: GraphCall, q: string, k: string, v: string): strin
     return g.op('MatMul', [g.op('Softmax', [s], { axis: -1 }), slice(g, v, 0, hi, 0)]);
   });
   return outs.length === 1 ? outs[0]! : g.op('Concat', outs, { axis: 0 });
+}
+
+/**
+ * Fused exact attention, one head of one sequence ([1, N, width], BSH). Measured with the memory probe, ONNX Runtime
+ * 1.30: at D = M = 64 about 4(2D + 2M) bytes per row (Q, K, V in BNSH and the output) non-causal, 4(3D + 3M) causal
+ * (the present K and V too), against N² + N·M floats for `softmax`; GroupQueryAttention without its present outputs
+ * materializes the scores (1 GiB at N = 16384).
+ */
+function flash(g: Graph, c: GraphCall, q: string, k: string, v: string): string {
+  const bsh = (x: string, width: number) => g.op('Reshape', [x, g.ints([1, c.n, width])]);
+  const o = c.causal
+    ? // seqlens_k = N − 1 (the last position), total_sequence_length = N; no past: a prompt of N tokens.
+      g.contrib('GroupQueryAttention', [bsh(q, c.d), bsh(k, c.d), bsh(v, c.m), '', '', g.int32s([c.n - 1], [1]), g.int32s([c.n], [])], 3, { num_heads: 1, kv_num_heads: 1 })[0]!
+    : g.contrib('MultiHeadAttention', [bsh(q, c.d), bsh(k, c.d), bsh(v, c.m)], 1, { num_heads: 1 })[0]!;
+  return g.op('Reshape', [o, g.ints([c.n, c.m])]);
 }
 
 /** [V | 1]: the denominators ride along as one more value column. */

@@ -8,7 +8,7 @@ import type { OpArgs } from '../../engine/tfjs/attention.js';
 import type { Executor } from '../../engine/tfjs/executor.js';
 import type { FeatureMap } from '../../tensor/features.js';
 
-export const METHODS = ['softmax', 'quadratic-kernel', 'quadratic-kernel-direct', 'rff', 'rff-homework', 'favor'] as const;
+export const METHODS = ['softmax', 'flash', 'quadratic-kernel', 'quadratic-kernel-direct', 'rff', 'rff-homework', 'favor'] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface MethodCall {

@@ -14,8 +14,11 @@ import { combineRounds, ONE_ROUND, roundOptions, roundsMs, timeCall, type Timing
 import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
+/** Why `flash` does not run on the tfjs engines (the row's skipped_reason). */
+export const FLASH_TFJS = 'flash is ONNX Runtime\'s fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only';
+
 /**
- * scaling: time and memory of softmax attention (O(N²·max(D, M))) against the degree-2
+ * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
  * polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2),
  * with the N² form of the same kernel as reference, causal variants, and random-feature
  * approximations of softmax (Fourier, the homework's Fourier variant, FAVOR+).
@@ -39,9 +42,13 @@ function paramsSchema(names: readonly string[]) {
       message: 'D_random is required for rff, rff-homework and favor, and only for them',
       path: ['D_random'],
     })
-    .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
-      message: 'causal is implemented for softmax and the quadratic kernel only',
+    .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'flash' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
+      message: 'causal is implemented for softmax, flash and the quadratic kernel only',
       path: ['causal'],
+    })
+    .refine((p) => !(p.method === 'flash' && p.causal && p.D !== p.M), {
+      message: 'causal flash (GroupQueryAttention) needs D = M: one head size for queries, keys and values',
+      path: ['M'],
     });
 }
 const Params = paramsSchema(METHODS);
@@ -58,6 +65,7 @@ const Settings = z
     chunk_bytes: z.number().int().min(4096).default(2 ** 24).describe('φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, from 64 to 4096, and at least N/128 (a graph has at most 128 chunks); @default 16 MiB'),
     causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums (at least N/128); @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
+    single_round_ms: z.number().positive().default(100).describe('a point whose call the cost model puts at this many ms or more is timed in the first round only, with all of time_budget_ms and min_samples: later rounds would each make a new session and fault in its arena again (1 GiB for softmax at N = 16384: 0.6 – 2 s a round), and its samples already span a second or more; @default 100'),
     rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3'),
     methods: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits, dashes'), UserMethod).default({}).describe('attention methods from ONNX files: name → { onnx: path relative to the experiment file, exact: softmax | none, flops: expression in N, D, M }; grid methods may use the names'),
   })
@@ -102,7 +110,7 @@ const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export const scaling = defineSimulation({
   kind: 'scaling',
-  summary: 'time and memory of softmax versus quadratic-kernel linear attention as N grows',
+  summary: 'time and memory of exact softmax attention (materialized, and fused: flash) versus quadratic-kernel linear attention as N grows',
   params: Params,
   paramsFor: (settings: Settings) => paramsSchema([...METHODS, ...Object.keys(settings.methods)]),
   settings: Settings,
@@ -118,13 +126,14 @@ export const scaling = defineSimulation({
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
-    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes) return 0;
+    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx')) return 0;
     // Per round a session (onnx: graph built and planned) and a warm-up and its share of the samples; once, the error
     // calls (one per draw of random features) and on onnx the memory probe's call, in a process of its own.
     const call = callMs(cost);
     const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
     const onnx = engine === 'onnx';
-    return (draws + (onnx ? 1 : 0)) * call + settings.rounds * (onnx ? sessionMs(cost) : 0) + roundsMs(settings.rounds, call, timingWindow(settings));
+    const rounds = call >= settings.single_round_ms ? 1 : settings.rounds;
+    return (draws + (onnx ? 1 : 0)) * call + rounds * (onnx ? sessionMs(cost) : 0) + roundsMs(rounds, call, timingWindow(settings));
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
@@ -141,6 +150,10 @@ export const scaling = defineSimulation({
     if (predicted !== null && predicted > settings.memory_budget_bytes) {
       return [{ ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` }];
     }
+    if (method === 'flash' && ctx.backend !== 'onnx') return [{ ...row, skipped_reason: FLASH_TFJS }];
+    // A long call is timed in the first round only (see single_round_ms); later rounds add no samples.
+    const single = callMs(cost) >= settings.single_round_ms;
+    if (single && round.index > 0) return [{ ...row, time_samples_ms: [] }];
     if (user && ctx.backend !== 'onnx') throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
 
     const x = randomInputs(ctx.rng, N, D, M);
@@ -183,7 +196,7 @@ export const scaling = defineSimulation({
         };
       }
       const t = await timeCall(() => call.run(timed), {
-        ...roundOptions(round, timingWindow(settings)),
+        ...roundOptions(single ? ONE_ROUND : round, timingWindow(settings)),
         // In the first round the error calls have warmed the session up already.
         ...(round.index === 0 ? { warmupCalls: 1 } : {}),
         now: ctx.now,

@@ -1,0 +1,76 @@
+/**
+ * Is this machine steady enough to time on? pyperf warns "the benchmark seems unstable"; attnlab says it beside every
+ * timing verdict. Two signs, each measured, not guessed: other processes using the CPU when a timing run starts
+ * (from /proc/stat, over a quarter of a second in which this process sleeps), and timing rounds that disagree (each
+ * round is a session of its own: the spread of a point's round medians is the noise between sessions, pooled).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { msg } from '../messages.js';
+import { sessionNoise } from '../stats/compare.js';
+
+/** Other processes' CPU use above which a timing run starts on a busy machine: a quarter of its cores. */
+export const BUSY_SHARE = 0.25;
+/** Round-to-round spread (σ of log time between sessions) above which a run's timings are unstable: pyperf's 10%. */
+export const UNSTABLE_SPREAD = 0.1;
+
+export interface Stability {
+  /** Cores' worth of CPU other processes used when the run started (null: not measurable here). */
+  busyCores: number | null;
+  cores: number;
+  /** σ of log time between the rounds of a point, pooled over points, and its degrees of freedom (null: no rounds). */
+  roundSpread: { sigma: number; df: number } | null;
+  /** What a reader should know, one sentence each; empty when the machine looked steady. */
+  warnings: string[];
+}
+
+/** Busy and total jiffies of all CPUs, from the first line of /proc/stat; null off Linux. */
+function cpuTimes(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    // idle and iowait are not busy
+    return { busy: total - fields[3]! - (fields[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
+/** Cores' worth of CPU in use while this process sleeps for `ms`: what other processes take from a timing run. */
+export async function busyCores(ms = 250): Promise<number | null> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  if (!a || !b || b.total === a.total) return null;
+  return ((b.busy - a.busy) / (b.total - a.total)) * availableParallelism();
+}
+
+/** A checkpointed round of a point (store.ts's CheckpointEntry has these fields): its rows. */
+interface RoundEntry {
+  rows: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** The σ between sessions that a run's timing rounds show: every timed row's samples, grouped by round. */
+export function roundSpread(rounds: ReadonlyMap<string, readonly (RoundEntry | undefined)[]>): Stability['roundSpread'] {
+  const points: number[][][] = [];
+  for (const entries of rounds.values()) {
+    const got = entries.filter((e): e is RoundEntry => e !== undefined);
+    if (got.length < 2) continue;
+    const rowCount = Math.min(...got.map((e) => e.rows.length));
+    for (let i = 0; i < rowCount; i++) {
+      const groups = got.map((e) => e.rows[i]?.['time_samples_ms']).filter((s): s is number[] => Array.isArray(s) && s.length > 0);
+      if (groups.length === got.length) points.push(groups);
+    }
+  }
+  const noise = sessionNoise(points);
+  return noise ? { sigma: Math.sqrt(noise.variance), df: noise.df } : null;
+}
+
+/** The warnings a run's measurements call for. */
+export function stability(busy: number | null, spread: Stability['roundSpread'], cores = availableParallelism()): Stability {
+  const warnings: string[] = [];
+  if (busy !== null && busy > BUSY_SHARE * cores) warnings.push(msg.machineBusy(busy, cores));
+  if (spread && spread.sigma > UNSTABLE_SPREAD) warnings.push(msg.roundsDisagree(spread.sigma, UNSTABLE_SPREAD));
+  return { busyCores: busy, cores, roundSpread: spread, warnings };
+}

@@ -1,0 +1,133 @@
+/**
+ * Derived tables of attention-maps:
+ * - heads: every head's scores in long form (one row per model × probe × T × layer × head × score), with the label
+ *   L<layer>H<head>, the value as the heat maps write it in its cell, and `shown`: whether the report's heat map of
+ *   that score draws this probe and T;
+ * - top_heads: the three highest heads of each score (the lowest for entropy_ratio) at every probe and T;
+ * - maps: the attention map of the top head of each score at its shown probe and T, with token labels (every chart
+ *   carries every table, so only the top head's; results.csv holds the maps of the point's top map_heads heads).
+ * Which probe a score is shown on: induction_score and duplicate_token_score on `repeated` where the grid has it,
+ * the others on the first of text, tokens, random, repeated in the grid; always at its largest T.
+ */
+import type { Analysis, Row } from '../types.js';
+import type { MapsRow } from './rows.js';
+import { SCORES, type Score } from './scores.js';
+
+export const HEAD_COLUMNS = ['model', 'probe', 'T', 'layer', 'head', 'label', 'score', 'mean', 'ci_low', 'ci_high', 'text', 'shown'] as const;
+export const TOP_COLUMNS = ['model', 'probe', 'T', 'score', 'rank', 'layer', 'head', 'label', 'mean', 'ci_low', 'ci_high'] as const;
+export const MAP_COLUMNS = ['score', 'panel', 'query', 'key', 'weight', 'query_label', 'key_label'] as const;
+
+/** Thresholds the findings name a head by (a sink: Gu et al. 2025; the others: most of a query's weight). */
+export const THRESHOLDS: Partial<Record<Score, { value: number; kind: string }>> = {
+  previous_token_score: { value: 0.5, kind: 'a previous-token head' },
+  next_token_score: { value: 0.5, kind: 'a next-token head' },
+  first_token_mass: { value: 0.3, kind: 'a sink head (first-token mass above 0.3)' },
+  duplicate_token_score: { value: 0.5, kind: 'a duplicate-token head' },
+  induction_score: { value: 0.5, kind: 'an induction head' },
+};
+
+export const headLabel = (layer: number, head: number) => `L${layer}H${head}`;
+const ranksLow = (score: Score) => score === 'entropy_ratio';
+const f2 = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+const interval = (r: { mean: number; ci_low: number | null; ci_high: number | null }) =>
+  `${r.mean.toFixed(3)}${r.ci_low !== null && r.ci_high !== null ? ` [${r.ci_low.toFixed(3)}, ${r.ci_high.toFixed(3)}]` : ''}`;
+
+/** The probe and T each score's heat map and maps show. */
+export function shownPoint(rows: readonly MapsRow[], score: Score): { probe: string; T: number } | null {
+  const probes = new Set(rows.map((r) => r.probe));
+  const order = score === 'induction_score' || score === 'duplicate_token_score' ? ['repeated', 'text', 'tokens', 'random'] : ['text', 'tokens', 'random', 'repeated'];
+  const probe = order.find((p) => probes.has(p) && rows.some((r) => r.probe === p && r[score] !== null));
+  if (!probe) return null;
+  return { probe, T: Math.max(...rows.filter((r) => r.probe === probe).map((r) => r.T)) };
+}
+
+export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
+  const heads: Row[] = [];
+  const top: Row[] = [];
+  const maps: Row[] = [];
+  const summary: string[] = [];
+  const findings: string[] = [];
+  const shown = new Map(SCORES.map((s) => [s, shownPoint(rows, s)]));
+  for (const r of rows) {
+    for (const score of SCORES) {
+      const mean = r[score];
+      if (mean === null) continue;
+      const at = shown.get(score);
+      heads.push({
+        model: r.model, probe: r.probe, T: r.T, layer: r.layer, head: r.head, label: headLabel(r.layer, r.head), score, mean,
+        ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`], text: f2(mean), shown: at !== null && at !== undefined && at.probe === r.probe && at.T === r.T,
+      });
+    }
+  }
+  const groups = new Map<string, MapsRow[]>();
+  for (const r of rows) groups.set(`${r.model}|${r.probe}|${r.T}`, [...(groups.get(`${r.model}|${r.probe}|${r.T}`) ?? []), r]);
+  const ranked = (g: readonly MapsRow[], score: Score) =>
+    g.filter((r) => r[score] !== null).sort((a, b) => (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!) || a.layer - b.layer || a.head - b.head);
+  for (const g of groups.values()) {
+    for (const score of SCORES) {
+      ranked(g, score).slice(0, 3).forEach((r, i) => {
+        top.push({ model: r.model, probe: r.probe, T: r.T, score, rank: i + 1, layer: r.layer, head: r.head, label: headLabel(r.layer, r.head), mean: r[score], ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
+      });
+    }
+  }
+
+  const trained = rows.filter((r) => r.model === 'trained');
+  for (const score of SCORES) {
+    const at = shown.get(score);
+    if (!at) continue;
+    const g = ranked(trained.filter((r) => r.probe === at.probe && r.T === at.T), score);
+    const best = g[0];
+    if (!best) continue;
+    const one = (r: MapsRow) => ({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
+    summary.push(`${score} (${at.probe}, T=${at.T}): ${g.slice(0, 3).map((r) => `${headLabel(r.layer, r.head)} ${interval(one(r))}`).join('; ')}`);
+    const th = THRESHOLDS[score];
+    if (th) {
+      const above = g.filter((r) => r[score]! > th.value);
+      const where = `(${at.probe} probe, T=${at.T}, ${best.sequences} sequences)`;
+      if (above.length) {
+        const others = above.slice(1, 6).map((r) => `${headLabel(r.layer, r.head)} ${r[score]!.toFixed(2)}`);
+        findings.push(`${headLabel(best.layer, best.head)} is ${th.kind}: ${interval(one(best))} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`);
+      } else {
+        findings.push(`No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`);
+      }
+    }
+    // The map of the top head, on the point's map sequence.
+    if (best.map && best.map_tokens) {
+      const t = Math.round(Math.sqrt(best.map.length));
+      const tokens = JSON.parse(best.map_tokens) as string[];
+      const panel = `${score}: ${headLabel(best.layer, best.head)} (${f2(best[score]!)}, ${at.probe}, T=${at.T})`;
+      for (let q = 0; q < t; q++) {
+        for (let k = 0; k < t; k++) maps.push({ score, panel, query: q, key: k, weight: best.map[q * t + k]!, query_label: `${q} ${tokens[q] ?? ''}`, key_label: `${k} ${tokens[k] ?? ''}` });
+      }
+    }
+  }
+  findings.push(...logitFindings(rows, baseline));
+  return { tables: { heads: { columns: HEAD_COLUMNS, rows: heads }, top_heads: { columns: TOP_COLUMNS, rows: top }, maps: { columns: MAP_COLUMNS, rows: maps } }, summary, findings };
+}
+
+/** The logits' variance against 1, and the untrained baseline's entropy against the trained model's. */
+function logitFindings(rows: readonly MapsRow[], baseline: string): string[] {
+  const out: string[] = [];
+  const at = shownPoint(rows, 'logit_var');
+  const pick = (model: MapsRow['model'], score: Score) =>
+    at ? rows.filter((r) => r.model === model && r.probe === at.probe && r.T === at.T && r[score] !== null).map((r) => r[score]!).sort((a, b) => a - b) : [];
+  const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+  const trained = pick('trained', 'logit_var');
+  if (at && trained.length) {
+    const above = trained.filter((v) => v > 2).length;
+    out.push(
+      `Pre-softmax logits (after scale and mask) have a variance per head from ${f2(trained[0]!)} to ${f2(trained.at(-1)!)}, median ${f2(med(trained))} (${at.probe} probe, T=${at.T}), against 1 for √d-scaled logits of independent unit-variance q and k; ${above} of ${trained.length} heads are above 2.`,
+    );
+  }
+  const eAt = shownPoint(rows, 'entropy_ratio');
+  if (eAt) {
+    const ent = (model: MapsRow['model']) => rows.filter((r) => r.model === model && r.probe === eAt.probe && r.T === eAt.T && r.entropy_ratio !== null).map((r) => r.entropy_ratio!).sort((a, b) => a - b);
+    const [t, u] = [ent('trained'), ent('untrained')];
+    if (t.length && u.length) {
+      out.push(
+        `Untrained (${baseline}): entropy ÷ ln(keys) from ${u[0]!.toFixed(3)} to ${u.at(-1)!.toFixed(3)} (median ${med(u).toFixed(3)}; 1 is uniform), against ${t[0]!.toFixed(3)} to ${t.at(-1)!.toFixed(3)} (median ${med(t).toFixed(3)}) trained (${eAt.probe} probe, T=${eAt.T}).`,
+      );
+    }
+  }
+  return out;
+}

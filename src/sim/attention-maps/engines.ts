@@ -1,0 +1,276 @@
+/**
+ * attention-maps on ONNX Runtime: open a user's model with its attention made visible (graphs.ts), check it on a
+ * first call, and run batches of token ids, returning each layer's probabilities and logits.
+ *
+ *   file ─ read ─► decode ─► inputs checked ─► candidates ─► session with extra outputs ─► a call at T = 6 keeps
+ *   the candidates shaped [batch, heads, T, T] (or [batch·heads, T, T]) ─► AttentionModel.run(ids)
+ *
+ * Problems a user can cause are thrown as ModelProblem (the settings key they concern and the message), which the
+ * simulation turns into a located error.
+ */
+import type * as Ort from 'onnxruntime-node';
+import { loadOnnx } from '../../engine/onnx/engine.js';
+import { readModelFile } from '../../engine/onnx/model-file.js';
+import { NormalRng } from '../../random/normal.js';
+import { msg } from '../../messages.js';
+import { decodeModel, untrainedWeights, softmaxInput, summarize, withOutputs, type ModelSummary } from './graphs.js';
+
+/** A problem with the model or the settings that name it: the settings key it concerns, and the message. */
+export class ModelProblem extends Error {
+  /** The path of the key in the experiment file (`['settings', 'model']`, `['grid', 'T']`). */
+  readonly key: (string | number)[];
+  constructor(key: (string | number)[], message: string) {
+    super(message);
+    this.key = key;
+  }
+}
+
+export interface OpenOptions {
+  file: string;
+  idsInput: string;
+  /** Names of the probability tensors, where the user gives them. */
+  attention?: readonly string[] | undefined;
+  /** Vocabulary size, where the user gives it. */
+  vocab?: number | undefined;
+  /** The untrained baseline: entries of every weight matrix permuted with this seed (or re-drawn, with `untrainedStd`). */
+  permuteSeed?: number;
+  untrainedStd?: number | undefined;
+}
+
+export interface Layer {
+  probs: string;
+  logits: string | null;
+  heads: number;
+}
+
+/** One layer's tensors for a batch: [batch, heads, T, T] each, flattened. */
+export interface LayerOutput {
+  heads: number;
+  probs: Float32Array;
+  logits: Float32Array | null;
+}
+
+export interface AttentionModel {
+  file: string;
+  summary: ModelSummary;
+  vocab: number;
+  layers: Layer[];
+  /** Sequences per call: 1 where the model's batch axis is fixed to 1. */
+  maxBatch: number;
+  /** The only sequence length the model takes, where its sequence axis is fixed; else null. */
+  fixedT: number | null;
+  /** Run token ids (sequences of one length) through the model; the outputs of every layer. */
+  run(ids: readonly (readonly number[])[]): Promise<LayerOutput[]>;
+  /**
+   * The same, one call at a time (each holds at most 256 MiB of attention, or one sequence): `use` gets a call's
+   * outputs and the index of its first sequence, so that a long run never holds every sequence's maps at once.
+   */
+  each(ids: readonly (readonly number[])[], use: (outputs: LayerOutput[], first: number) => void): Promise<void>;
+  /** Whether a call at length T succeeds (the position limit); the error's first line when it does not. */
+  tryLength(T: number): Promise<string | null>;
+}
+
+/** Inputs other than the ids that are filled by rule: the pattern of the name, and what goes in. */
+const FILLED = [
+  { pattern: /mask/i, fill: () => 1 },
+  { pattern: /position/i, fill: (t: number) => t },
+  { pattern: /token_type|segment/i, fill: () => 0 },
+] as const;
+
+const DISCOVERY_T = 6;
+/** Attention outputs held at once (probabilities and logits of every layer for the sequences of one call). */
+const CALL_BYTES = 256 * 2 ** 20;
+
+const cache = new Map<string, Promise<AttentionModel>>();
+/** What the cost model knows of each model opened in this process: float weights, and heads over all layers. */
+const sizes = new Map<string, { weights: number; heads: number }>();
+
+/** The size of a model this process has opened (the run's checks open it before the estimate), or undefined. */
+export function modelSize(file: string): { weights: number; heads: number } | undefined {
+  return sizes.get(file);
+}
+
+/** The model opened for inspection, once per process for each file, baseline and option set. */
+export function openModel(o: OpenOptions): Promise<AttentionModel> {
+  const key = JSON.stringify([o.file, o.idsInput, o.attention ?? null, o.vocab ?? null, o.permuteSeed ?? null, o.untrainedStd ?? null]);
+  let m = cache.get(key);
+  if (!m) {
+    m = open(o);
+    cache.set(key, m);
+    m.catch(() => cache.delete(key));
+  }
+  return m;
+}
+
+const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+const dimsText = (dims: readonly (number | string)[]) => `[${dims.join(', ')}]`;
+
+/**
+ * The model's bytes with the attention as outputs, and what the checks need of it. The file's bytes and the decoded
+ * graph stay inside this function, so that nothing the returned session's closures hold keeps them alive.
+ */
+function surgery(o: OpenOptions) {
+  const { file, idsInput } = o;
+  let bytes: Uint8Array;
+  try {
+    bytes = readModelFile(file);
+  } catch (e) {
+    throw new ModelProblem(['settings', 'model'], msg.modelUnreadable(file, first(e)));
+  }
+  let model: ReturnType<typeof decodeModel>;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
+  }
+  if (!model.graph?.node?.length) throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, 'no graph with nodes in it'));
+  const summary = summarize(model);
+  const inputsText = summary.inputs.map((i) => `${i.name} (${i.elem} ${dimsText(i.dims)})`).join(', ') || '(none)';
+  const ids = summary.inputs.find((i) => i.name === idsInput);
+  if (!ids || ids.elem !== 'int64' || ids.dims.length !== 2) throw new ModelProblem(['settings', 'ids_input'], msg.noIdsInput(file, idsInput, inputsText));
+  for (const input of summary.inputs) {
+    if (input.name === idsInput) continue;
+    if (!FILLED.some((f) => f.pattern.test(input.name)) || input.dims.length !== 2) throw new ModelProblem(['settings', 'model'], msg.unknownInput(file, input.name, inputsText));
+  }
+  const outWidth = summary.outputs[0]?.dims.at(-1);
+  const vocab = o.vocab ?? summary.embeddingRows[idsInput] ?? (typeof outWidth === 'number' ? outWidth : undefined);
+  if (vocab === undefined) throw new ModelProblem(['settings', 'vocab'], msg.noVocab(file));
+
+  let layers: Layer[];
+  if (o.attention?.length) {
+    layers = o.attention.map((name, i) => {
+      if (!summary.values.has(name)) throw new ModelProblem(['settings', 'attention', i], msg.noSuchTensor(file, name, summary.softmaxes));
+      return { probs: name, logits: softmaxInput(model, name) ?? null, heads: 0 };
+    });
+  } else {
+    layers = summary.candidates.map((c) => ({ probs: c.probs, logits: c.logits, heads: 0 }));
+    if (!layers.length) throw new ModelProblem(['settings', 'model'], msg.noAttention(file, summary.softmaxes.length, summary.ops));
+  }
+  const fetches = [...new Set(layers.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
+  const graph = o.permuteSeed === undefined ? model : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
+  return { summary, ids, vocab, layers, fetches, edited: withOutputs(graph, fetches) };
+}
+
+async function open(o: OpenOptions): Promise<AttentionModel> {
+  const { file } = o;
+  const { summary, ids, vocab, layers, fetches, edited } = surgery(o);
+  const idsInput = o.idsInput;
+  const engine = await loadOnnx();
+  let session: Ort.InferenceSession;
+  try {
+    session = await engine.session(edited);
+  } catch (e) {
+    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
+  }
+  const ort = engine.ort;
+  const batchDim = ids.dims[0];
+  const fixedT = typeof ids.dims[1] === 'number' && ids.dims[1] > 0 ? ids.dims[1] : null;
+
+  const feeds = (seqs: readonly (readonly number[])[]): Record<string, Ort.Tensor> => {
+    const b = seqs.length;
+    const t = seqs[0]!.length;
+    const out: Record<string, Ort.Tensor> = {};
+    for (const input of summary.inputs) {
+      const value = input.name === idsInput ? (i: number, j: number) => seqs[i]![j]! : (_: number, j: number) => FILLED.find((f) => f.pattern.test(input.name))!.fill(j);
+      const n = b * t;
+      const at = (k: number) => value(Math.floor(k / t), k % t);
+      const dims = [b, t];
+      if (input.elem === 'int64') out[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))), dims);
+      else if (input.elem === 'int32') out[input.name] = new ort.Tensor('int32', Int32Array.from({ length: n }, (_, k) => at(k)), dims);
+      else if (input.elem === 'bool') out[input.name] = new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, k) => at(k)), dims);
+      else out[input.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, k) => at(k)), dims);
+    }
+    return out;
+  };
+  const call = async (seqs: readonly (readonly number[])[], names: readonly string[]) => session.run(feeds(seqs), [...names]);
+
+  // The first call: which candidates are [batch, heads, T, T] probabilities (the MatMul's other operand is then the values).
+  const t0 = fixedT ?? DISCOVERY_T;
+  let probe: Ort.InferenceSession.ReturnType;
+  try {
+    probe = await call([Array.from({ length: t0 }, (_, j) => j % vocab)], fetches);
+  } catch (e) {
+    throw new ModelProblem(['settings', 'model'], msg.firstCallFailed(file, t0, first(e)));
+  }
+  const seen: string[] = [];
+  const kept: Layer[] = [];
+  for (const l of layers) {
+    const dims = probe[l.probs]!.dims;
+    const type = probe[l.probs]!.type;
+    seen.push(`${l.probs} ${type} ${dimsText(dims)}`);
+    // Scores are read as float32 (a float16 model: export it in float32).
+    if (type !== 'float32') continue;
+    const square = dims.length >= 3 && dims.at(-1) === t0 && dims.at(-2) === t0;
+    const heads = dims.length === 4 && dims[0] === 1 ? dims[1]! : dims.length === 3 ? dims[0]! : 0;
+    if (!square || !heads) {
+      if (o.attention?.length) throw new ModelProblem(['settings', 'attention'], msg.namedTensorShape(file, l.probs, dimsText(dims), t0));
+      continue;
+    }
+    const logitDims = l.logits ? probe[l.logits]?.dims : undefined;
+    kept.push({ ...l, heads, logits: logitDims && logitDims.join() === dims.join() ? l.logits : null });
+  }
+  if (!kept.length) throw new ModelProblem(['settings', 'model'], msg.noAttentionShape(file, seen, t0));
+  const bytesPerSeq = (t: number) => kept.reduce((a, l) => a + l.heads * t * t * 4 * (l.logits ? 2 : 1), 0);
+  const maxBatch = batchDim === 1 ? 1 : Number.MAX_SAFE_INTEGER;
+  sizes.set(file, { weights: summary.weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
+  const names = [...new Set(kept.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
+
+  const each: AttentionModel['each'] = async (seqs, use) => {
+    const t = seqs[0]!.length;
+    const per = Math.max(1, Math.min(maxBatch, Math.floor(CALL_BYTES / bytesPerSeq(t))));
+    for (let i = 0; i < seqs.length; i += per) {
+      const out = await call(seqs.slice(i, i + per), names);
+      // [batch·heads, T, T] and [batch, heads, T, T] hold the same numbers in the same order.
+      use(kept.map((l) => ({ heads: l.heads, probs: out[l.probs]!.data as Float32Array, logits: l.logits ? (out[l.logits]!.data as Float32Array) : null })), i);
+    }
+  };
+
+  return {
+    file,
+    summary,
+    vocab,
+    layers: kept,
+    maxBatch,
+    fixedT,
+    each,
+    async run(seqs) {
+      const parts: LayerOutput[][] = [];
+      await each(seqs, (o) => parts.push(o));
+      if (parts.length === 1) return parts[0]!;
+      const join = (arrays: Float32Array[]) => {
+        const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+        let at = 0;
+        for (const a of arrays) {
+          out.set(a, at);
+          at += a.length;
+        }
+        return out;
+      };
+      return kept.map((l, li) => ({
+        heads: l.heads,
+        probs: join(parts.map((p) => p[li]!.probs)),
+        logits: l.logits ? join(parts.map((p) => p[li]!.logits!)) : null,
+      }));
+    },
+    async tryLength(T) {
+      if (fixedT !== null) return T === fixedT ? null : msg.fixedLength(fixedT);
+      try {
+        await call([Array.from({ length: T }, (_, j) => j % vocab)], [names[0]!]);
+        return null;
+      } catch (e) {
+        return first(e);
+      }
+    },
+  };
+}
+
+/** The largest length up to `T` at which the model runs (binary search; the model ran at `low`). */
+export async function largestLength(m: AttentionModel, low: number, T: number): Promise<number> {
+  let [ok, bad] = [low, T];
+  while (bad - ok > 1) {
+    const mid = Math.floor((ok + bad) / 2);
+    if ((await m.tryLength(mid)) === null) ok = mid;
+    else bad = mid;
+  }
+  return ok;
+}
