@@ -68,7 +68,7 @@ const tasks: Task[] = [
     fn: () =>
       qkVariance.run(
         { params: { d: 64, sigma: 1, mu: { kind: 'zero' }, scaling: 'none' }, settings: { trials }, replicate: 0 },
-        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), backend: 'wasm', executor: async () => inlineExecutor(), onnx: () => onnx, setup: { values: {}, tables: {} } },
+        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), backend: 'wasm', executor: async () => inlineExecutor(), onnx: () => onnx, setup: { values: {}, tables: {} }, attach: () => undefined },
       ),
   },
 ];

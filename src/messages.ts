@@ -160,6 +160,8 @@ export const msg = {
   interrupted: (dir: string) => `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
   rowKeys: (kind: string, index: number, missing: readonly string[], extra: readonly string[]) =>
     `simulation ${kind} returned row ${index} ${[missing.length ? `without ${missing.join(', ')}` : '', extra.length ? `with keys not in its row schema: ${extra.join(', ')}` : ''].filter(Boolean).join(' and ')}`,
+  attachPath: (kind: string, path: string) =>
+    `simulation ${kind} attached a file at ${show(path)}: a file must lie in a folder of the run directory (like models/a.onnx), named with letters, digits, '.', '_' and '-', outside charts/, figures/ and vendor/`,
   pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   shardDone: (name: string, shard: string, points: number, gridPoints: number, root: string) =>

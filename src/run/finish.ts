@@ -106,6 +106,8 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   };
   const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(f.resolved.blocks) });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
+  // Files the points attached (trained models), in grid order.
+  store.writeAttachments(f.points.flatMap((p) => Array.from({ length: exp.replicates }, (_, r) => f.done.get(entryKey(p.id, r))).filter((e) => e !== undefined)));
   store.writeManifest(finished);
   // Every run's manifest, this one's finished: read once, for the comparison and the index.
   const runs = readRuns(resolve(f.outRoot));

@@ -4,7 +4,7 @@ import { isBuiltIn } from '../sim/registry.js';
 import type { Row, SetupResult, Simulation } from '../sim/types.js';
 import type { ModuleSource } from '../spec/plugin.js';
 import type { TfjsBackend } from '../engine/backend.js';
-import { roundMs, type CheckpointEntry } from './store.js';
+import { roundMs, withFiles, type CheckpointEntry } from './store.js';
 
 export interface JobsOptions {
   jobs: number;
@@ -44,13 +44,13 @@ export async function runInWorkers(o: JobsOptions): Promise<void> {
       workers.map(async (w) => {
         while (next < o.todo.length && !o.stop?.aborted) {
           const job = o.todo[next++]!;
-          const reply = await new Promise<{ rows?: Row[]; error?: string; ms: number }>((resolve, reject) => {
+          const reply = await new Promise<{ rows?: Row[]; files?: Record<string, string>; error?: string; ms: number }>((resolve, reject) => {
             w.once('message', resolve);
             w.once('error', reject);
             w.postMessage({ id: next, point: job.point.id, params: job.point.params, replicate: job.replicate });
           });
           w.removeAllListeners('error');
-          const entry: CheckpointEntry = { point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ms: roundMs(reply.ms), ...(reply.error !== undefined ? { error: reply.error } : {}) };
+          const entry: CheckpointEntry = withFiles({ point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ms: roundMs(reply.ms), ...(reply.error !== undefined ? { error: reply.error } : {}) }, reply.files ?? {});
           o.onDone(entry, job.point);
         }
       }),

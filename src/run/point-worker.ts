@@ -5,6 +5,7 @@ import { rngFor } from '../random/seed.js';
 import { getSimulation } from '../sim/registry.js';
 import { loadSimulationModule } from '../spec/plugin.js';
 import { checkedRows } from '../sim/types.js';
+import { attachments } from './store.js';
 import { activate } from '../engine/backend.js';
 import { inlineExecutor } from '../engine/tfjs/executor.js';
 import type { JobsOptions } from './jobs.js';
@@ -33,11 +34,12 @@ port.on('message', async (req: Request) => {
   try {
     const sim = await ready;
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
+    const { attach, files } = attachments(sim.kind);
     const rows = checkedRows(sim, await sim.run(
       { params: req.params, settings: init.settings, replicate: req.replicate },
-      { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup },
+      { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup, attach },
     ));
-    port.postMessage({ id: req.id, rows, ms: now() - t0 });
+    port.postMessage({ id: req.id, rows, files, ms: now() - t0 });
   } catch (e) {
     port.postMessage({ id: req.id, error: (e as Error).message ?? String(e), ms: now() - t0 });
   }

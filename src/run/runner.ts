@@ -11,7 +11,7 @@
  *   for each timing round (1 unless the simulation measures in rounds: src/run/rounds.ts)
  *     for each point × replicate not done:
  *       sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
- *       appendPoint → points.jsonl                     (crash-safe checkpoint; each round too)
+ *       appendPoint → points.jsonl                     (crash-safe checkpoint; each round too; files it attached)
  *     the last round: sim.combine(rounds) → the point's rows
  *     ▼
  *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>/analysis.ts, src/stats
@@ -19,7 +19,7 @@
  *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
  *     │ stability(busy at start, rounds' spread) → warnings  src/run/stability.ts (manifest, summary, report)
- *   store.writeAtomic each file; manifest complete; results/<name>/latest → this run
+ *   store.writeAtomic each file and every attached file; manifest complete; results/<name>/latest → this run
  */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,7 +39,7 @@ import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { acquireRunLock, lockPath, type RunLock } from './lock.js';
 import { busyCores } from './stability.js';
-import { checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roundMs, RunStore, type CheckpointEntry } from './store.js';
+import { attachments, checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roundMs, RunStore, withFiles, type CheckpointEntry } from './store.js';
 
 export { rebuildIndex, type RunOutcome } from './finish.js';
 
@@ -187,11 +187,12 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
         if (rounds.of(point.id, r)[round] === undefined) {
           const t0 = io.now();
           try {
+            const { attach, files } = attachments(sim.kind);
             const rows = checkedRows(sim, await sim.run(
               { params: point.params, settings, replicate: r, ...rounds.point(round) },
-              { rng: rngFor(exp.seed, point.id, r), ...context, setup },
+              { rng: rngFor(exp.seed, point.id, r), ...context, setup, attach },
             ));
-            const entry: CheckpointEntry = { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) };
+            const entry: CheckpointEntry = withFiles({ point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) }, files);
             if (rounds.count === 1) record(entry, point);
             else {
               store.appendPoint({ ...entry, round });

@@ -21,7 +21,29 @@ export interface CheckpointEntry {
   error?: string;
   /** Set on one timing round of a point measured in rounds (0-based); the point's final entry has none. */
   round?: number;
+  /** Files the point attached (SimContext.attach): path under the run directory → base64 contents. */
+  files?: Record<string, string>;
 }
+
+/** The run's own output folders, which attached files may not write into. */
+const RESERVED = new Set(['charts', 'figures', 'vendor']);
+
+/**
+ * A point's `attach` and what it collected: paths are checked here (a folder, plain names, not the run's own
+ * outputs), contents kept as base64 so that the checkpoint line stays JSON.
+ */
+export function attachments(kind: string): { attach: (path: string, data: Uint8Array) => void; files: Record<string, string> } {
+  const files: Record<string, string> = {};
+  const attach = (path: string, data: Uint8Array) => {
+    const parts = path.split('/');
+    if (parts.length < 2 || RESERVED.has(parts[0]!) || !parts.every((p) => /^[A-Za-z0-9_.-]+$/.test(p) && p !== '.' && p !== '..')) throw new Error(msg.attachPath(kind, path));
+    files[path] = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+  };
+  return { attach, files };
+}
+
+/** An entry with its attached files, where it has any. */
+export const withFiles = (entry: CheckpointEntry, files: Record<string, string>): CheckpointEntry => (Object.keys(files).length ? { ...entry, files } : entry);
 
 /** A point × replicate's key in the checkpoint. */
 export const entryKey = (point: string, replicate: number): string => `${point}#${replicate}`;
@@ -147,6 +169,11 @@ export class RunStore {
   /** Write a file under the run directory via a temporary name, so readers never see half a file. */
   writeAtomic(rel: string, data: string | Buffer): string {
     return writeFileAtomic(join(this.dir, rel), data);
+  }
+
+  /** Write every file the points attached, in the order given (a later point's file of the same path wins). */
+  writeAttachments(entries: Iterable<CheckpointEntry>): void {
+    for (const e of entries) for (const [rel, b64] of Object.entries(e.files ?? {})) this.writeAtomic(rel, Buffer.from(b64, 'base64'));
   }
 
   /** Point results/<name>/latest at this run (relative link, so the tree can move). */

@@ -3,6 +3,7 @@ import { scaling } from './scaling/simulation.js';
 import { softmaxSaturation } from './softmax-saturation/simulation.js';
 import { mhaVsMqa } from './mha-vs-mqa/simulation.js';
 import { attentionTraining } from './attention-training/simulation.js';
+import { inductionHeads } from './induction-heads/simulation.js';
 import { attentionMaps } from './attention-maps/simulation.js';
 import type { Simulation } from './types.js';
 
@@ -13,6 +14,7 @@ const registry: Record<string, Simulation> = {
   [softmaxSaturation.kind]: softmaxSaturation,
   [mhaVsMqa.kind]: mhaVsMqa,
   [attentionTraining.kind]: attentionTraining,
+  [inductionHeads.kind]: inductionHeads,
   [attentionMaps.kind]: attentionMaps,
 };
 

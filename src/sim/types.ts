@@ -33,6 +33,12 @@ export interface SimContext {
   onnx: () => Promise<OnnxRun>;
   /** What the simulation's setup measured once for this run (empty without setup). */
   setup: SetupResult;
+  /**
+   * Hand a file to the writer (a trained model): `path` is relative to the run directory and inside a folder of its
+   * own (`models/2L-seed0.onnx`). Written when the run finishes; kept in points.jsonl, so resumed and merged runs
+   * write it too. Simulations stay pure: they never touch the file system themselves.
+   */
+  attach: (path: string, data: Uint8Array) => void;
 }
 
 /** Measured once per run before any point (machine probes, correctness checks). */
@@ -104,7 +110,7 @@ export interface SimulationDefinition<P extends z.ZodObject = z.ZodObject, S ext
   /** Columns of each analysis table, so claims on them are checked before a run. */
   tables?: Record<string, readonly string[]>;
   /** Runs once per run, before the points, with the seeded generator of the pseudo-point "setup". */
-  setup?(ctx: Omit<SimContext, 'setup'>, settings: z.output<S>): Promise<SetupResult> | SetupResult;
+  setup?(ctx: Omit<SimContext, 'setup' | 'attach'>, settings: z.output<S>): Promise<SetupResult> | SetupResult;
   /**
    * The cost model: predicted wall-clock ms of one point × replicate in one thread, with constants
    * fitted on the reference machine (2 cores, wasm backend). It drives the estimate a run prints
