@@ -91,7 +91,7 @@ describe('--set values checked against their parameter before the grid is built'
     expect(scalingError(['D=[16,300]'])).toBe(msg.badSetType('D=[16,300]', 'D', 300, 'an integer from 1 to 256'));
     expect(scalingError(['N={geometric: {from: 1, to: 8, factor: 2}}'])).toContain('N must be an integer from 2 to 1048576, got 1');
     expect(scalingError(['causal=maybe'])).toBe(msg.badSetType('causal=maybe', 'causal', 'maybe', 'true or false'));
-    expect(scalingError(['method=[softmaxx]'])).toContain('method must be one of "softmax", "quadratic-kernel"');
+    expect(scalingError(['method=[softmaxx]'])).toContain('method must be one of "softmax", "flash", "quadratic-kernel"');
     expect(scalingError(['rounds=0'])).toBe(msg.badSetType('rounds=0', 'rounds', 0, 'an integer from 1 to 20'));
   });
   it('a value the parameter takes passes on to the structural checks (control)', () => {
