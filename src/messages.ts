@@ -88,7 +88,7 @@ export const msg = {
   machineBusy: (busyCores: number, cores: number) =>
     `the machine was busy when the run started: other processes used ${busyCores.toFixed(2)} of its ${cores} cores; timings taken beside other work are slower and noisier than the machine's own`,
   roundsDisagree: (sigma: number, limit: number) =>
-    `the timing rounds disagree: a point's round medians spread by ${(sigma * 100).toFixed(1)}% (σ of log time between sessions, pooled), more than the ${(limit * 100).toFixed(0)}% a steady machine shows; the benchmark seems unstable`,
+    `the timing rounds disagree: the typical point's round medians spread by ${(sigma * 100).toFixed(1)}% (σ of log time between sessions, median over points), more than the ${(limit * 100).toFixed(0)}% a steady machine shows; the benchmark seems unstable`,
   unstableWarning: (warning: string) => `warning: ${warning}`,
   badSetType: (raw: string, key: string, value: unknown, expected: string) => `--set ${raw}: ${key} must be ${expected}, got ${show(value)}`,
   unknownBackend: (name: string, allowed: readonly string[]) =>

@@ -18,14 +18,18 @@ import { cli, latestRun, tmp } from './helpers.js';
 const entry = (round: number, samples: number[]): CheckpointEntry => ({ point: 'p', replicate: 0, round, rows: [{ time_samples_ms: samples }], ms: 1 });
 
 describe('stability by hand', () => {
-  it("rounds' spread: medians 1 and e^0.2 → logs 0, 0.2 → σ = √(0.02 / 1) = 0.1414 on 1 df, over pyperf's 10%", () => {
-    const spread = roundSpread(new Map([['p#0', [entry(0, [1, 1, 1]), entry(1, [Math.exp(0.2)])]]]))!;
+  it("rounds' spread: medians 1 and e^0.4 → logs 0, 0.4 → σ = √(0.08 / 1) = 0.2828 on 1 df, over 25%", () => {
+    const spread = roundSpread(new Map([['p#0', [entry(0, [1, 1, 1]), entry(1, [Math.exp(0.4)])]]]))!;
     expect(spread.df).toBe(1);
-    expect(spread.sigma).toBeCloseTo(Math.sqrt(0.02), 12);
-    expect(UNSTABLE_SPREAD).toBe(0.1);
-    expect(stability(null, spread, 2).warnings).toEqual([msg.roundsDisagree(Math.sqrt(0.02), 0.1)]);
-    // Medians 1 and e^0.1: σ = 0.0707, steady.
-    expect(stability(null, roundSpread(new Map([['p#0', [entry(0, [1]), entry(1, [Math.exp(0.1)])]]])), 2).warnings).toEqual([]);
+    expect(spread.sigma).toBeCloseTo(Math.sqrt(0.08), 12);
+    expect(UNSTABLE_SPREAD).toBe(0.25);
+    expect(stability(null, spread, 2).warnings).toEqual([msg.roundsDisagree(Math.sqrt(0.08), 0.25)]);
+    // Medians 1 and e^0.2: σ = 0.1414, steady.
+    expect(stability(null, roundSpread(new Map([['p#0', [entry(0, [1]), entry(1, [Math.exp(0.2)])]]])), 2).warnings).toEqual([]);
+    // The typical point decides: σ 0.2828, 0.1414, 0.1414 → median 0.1414, where the pooled σ would be 0.2.
+    const three = new Map([['a', [entry(0, [1]), entry(1, [Math.exp(0.4)])]], ['b', [entry(0, [1]), entry(1, [Math.exp(0.2)])]], ['c', [entry(0, [1]), entry(1, [Math.exp(0.2)])]]]);
+    expect(roundSpread(three)!.sigma).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(roundSpread(three)!.df).toBe(3);
     // A point measured once says nothing.
     expect(roundSpread(new Map([['p#0', [entry(0, [1])]]]))).toBeNull();
   });
