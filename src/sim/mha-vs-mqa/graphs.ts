@@ -14,7 +14,7 @@
  * `mla`: multi-head latent attention with absorbed projections (see cost.ts), a latent cache C [b, n, dc] and a
  * RoPE key cache [b, n, dr] read by com.microsoft FusedMatMul with transB (no transpose is materialized).
  */
-import type { DecodeShape as CostShape } from './cost.js';
+import type { DecodeShape as CostShape, MlaShape } from './cost.js';
 import { Graph, type ElemType } from '../../engine/onnx/graph.js';
 
 /** A step's shape as the cost model has it, less the bytes per number, with its float type. */
@@ -111,16 +111,8 @@ export function gqaOpGraph(s: GqaOpShape): Uint8Array {
   return g.encode();
 }
 
-export interface MlaGraphShape {
-  b: number;
-  /** Tokens in the latent cache (a rolling buffer of min(n, window) under a window). */
-  n: number;
-  d: number;
-  h: number;
-  dc: number;
-  dr: number;
-  elem?: FloatElem;
-}
+/** The cost model's MLA shape as the graph needs it; `n` is the tokens in the latent cache (min(n, window) under a window). */
+export type MlaGraphShape = Pick<MlaShape, 'b' | 'n' | 'd' | 'h' | 'dc' | 'dr'> & { elem?: FloatElem };
 
 export function mlaInputs({ b, n, d, h, dc, dr }: MlaGraphShape): Record<string, number[]> {
   const k = d / h;
