@@ -146,7 +146,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   const timing: TimingComparison[] = [];
   const estimates: EstimateComparison[] = [];
   const keys = [...b.entries.keys(), ...[...a.entries.keys()].filter((k) => !b.entries.has(k))];
-  const pairs: { at: number; ga: Groups; gb: Groups; key: string; i: number }[] = [];
+  const pairs: { row: TimingComparison; ga: Groups; gb: Groups; key: string; i: number }[] = [];
   for (const key of keys) {
     const [ea, eb] = [a.entries.get(key), b.entries.get(key)];
     const rowCount = Math.max(ea?.rows.length ?? 0, eb?.rows.length ?? 0, 1);
@@ -161,9 +161,10 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       } else if (ea.error !== undefined || eb.error !== undefined || (sa === null) !== (sb === null)) {
         timing.push({ ...blank, verdict: 'failed' });
       } else if (sa && sb && sa.length && sb.length) {
-        // Verdicts wait for the noise estimate, which pools every point's rounds of both runs.
-        pairs.push({ at: timing.length, ga: groupsOf(a, key, i, sa), gb: groupsOf(b, key, i, sb), key, i });
-        timing.push({ ...blank, verdict: 'same' });
+        // The verdict waits for the noise estimates, which pool the rounds of every point of each run.
+        const row: TimingComparison = { ...blank, verdict: 'same' };
+        timing.push(row);
+        pairs.push({ row, ga: groupsOf(a, key, i, sa), gb: groupsOf(b, key, i, sb), key, i });
       }
       if (!ra || !rb) continue;
       for (const column of Object.keys(rb)) {
@@ -176,14 +177,13 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
     }
   }
   const noise = { a: sessionNoise(pairs.map((p) => p.ga)), b: sessionNoise(pairs.map((p) => p.gb)) };
-  for (const { at, ga, gb, key, i } of pairs) {
+  for (const { row, ga, gb, key, i } of pairs) {
     const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-    const ratio = median(gb.flat()) / median(ga.flat());
-    const v = timingVerdict(ratio, [boot.low, boot.high], sessionHalfWidth(noise.a, noise.b, [ga.length, gb.length]), threshold);
+    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(noise.a, noise.b, [ga.length, gb.length]), threshold);
     // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
     const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
     const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
-    timing[at] = { ...timing[at]!, verdict: v.verdict, ratio, low: v.low, high: v.high, p };
+    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
   }
   const counts = Object.fromEntries((['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [v, timing.filter((t) => t.verdict === v).length])) as Record<Verdict, number>;
   const ratios = timing.flatMap((t) => (t.ratio !== null && t.ratio > 0 ? [t.ratio] : []));

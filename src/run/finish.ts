@@ -13,7 +13,7 @@ import type { Row, SetupResult } from '../sim/types.js';
 import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
 import type { Manifest } from './manifest.js';
 import { compareHtml } from '../report/compare-page.js';
-import { compareRuns, readRun } from './compare.js';
+import { compareRuns, readRun, type StoredRun } from './compare.js';
 import { stability, roundSpread } from './stability.js';
 import { entryKey, readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
 
@@ -93,8 +93,11 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
   const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [...Object.keys(sim.params.shape), 'seed', 'replicate']);
+  // This run's checkpoint, read at most once: its rounds say how steady the machine was, and it is compared below.
+  let own: StoredRun | undefined;
+  const ownRun = () => (own ??= readRun(store.dir));
   // Timing runs say when the machine was not steady: at the start, or between the rounds of the checkpoint.
-  const steady = sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(readRun(store.dir).rounds)) : undefined;
+  const steady = sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
   const finished: Manifest = {
     ...manifest,
     ...(steady ? { stability: steady } : {}),
@@ -115,7 +118,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     store.markLatest();
     // The comparison with the run before it (the index links it): what changed beyond noise.
     const previous = previousRun(runs, finished);
-    if (previous) store.writeAtomic(comparePage(previous.manifest), await compareHtml(await compareRuns(readRun(previous.dir), readRun(store.dir), COMPARE_THRESHOLD)));
+    if (previous) store.writeAtomic(comparePage(previous.manifest), await compareHtml(await compareRuns(readRun(previous.dir), { ...ownRun(), manifest: finished }, COMPARE_THRESHOLD)));
   }
   rebuildIndex(f.outRoot, runs);
   const reportPath = join(store.dir, 'report.html');
