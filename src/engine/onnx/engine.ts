@@ -47,6 +47,12 @@ export function loadOnnx(): Promise<OnnxEngine> {
       // Fatal only: ONNX Runtime logs a failed provider probe or a failed call (a bad model from a file) before it
       // throws, and the error it throws carries the same message, which attnlab prints with its context.
       logSeverityLevel: 4,
+      // Threads that wait asleep between ops, not spinning. With spinning (ONNX Runtime's default) the same call's
+      // median was bimodal between processes on a 2-core AMD EPYC VM: the linear form at N = 2048, D = 32 took
+      // 2.1 ms in most processes and 4.1 – 5.2 in others, for every round of the run, so two identical runs
+      // differed by up to 2.5× (a false "slower" in compare). Asleep, six runs' medians were within 3 – 14% of
+      // each other (2.3 – 2.6 ms), and compare called all 40 points of five identical pairs the same.
+      extra: { session: { 'intra_op.allow_spinning': '0' } },
     });
     // The CUDA provider is a separate download (skipped by .npmrc): where its library is there, a one-node graph
     // tells whether it really loads.
@@ -90,7 +96,6 @@ export interface OnnxRun {
 
 export async function startOnnxRun(): Promise<OnnxRun> {
   const engine = await loadOnnx();
-  // The probe's calls are not timed: its threads wait asleep, not spinning, so that they take no core from the timed
-  // calls that follow each probe call.
-  return { engine, probe: memoryProbe({ ...engine.options, enableCpuMemArena: false, extra: { session: { 'intra_op.allow_spinning': '0' } } }) };
+  // The probe's sessions are the timed ones' less the arena (its threads, like theirs, wait asleep).
+  return { engine, probe: memoryProbe({ ...engine.options, enableCpuMemArena: false }) };
 }
