@@ -72,39 +72,88 @@ export function randomWeights(s: Shape, rng: NormalRng): Weights {
   return { E, P, Wq, Wk, Wv, Wo, U: draw(d * V, lin) };
 }
 
-/** C[m, n] = C[m, n]! + A[m, k]·B[k, n]. */
+/** C[m, n] = C[m, n]! + A[m, k]·B[k, n]: four rows of B per pass over C's row (a quarter of the loads and stores of C). */
 function mm(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
+  const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
     const ci = i * n;
-    for (let p = 0; p < k; p++) {
-      const a = A[i * k + p]!;
-      if (a === 0) continue;
+    const ai = i * k;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const a0 = A[ai + p]!;
+      const a1 = A[ai + p + 1]!;
+      const a2 = A[ai + p + 2]!;
+      const a3 = A[ai + p + 3]!;
+      const b0 = p * n;
+      const b1 = b0 + n;
+      const b2 = b1 + n;
+      const b3 = b2 + n;
+      for (let j = 0; j < n; j++) C[ci + j] = C[ci + j]! + a0 * B[b0 + j]! + a1 * B[b1 + j]! + a2 * B[b2 + j]! + a3 * B[b3 + j]!;
+    }
+    for (; p < k; p++) {
+      const a = A[ai + p]!;
       const bp = p * n;
       for (let j = 0; j < n; j++) C[ci + j] = C[ci + j]! + a * B[bp + j]!;
     }
   }
 }
 
-/** C[m, k] = C[m, k]! + A[m, n]·B[k, n]ᵀ. */
+/** C[m, k] = C[m, k]! + A[m, n]·B[k, n]ᵀ: four dot products per pass over A's row. */
 function mmBt(A: Float64Array, B: Float64Array, C: Float64Array, m: number, n: number, k: number): void {
+  const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
     const ai = i * n;
-    for (let p = 0; p < k; p++) {
+    const ci = i * k;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const b0 = p * n;
+      const b1 = b0 + n;
+      const b2 = b1 + n;
+      const b3 = b2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let j = 0; j < n; j++) {
+        const x = A[ai + j]!;
+        s0 += x * B[b0 + j]!;
+        s1 += x * B[b1 + j]!;
+        s2 += x * B[b2 + j]!;
+        s3 += x * B[b3 + j]!;
+      }
+      C[ci + p] = C[ci + p]! + s0;
+      C[ci + p + 1] = C[ci + p + 1]! + s1;
+      C[ci + p + 2] = C[ci + p + 2]! + s2;
+      C[ci + p + 3] = C[ci + p + 3]! + s3;
+    }
+    for (; p < k; p++) {
       const bp = p * n;
-      let s = 0;
-      for (let j = 0; j < n; j++) s += A[ai + j]! * B[bp + j]!;
-      C[i * k + p] = C[i * k + p]! + s;
+      let s0 = 0;
+      for (let j = 0; j < n; j++) s0 += A[ai + j]! * B[bp + j]!;
+      C[ci + p] = C[ci + p]! + s0;
     }
   }
 }
 
-/** C[k, n] = C[k, n]! + A[m, k]ᵀ·B[m, n]. */
+/** C[k, n] = C[k, n]! + A[m, k]ᵀ·B[m, n]: four rows of A and B per pass over C. */
 function mmAt(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
-  for (let i = 0; i < m; i++) {
+  const m4 = m - (m % 4);
+  let i = 0;
+  for (; i < m4; i += 4) {
+    const [r0, r1, r2, r3] = [i * n, (i + 1) * n, (i + 2) * n, (i + 3) * n];
+    for (let p = 0; p < k; p++) {
+      const a0 = A[i * k + p]!;
+      const a1 = A[(i + 1) * k + p]!;
+      const a2 = A[(i + 2) * k + p]!;
+      const a3 = A[(i + 3) * k + p]!;
+      const cp = p * n;
+      for (let j = 0; j < n; j++) C[cp + j] = C[cp + j]! + a0 * B[r0 + j]! + a1 * B[r1 + j]! + a2 * B[r2 + j]! + a3 * B[r3 + j]!;
+    }
+  }
+  for (; i < m; i++) {
     const bi = i * n;
     for (let p = 0; p < k; p++) {
       const a = A[i * k + p]!;
-      if (a === 0) continue;
       const cp = p * n;
       for (let j = 0; j < n; j++) C[cp + j] = C[cp + j]! + a * B[bi + j]!;
     }
@@ -172,7 +221,16 @@ export function forward(s: Shape, w: Weights, tokens: Int32Array, batch: number,
           let sum = 0;
           for (let j = 0; j <= i; j++) sum += a[ai + j] = Math.exp(a[ai + j]! - max);
           const zi = (b * T + i) * d + off;
-          for (let j = 0; j <= i; j++) {
+          // Two keys per pass over z's row (half its loads and stores).
+          let j = 0;
+          for (; j < i; j += 2) {
+            const p0 = (a[ai + j] = a[ai + j]! / sum);
+            const p1 = (a[ai + j + 1] = a[ai + j + 1]! / sum);
+            const v0 = (b * T + j) * d + off;
+            const v1 = v0 + d;
+            for (let c = 0; c < dh; c++) z[zi + c] = z[zi + c]! + p0 * v[v0 + c]! + p1 * v[v1 + c]!;
+          }
+          if (j === i) {
             const p = (a[ai + j] = a[ai + j]! / sum);
             const vj = (b * T + j) * d + off;
             for (let c = 0; c < dh; c++) z[zi + c] = z[zi + c]! + p * v[vj + c]!;
@@ -275,9 +333,22 @@ export function lossAndGrads(s: Shape, w: Weights, tokens: Int32Array, batch: nu
             dot += p * da;
           }
           const qi = (b * T + i) * d + off;
-          for (let j = 0; j <= i; j++) {
+          // Two keys per pass over dq's row.
+          let j = 0;
+          for (; j < i; j += 2) {
+            const g0 = a[ai + j]! * (ds[j]! - dot) * scale;
+            const g1 = a[ai + j + 1]! * (ds[j + 1]! - dot) * scale;
+            const k0 = (b * T + j) * d + off;
+            const k1 = k0 + d;
+            for (let c = 0; c < dh; c++) {
+              const qc = q[qi + c]!;
+              dq[qi + c] = dq[qi + c]! + g0 * k[k0 + c]! + g1 * k[k1 + c]!;
+              dk[k0 + c] = dk[k0 + c]! + g0 * qc;
+              dk[k1 + c] = dk[k1 + c]! + g1 * qc;
+            }
+          }
+          if (j === i) {
             const gs = a[ai + j]! * (ds[j]! - dot) * scale;
-            if (gs === 0) continue;
             const kj = (b * T + j) * d + off;
             for (let c = 0; c < dh; c++) {
               dq[qi + c] = dq[qi + c]! + gs * k[kj + c]!;

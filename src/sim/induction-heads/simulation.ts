@@ -78,13 +78,13 @@ export const inductionHeads = defineSimulation({
   engines: ['cpu', 'wasm'],
   tables: { curves: CURVE_COLUMNS, heads: HEAD_COLUMNS, phase: PHASE_COLUMNS, phase_interval: INTERVAL_COLUMNS, maps: MAP_COLUMNS },
   // Hand-written loops (model.ts), whatever the tfjs backend: a step is ≈ 14·B·T·d² + 4·B·T²·d multiply-adds per layer
-  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 2.1 ns per multiply-add: the
-  // default run's 225 G multiply-adds took 472 s of CPU (user time, 2026-12-05, on a shared 2-core machine at load
-  // 15 – 24; re-measure on a quiet one with `time npm run exp -- induction-heads --jobs 2`).
+  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 1.04 ns per multiply-add: the
+  // default run's 225 G multiply-adds took 234 s of CPU (user time; 120 s wall with --jobs 2), 2026-12-05, on a quiet
+  // 2-core AMD EPYC (Zen 4). Re-measure with `time npm run exp -- induction-heads --jobs 2`.
   estimateMs: ({ layers, d_model: d }, s) => {
     const step = layers * (14 * s.batch * s.n * d * d + 4 * s.batch * s.n * s.n * d) + 6 * s.batch * s.n * d * s.vocab;
     const evals = (Math.floor(s.steps / s.record_every) + 2) * 2 * s.eval_size * s.n * (layers * (4 * d * d + s.n * d) + d * s.vocab);
-    return 20 + (s.steps * step + evals) * 2.1e-6;
+    return 20 + (s.steps * step + evals) * 1.04e-6;
   },
   analyse: (rows, settings) => analyseInduction(rows, settings.phase_window),
   run({ params, settings, replicate }, ctx) {
