@@ -1,5 +1,5 @@
 /**
- * compare on real timings: runs alone (vitest.timing.config.ts, after the main suite), so that "unloaded" means it.
+ * compare on real timings: runs alone (vitest.timing.config.ts, before the main suite), so that "unloaded" means it.
  * A small scaling grid (8 points, 8 rounds of 20 ms each: more sessions per point average out their differences), run
  * four times: once to warm the process up, twice as it is, once while two busy processes share the two cores with it.
  */
