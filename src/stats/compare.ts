@@ -1,6 +1,6 @@
 /**
  * Comparing two measurements, as asv and criterion do: the ratio of medians with a seeded bootstrap interval
- * (resampling rounds, then samples within them) widened by the noise between sessions that the rounds measure, a
+ * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the rounds measure, a
  * verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
  * medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
  */
@@ -209,7 +209,7 @@ export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null,
 
 /**
  * One point's verdict, criterion's way: B/A with its bootstrap interval widened by the noise between sessions
- * (`sessionHalf`, added in quadrature to the bootstrap's half-width on the log scale), and a change called only when
+ * (`sessionHalf`, on the log scale) where that is the wider of the two, and a change called only when
  * the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
  * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
  */
@@ -220,7 +220,10 @@ export function timingVerdict(ratio: number, bootstrap: readonly [number, number
     return { verdict, low: bootstrap[0], high: bootstrap[1] };
   }
   const bootHalf = Math.max(Math.log(ratio / bootstrap[0]), Math.log(bootstrap[1] / ratio), 0);
-  const half = Math.hypot(bootHalf, sessionHalf);
+  // Both estimate the same uncertainty: the bootstrap resamples the rounds (so it holds their spread already) and
+  // knows the samples within them; the t-interval on the rounds' medians corrects for there being few of them.
+  // Adding the two in quadrature would count the rounds' spread twice.
+  const half = Math.max(bootHalf, sessionHalf);
   const [low, high] = [ratio * Math.exp(-half), ratio * Math.exp(half)];
   const verdict = low > threshold ? 'slower' : high < 1 / threshold ? 'faster' : beyond ? 'inconclusive' : 'same';
   return { verdict, low, high };
