@@ -1,8 +1,11 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAttnlabError } from '../src/errors.js';
 import { msg } from '../src/messages.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { resolveExperiment } from '../src/spec/resolve.js';
+import { configHash, resolveExperiment } from '../src/spec/resolve.js';
+import { ROOT, tmp } from './helpers.js';
 
 const mha = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
 const pointsWith = (sets: string[], quick = false) => {
@@ -99,3 +102,30 @@ describe('--set values checked against their parameter before the grid is built'
   });
 });
 
+
+describe('the configuration hash of an experiment that names a file', () => {
+  const hashIn = async (dir: string, model: Buffer) => {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(ROOT, 'test/fixtures/attention-maps/planted.yaml'), join(dir, 'planted.yaml'));
+    writeFileSync(join(dir, 'planted.onnx'), model);
+    const resolved = resolveExperiment(await loadExperiment(join(dir, 'planted.yaml')), { quick: false, sets: [] });
+    return { hash: configHash(resolved, 'onnx'), model: (resolved.settings as { model: string }).model };
+  };
+  const onnx = readFileSync(join(ROOT, 'test/fixtures/attention-maps/planted.onnx'));
+
+  it('counts the file by its content, not where it lies: two clones in different folders resume each other', async () => {
+    const root = tmp();
+    const [a, b] = [await hashIn(join(root, 'one'), onnx), await hashIn(join(root, 'elsewhere/two'), onnx)];
+    // The settings still hold the resolved path the simulation opens.
+    expect(a.model).toBe(join(root, 'one', 'planted.onnx'));
+    expect(b.model).toBe(join(root, 'elsewhere/two', 'planted.onnx'));
+    expect(a.hash).toBe(b.hash);
+  });
+
+  it('a changed file changes the hash (control)', async () => {
+    const root = tmp();
+    const changed = Buffer.from(onnx);
+    changed[changed.length - 1] ^= 1;
+    expect((await hashIn(join(root, 'one'), onnx)).hash).not.toBe((await hashIn(join(root, 'two'), changed)).hash);
+  });
+});

@@ -31,7 +31,8 @@ export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends
 
 /** What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and every file it names. */
 export function sourceHash(l: Pick<LoadedExperiment, 'sha256' | 'inputs' | 'module'>): string {
-  const parts = [...(l.module ? [`module:${l.module.sha256}`] : []), ...l.inputs.map((i) => `${i.path}:${i.sha256}`)];
+  // Inputs by content only: where they lie is no part of what a run computes (see configHash).
+  const parts = [...(l.module ? [`module:${l.module.sha256}`] : []), ...l.inputs.map((i) => `input:${i.sha256}`)];
   return parts.length ? createHash('sha256').update([l.sha256, ...parts].join('\n')).digest('hex') : l.sha256;
 }
 

@@ -59,9 +59,16 @@ export function resolveExperiment<P extends z.ZodObject, S extends z.ZodObject, 
   });
 }
 
-/** Hash of what determines the results: a rerun with the same hash may reuse finished points. */
-export function configHash(r: Pick<ResolvedExperiment, 'experiment' | 'sourceHash'>, engine: string): string {
-  return createHash('sha256').update(canonicalJson({ exp: r.experiment, backend: engine, sha256: r.sourceHash })).digest('hex');
+/**
+ * Hash of what determines the results: a rerun with the same hash may reuse finished points. The files the settings
+ * name count by their content, not by where they lie (the settings hold them resolved to absolute paths), so that a
+ * clone in another folder, or on another machine, resumes and merges the same runs.
+ */
+export function configHash(r: Pick<ResolvedExperiment, 'experiment' | 'sourceHash' | 'inputs'>, engine: string): string {
+  const byPath = new Map(r.inputs.map((i) => [i.path, `file sha256:${i.sha256}`]));
+  const portable = (v: unknown): unknown =>
+    typeof v === 'string' ? (byPath.get(v) ?? v) : Array.isArray(v) ? v.map(portable) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x)])) : v;
+  return createHash('sha256').update(canonicalJson({ exp: portable(r.experiment), backend: engine, sha256: r.sourceHash })).digest('hex');
 }
 
 /** Freeze the plain data of a resolved experiment (not the simulation or locator, which are shared). */
