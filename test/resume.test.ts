@@ -89,3 +89,42 @@ describe('Ctrl-C', () => {
     expect(stripColumns(readFileSync(join(out, 'qk-variance', 'latest', 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(await freshCsv());
   }, 120_000);
 });
+
+describe('attached files survive an interruption', () => {
+  // induction-heads --quick: 2 layer counts × 4 seeds, each point attaching its trained model (models/<L>L-seed<s>.onnx)
+  // to its checkpoint entry; the files are written from the checkpoint when the run finishes.
+  const IH = ['induction-heads', '--quick', '--jobs', '1'];
+  const run = (out: string) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...IH, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = (out: string): number => {
+    const base = join(out, 'induction-heads');
+    const dir = existsSync(base) ? readdirSync(base).find((d) => /^\d{8}-/.test(d)) : undefined;
+    const file = dir && join(base, dir, 'points.jsonl');
+    return file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+  };
+  const models = (out: string) => {
+    const dir = join(out, 'induction-heads', 'latest', 'models');
+    return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+  };
+
+  it('SIGKILL after some seeds, rerun: every model there once, byte-identical to an uninterrupted run', async () => {
+    const out = join(tmp(), 'results');
+    const child = run(out);
+    const done = finish(child);
+    while (lines(out) < 3) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await done;
+    const before = lines(out);
+    expect(before).toBeGreaterThanOrEqual(3);
+    expect(before).toBeLessThan(8);
+
+    const resumed = await finish(run(out));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${before}/8 points already done`));
+    const fresh = join(tmp(), 'results');
+    const clean = await finish(run(fresh));
+    expect(clean.code, clean.stderr).toBe(0);
+    const [got, want] = [models(out), models(fresh)];
+    expect(Object.keys(got)).toEqual(['1L-seed0.onnx', '1L-seed1.onnx', '1L-seed2.onnx', '1L-seed3.onnx', '2L-seed0.onnx', '2L-seed1.onnx', '2L-seed2.onnx', '2L-seed3.onnx']);
+    expect(got).toEqual(want);
+  });
+});
