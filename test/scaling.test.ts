@@ -30,7 +30,7 @@ const SKIPPED = {
 describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', (engine) => {
   const ARGS = [
     'scaling', '--quick', '--backend', engine,
-    '--set', 'N=[128,256,512]', '--set', 'grid[4].D_random=[256,512]', '--set', 'error_draws=3',
+    '--set', 'N=[128,256,512]', '--set', 'grid[5].D_random=[256,512]', '--set', 'error_draws=3',
     '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
   ];
   let out: string;
