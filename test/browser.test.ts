@@ -59,6 +59,8 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     ['scaling', ['--quick', '--set', 'N=[256,512]', '--set', 'time_budget_ms=20', '--set', 'error_draws=2']],
     ['mha-vs-mqa', ['--quick', '--set', 'n=[128,8192]', '--set', 'b=[1]', '--set', 'd=[1024]', '--set', 'h=[16]', '--set', 'time_budget_ms=10']],
     ['softmax-saturation', ['--quick', '--set', 'draws=200', '--set', 'spectral_draws=8']],
+    ['induction-heads', ['--quick']],
+    ['attention-maps', ['--quick']],
   ];
   it.each(FIRST_SCREEN)('%s: verdict and findings on the first screen, no horizontal scroll at 1280 px, every figure with alt text', async (name, args) => {
     const root = name === 'qk-variance' ? out : join(tmp(), 'results');
