@@ -96,7 +96,7 @@ describe('qk-variance --quick end to end', () => {
     const { loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
     const { resolveExperiment } = await import('../src/spec/resolve.js');
     const quick = resolveExperiment(await loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets: [] });
-    expect(quick.settings['time_budget_ms']).toBe(25);
+    expect(quick.settings['time_budget_ms']).toBe(50);
     expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual(['A100 40GB (fp16)', 'H100 SXM (fp16)']);
   });
 

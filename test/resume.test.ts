@@ -93,7 +93,7 @@ describe('Ctrl-C', () => {
 describe('attached files survive an interruption', () => {
   // induction-heads --quick: 2 layer counts × 4 seeds, each point attaching its trained model (models/<L>L-seed<s>.onnx)
   // to its checkpoint entry; the files are written from the checkpoint when the run finishes.
-  const IH = ['induction-heads', '--quick', '--jobs', '1'];
+  const IH = ['induction-heads', '--quick', '--jobs', '1', '--set', 'steps=20', '--set', 'record_every=10'];
   const run = (out: string) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...IH, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = (out: string): number => {
     const base = join(out, 'induction-heads');
