@@ -78,7 +78,8 @@ const tasks: Task[] = [
 // FLOPs as the peers count them (softmax 4·N²·D, kernel 4·N·C·D), so rates compare equal work.
 await activate('wasm');
 // The wasm workers start with the first wasm task, after every onnx task: idle beside them, they cost the onnx
-// calls about 10% (flash at N = 4096: 23.6 ms a call without them, 25.0 with them, in one process).
+// calls 6% in one process (flash at N = 4096: 23.6 ms a call without them, 25.0 with them) and about 30% in the
+// bench's own rows (flash 140 GFLOP/s with them, 188 without, in runs two minutes apart).
 let pool: Executor | undefined;
 const executor = async () => (pool ??= await workerExecutor('wasm'));
 const onnx = startOnnxRun();

@@ -66,8 +66,12 @@ export function resolveExperiment<P extends z.ZodObject, S extends z.ZodObject, 
  */
 export function configHash(r: Pick<ResolvedExperiment, 'experiment' | 'sourceHash' | 'inputs'>, engine: string): string {
   const byPath = new Map(r.inputs.map((i) => [i.path, `file sha256:${i.sha256}`]));
-  const portable = (v: unknown): unknown =>
-    typeof v === 'string' ? (byPath.get(v) ?? v) : Array.isArray(v) ? v.map(portable) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x)])) : v;
+  const portable = (v: unknown): unknown => {
+    if (typeof v === 'string') return byPath.get(v) ?? v;
+    if (Array.isArray(v)) return v.map(portable);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x)]));
+    return v;
+  };
   return createHash('sha256').update(canonicalJson({ exp: portable(r.experiment), backend: engine, sha256: r.sourceHash })).digest('hex');
 }
 

@@ -51,7 +51,8 @@ export function loadOnnx(): Promise<OnnxEngine> {
       // median was bimodal between processes on a 2-core AMD EPYC VM: the linear form at N = 2048, D = 32 took
       // 2.1 ms in most processes and 4.1 – 5.2 in others, for every round of the run, so two identical runs
       // differed by up to 2.5× (a false "slower" in compare). Asleep, six runs' medians were within 3 – 14% of
-      // each other (2.3 – 2.6 ms), and compare called all 40 points of five identical pairs the same.
+      // each other (2.3 – 2.6 ms), and compare called 39 of the 40 points of five identical pairs the same, one
+      // inconclusive (docs/benchmarks.md).
       extra: { session: { 'intra_op.allow_spinning': '0' } },
     });
     // The CUDA provider is a separate download (skipped by .npmrc): where its library is there, a one-node graph

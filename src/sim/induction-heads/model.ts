@@ -140,7 +140,10 @@ function mmAt(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: n
   const m4 = m - (m % 4);
   let i = 0;
   for (; i < m4; i += 4) {
-    const [r0, r1, r2, r3] = [i * n, (i + 1) * n, (i + 2) * n, (i + 3) * n];
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
     for (let p = 0; p < k; p++) {
       const a0 = A[i * k + p]!;
       const a1 = A[(i + 1) * k + p]!;

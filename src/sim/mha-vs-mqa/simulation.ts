@@ -219,10 +219,10 @@ export const mhaVsMqa = defineSimulation({
   estimateMs(params, settings, engine) {
     if (mhaCacheBytes(params) > settings.max_cache_bytes || analyticOnly(params, engine)) return 0;
     const cost = pointCost(params);
-    // On ONNX Runtime's CPU provider the graph and MLA kernels convert a float16 cache to float32 (the setup's probe,
-    // float16_native_graph 0), so those points stay analytic: their cost is the row.
-    if (engine === 'onnx' && params.dtype_bytes === 2 && params.kernel !== 'gqa-op') return 0;
     if (engine === 'onnx') {
+      // On ONNX Runtime's CPU provider the graph and MLA kernels convert a float16 cache to float32 (the setup's
+      // probe, float16_native_graph 0), so those points stay analytic: their cost is the row.
+      if (params.dtype_bytes === 2 && params.kernel !== 'gqa-op') return 0;
       // onnx on the reference machine: a step streams its bytes at about 10 GB/s (GroupQueryAttention about 6 GB/s, its
       // copy of the cache included; float16 products about 2.5 GB/s, converting as they go) and its small products
       // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page faults
