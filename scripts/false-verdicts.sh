@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1; pairs=$2; shift 2
 out=$(mktemp -d /tmp/false-verdicts-XXXX)
+# KEEP=1 keeps the runs (their folder is printed) so that compare can be studied on them afterwards.
+[ -n "${KEEP:-}" ] && echo "runs kept in $out"
 lscpu | grep -E '^Model name' | sed 's/  */ /g'
 echo "flags: $(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 # Each run prints its claims line, any warning and its wall time on stderr; its run id on stdout.
@@ -32,4 +34,4 @@ node -e 'const end = Date.now() + 600000; while (Date.now() < end);' & b1=$!
 node -e 'const end = Date.now() + 600000; while (Date.now() < end);' & b2=$!
 loaded=$(run "$@"); kill $b1 $b2
 echo "beside two busy processes: $(verdicts "$prev" "$loaded")"
-rm -rf "$out"
+[ -n "${KEEP:-}" ] || rm -rf "$out"

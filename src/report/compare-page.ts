@@ -23,7 +23,7 @@ export function noiseSentence(c: Comparison): string {
   const band = `a change is called only where the whole interval lies beyond [1/${c.threshold}, ${c.threshold}] (criterion's noise band); a ratio beyond it whose interval reaches into it is inconclusive`;
   const sigma = (n: SessionNoise | null) => (n ? `${(Math.sqrt(n.variance) * 100).toFixed(1)}% on ${n.df} df` : 'no rounds');
   return c.noise.a || c.noise.b
-    ? `Intervals: 2000 seeded bootstrap resamples of both runs' samples (rounds, then samples within them), or where wider the t-interval of the noise between sessions that each run's rounds show (σ of log time: A ${sigma(c.noise.a)}, B ${sigma(c.noise.b)}): ${band}. The U test ranks the rounds' medians and is shown, not decisive.`
+    ? `Intervals: the t-interval of the noise between sessions that each run's timing rounds show (σ of log time: A ${sigma(c.noise.a)}, B ${sigma(c.noise.b)}; each round's median carries its samples' noise): ${band}. The U test ranks the rounds' medians and is shown, not decisive.`
     : `Neither run has timing rounds, so nothing measures the noise between sessions: a ratio beyond ${UNMEASURED_NOISE_FACTOR}× is a change, one between the threshold and that is inconclusive (run with rounds for intervals that include the noise between runs).`;
 }
 
@@ -65,7 +65,7 @@ function ratioChart(c: Comparison): TopLevelSpec | null {
   const y = { field: 'point', type: 'nominal', sort: { field: 'order' }, title: null } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `${c.b.manifest.experiment}: time B/A per point (95% bootstrap interval)`,
+    title: `${c.b.manifest.experiment}: time B/A per point (95% interval)`,
     width: 520,
     height: { step: 16 },
     data: { values },
