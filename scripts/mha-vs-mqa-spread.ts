@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 
 const args = process.argv.slice(2);
 const dash = args.indexOf('--');
@@ -56,7 +57,10 @@ for (let i = 0; i < runs; i++) {
   for (const [name, v] of Object.entries(values)) console.log(`  ${name}: ${v.toFixed(3)}`);
   for (const line of r.stdout.split('\n').filter((l) => /^\s+FAIL /.test(l))) console.log(`  ${line.trim()}`);
 }
-console.log('\nrange over runs (the file states: best kernel ≤ 1.3, int8 ≤ 0.6, MLA growth ratio 0.75 – 1.3, window growth ≤ 1.25, MHA/MQA growth ≥ 1.2):');
+// The bounds as the experiment file states them now.
+const { experiment } = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
+const stated = experiment.claims.flatMap((c) => ('test' in c && c.test && 'between' in c.test ? [`${c.id} ${c.test.between[0]} – ${c.test.between[1]}`] : []));
+console.log(`\nrange over runs (the file states: ${stated.join(', ')}):`);
 for (const name of Object.keys(table[0]?.values ?? {})) {
   const xs = table.map((t) => t.values[name]!).filter((v) => Number.isFinite(v));
   console.log(`  ${name}: ${Math.min(...xs).toFixed(3)} – ${Math.max(...xs).toFixed(3)}`);
