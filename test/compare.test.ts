@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, sessionHalfWidth, sessionNoise, timingVerdict, UNMEASURED_NOISE_FACTOR } from '../src/stats/compare.js';
+import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, PRIOR_DF, sessionHalfWidth, sessionNoise, timingVerdict, UNMEASURED_NOISE_FACTOR } from '../src/stats/compare.js';
 import { cli, latestRun, listFiles, tmp } from './helpers.js';
 
 describe('comparison statistics, checked by hand', () => {
@@ -60,6 +60,26 @@ describe('comparison statistics, checked by hand', () => {
     expect(verdict(1 / 1.3).verdict).toBe('faster');
     expect(verdict(1.2).verdict).toBe('inconclusive'); // beyond 1.1, but low 1.022 reaches into the band
     expect(verdict(1.05).verdict).toBe('same');
+  });
+
+  it("a point's own rounds moderate the run's pooled σ (limma): (d₀·σ₀² + (R − 1)·s²) / (d₀ + R − 1) on d₀ + R − 1 df", () => {
+    expect(PRIOR_DF).toBe(4);
+    // Pooled σ₀² = 0.01; the point's three rounds at log medians 0, 0.3, −0.3: s² = 0.09 on 2 df.
+    const pooled = { variance: 0.01, df: 100 };
+    const noisy = [[1], [Math.exp(0.3)], [Math.exp(-0.3)]];
+    const m = pointNoise(noisy, pooled)!;
+    expect(m.df).toBe(6);
+    expect(m.variance).toBeCloseTo((4 * 0.01 + 2 * 0.09) / 6, 12); // 0.036667
+    // A steady point (three equal rounds) is pulled toward the pool, not to zero: 4·0.01/6.
+    expect(pointNoise([[1], [1], [1]], pooled)!.variance).toBeCloseTo(0.04 / 6, 12);
+    // One round: the pool on d₀; no rounds anywhere: null.
+    expect(pointNoise([[1, 2, 3]], pooled)).toEqual({ variance: 0.01, df: 4 });
+    expect(pointNoise([[1, 2, 3]], null)).toBeNull();
+    // The noisy point's interval is wider than the pool alone would make it: t(df) · √(2·σ²/3) with Welch's df from 6 a side.
+    const moderated = sessionHalfWidth(m, m, [3, 3])!;
+    const poolOnly = sessionHalfWidth(pooled, pooled, [3, 3])!;
+    expect(moderated).toBeCloseTo(2.1788 * Math.sqrt((2 * 0.036667) / 3), 3); // Welch df 12, t = 2.1788
+    expect(poolOnly).toBeLessThan(moderated / 2);
   });
 
   it("each run's own spread: a loaded B's wide rounds widen by σ_B²/R_B; a run without rounds borrows the other's σ", () => {

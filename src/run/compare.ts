@@ -19,7 +19,7 @@ import { msg } from '../messages.js';
 import type { Cell, Row } from '../sim/types.js';
 import { loadExperiment } from '../spec/load.js';
 import { resolveExperiment } from '../spec/resolve.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
+import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
 import type { Manifest } from './manifest.js';
@@ -178,7 +178,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   }
   const noise = { a: sessionNoise(pairs.map((p) => p.ga)), b: sessionNoise(pairs.map((p) => p.gb)) };
   for (const { row, ga, gb, key, i } of pairs) {
-    const half = sessionHalfWidth(noise.a, noise.b, [ga.length, gb.length]);
+    const half = sessionHalfWidth(pointNoise(ga, noise.a), pointNoise(gb, noise.b), [ga.length, gb.length]);
     const ratio = median(gb.flat()) / median(ga.flat());
     // The bootstrap only where neither run has rounds (it shows an interval there; the verdict needs the rounds).
     const boot = half === null ? bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`)) : null;
