@@ -5,8 +5,8 @@
  *   A, B ─ a run directory, or <name>@<run-id> / <name>@latest under the results root
  *     │ both manifests and checkpoints (the final entry of every point)
  *     ▼
- *   timing rows (raw samples): ratio of medians B/A, t-interval of the noise between sessions (the rounds of
- *     both runs, each pooled over its points) → verdict where the whole interval is beyond the threshold
+ *   timing rows (raw samples): ratio of medians B/A, t-interval of the noise between sessions (each run's rounds
+ *     pooled over its points, moderated by the point's own) → verdict where the whole interval is beyond the threshold
  *   estimates (X with X_ci_low, X_ci_high): B − A with its interval and z, `differs` beyond |z| > 3
  *     ▼
  *   markdown on stdout, compare-<A run id>.html in B's run directory (src/report/compare-page.ts)

@@ -238,7 +238,7 @@ export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null,
  * The rounds are the independent units, so the t-interval on their medians is the interval: each round's median
  * already carries the noise of its samples. A bootstrap of two to five rounds jumps between the rounds' levels; as
  * the half-width's floor (the rule before) it left 26 of 92 points of a loaded scaling run `slower` where the
- * t-interval of the moderated σ (pointNoise) calls 35 (docs/compare.md).
+ * t-interval of the moderated σ (pointNoise) calls 36 (docs/compare.md).
  */
 export function timingVerdict(ratio: number, sessionHalf: number | null, threshold: number, bootstrap?: readonly [number, number]): { verdict: TimingVerdict; low: number; high: number } {
   const beyond = ratio > threshold || ratio < 1 / threshold;
