@@ -54,12 +54,18 @@ describe('comparison statistics, checked by hand', () => {
     const noise = { variance: 0.01, df: 10_000 };
     const half = sessionHalfWidth(noise, noise, [3, 3])!;
     expect(half).toBeCloseTo(0.1600, 3);
-    const verdict = (ratio: number) => timingVerdict(ratio, half, 1.1);
+    const verdict = (ratio: number) => timingVerdict(ratio, [ratio, ratio], half, 1.1);
     expect(verdict(1.3).low).toBeCloseTo(1.3 * Math.exp(-0.16), 3);
     expect(verdict(1.3).verdict).toBe('slower'); // low 1.108 > 1.1
     expect(verdict(1 / 1.3).verdict).toBe('faster');
     expect(verdict(1.2).verdict).toBe('inconclusive'); // beyond 1.1, but low 1.022 reaches into the band
     expect(verdict(1.05).verdict).toBe('same');
+    // The wider of the two stands (the bootstrap resamples the rounds, so it holds their spread already; adding the two
+    // would count it twice): ±0.15 under ±0.16 changes nothing, ±0.2 over it makes 1.3 inconclusive (low 1.064).
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).low).toBeCloseTo(1.3 * Math.exp(-0.16), 3);
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).verdict).toBe('slower');
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.2), 1.3 * Math.exp(0.2)], half, 1.1).low).toBeCloseTo(1.3 * Math.exp(-0.2), 3);
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.2), 1.3 * Math.exp(0.2)], half, 1.1).verdict).toBe('inconclusive');
   });
 
   it("a point's own rounds moderate the run's pooled σ (limma): (d₀·σ₀² + (R − 1)·s²) / (d₀ + R − 1) on d₀ + R − 1 df", () => {
@@ -93,10 +99,10 @@ describe('comparison statistics, checked by hand', () => {
 
   it('runs without rounds have no noise estimate: a change only beyond UNMEASURED_NOISE_FACTOR, else inconclusive or same', () => {
     expect(UNMEASURED_NOISE_FACTOR).toBe(1.5);
-    expect(timingVerdict(2, null, 1.1, [1.95, 2.05]).verdict).toBe('slower');
-    expect(timingVerdict(0.5, null, 1.1, [0.49, 0.51]).verdict).toBe('faster');
-    expect(timingVerdict(1.3, null, 1.1, [1.29, 1.31]).verdict).toBe('inconclusive');
-    expect(timingVerdict(1.05, null, 1.1, [1.04, 1.06]).verdict).toBe('same');
+    expect(timingVerdict(2, [1.95, 2.05], null, 1.1).verdict).toBe('slower');
+    expect(timingVerdict(0.5, [0.49, 0.51], null, 1.1).verdict).toBe('faster');
+    expect(timingVerdict(1.3, [1.29, 1.31], null, 1.1).verdict).toBe('inconclusive');
+    expect(timingVerdict(1.05, [1.04, 1.06], null, 1.1).verdict).toBe('same');
   });
 
   it('rounds are the units: sessions spread ±30% make a 12% shift noise, however many samples each holds', () => {
@@ -108,7 +114,7 @@ describe('comparison statistics, checked by hand', () => {
     const boot = bootstrapRatio(a, b, seedrandom('boot'));
     const [na, nb] = [sessionNoise([a])!, sessionNoise([b])!];
     expect(na.df).toBe(7);
-    const v = timingVerdict(boot.ratio, sessionHalfWidth(na, nb, [8, 8]), 1.1);
+    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(na, nb, [8, 8]), 1.1);
     expect(boot.ratio).toBeCloseTo(1.12, 2);
     expect(v.verdict).toBe('inconclusive');
     expect(v.low).toBeLessThan(1);

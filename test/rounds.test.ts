@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { registerSimulation } from '../src/sim/registry.js';
 import { toCsv } from '../src/report/csv.js';
-import { pooledTiming } from '../src/sim/timing.js';
+import { pooledTiming, timeCall } from '../src/sim/timing.js';
 import { defineSimulation } from '../src/sim/types.js';
 import { cli, tmp } from './helpers.js';
 
@@ -18,6 +19,23 @@ describe('pooled timing of rounds', () => {
   it('pools the samples as measured, not as the CSV rounds them', () => {
     expect(pooledTiming([[1.00049], [1.0004]]).medianMs).toBeCloseTo(1.000445, 9);
     expect(toCsv(['s'], [{ s: [1.00049, 2] }])).toBe('s\n1.000;2.000\n');
+  });
+});
+
+describe('a timed call starts on a collected heap', () => {
+  it('a full (major) garbage collection runs after timeCall is called and before its first call', async () => {
+    const majors: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const called = performance.now();
+    let first = Infinity;
+    await timeCall(() => (first = Math.min(first, performance.now())), { timeMs: 0, minSamples: 3, warmupMs: 0, warmupCalls: 1, now: () => performance.now(), label: 'heap' });
+    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+    observer.disconnect();
+    // Without the collection nothing here allocates enough to set one off between the two instants.
+    expect(majors.filter((t) => t >= called && t <= first)).toHaveLength(1);
   });
 });
 

@@ -23,7 +23,7 @@ export function noiseSentence(c: Comparison): string {
   const band = `a change is called only where the whole interval lies beyond [1/${c.threshold}, ${c.threshold}] (criterion's noise band); a ratio beyond it whose interval reaches into it is inconclusive`;
   const sigma = (n: SessionNoise | null) => (n ? `${(Math.sqrt(n.variance) * 100).toFixed(1)}% on ${n.df} df` : 'no rounds');
   return c.noise.a || c.noise.b
-    ? `Intervals: the t-interval of the noise between sessions that the timing rounds show (σ of log time pooled over each run's points: A ${sigma(c.noise.a)}, B ${sigma(c.noise.b)}; each point's own rounds moderate it, limma's way, with ${PRIOR_DF} prior degrees of freedom): ${band}. The U test ranks the rounds' medians and is shown, not decisive.`
+    ? `Intervals: 2000 seeded bootstrap resamples of both runs' samples (rounds, then samples within them), or where wider the t-interval of the noise between sessions that the timing rounds show (σ of log time pooled over each run's points: A ${sigma(c.noise.a)}, B ${sigma(c.noise.b)}; each point's own rounds moderate it, limma's way, with ${PRIOR_DF} prior degrees of freedom): ${band}. The U test ranks the rounds' medians and is shown, not decisive.`
     : `Neither run has timing rounds, so nothing measures the noise between sessions: a ratio beyond ${UNMEASURED_NOISE_FACTOR}× is a change, one between the threshold and that is inconclusive (run with rounds for intervals that include the noise between runs).`;
 }
 

@@ -5,8 +5,9 @@
  *   A, B ─ a run directory, or <name>@<run-id> / <name>@latest under the results root
  *     │ both manifests and checkpoints (the final entry of every point)
  *     ▼
- *   timing rows (raw samples): ratio of medians B/A, t-interval of the noise between sessions (each run's rounds
- *     pooled over its points, moderated by the point's own) → verdict where the whole interval is beyond the threshold
+ *   timing rows (raw samples): ratio of medians B/A, seeded bootstrap interval widened by the noise between
+ *     sessions (each run's rounds pooled over its points, moderated by the point's own) → verdict where the whole
+ *     interval is beyond the threshold
  *   estimates (X with X_ci_low, X_ci_high): B − A with its interval and z, `differs` beyond |z| > 3
  *     ▼
  *   markdown on stdout, compare-<A run id>.html in B's run directory (src/report/compare-page.ts)
@@ -178,15 +179,12 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   }
   const noise = { a: sessionNoise(pairs.map((p) => p.ga)), b: sessionNoise(pairs.map((p) => p.gb)) };
   for (const { row, ga, gb, key, i } of pairs) {
-    const half = sessionHalfWidth(pointNoise(ga, noise.a), pointNoise(gb, noise.b), [ga.length, gb.length]);
-    const ratio = median(gb.flat()) / median(ga.flat());
-    // The bootstrap only where neither run has rounds (it shows an interval there; the verdict needs the rounds).
-    const boot = half === null ? bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`)) : null;
-    const v = timingVerdict(ratio, half, threshold, boot ? [boot.low, boot.high] : undefined);
+    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
+    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(pointNoise(ga, noise.a), pointNoise(gb, noise.b), [ga.length, gb.length]), threshold);
     // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
     const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
     const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
-    Object.assign(row, { verdict: v.verdict, ratio, low: v.low, high: v.high, p });
+    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
   }
   const counts = Object.fromEntries((['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [v, timing.filter((t) => t.verdict === v).length])) as Record<Verdict, number>;
   const ratios = timing.flatMap((t) => (t.ratio !== null && t.ratio > 0 ? [t.ratio] : []));

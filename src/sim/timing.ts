@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
 import { median, medianInterval } from '../stats/quantile.js';
 import { z } from 'zod';
@@ -28,8 +30,20 @@ export interface Timing {
   samples: number[];
 }
 
-/** Time `fn` with tinybench (warm-up, then samples until both minimums are met) and summarise by the median. */
+/** V8's full garbage collection, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
+const collectGarbage = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/**
+ * Time `fn` with tinybench (warm-up, then samples until both minimums are met) and summarise by the median. A full
+ * garbage collection first, so that V8 does not collect during the samples the garbage of what came before (the
+ * inputs of earlier points, every call's output tensors): their external memory set off incremental marking about
+ * every 170 ms of a mha-vs-mqa run, its helper threads taking a core from the timed call.
+ */
 export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Timing> {
+  collectGarbage();
   const bench = new Bench({ time: o.timeMs, iterations: o.minSamples, warmup: true, warmupTime: o.warmupMs, warmupIterations: o.warmupCalls ?? 2, now: o.now, retainSamples: true });
   bench.add(o.label, fn);
   await bench.run();

@@ -1,7 +1,7 @@
 /**
- * Comparing two measurements, as asv and criterion do: the ratio of medians with the t-interval of the noise between
- * sessions that the timing rounds measure (a seeded bootstrap interval, resampling the samples, where a run has no
- * rounds), a verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
+ * Comparing two measurements, as asv and criterion do: the ratio of medians with a seeded bootstrap interval
+ * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the rounds measure, a
+ * verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
  * medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
  */
 import { median } from './quantile.js';
@@ -229,24 +229,23 @@ export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null,
 }
 
 /**
- * One point's verdict, criterion's way: B/A with the t-interval of the noise between sessions (`sessionHalf`, on the
- * log scale, from sessionHalfWidth), and a change called only when the whole interval lies beyond the noise
- * threshold. A ratio beyond the threshold whose interval still reaches into it is `inconclusive`; one within it is
- * `same`. Without a noise estimate (null: no rounds) the `bootstrap` interval is shown and UNMEASURED_NOISE_FACTOR
- * decides.
- *
- * The rounds are the independent units, so the t-interval on their medians is the interval: each round's median
- * already carries the noise of its samples. A bootstrap of two to five rounds jumps between the rounds' levels; as
- * the half-width's floor (the rule before) it left 26 of 92 points of a loaded scaling run `slower` where the
- * t-interval of the moderated σ (pointNoise) calls 36 (docs/compare.md).
+ * One point's verdict, criterion's way: B/A with its bootstrap interval widened by the noise between sessions
+ * (`sessionHalf`, on the log scale, from the moderated σ of pointNoise) where that is the wider of the two, and a
+ * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
+ * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
  */
-export function timingVerdict(ratio: number, sessionHalf: number | null, threshold: number, bootstrap?: readonly [number, number]): { verdict: TimingVerdict; low: number; high: number } {
+export function timingVerdict(ratio: number, bootstrap: readonly [number, number], sessionHalf: number | null, threshold: number): { verdict: TimingVerdict; low: number; high: number } {
   const beyond = ratio > threshold || ratio < 1 / threshold;
   if (sessionHalf === null) {
     const verdict = ratio > UNMEASURED_NOISE_FACTOR ? 'slower' : ratio < 1 / UNMEASURED_NOISE_FACTOR ? 'faster' : beyond ? 'inconclusive' : 'same';
-    return { verdict, low: bootstrap?.[0] ?? ratio, high: bootstrap?.[1] ?? ratio };
+    return { verdict, low: bootstrap[0], high: bootstrap[1] };
   }
-  const [low, high] = [ratio * Math.exp(-sessionHalf), ratio * Math.exp(sessionHalf)];
+  const bootHalf = Math.max(Math.log(ratio / bootstrap[0]), Math.log(bootstrap[1] / ratio), 0);
+  // Both estimate the same uncertainty: the bootstrap resamples the rounds (so it holds their spread already) and
+  // knows the samples within them; the t-interval on the rounds' medians corrects for there being few of them.
+  // Adding the two in quadrature would count the rounds' spread twice.
+  const half = Math.max(bootHalf, sessionHalf);
+  const [low, high] = [ratio * Math.exp(-half), ratio * Math.exp(half)];
   const verdict = low > threshold ? 'slower' : high < 1 / threshold ? 'faster' : beyond ? 'inconclusive' : 'same';
   return { verdict, low, high };
 }
