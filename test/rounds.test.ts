@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { registerSimulation } from '../src/sim/registry.js';
 import { toCsv } from '../src/report/csv.js';
-import { pooledTiming, timeCall } from '../src/sim/timing.js';
+import { COLLECT_AFTER_BYTES, pooledTiming, timeCall } from '../src/sim/timing.js';
 import { defineSimulation } from '../src/sim/types.js';
 import { cli, tmp } from './helpers.js';
 
@@ -23,19 +24,45 @@ describe('pooled timing of rounds', () => {
 });
 
 describe('a timed call starts on a collected heap', () => {
-  it('a full (major) garbage collection runs after timeCall is called and before its first call', async () => {
+  /** Start times of the full (major) collections while `f` runs, and the instants it reports. */
+  async function majorsDuring(f: () => Promise<void>): Promise<number[]> {
     const majors: number[] = [];
     const observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime);
     });
     observer.observe({ entryTypes: ['gc'] });
+    await f();
+    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+    observer.disconnect();
+    return majors;
+  }
+  const timeFirstCall = async () => {
     const called = performance.now();
     let first = Infinity;
     await timeCall(() => (first = Math.min(first, performance.now())), { timeMs: 0, minSamples: 3, warmupMs: 0, warmupCalls: 1, now: () => performance.now(), label: 'heap' });
-    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
-    observer.disconnect();
-    // Without the collection nothing here allocates enough to set one off between the two instants.
-    expect(majors.filter((t) => t >= called && t <= first)).toHaveLength(1);
+    return [called, first] as const;
+  };
+
+  it(`after ${COLLECT_AFTER_BYTES / 2 ** 20} MiB or more of old garbage, one full collection before the first call; none after less`, async () => {
+    expect(COLLECT_AFTER_BYTES).toBe(4 * 2 ** 20);
+    let window: readonly [number, number] = [0, 0];
+    const majors = await majorsDuring(async () => {
+      // 5 × 8 MiB, under the 64 MiB that sets V8 off on its own, moved to the old generation (two minor collections
+      // survived) as an earlier point's inputs are: the minor collection every timed call gets does not free it.
+      let garbage: Float64Array[] | null = Array.from({ length: 5 }, () => new Float64Array(1 << 20).fill(1));
+      const gc = runInNewContext('gc') as (o: { type: 'minor'; execution: 'sync' }) => void;
+      gc({ type: 'minor', execution: 'sync' });
+      gc({ type: 'minor', execution: 'sync' });
+      garbage = null;
+      void garbage;
+      window = await timeFirstCall();
+    });
+    expect(majors.filter((t) => t >= window[0] && t <= window[1])).toHaveLength(1);
+    // Right after it, with nothing allocated since: no collection (it would cost 5 – 50 ms a round for nothing).
+    const again = await majorsDuring(async () => {
+      window = await timeFirstCall();
+    });
+    expect(again.filter((t) => t >= window[0] && t <= window[1])).toHaveLength(0);
   });
 });
 

@@ -33,17 +33,42 @@ export interface Timing {
 /** V8's full garbage collection, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
 const collectGarbage = (() => {
   setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
+  return runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
 })();
 
+/** Heap and array-buffer bytes in use: what a collection could free, and what sets V8's own collections off. */
+const inUse = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
 /**
- * Time `fn` with tinybench (warm-up, then samples until both minimums are met) and summarise by the median. A full
- * garbage collection first, so that V8 does not collect during the samples the garbage of what came before (the
- * inputs of earlier points, every call's output tensors): their external memory set off incremental marking about
- * every 170 ms of a mha-vs-mqa run, its helper threads taking a core from the timed call.
+ * Old-generation allocation since the last full collection beyond which a timed call starts with one (after a minor
+ * collection, which every call gets: it frees the young garbage, such as the output tensors of the calls before, in
+ * about 0.6 ms). Measured on three default mha-vs-mqa runs each (2-core AMD EPYC, 2026-12-05): never collecting, the
+ * window claim's growth of one and the same computation read 1.19 – 1.61 (180 collections set off by external memory
+ * in a run); a full collection before every round, 1.05 – 1.22, at 17 ms each (87 of them, 1.5 s, in a `scaling
+ * --quick` run); minor ones and a full one past 32 MiB, 1.13 – 1.22 but MHA/MQA growth down to 1.05 (its claim says
+ * 1.2); minor ones and a full one past 4 MiB, 1.03 – 1.19, with 33 full ones (0.57 s) in `scaling --quick`.
+ */
+export const COLLECT_AFTER_BYTES = 4 * 2 ** 20;
+let inUseAfterCollection = 0;
+
+/**
+ * Time `fn` with tinybench (warm-up, then samples until both minimums are met) and summarise by the median. Garbage
+ * is collected first (minor, and full past COLLECT_AFTER_BYTES), so that V8 does not collect during the samples the
+ * garbage of what came before (the inputs of earlier points, every call's output
+ * tensors): their external memory set off incremental marking about every 170 ms of a mha-vs-mqa run, its helper
+ * threads taking a core from the timed call.
  */
 export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Timing> {
-  collectGarbage();
+  collectGarbage({ type: 'minor', execution: 'sync' });
+  const used = inUse();
+  inUseAfterCollection = Math.min(inUseAfterCollection, used); // V8 collected on its own since
+  if (used - inUseAfterCollection > COLLECT_AFTER_BYTES) {
+    collectGarbage();
+    inUseAfterCollection = inUse();
+  }
   const bench = new Bench({ time: o.timeMs, iterations: o.minSamples, warmup: true, warmupTime: o.warmupMs, warmupIterations: o.warmupCalls ?? 2, now: o.now, retainSamples: true });
   bench.add(o.label, fn);
   await bench.run();
