@@ -15,9 +15,10 @@ import { median } from '../stats/quantile.js';
 export const BUSY_SHARE = 0.25;
 /**
  * Round-to-round spread of the typical point (σ of log time between sessions) above which a run's timings are
- * unstable. pyperf warns at 10%. On the 2-core reference VM, with every round timed after a full garbage collection,
- * quiet runs showed 1.6 – 7.7% (--quick) and 4.8 – 14% (default scaling and mha-vs-mqa), runs beside two busy loops
- * 13 – 23% (2026-12-05): 20%. (Before the collection, quiet runs showed 10 – 27% and this was 25%.)
+ * unstable. pyperf warns at 10%. On the 2-core reference VM, with garbage collected before every timed round
+ * (src/sim/timing.ts), quiet runs showed 1.8 – 10.3% (scaling --quick), 2.4 – 8.3% (mha-vs-mqa --quick) and 4.6 –
+ * 17.4% (default scaling) over six runs each (2026-12-05): 20%. (Before that collection quiet runs showed 10 – 27%
+ * and this was 25%.) A run beside busy processes is told by the busy-machine probe; its rounds spread 5.4 – 20.7%.
  */
 export const UNSTABLE_SPREAD = 0.2;
 
