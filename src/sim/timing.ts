@@ -30,7 +30,7 @@ export interface Timing {
   samples: number[];
 }
 
-/** V8's full garbage collection, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
+/** V8's garbage collection, full or minor, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
 const collectGarbage = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
@@ -57,9 +57,8 @@ let inUseAfterCollection = 0;
 /**
  * Time `fn` with tinybench (warm-up, then samples until both minimums are met) and summarise by the median. Garbage
  * is collected first (minor, and full past COLLECT_AFTER_BYTES), so that V8 does not collect during the samples the
- * garbage of what came before (the inputs of earlier points, every call's output
- * tensors): their external memory set off incremental marking about every 170 ms of a mha-vs-mqa run, its helper
- * threads taking a core from the timed call.
+ * garbage of what came before (the inputs of earlier points, every call's output tensors): their external memory set
+ * off incremental marking about every 170 ms of a mha-vs-mqa run, its helper threads taking a core from the timed call.
  */
 export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Timing> {
   collectGarbage({ type: 'minor', execution: 'sync' });
