@@ -73,14 +73,14 @@ describe('comparison statistics, checked by hand', () => {
     // Pooled σ₀² = 0.01; the point's three rounds at log medians 0, 0.3, −0.3: s² = 0.09 on 2 df.
     const pooled = { variance: 0.01, df: 100 };
     const noisy = [[1], [Math.exp(0.3)], [Math.exp(-0.3)]];
-    const m = pointNoise(noisy, pooled)!;
+    const m = pointNoise(sessionNoise([noisy]), pooled)!;
     expect(m.df).toBe(6);
     expect(m.variance).toBeCloseTo((4 * 0.01 + 2 * 0.09) / 6, 12); // 0.036667
     // A steady point (three equal rounds) is pulled toward the pool, not to zero: 4·0.01/6.
-    expect(pointNoise([[1], [1], [1]], pooled)!.variance).toBeCloseTo(0.04 / 6, 12);
+    expect(pointNoise(sessionNoise([[[1], [1], [1]]]), pooled)!.variance).toBeCloseTo(0.04 / 6, 12);
     // One round: the pool on d₀; no rounds anywhere: null.
-    expect(pointNoise([[1, 2, 3]], pooled)).toEqual({ variance: 0.01, df: 4 });
-    expect(pointNoise([[1, 2, 3]], null)).toBeNull();
+    expect(pointNoise(sessionNoise([[[1, 2, 3]]]), pooled)).toEqual({ variance: 0.01, df: 4 });
+    expect(pointNoise(sessionNoise([[[1, 2, 3]]]), null)).toBeNull();
     // The noisy point's interval is wider than the pool alone would make it: t(df) · √(2·σ²/3) with Welch's df from 6 a side.
     const moderated = sessionHalfWidth(m, m, [3, 3])!;
     const poolOnly = sessionHalfWidth(pooled, pooled, [3, 3])!;

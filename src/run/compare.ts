@@ -20,7 +20,7 @@ import { msg } from '../messages.js';
 import type { Cell, Row } from '../sim/types.js';
 import { loadExperiment } from '../spec/load.js';
 import { resolveExperiment } from '../spec/resolve.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
+import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, poolNoise, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
 import type { Manifest } from './manifest.js';
@@ -177,10 +177,12 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       }
     }
   }
-  const noise = { a: sessionNoise(pairs.map((p) => p.ga)), b: sessionNoise(pairs.map((p) => p.gb)) };
-  for (const { row, ga, gb, key, i } of pairs) {
+  // Each point's own noise once, then pooled per run: the pool moderates every point's.
+  const own = pairs.map((p) => ({ a: sessionNoise([p.ga]), b: sessionNoise([p.gb]) }));
+  const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
+  for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
     const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(pointNoise(ga, noise.a), pointNoise(gb, noise.b), [ga.length, gb.length]), threshold);
+    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]), threshold);
     // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
     const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
     const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;

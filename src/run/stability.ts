@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { msg } from '../messages.js';
-import { sessionNoise } from '../stats/compare.js';
+import { poolNoise, sessionNoise } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 
 /** Other processes' CPU use above which a timing run starts on a busy machine: a quarter of its cores. */
@@ -72,8 +72,8 @@ export function roundSpread(rounds: ReadonlyMap<string, readonly (RoundEntry | u
   }
   // The typical point, not the pooled variance: a few very noisy points (the shortest calls) weigh on a pooled
   // variance as much as all the others together.
-  const sigmas = points.map((p) => Math.sqrt(sessionNoise([p])!.variance));
-  return sigmas.length ? { sigma: median(sigmas), df: sessionNoise(points)!.df } : null;
+  const each = points.map((p) => sessionNoise([p])!);
+  return each.length ? { sigma: median(each.map((n) => Math.sqrt(n.variance))), df: poolNoise(each)!.df } : null;
 }
 
 /** The warnings a run's measurements call for. */

@@ -172,13 +172,21 @@ export interface SessionNoise {
  * not show. Pooled over points: Σ (log m_r − mean)² / Σ (R − 1). Null where no point has two rounds.
  */
 export function sessionNoise(points: readonly Groups[]): SessionNoise | null {
-  let [ss, df] = [0, 0];
-  for (const g of points) {
-    if (g.length < 2) continue;
+  return poolNoise(points.map((g) => {
+    if (g.length < 2) return null;
     const logs = g.map((r) => Math.log(median(r)));
     const mean = logs.reduce((s, x) => s + x, 0) / logs.length;
-    ss += logs.reduce((s, x) => s + (x - mean) ** 2, 0);
-    df += logs.length - 1;
+    return { variance: logs.reduce((s, x) => s + (x - mean) ** 2, 0) / (logs.length - 1), df: logs.length - 1 };
+  }));
+}
+
+/** Points' noises pooled, each weighted by its degrees of freedom (what sessionNoise gives for all of them at once). */
+export function poolNoise(each: readonly (SessionNoise | null)[]): SessionNoise | null {
+  let [ss, df] = [0, 0];
+  for (const n of each) {
+    if (!n) continue;
+    ss += n.variance * n.df;
+    df += n.df;
   }
   return df > 0 ? { variance: ss / df, df } : null;
 }
@@ -193,13 +201,13 @@ export function sessionNoise(points: readonly Groups[]): SessionNoise | null {
 export const PRIOR_DF = 4;
 
 /**
- * One point's noise between sessions in one run: its rounds' variance of log median, moderated toward the run's pooled
- * one, (d₀·σ₀² + (R − 1)·s²) / (d₀ + R − 1) on d₀ + R − 1 degrees of freedom; the pooled σ on d₀ where the point has
- * a single round; null where the run has no rounds at all.
+ * One point's noise between sessions in one run: its own (sessionNoise of its rounds: the variance of log median on
+ * R − 1 degrees of freedom), moderated toward the run's pooled one, (d₀·σ₀² + (R − 1)·s²) / (d₀ + R − 1) on
+ * d₀ + R − 1 degrees of freedom; the pooled σ on d₀ where the point has a single round (own null); null where the run
+ * has no rounds at all.
  */
-export function pointNoise(g: Groups, pooled: SessionNoise | null, prior = PRIOR_DF): SessionNoise | null {
+export function pointNoise(own: SessionNoise | null, pooled: SessionNoise | null, prior = PRIOR_DF): SessionNoise | null {
   if (!pooled) return null;
-  const own = sessionNoise([g]);
   if (!own) return { variance: pooled.variance, df: prior };
   return { variance: (prior * pooled.variance + own.df * own.variance) / (prior + own.df), df: prior + own.df };
 }
