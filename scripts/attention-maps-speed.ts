@@ -23,12 +23,17 @@ const lap = () => {
   return `${(ms / 1000).toFixed(2)} s`;
 };
 const model = await openModel({ file, idsInput: 'input_ids' });
-console.log(`open (decode, surgery, session, first call): ${lap()}; ${model.layers.length} layers × ${model.layers[0]!.heads} heads, vocab ${model.vocab}`);
+console.log(
+  `open (decode, surgery, session, first call): ${lap()}; ${model.layers.length} layers × ${model.layers[0]!.heads} heads, vocab ${model.vocab}`,
+);
 for (const probe of ['random', 'repeated'] as const) {
   const batch = probeSequences(probe, T, n, model.vocab, new NormalRng(Uint32Array.of(1, 2, 3, 4)), [], []);
   lap();
   const out = await model.run(batch.sequences);
   const forward = lap();
-  for (const o of out) for (let h = 0; h < o.heads; h++) for (let b = 0; b < n; b++) headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, batch.sequences[b]!, batch.repeat);
+  for (const o of out)
+    for (let h = 0; h < o.heads; h++)
+      for (let b = 0; b < n; b++)
+        headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, batch.sequences[b]!, batch.repeat);
   console.log(`${probe}: forward ${forward}, scoring ${lap()} (T=${T}, ${n} sequences)`);
 }

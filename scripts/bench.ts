@@ -32,7 +32,9 @@ function cpuLine(): string {
   let flags: string[] = [];
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
-    flags = (/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '').split(' ').filter((f) => /^(sse4_2|avx|avx2|fma|f16c|avx512\w*|amx\w*|neon|asimd\w*|sve\w*)$/.test(f));
+    flags = (/^flags\s*:\s*(.*)$/m.exec(info)?.[1] ?? '')
+      .split(' ')
+      .filter((f) => /^(sse4_2|avx|avx2|fma|f16c|avx512\w*|amx\w*|neon|asimd\w*|sve\w*)$/.test(f));
   } catch {
     // not Linux: the model and count still say something
   }
@@ -68,7 +70,16 @@ const tasks: Task[] = [
     fn: () =>
       qkVariance.run(
         { params: { d: 64, sigma: 1, mu: { kind: 'zero' }, scaling: 'none' }, settings: { trials }, replicate: 0 },
-        { rng: rngFor(0, 'bench', 0), tf, now: () => performance.now(), backend: 'wasm', executor: async () => inlineExecutor(), onnx: () => onnx, setup: { values: {}, tables: {} }, attach: () => undefined },
+        {
+          rng: rngFor(0, 'bench', 0),
+          tf,
+          now: () => performance.now(),
+          backend: 'wasm',
+          executor: async () => inlineExecutor(),
+          onnx: () => onnx,
+          setup: { values: {}, tables: {} },
+          attach: () => undefined,
+        },
       ),
   },
 ];
@@ -96,7 +107,16 @@ const attention = (engine: 'onnx' | 'wasm') => {
       ...(engine === 'onnx' ? [['flash-attention', 'flash', 4 * n * n * d]] : []),
       ['quadratic-kernel-attention', 'quadratic-kernel', 4 * n * c * d],
     ] as [string, Method, number][]) {
-      const shape = { method, causal: false, n, d, m: d, count: 0, chunk: linearChunkRows(n, c, SCALING_DEFAULTS.chunk_bytes), causalChunk: SCALING_DEFAULTS.causal_chunk };
+      const shape = {
+        method,
+        causal: false,
+        n,
+        d,
+        m: d,
+        count: 0,
+        chunk: linearChunkRows(n, c, SCALING_DEFAULTS.chunk_bytes),
+        causalChunk: SCALING_DEFAULTS.causal_chunk,
+      };
       let call: PreparedCall | undefined;
       tasks.push({
         task,
@@ -105,7 +125,8 @@ const attention = (engine: 'onnx' | 'wasm') => {
         work: flops / 1e9,
         unit: 'GFLOP/s',
         // The session (onnx) or the workers' inputs (wasm) are made once per task, outside the timed calls.
-        before: async () => void calls.push((call = await prepareCall({ backend: engine, executor, onnx: () => onnx }, shape, x))),
+        before: async () =>
+          void calls.push((call = await prepareCall({ backend: engine, executor, onnx: () => onnx }, shape, x))),
         fn: async () => void (await call!.run(null)),
       });
     }
@@ -121,7 +142,13 @@ const products = (n: number, d: number) => {
   const g = new Graph('ceiling');
   const s = g.op('MatMul', [g.input('FK', [c, n]), g.input('V', [n, d])]);
   g.output(g.op('MatMul', [g.input('FQ', [n, c]), s]), 'O', [n, d]);
-  return { task: 'quadratic-kernel-products', params: { N: n, D: d, M: d, C: c }, work: (4 * n * c * d) / 1e9, graph: g, dims: { FK: [c, n], V: [n, d], FQ: [n, c] } };
+  return {
+    task: 'quadratic-kernel-products',
+    params: { N: n, D: d, M: d, C: c },
+    work: (4 * n * c * d) / 1e9,
+    graph: g,
+    dims: { FK: [c, n], V: [n, d], FQ: [n, c] },
+  };
 };
 const sgemm = (n: number) => {
   const g = new Graph('sgemm');
@@ -165,20 +192,33 @@ const ours = new Map<string, number>();
 const key = (task: string, params: object) => `${task} ${JSON.stringify(params)}`;
 for (const t of tasks) {
   const r = bench.getTask(label(t))?.result;
-  if (!r || r.state !== 'completed') throw new Error(`bench task ${t.task} did not complete: ${r?.state} ${r && 'error' in r ? String(r.error) : ''}`);
+  if (!r || r.state !== 'completed')
+    throw new Error(`bench task ${t.task} did not complete: ${r?.state} ${r && 'error' in r ? String(r.error) : ''}`);
   const medianMs = r.latency.p50;
   const rate = t.work / (medianMs / 1e3);
   if (t.engine !== 'wasm') ours.set(key(t.task, t.params), rate);
   process.stderr.write(
     `${`${t.task}${t.engine ? ` (${t.engine})` : ''} N=${t.params['N'] ?? ''}`.padEnd(41)} ${rate.toFixed(3).padStart(10)} ${t.unit.padEnd(14)} median ${medianMs.toFixed(2)} ms ± ${r.latency.mad.toFixed(2)} (MAD, ${r.latency.samplesCount} samples)\n`,
   );
-  console.log(JSON.stringify({ task: t.task, ...(t.engine ? { engine: t.engine } : {}), params: t.params, median_ms: Number(medianMs.toFixed(3)), rate: Number(rate.toFixed(3)), rate_unit: t.unit }));
+  console.log(
+    JSON.stringify({
+      task: t.task,
+      ...(t.engine ? { engine: t.engine } : {}),
+      params: t.params,
+      median_ms: Number(medianMs.toFixed(3)),
+      rate: Number(rate.toFixed(3)),
+      rate_unit: t.unit,
+    }),
+  );
 }
 
 const ceiling = [...ours].filter(([k]) => k.startsWith('quadratic-kernel-products '));
 for (const [k, rate] of ceiling) {
   const linear = ours.get(k.replace('quadratic-kernel-products', 'quadratic-kernel-attention'));
-  if (linear) process.stderr.write(`quadratic-kernel attention (onnx) at ${(linear / rate).toFixed(2)}× of its two products alone, φ given (${k.slice(k.indexOf(' ') + 1)})\n`);
+  if (linear)
+    process.stderr.write(
+      `quadratic-kernel attention (onnx) at ${(linear / rate).toFixed(2)}× of its two products alone, φ given (${k.slice(k.indexOf(' ') + 1)})\n`,
+    );
 }
 
 if (PEERS) {
@@ -186,31 +226,53 @@ if (PEERS) {
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   let out = '';
   try {
-    out = execFileSync(python, [script, ...(QUICK ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    out = execFileSync(python, [script, ...(QUICK ? ['--quick'] : [])], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
   } catch (e) {
-    process.stderr.write(`peers: ${python} ${script} failed (${(e as Error).message.split('\n')[0]}); install NumPy (and PyTorch): apt-get install -y python3-numpy python3-torch\n`);
+    process.stderr.write(
+      `peers: ${python} ${script} failed (${(e as Error).message.split('\n')[0]}); install NumPy (and PyTorch): apt-get install -y python3-numpy python3-torch\n`,
+    );
     process.exitCode = 1;
   }
-  const peers = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { task: string; params: object; peer: string; rate: number; rate_unit: string });
+  const peers = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { task: string; params: object; peer: string; rate: number; rate_unit: string });
   const peak = peers.find((p) => p.task === 'sgemm')?.rate;
   if (peak) process.stderr.write(`\npractical peak: NumPy sgemm ${peak} GFLOP/s\n`);
   process.stderr.write('ratio to peers (ours / peer, same machine, same session):\n');
   for (const p of peers) {
     const mine = ours.get(key(p.task, p.params));
     if (mine === undefined) continue;
-    const ofPeak = peak && p.rate_unit === 'GFLOP/s' ? `  (ours ${(mine / peak).toFixed(2)}× of sgemm, peer ${(p.rate / peak).toFixed(2)}×)` : '';
-    process.stderr.write(`  ${key(p.task, p.params).padEnd(60)} ours ${mine.toFixed(3)} vs ${p.peer} ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×${ofPeak}\n`);
+    const ofPeak =
+      peak && p.rate_unit === 'GFLOP/s'
+        ? `  (ours ${(mine / peak).toFixed(2)}× of sgemm, peer ${(p.rate / peak).toFixed(2)}×)`
+        : '';
+    process.stderr.write(
+      `  ${key(p.task, p.params).padEnd(60)} ours ${mine.toFixed(3)} vs ${p.peer} ${p.rate} ${p.rate_unit}  →  ${(mine / p.rate).toFixed(2)}×${ofPeak}\n`,
+    );
     // The fused kernel does softmax attention's work: compared with the same peers.
     const flash = p.task === 'softmax-attention' ? ours.get(key('flash-attention', p.params)) : undefined;
     if (flash !== undefined) {
       const flashOfPeak = peak ? `  (ours ${(flash / peak).toFixed(2)}× of sgemm)` : '';
-      process.stderr.write(`  ${key('flash-attention', p.params).padEnd(60)} ours ${flash.toFixed(3)} vs ${p.peer} ${p.rate} ${p.rate_unit}  →  ${(flash / p.rate).toFixed(2)}×${flashOfPeak}\n`);
+      process.stderr.write(
+        `  ${key('flash-attention', p.params).padEnd(60)} ours ${flash.toFixed(3)} vs ${p.peer} ${p.rate} ${p.rate_unit}  →  ${(flash / p.rate).toFixed(2)}×${flashOfPeak}\n`,
+      );
     }
   }
   // The issue's target: the best exact method at N = 4096, D = 64 at 0.9× of NumPy's sgemm or better, same session.
   for (const n of QUICK ? [1024] : [1024, 4096]) {
     const params = { N: n, D: 64, M: 64 };
-    const best = Math.max(ours.get(key('softmax-attention', params)) ?? 0, ours.get(key('flash-attention', params)) ?? 0);
-    if (peak && best > 0) process.stderr.write(`best exact attention (softmax or flash, onnx) at N = ${n}, D = 64: ${best.toFixed(1)} GFLOP/s, ${(best / peak).toFixed(2)}× NumPy's sgemm\n`);
+    const best = Math.max(
+      ours.get(key('softmax-attention', params)) ?? 0,
+      ours.get(key('flash-attention', params)) ?? 0,
+    );
+    if (peak && best > 0)
+      process.stderr.write(
+        `best exact attention (softmax or flash, onnx) at N = ${n}, D = 64: ${best.toFixed(1)} GFLOP/s, ${(best / peak).toFixed(2)}× NumPy's sgemm\n`,
+      );
   }
 }

@@ -36,7 +36,11 @@ if (!dirs.length) {
   for (let i = 0; i < runs; i++) {
     const start = Date.now();
     // Each run in its own results root, so that none resumes another.
-    execFileSync('npx', ['tsx', 'src/cli.ts', 'scaling', ...(quick ? ['--quick'] : []), '--out', join(out, `run-${i}`)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(
+      'npx',
+      ['tsx', 'src/cli.ts', 'scaling', ...(quick ? ['--quick'] : []), '--out', join(out, `run-${i}`)],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
     seconds.push((Date.now() - start) / 1000);
   }
   dirs = Array.from({ length: runs }, (_, i) => join(out, `run-${i}`, 'scaling', 'latest'));
@@ -76,16 +80,37 @@ const values = new Map<string, number[]>();
 const verdicts = new Map<string, string[]>();
 // The analysis as it is now, recomputed from each run's results.csv (so a changed fit or tolerance can be tried on old
 // runs); CSV cells are strings, so numbers, booleans and the samples' arrays are restored first.
-const cell = (v: string): unknown => (v === '' ? null : v === 'true' ? true : v === 'false' ? false : v.startsWith('[') ? JSON.parse(v) : Number.isFinite(Number(v)) ? Number(v) : v);
+const cell = (v: string): unknown =>
+  v === ''
+    ? null
+    : v === 'true'
+      ? true
+      : v === 'false'
+        ? false
+        : v.startsWith('[')
+          ? JSON.parse(v)
+          : Number.isFinite(Number(v))
+            ? Number(v)
+            : v;
 const typed = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cell(v)])));
 const fitMinN = Number((experiment.experiment.settings as Record<string, unknown>)['fit_min_N'] ?? 1024);
 dirs.forEach((dir, run) => {
   const results = typed(read(join(dir, 'results.csv')));
   const fits = analyseScaling(results as unknown as ScalingRow[], fitMinN).tables['fits']!.rows;
-  for (const r of fits.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? '' : String(v)])))) {
+  for (const r of fits.map((f) =>
+    Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === null ? '' : String(v)])),
+  )) {
     const where = `${r['method']}${r['causal'] === 'true' ? ' causal' : ''} D=${r['D']}`;
     const quantity =
-      r['kind'] === 'growth' ? [`p ${r['metric']}`, r['p']] : r['kind'] === 'per-row' ? ['b_ratio memory', r['b_ratio']] : r['kind'] === 'memory-ratio' ? ['ratio memory', r['ratio']] : r['kind'] === 'crossover' ? ['crossover_ratio', r['crossover_ratio']] : null;
+      r['kind'] === 'growth'
+        ? [`p ${r['metric']}`, r['p']]
+        : r['kind'] === 'per-row'
+          ? ['b_ratio memory', r['b_ratio']]
+          : r['kind'] === 'memory-ratio'
+            ? ['ratio memory', r['ratio']]
+            : r['kind'] === 'crossover'
+              ? ['crossover_ratio', r['crossover_ratio']]
+              : null;
     if (!quantity || quantity[1] === '' || quantity[1] === undefined) continue;
     const key = `${quantity[0]} | ${where}`;
     const list = values.get(key) ?? [];
@@ -110,7 +135,9 @@ for (const [key, list] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
   const mean = v.reduce((s, x) => s + x, 0) / v.length;
   const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : NaN;
   const [quantity, where] = key.split(' | ');
-  console.log(`| ${quantity} | ${where} | ${list.map((x) => (x === undefined ? '·' : f(x))).join(' ')} | ${f(mean)} | ${f(sd)} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`);
+  console.log(
+    `| ${quantity} | ${where} | ${list.map((x) => (x === undefined ? '·' : f(x))).join(' ')} | ${f(mean)} | ${f(sd)} | ${f(Math.min(...v))} | ${f(Math.max(...v))} |`,
+  );
 }
 if (verdicts.size) {
   console.log('\n| claim | verdict per run |\n|---|---|');

@@ -47,7 +47,12 @@ bad value. The value is YAML: \`--set trials=200000\`, \`--set d=[64,128]\`,
 `;
 
 // Help text is plain prose; escape what markdown would read as HTML or emphasis.
-const escapeMd = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([*_`])/g, '\\$1');
+const escapeMd = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([*_`])/g, '\\$1');
 // An option's help keeps its --help line breaks (an example sits on a line of its own) as markdown hard breaks.
 const prose = (s: string, indent = '') => s.split('\n').map(escapeMd).join(`\\\n${indent}`);
 

@@ -31,14 +31,41 @@ function claimValues(dir: string): Record<string, number> {
   const r = csv(join(dir, 'ratios.csv'));
   const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
   const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
-  const num = (rows: Record<string, string>[], c: string) => rows.map((x) => Number(x[c])).filter((v) => Number.isFinite(v));
+  const num = (rows: Record<string, string>[], c: string) =>
+    rows.map((x) => Number(x[c])).filter((v) => Number.isFinite(v));
   const best = k.filter((x) => x['kind'] === 'best-kernel' && x['b'] === '1' && Number(x['n']) >= 8192);
   const values: Record<string, number> = {};
-  for (const v of ['mha', 'gqa', 'mqa', 'mla']) values[`decode-near-bandwidth ${v} (max time ÷ bound)`] = max(num(best.filter((x) => x['variant'] === v), 'time_over_bound'));
-  values['int8-cache-faster (max int8 ÷ float32)'] = max(num(k.filter((x) => x['kind'] === 'dtype' && x['kv_dtype'] === 'int8' && Number(x['n']) >= 32768), 'time_ratio'));
-  values['mla-time-follows-bytes (time growth ÷ roofline growth)'] = max(num(k.filter((x) => x['kind'] === 'mla-growth'), 'time_growth_over_bound_growth'));
-  values['window-stops-growth (max time growth)'] = max(num(k.filter((x) => x['kind'] === 'window'), 'time_growth'));
-  values['time-ratio-grows (min growth at b = 1)'] = min(num(r.filter((x) => x['kind'] === 'largest-n' && x['b'] === '1'), 'time_ratio_growth'));
+  for (const v of ['mha', 'gqa', 'mqa', 'mla'])
+    values[`decode-near-bandwidth ${v} (max time ÷ bound)`] = max(
+      num(
+        best.filter((x) => x['variant'] === v),
+        'time_over_bound',
+      ),
+    );
+  values['int8-cache-faster (max int8 ÷ float32)'] = max(
+    num(
+      k.filter((x) => x['kind'] === 'dtype' && x['kv_dtype'] === 'int8' && Number(x['n']) >= 32768),
+      'time_ratio',
+    ),
+  );
+  values['mla-time-follows-bytes (time growth ÷ roofline growth)'] = max(
+    num(
+      k.filter((x) => x['kind'] === 'mla-growth'),
+      'time_growth_over_bound_growth',
+    ),
+  );
+  values['window-stops-growth (max time growth)'] = max(
+    num(
+      k.filter((x) => x['kind'] === 'window'),
+      'time_growth',
+    ),
+  );
+  values['time-ratio-grows (min growth at b = 1)'] = min(
+    num(
+      r.filter((x) => x['kind'] === 'largest-n' && x['b'] === '1'),
+      'time_ratio_growth',
+    ),
+  );
   return values;
 }
 
@@ -50,7 +77,14 @@ for (let i = 0; i < runs; i++) {
   const r = spawnSync('npx', ['tsx', 'src/cli.ts', 'mha-vs-mqa', '--out', dir, ...extra], { encoding: 'utf8' });
   const seconds = (Date.now() - start) / 1000;
   const claims = /claims: (\d+\/\d+) passed/.exec(r.stdout)?.[1] ?? `exit ${r.status}`;
-  const run = join(dir, 'mha-vs-mqa', readdirSync(join(dir, 'mha-vs-mqa')).filter((d) => d !== 'latest').sort().at(-1)!);
+  const run = join(
+    dir,
+    'mha-vs-mqa',
+    readdirSync(join(dir, 'mha-vs-mqa'))
+      .filter((d) => d !== 'latest')
+      .sort()
+      .at(-1)!,
+  );
   const values = claimValues(run);
   table.push({ seconds, claims, values });
   console.log(`run ${i + 1}: ${seconds.toFixed(1)} s, claims ${claims}`);
@@ -59,10 +93,14 @@ for (let i = 0; i < runs; i++) {
 }
 // The bounds as the experiment file states them now.
 const { experiment } = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
-const stated = experiment.claims.flatMap((c) => ('test' in c && c.test && 'between' in c.test ? [`${c.id} ${c.test.between[0]} – ${c.test.between[1]}`] : []));
+const stated = experiment.claims.flatMap((c) =>
+  'test' in c && c.test && 'between' in c.test ? [`${c.id} ${c.test.between[0]} – ${c.test.between[1]}`] : [],
+);
 console.log(`\nrange over runs (the file states: ${stated.join(', ')}):`);
 for (const name of Object.keys(table[0]?.values ?? {})) {
   const xs = table.map((t) => t.values[name]!).filter((v) => Number.isFinite(v));
   console.log(`  ${name}: ${Math.min(...xs).toFixed(3)} – ${Math.max(...xs).toFixed(3)}`);
 }
-console.log(`  wall time: ${Math.min(...table.map((t) => t.seconds)).toFixed(1)} – ${Math.max(...table.map((t) => t.seconds)).toFixed(1)} s`);
+console.log(
+  `  wall time: ${Math.min(...table.map((t) => t.seconds)).toFixed(1)} – ${Math.max(...table.map((t) => t.seconds)).toFixed(1)} s`,
+);

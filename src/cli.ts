@@ -20,7 +20,14 @@ import { shardPoints, type Shard } from './run/shard.js';
 import { listExperimentNames, loadExperiment, resolveExperimentFile } from './spec/load.js';
 import type { Overrides } from './spec/overrides.js';
 import { resolveExperiment, type ResolvedExperiment } from './spec/resolve.js';
-import { BACKENDS, isBackend, selectBackend, TFJS_BACKENDS, type Backend, type SelectedBackend } from './engine/backend.js';
+import {
+  BACKENDS,
+  isBackend,
+  selectBackend,
+  TFJS_BACKENDS,
+  type Backend,
+  type SelectedBackend,
+} from './engine/backend.js';
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -46,7 +53,8 @@ function parseSeed(raw: string | undefined): number | undefined {
 
 function parseJobs(raw: string | undefined): number {
   if (raw === undefined) return availableParallelism();
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('jobs', raw, 'an integer from 1 to 256'));
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
+    throw new AttnlabError('BAD_OPTION', msg.badOptionValue('jobs', raw, 'an integer from 1 to 256'));
   return Number(raw);
 }
 
@@ -79,7 +87,12 @@ function summary(name: string, out: RunOutcome, outRoot: string): string {
     return `${msg.shardDone(name, `${index}/${count}`, points, gridPoints, join(outRoot, name))}${failed}`;
   }
   const passed = out.claims.filter((c) => c.status === 'pass').length;
-  const failed = out.claims.filter((c) => c.status !== 'pass').map((c) => `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`);
+  const failed = out.claims
+    .filter((c) => c.status !== 'pass')
+    .map(
+      (c) =>
+        `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`,
+    );
   return [
     `${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}${out.errors ? `, ${msg.pointsFailed(out.errors)}` : ''}`,
     ...out.summary.map((s) => `  ${s}`),
@@ -160,12 +173,21 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
 }
 
 /** `merge <name> <dirs...>`: the shards of one run combined, with the report a one-process run would write. */
-async function merge(args: readonly string[], values: ReturnType<typeof parse>['values'], rawArgs: readonly string[], io: CliIo): Promise<number> {
+async function merge(
+  args: readonly string[],
+  values: ReturnType<typeof parse>['values'],
+  rawArgs: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const [name, ...dirs] = args;
   if (!name || !dirs.length) throw new AttnlabError('BAD_OPTION', msg.mergeUsage());
-  for (const opt of Object.keys(values)) if (!Object.hasOwn(COMMANDS.merge.options, opt)) throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
+  for (const opt of Object.keys(values))
+    if (!Object.hasOwn(COMMANDS.merge.options, opt)) throw new AttnlabError('BAD_OPTION', msg.mergeOption(opt));
   const outRoot = values.out ?? 'results';
-  const out = await mergeShards({ loaded: await loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) }, io);
+  const out = await mergeShards(
+    { loaded: await loadExperiment(resolveExperimentFile(name)), dirs, outRoot, command: commandLine(rawArgs) },
+    io,
+  );
   io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
   return values.check && outcomeFailed(out) ? 1 : 0;
 }
@@ -177,7 +199,8 @@ async function compare(args: readonly string[], io: CliIo): Promise<number> {
   if (!refA || !refB || extra.length) throw new AttnlabError('BAD_OPTION', msg.compareUsage());
   const factor = (name: 'threshold' | 'fail-slower', raw: string | undefined) => {
     if (raw === undefined) return undefined;
-    if (!(Number(raw) >= 1)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue(name, raw, 'a factor ≥ 1, e.g. 1.10'));
+    if (!(Number(raw) >= 1))
+      throw new AttnlabError('BAD_OPTION', msg.badOptionValue(name, raw, 'a factor ≥ 1, e.g. 1.10'));
     return Number(raw);
   };
   const threshold = factor('threshold', values.threshold) ?? COMPARE_THRESHOLD;
@@ -187,7 +210,10 @@ async function compare(args: readonly string[], io: CliIo): Promise<number> {
   const c = await compareRuns(a, b, threshold);
   io.stdout.write(compareMarkdown(c));
   const page = new RunStore(b.dir).writeAtomic(comparePage(a.manifest), await compareHtml(c));
-  const slower = failSlower === undefined ? [] : c.timing.filter((t) => t.verdict === 'slower' && t.ratio !== null && t.ratio > failSlower);
+  const slower =
+    failSlower === undefined
+      ? []
+      : c.timing.filter((t) => t.verdict === 'slower' && t.ratio !== null && t.ratio > failSlower);
   if (slower.length) io.stderr.write(`${msg.compareFailSlower(slower.length, failSlower!)}\n`);
   io.stdout.write(`${page}\n`);
   return slower.length ? 1 : 0;
@@ -205,7 +231,11 @@ export async function runMain(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
+    process.exitCode = await runCli(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stop: stop.signal,
+    });
   } catch (e) {
     // A bug, not bad input: say so plainly (an uncaught error would make the wasm runtime print its whole source).
     process.stderr.write(`internal error (please report): ${(e as Error).stack ?? String(e)}\n`);

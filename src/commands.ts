@@ -34,7 +34,12 @@ export const COMMANDS = {
       list: { type: 'boolean', help: 'list the experiments with their titles' },
       quick: { type: 'boolean', help: "the experiment's small grid (seconds)" },
       seed: { type: 'string', value: 'N', help: "base seed (default: the file's seed)" },
-      set: { type: 'string', multiple: true, value: 'key=value', help: 'override a grid parameter or setting; repeatable\ne.g. --set trials=200000  --set d=[64,128]' },
+      set: {
+        type: 'string',
+        multiple: true,
+        value: 'key=value',
+        help: 'override a grid parameter or setting; repeatable\ne.g. --set trials=200000  --set d=[64,128]',
+      },
       backend: {
         type: 'string',
         value: 'NAME',
@@ -43,8 +48,16 @@ export const COMMANDS = {
       out,
       check,
       resume: { type: 'boolean', help: 'resume the unfinished run of this command (automatic anyway)' },
-      jobs: { type: 'string', value: 'N', help: 'worker threads for Monte Carlo points (default: the number of cores);\ntiming experiments always measure one point at a time' },
-      shard: { type: 'string', value: 'I/N', help: 'run only shard I of N (points split by id) into a directory of its own' },
+      jobs: {
+        type: 'string',
+        value: 'N',
+        help: 'worker threads for Monte Carlo points (default: the number of cores);\ntiming experiments always measure one point at a time',
+      },
+      shard: {
+        type: 'string',
+        value: 'I/N',
+        help: 'run only shard I of N (points split by id) into a directory of its own',
+      },
       yes: { type: 'boolean', short: 'y', help: 'run even when the cost model predicts more than an hour' },
       wait: { type: 'boolean', help: 'when another process runs this configuration, wait for it (default: exit 75)' },
       help: { type: 'boolean', short: 'h', help: 'this text' },
@@ -52,16 +65,26 @@ export const COMMANDS = {
   },
   merge: {
     usage: 'npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]',
-    about: 'combine the shards of one run (their run directories, or folders above them) into one\nrun with its report, as if it had run in one process; see scripts/ for Slurm and GNU parallel',
+    about:
+      'combine the shards of one run (their run directories, or folders above them) into one\nrun with its report, as if it had run in one process; see scripts/ for Slurm and GNU parallel',
     options: { out, check },
   },
   figures: {
     usage: 'npm run figures -- <name> [options]',
-    about: "re-render every chart of a stored run (no simulation) into <run>/figures/<theme>/",
+    about: 're-render every chart of a stored run (no simulation) into <run>/figures/<theme>/',
     options: {
       run: { type: 'string', value: 'ID', help: 'the run (default: the one results/<name>/latest points at)' },
-      theme: { type: 'string', value: 'NAME', help: 'slides | paper | report (default: report); slides are 16:9 whatever the chart' },
-      where: { type: 'string', multiple: true, value: 'key=value', help: 'keep only the rows with this value (rows without the column stay); repeatable\ne.g. --where D=64: one panel of a faceted chart, for a slide with one message' },
+      theme: {
+        type: 'string',
+        value: 'NAME',
+        help: 'slides | paper | report (default: report); slides are 16:9 whatever the chart',
+      },
+      where: {
+        type: 'string',
+        multiple: true,
+        value: 'key=value',
+        help: 'keep only the rows with this value (rows without the column stay); repeatable\ne.g. --where D=64: one panel of a faceted chart, for a slide with one message',
+      },
       format: { type: 'string', value: 'LIST', help: 'comma-separated svg, png, pdf (default: svg,png)' },
       scale: { type: 'string', value: 'N', help: 'PNG pixels per SVG unit, in (0, 8] (default: 2)' },
       out,
@@ -69,9 +92,14 @@ export const COMMANDS = {
   },
   compare: {
     usage: 'npm run exp -- compare <A> <B> [options]',
-    about: 'compare two runs of one experiment point by point (A and B: run directories, or <name>@<run-id>,\n<name>@latest): time ratios with bootstrap intervals and U tests, estimate differences with z;\nprints a markdown table, writes compare-<A run id>.html into B and prints its path last',
+    about:
+      'compare two runs of one experiment point by point (A and B: run directories, or <name>@<run-id>,\n<name>@latest): time ratios with bootstrap intervals and U tests, estimate differences with z;\nprints a markdown table, writes compare-<A run id>.html into B and prints its path last',
     options: {
-      threshold: { type: 'string', value: 'F', help: 'noise threshold: a ratio within [1/F, F] is "same" (default: 1.10, as asv)' },
+      threshold: {
+        type: 'string',
+        value: 'F',
+        help: 'noise threshold: a ratio within [1/F, F] is "same" (default: 1.10, as asv)',
+      },
       'fail-slower': { type: 'string', value: 'F', help: 'exit 1 when any point is slower by more than F (for CI)' },
       out,
     },
@@ -106,12 +134,23 @@ export function helpText(names: readonly CommandName[] = ['exp', 'merge']): stri
 export function parseCommand<N extends CommandName>(name: N, rawArgs: readonly string[]) {
   const options: (typeof COMMANDS)[N]['options'] = COMMANDS[name].options;
   try {
-    return parseArgs<{ args: string[]; options: (typeof COMMANDS)[N]['options']; allowPositionals: true; strict: true }>({ args: [...rawArgs], options, allowPositionals: true, strict: true });
+    return parseArgs<{
+      args: string[];
+      options: (typeof COMMANDS)[N]['options'];
+      allowPositionals: true;
+      strict: true;
+    }>({ args: [...rawArgs], options, allowPositionals: true, strict: true });
   } catch (e) {
     const { code, message } = e as { code?: string; message: string };
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const opt = /option '([^']+)'/.exec(message)?.[1] ?? message;
-      throw new AttnlabError('BAD_OPTION', msg.unknownOption(opt, Object.keys(options).map((o) => `--${o}`)));
+      throw new AttnlabError(
+        'BAD_OPTION',
+        msg.unknownOption(
+          opt,
+          Object.keys(options).map((o) => `--${o}`),
+        ),
+      );
     }
     // A value that looks like an option (--seed -3) or a missing value: Node's own sentence names both.
     throw new AttnlabError('BAD_OPTION', msg.badOptionUsage(message.split('\n')[0]!));
@@ -122,7 +161,10 @@ export function parseCommand<N extends CommandName>(name: N, rawArgs: readonly s
 export const EXIT_LOCKED = 75;
 
 /** Run a command body: a user's mistake (AttnlabError) is printed and becomes exit 2 (75 when locked); anything else is a bug and propagates. */
-export async function withExitCode(io: { stderr: { write(s: string): unknown } }, body: () => Promise<number>): Promise<number> {
+export async function withExitCode(
+  io: { stderr: { write(s: string): unknown } },
+  body: () => Promise<number>,
+): Promise<number> {
   try {
     return await body();
   } catch (e) {

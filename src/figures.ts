@@ -24,7 +24,11 @@ type Format = (typeof FORMATS)[number];
 /** The run directory: --run ID, or the one results/<name>/latest points at. */
 function runDir(root: string, name: string, id: string | undefined): string {
   const base = join(root, name);
-  const runs = existsSync(base) ? readdirSync(base).filter((d) => d !== 'latest' && existsSync(join(base, d, 'charts'))).sort() : [];
+  const runs = existsSync(base)
+    ? readdirSync(base)
+        .filter((d) => d !== 'latest' && existsSync(join(base, d, 'charts')))
+        .sort()
+    : [];
   if (id !== undefined) {
     if (!runs.includes(id)) throw new AttnlabError('BAD_OPTION', msg.unknownRun(name, id, runs));
     return join(base, id);
@@ -60,13 +64,19 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
     const name = positionals[0];
     if (!name) throw new AttnlabError('BAD_OPTION', msg.figuresUsage());
     const themeName = values.theme ?? 'report';
-    if (!Object.hasOwn(THEMES, themeName)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('theme', themeName, Object.keys(THEMES).join(', ')));
+    if (!Object.hasOwn(THEMES, themeName))
+      throw new AttnlabError('BAD_OPTION', msg.badOptionValue('theme', themeName, Object.keys(THEMES).join(', ')));
     const theme: Theme = THEMES[themeName as ThemeName];
     const formats = (values.format ?? 'svg,png').split(',').map((f) => f.trim());
     const bad = formats.find((f) => !(FORMATS as readonly string[]).includes(f));
-    if (bad !== undefined || formats.length === 0) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('format', values.format ?? '', `a comma-separated list of ${FORMATS.join(', ')}`));
+    if (bad !== undefined || formats.length === 0)
+      throw new AttnlabError(
+        'BAD_OPTION',
+        msg.badOptionValue('format', values.format ?? '', `a comma-separated list of ${FORMATS.join(', ')}`),
+      );
     const scale = values.scale === undefined ? 2 : Number(values.scale);
-    if (!(scale > 0 && scale <= 8)) throw new AttnlabError('BAD_OPTION', msg.badOptionValue('scale', values.scale ?? '', 'a number in (0, 8]'));
+    if (!(scale > 0 && scale <= 8))
+      throw new AttnlabError('BAD_OPTION', msg.badOptionValue('scale', values.scale ?? '', 'a number in (0, 8]'));
 
     const where = (values.where ?? []).map((w) => {
       const eq = w.indexOf('=');
@@ -83,7 +93,9 @@ export async function runFigures(rawArgs: readonly string[], io: CliIo): Promise
       const id = file.replace(/\.vl\.json$/, '');
       // Slides draw a chart's slides variant where it has one.
       const variant = themeName === 'slides' && stored.includes(`${id}.slides.vl.json`) ? `${id}.slides.vl.json` : file;
-      const chart = JSON.parse(readFileSync(join(dir, 'charts', variant), 'utf8')) as { data?: { values?: Record<string, unknown>[] } } & Record<string, unknown>;
+      const chart = JSON.parse(readFileSync(join(dir, 'charts', variant), 'utf8')) as {
+        data?: { values?: Record<string, unknown>[] };
+      } & Record<string, unknown>;
       const values = chart.data?.values ?? [];
       const kept = values.filter((r) => where.every((w) => !(w.key in r) || r[w.key] === w.value));
       if (where.length && kept.length === values.length) io.stderr.write(`${msg.whereKeepsAll(id, values.length)}\n`);

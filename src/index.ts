@@ -4,7 +4,18 @@
  */
 export { z } from 'zod';
 export { defineSimulation } from './sim/types.js';
-export type { Analysis, Cell, Row, RowOf, SetupResult, SimContext, SimPoint, Simulation, SimulationDefinition, Table } from './sim/types.js';
+export type {
+  Analysis,
+  Cell,
+  Row,
+  RowOf,
+  SetupResult,
+  SimContext,
+  SimPoint,
+  Simulation,
+  SimulationDefinition,
+  Table,
+} from './sim/types.js';
 export type { NormalRng } from './random/normal.js';
 // Estimators and intervals, as the built-in simulations use them.
 export { moments, normalInterval, zScore, type Interval, type Moments } from './stats/moments.js';

@@ -51,7 +51,8 @@ export const msg = {
   gridUnknownParam: (key: string, allowed: readonly string[]) =>
     `grid: unknown parameter ${show(key)}${didYouMean(key, allowed)}; parameters of this simulation: ${list(allowed)}`,
   gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
-  gridPointInvalid: (path: string, point: string, detail: string) => `${path}: the point ${point} is not allowed: ${detail}`,
+  gridPointInvalid: (path: string, point: string, detail: string) =>
+    `${path}: the point ${point} is not allowed: ${detail}`,
   zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
   zipLengths: (keys: readonly string[], lengths: readonly number[]) =>
     `zip: parameters ${list(keys)} must have equal lengths to be zipped, got ${lengths.join(', ')}`,
@@ -78,7 +79,8 @@ export const msg = {
     `waiting for ${h ? `pid ${h.pid} on ${h.host} (started ${h.startedAt})` : 'another process'}, which runs this configuration now`,
   lockStale: (h: LockHolder | undefined, lock: string) =>
     `warning: taking over the lock of ${h ? `pid ${h.pid} on ${h.host} (started ${h.startedAt})` : lock}, which is gone; its finished points are kept`,
-  lockCompromised: (lock: string, detail: string) => `warning: the run lock ${lock} was lost (${detail}); another process may now run this configuration too`,
+  lockCompromised: (lock: string, detail: string) =>
+    `warning: the run lock ${lock} was lost (${detail}); another process may now run this configuration too`,
   mergeLocked: (dir: string, h: LockHolder | undefined) =>
     `merge: the shard in ${dir} is still being computed${h ? ` by pid ${h.pid} on ${h.host} (started ${h.startedAt})` : ''}; merge once it has finished`,
   waitedDone: (dir: string) => `the run finished while this command waited: ${dir} (nothing recomputed)`,
@@ -90,33 +92,49 @@ export const msg = {
   roundsDisagree: (sigma: number, limit: number) =>
     `the timing rounds disagree: the typical point's round medians spread by ${(sigma * 100).toFixed(1)}% (σ of log time between sessions, median over points), more than the ${(limit * 100).toFixed(0)}% a steady machine shows; the benchmark seems unstable`,
   unstableWarning: (warning: string) => `warning: ${warning}`,
-  badSetType: (raw: string, key: string, value: unknown, expected: string) => `--set ${raw}: ${key} must be ${expected}, got ${show(value)}`,
+  badSetType: (raw: string, key: string, value: unknown, expected: string) =>
+    `--set ${raw}: ${key} must be ${expected}, got ${show(value)}`,
   unknownBackend: (name: string, allowed: readonly string[]) =>
     `unknown backend ${show(name)}; allowed: ${list(allowed)}`,
   backendUnavailable: (name: string, detail: string) =>
     `backend ${show(name)} could not be loaded: ${detail}. Use --backend wasm (the embedded default) or cpu`,
   badTex: (key: string, detail: string) => `${key}: the TeX in this text does not typeset: ${detail}`,
-  whereKeepsAll: (chart: string, rows: number) => `${chart}: --where matched all ${rows} rows (no row has a different value): drawn unfiltered`,
-  pluginMissing: (file: string) => `simulation: module ${file} does not exist (the path is relative to the experiment file)`,
+  whereKeepsAll: (chart: string, rows: number) =>
+    `${chart}: --where matched all ${rows} rows (no row has a different value): drawn unfiltered`,
+  pluginMissing: (file: string) =>
+    `simulation: module ${file} does not exist (the path is relative to the experiment file)`,
   pluginImport: (file: string, first: string) => `simulation: module ${file} failed to load: ${first}`,
   pluginNoDefault: (file: string, names: readonly string[]) =>
     `simulation: module ${file} has no default export${names.length ? ` (it exports ${names.join(', ')})` : ''}; write \`export default defineSimulation({ ... })\``,
-  pluginNotSimulation: (file: string, got: string) => `simulation: the default export of ${file} is a ${got}, not a simulation; write \`export default defineSimulation({ ... })\``,
+  pluginNotSimulation: (file: string, got: string) =>
+    `simulation: the default export of ${file} is a ${got}, not a simulation; write \`export default defineSimulation({ ... })\``,
   pluginField: (file: string, field: string, problem: 'missing' | 'wrong', expected: string) =>
     `simulation: the default export of ${file} is not a simulation: field ${field} is ${problem}; expected ${expected}`,
-  pluginUnknownField: (file: string, field: string, allowed: readonly string[], near: { field: string; expected: string } | undefined) =>
+  pluginUnknownField: (
+    file: string,
+    field: string,
+    allowed: readonly string[],
+    near: { field: string; expected: string } | undefined,
+  ) =>
     `simulation: the default export of ${file} is not a simulation: it has no field ${show(field)}` +
     (near ? ` (did you mean ${show(near.field)}? ${near.field} must be ${near.expected})` : '') +
     `; fields: ${list(allowed)}`,
-  pluginKindTaken: (file: string, kind: string) => `simulation: ${file} declares kind ${kind}, which is a built-in simulation; give it a name of its own`,
-  pluginChanged: (file: string) => `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
-  fileMissing: (key: string, file: string) => `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
-  modelNotOnnx: (name: string, file: string, detail: string) => `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
+  pluginKindTaken: (file: string, kind: string) =>
+    `simulation: ${file} declares kind ${kind}, which is a built-in simulation; give it a name of its own`,
+  pluginChanged: (file: string) =>
+    `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
+  fileMissing: (key: string, file: string) =>
+    `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
+  modelNotOnnx: (name: string, file: string, detail: string) =>
+    `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
   modelContract: (name: string, file: string, found: string, expected: string) =>
     `method ${name}: ${file} ${found}; expected ${expected}`,
-  modelFailed: (name: string, file: string, shape: string, detail: string) => `method ${name}: ${file} failed on its first call (${shape}): ${detail}`,
-  modelNeedsOnnx: (detail: string) => `methods from ONNX files need the onnx engine, which could not be loaded: ${detail}`,
-  badFlops: (name: string, expression: string, detail: string) => `method ${name}: flops ${show(expression)}: ${detail}`,
+  modelFailed: (name: string, file: string, shape: string, detail: string) =>
+    `method ${name}: ${file} failed on its first call (${shape}): ${detail}`,
+  modelNeedsOnnx: (detail: string) =>
+    `methods from ONNX files need the onnx engine, which could not be loaded: ${detail}`,
+  badFlops: (name: string, expression: string, detail: string) =>
+    `method ${name}: flops ${show(expression)}: ${detail}`,
   // attention-maps: a user's transformer (settings.model) and the probes run through it.
   modelUnreadable: (file: string, detail: string) => `settings.model: ${file} cannot be read: ${detail}`,
   notOnnx: (file: string, detail: string) =>
@@ -130,22 +148,34 @@ export const msg = {
   noSuchTensor: (file: string, name: string, softmaxes: readonly string[]) =>
     `settings.attention: ${file} has no tensor named ${show(name)}; expected the outputs of its attention Softmax nodes${softmaxes.length ? `, which are: ${list(softmaxes.slice(0, 12))}${softmaxes.length > 12 ? `, … (${softmaxes.length})` : ''}` : ' (it has none)'}`,
   noAttention: (file: string, softmaxes: number, ops: Record<string, number>) =>
-    `settings.model: no attention found in ${file}: searched its ${Object.values(ops).reduce((a, b) => a + b, 0)} nodes for a Softmax over the last axis whose output is multiplied (MatMul) by the values, and found ${softmaxes} Softmax node${softmaxes === 1 ? '' : 's'}, none feeding a MatMul (ops: ${Object.entries(ops).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([op, n]) => `${op} ${n}`).join(', ')}). Export with eager attention (Hugging Face: attn_implementation="eager"; the fused Attention and MultiHeadAttention ops do not expose their probabilities), or name the probability tensors in settings.attention`,
+    `settings.model: no attention found in ${file}: searched its ${Object.values(ops).reduce((a, b) => a + b, 0)} nodes for a Softmax over the last axis whose output is multiplied (MatMul) by the values, and found ${softmaxes} Softmax node${softmaxes === 1 ? '' : 's'}, none feeding a MatMul (ops: ${Object.entries(
+      ops,
+    )
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([op, n]) => `${op} ${n}`)
+      .join(
+        ', ',
+      )}). Export with eager attention (Hugging Face: attn_implementation="eager"; the fused Attention and MultiHeadAttention ops do not expose their probabilities), or name the probability tensors in settings.attention`,
   noAttentionShape: (file: string, seen: readonly string[], t: number) =>
     `settings.model: no attention found in ${file}: at T=${t} no Softmax feeding a MatMul has the shape [batch, heads, T, T] or [batch·heads, T, T] (found ${list(seen)}); name the probability tensors in settings.attention`,
   namedTensorShape: (file: string, name: string, dims: string, t: number) =>
     `settings.attention: tensor ${show(name)} of ${file} has the shape ${dims} at T=${t}; expected [batch, heads, T, T] or [batch·heads, T, T] (attention probabilities)`,
-  firstCallFailed: (file: string, t: number, detail: string) => `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
+  firstCallFailed: (file: string, t: number, detail: string) =>
+    `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
   fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
-  fixedLengthGrid: (file: string, t: number, fixed: number) => `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
+  fixedLengthGrid: (file: string, t: number, fixed: number) =>
+    `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
   tooLongForModel: (file: string, t: number, largest: number, detail: string) =>
     `grid.T: ${file} fails at T=${t} (${detail}); the largest T it runs is ${largest} (its positions); expected T ≤ ${largest}`,
   idsOutOfVocab: (key: string, file: string, id: number, vocab: number) =>
     `${key}: token id ${id} is outside the vocabulary of ${file}; expected ids from 0 to ${vocab - 1}`,
   probeTooShort: (key: string, tokens: number, t: number) =>
     `${key}: ${tokens} tokens, fewer than T=${t}; expected at least T tokens (each sequence is cut to its first T), or a smaller T`,
-  probeMissing: (probe: string, key: string) => `grid.probe: ${show(probe)} needs settings.${key}, which is empty; give at least one`,
-  tokenizerFailed: (file: string, detail: string) => `settings.tokenizer: ${file} is not a tokenizer.json that loads: ${detail}`,
+  probeMissing: (probe: string, key: string) =>
+    `grid.probe: ${show(probe)} needs settings.${key}, which is empty; give at least one`,
+  tokenizerFailed: (file: string, detail: string) =>
+    `settings.tokenizer: ${file} is not a tokenizer.json that loads: ${detail}`,
   noTokenizer: (file: string, vocab: number) =>
     `grid.probe: text needs a tokenizer: ${file} has ${vocab} tokens, not GPT-2's 50257, so give settings.tokenizer (a tokenizer.json, e.g. from the Hugging Face model's folder)`,
   backendNotFor: (name: string, kind: string, allowed: readonly string[]) =>
@@ -157,17 +187,20 @@ export const msg = {
   resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
   claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
   stopping: () => 'interrupt: finishing the current point, then writing what is done (Ctrl-C again to quit at once)',
-  interrupted: (dir: string) => `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
+  interrupted: (dir: string) =>
+    `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
   rowKeys: (kind: string, index: number, missing: readonly string[], extra: readonly string[]) =>
     `simulation ${kind} returned row ${index} ${[missing.length ? `without ${missing.join(', ')}` : '', extra.length ? `with keys not in its row schema: ${extra.join(', ')}` : ''].filter(Boolean).join(' and ')}`,
   attachPath: (kind: string, path: string) =>
     `simulation ${kind} attached a file at ${show(path)}: a file must lie in a folder of the run directory (like models/a.onnx), named with letters, digits, '.', '_' and '-', outside charts/, figures/ and vendor/`,
-  pointFailed: (point: string, detail: string) => `warning: point ${point} failed and was recorded without rows: ${detail}`,
+  pointFailed: (point: string, detail: string) =>
+    `warning: point ${point} failed and was recorded without rows: ${detail}`,
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   shardDone: (name: string, shard: string, points: number, gridPoints: number, root: string) =>
     `${name} shard ${shard}: ${points} of the grid's ${gridPoints} points. When every shard is done, merge them: npm run exp -- merge ${name} ${root}`,
   mergeUsage: () => 'usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]',
-  mergeOption: (opt: string) => `merge: --${opt} is not allowed; the shards recorded their settings (--quick, --set, --seed, --backend). Allowed: --out, --check`,
+  mergeOption: (opt: string) =>
+    `merge: --${opt} is not allowed; the shards recorded their settings (--quick, --set, --seed, --backend). Allowed: --out, --check`,
   mergeNoDir: (dir: string) => `merge: ${dir} does not exist`,
   mergeNoShards: (name: string, dirs: readonly string[]) =>
     `merge: no shard runs of ${JSON.stringify(name)} under ${list(dirs)}; make them with npm run exp -- ${name} --shard i/n`,
@@ -177,42 +210,58 @@ export const msg = {
     `merge: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} ${missing.length === 1 ? 'is' : 'are'} missing; run ${missing.length === 1 ? 'it' : 'each'} first, e.g. ${example}`,
   mergeUnfinished: (shard: string, dir: string, done: number, total: number, command: string) =>
     `merge: shard ${shard} in ${dir} is unfinished (${done}/${total} points); rerun its command to resume it: ${command}`,
-  mergeDuplicate: (shard: string, dir: string, copies: number) => `note: ${copies} runs of shard ${shard}; using the newest complete one, ${dir}`,
+  mergeDuplicate: (shard: string, dir: string, copies: number) =>
+    `note: ${copies} runs of shard ${shard}; using the newest complete one, ${dir}`,
   mergeFileChanged: (file: string, was: string, now: string) =>
     `merge: the shards ran ${file} with sha256 ${was.slice(0, 12)}…, but the file now hashes to ${now.slice(0, 12)}…; merge with the version the shards ran`,
   mergeModuleChanged: (file: string, was: string, now: string) =>
     `merge: the simulation module ${file} is not the one the shards ran (sha256 ${was.slice(0, 12)}… then, ${now.slice(0, 12)}… now); rerun the shards or restore the module`,
-  mergeConfig: (file: string) => `merge: ${file} with the shards' --quick/--set/--seed no longer gives their configuration (was the code changed between the shards and the merge?)`,
-  mergeForeignPoint: (dir: string, point: string, shard: string) => `merge: ${dir}/points.jsonl holds point ${point}, which is not in shard ${shard} of this grid`,
-  mergeIncomplete: (have: number, total: number) => `merge: the shards hold ${have} of the grid's ${total} point × replicates`,
+  mergeConfig: (file: string) =>
+    `merge: ${file} with the shards' --quick/--set/--seed no longer gives their configuration (was the code changed between the shards and the merge?)`,
+  mergeForeignPoint: (dir: string, point: string, shard: string) =>
+    `merge: ${dir}/points.jsonl holds point ${point}, which is not in shard ${shard} of this grid`,
+  mergeIncomplete: (have: number, total: number) =>
+    `merge: the shards hold ${have} of the grid's ${total} point × replicates`,
   estimate: (name: string, e: EstimateText) => `${name}: ${e.points} points, about ${duration(e.ms)} by the cost model`,
   tooLong: (name: string, e: EstimateText, limitMs: number) =>
     [
       `${name}: this grid would take about ${duration(e.ms)} here (${e.points} points, by the cost model), more than ${duration(limitMs)}.`,
       e.slowest ? ` The slowest point, ${e.slowest.params}, takes about ${duration(e.slowest.ms)}.` : '',
-      e.heaviest ? ` Points with ${e.heaviest.key}=${JSON.stringify(e.heaviest.value)} take ${Math.round(e.heaviest.share * 100)}% of the time.` : '',
+      e.heaviest
+        ? ` Points with ${e.heaviest.key}=${JSON.stringify(e.heaviest.value)} take ${Math.round(e.heaviest.share * 100)}% of the time.`
+        : '',
       ` Shrink it (--quick, or fewer values with --set ${e.heaviest?.key ?? 'key'}=[...]), split it across machines (--shard i/n, see scripts/), or run it anyway with --yes`,
     ].join(''),
-  compareUsage: () => 'usage: npm run exp -- compare <A> <B> [--threshold F] [--fail-slower F]: A and B are run directories or <name>@<run-id> (or <name>@latest)',
-  compareRef: (ref: string) => `compare: ${JSON.stringify(ref)} is neither a run directory (with manifest.json) nor <name>@<run-id> / <name>@latest`,
-  compareShard: (dir: string, shard: string) => `compare: ${dir} is shard ${shard} of a run; merge the shards first (npm run exp -- merge) and compare the merged run`,
-  compareExperiments: (a: string, b: string) => `compare: A is a run of ${a} and B of ${b}; compare two runs of one experiment`,
-  compareFailSlower: (count: number, factor: number) => `${count} point${count === 1 ? '' : 's'} slower than ${factor}× (--fail-slower)`,
-  noRuns: (name: string, root: string) => `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,
+  compareUsage: () =>
+    'usage: npm run exp -- compare <A> <B> [--threshold F] [--fail-slower F]: A and B are run directories or <name>@<run-id> (or <name>@latest)',
+  compareRef: (ref: string) =>
+    `compare: ${JSON.stringify(ref)} is neither a run directory (with manifest.json) nor <name>@<run-id> / <name>@latest`,
+  compareShard: (dir: string, shard: string) =>
+    `compare: ${dir} is shard ${shard} of a run; merge the shards first (npm run exp -- merge) and compare the merged run`,
+  compareExperiments: (a: string, b: string) =>
+    `compare: A is a run of ${a} and B of ${b}; compare two runs of one experiment`,
+  compareFailSlower: (count: number, factor: number) =>
+    `${count} point${count === 1 ? '' : 's'} slower than ${factor}× (--fail-slower)`,
+  noRuns: (name: string, root: string) =>
+    `no complete run of ${JSON.stringify(name)} under ${root}; run npm run exp -- ${name} first`,
   unknownRun: (name: string, id: string, available: readonly string[]) =>
     `no run ${JSON.stringify(id)} of ${JSON.stringify(name)}; runs: ${list(available)}`,
-  figuresUsage: () => 'usage: npm run figures -- <name> [--run ID] [--theme slides|paper|report] [--format svg,png,pdf] [--scale N] [--out DIR]',
+  figuresUsage: () =>
+    'usage: npm run figures -- <name> [--run ID] [--theme slides|paper|report] [--format svg,png,pdf] [--scale N] [--out DIR]',
   // mha-vs-mqa: combinations of the decode step's parameters that do not exist (the grid reports file, line and key)
   decodeQuantizedOnGraph: (dtype: string) =>
     `kv_dtype ${dtype} runs on kernel gqa-op only (GroupQueryAttention dequantizes as it reads; the graph kernel has no quantized product); allowed on kernel graph: float32, float16`,
-  decodeLatentWithout: (key: string, variant: string) => `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
+  decodeLatentWithout: (key: string, variant: string) =>
+    `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
   decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',
-  decodeMlaKernel: () => 'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
+  decodeMlaKernel: () =>
+    'analytic only: GroupQueryAttention has one head width for keys and values; mla is timed on kernel graph',
   decodeFloat16Converted: (what: string) =>
     `analytic only: ONNX Runtime runs the float16 ${what} here by casting the cache to float32 first (no float16 kernel on this provider); its time would be the cast's`,
   decodeKvDtype: (dtype: string, bytes: number) =>
     `kv_dtype ${dtype} does not go with dtype_bytes ${bytes}: float32 goes with 4, float16 with 2 (int8 and int4 with either)`,
-  decodeQuantHead: (k: number) => `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,
+  decodeQuantHead: (k: number) =>
+    `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,
   decodeWindowTooLarge: (window: number, largestN: number) =>
     `window ${window} is larger than every n of its points (the largest is ${largestN}), so the window never fills; allowed: a window at most the largest n`,
 } as const;

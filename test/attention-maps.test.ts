@@ -58,7 +58,9 @@ describe('attention-maps scores, checked by hand', () => {
   it('induction on [5, 6, 7, 5, 6, 7]: a head attending from i to i − L + 1 = i − 2 scores 1, a previous-token head 0', () => {
     const T = 6;
     const repeat = { start: 0, length: 3 };
-    const induction = causal(T, (i) => Array.from({ length: i + 1 }, (_, j) => (i >= 3 ? (j === i - 2 ? 1 : 0) : j === 0 ? 1 : 0)));
+    const induction = causal(T, (i) =>
+      Array.from({ length: i + 1 }, (_, j) => (i >= 3 ? (j === i - 2 ? 1 : 0) : j === 0 ? 1 : 0)),
+    );
     const previous = causal(T, (i) => Array.from({ length: i + 1 }, (_, j) => (j === Math.max(0, i - 1) ? 1 : 0)));
     expect(headScores(induction, causalLogits(T), 0, T, [5, 6, 7, 5, 6, 7], repeat).induction_score).toBe(1);
     expect(headScores(previous, causalLogits(T), 0, T, [5, 6, 7, 5, 6, 7], repeat).induction_score).toBe(0);
@@ -71,7 +73,10 @@ describe('attention-maps scores, checked by hand', () => {
     for (const hidden of [-Infinity, -1e4, -3.4028234663852886e38]) {
       const s = headScores(probs, withLogits(hidden), 0, T, [1, 2], null);
       expect(s.logit_var, `mask ${hidden}`).toBe(2);
-      expect(s.entropy_ratio).toBeCloseTo((-(probs[2]! * Math.log(probs[2]!)) - probs[3]! * Math.log(probs[3]!)) / Math.log(2), 6);
+      expect(s.entropy_ratio).toBeCloseTo(
+        (-(probs[2]! * Math.log(probs[2]!)) - probs[3]! * Math.log(probs[3]!)) / Math.log(2),
+        6,
+      );
     }
   });
 
@@ -100,8 +105,22 @@ describe('attention-maps probes', () => {
     }
   });
   it('tokens: each list behind the prefix, cut to T', () => {
-    const b = probeSequences('tokens', 4, 99, 50, new NormalRng(Uint32Array.of(1, 2, 3, 4)), [0], [[1, 2, 3, 4, 5], [6, 7, 8]]);
-    expect(b.sequences).toEqual([[0, 1, 2, 3], [0, 6, 7, 8]]);
+    const b = probeSequences(
+      'tokens',
+      4,
+      99,
+      50,
+      new NormalRng(Uint32Array.of(1, 2, 3, 4)),
+      [0],
+      [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8],
+      ],
+    );
+    expect(b.sequences).toEqual([
+      [0, 1, 2, 3],
+      [0, 6, 7, 8],
+    ]);
   });
   it("GPT-2's byte-pair encoding (gpt-tokenizer): 'The cat sat on the mat.' is 464 3797 3332 319 262 2603 13", async () => {
     const tok = await gpt2Tokenizer();
@@ -124,14 +143,23 @@ describe('attention-maps graph surgery on a torch.onnx.export model', () => {
     expect(out[0]!.logits).not.toBeNull();
     // PyTorch's own nn.TransformerEncoderLayer writes its attention as [batch·heads, T, T]: 2 sequences × 4 heads.
     const enc = await openModel({ file: join(FIXTURES, 'encoder.onnx'), idsInput: 'input_ids' });
-    expect(enc.layers.map((l) => [l.probs, l.heads])).toEqual([['/enc/layers.0/self_attn/Softmax_output_0', 4], ['/enc/layers.1/self_attn/Softmax_output_0', 4]]);
-    const [first] = await enc.run([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
-    const row = (b: number, h: number, i: number) => Array.from(first!.probs.subarray(((b * 4 + h) * 6 + i) * 6, ((b * 4 + h) * 6 + i + 1) * 6));
+    expect(enc.layers.map((l) => [l.probs, l.heads])).toEqual([
+      ['/enc/layers.0/self_attn/Softmax_output_0', 4],
+      ['/enc/layers.1/self_attn/Softmax_output_0', 4],
+    ]);
+    const [first] = await enc.run([
+      [1, 2, 3, 4, 5, 6],
+      [7, 8, 9, 10, 11, 12],
+    ]);
+    const row = (b: number, h: number, i: number) =>
+      Array.from(first!.probs.subarray(((b * 4 + h) * 6 + i) * 6, ((b * 4 + h) * 6 + i + 1) * 6));
     expect(row(1, 3, 2).reduce((a, x) => a + x, 0)).toBeCloseTo(1, 6);
     expect(row(1, 3, 2).slice(3), 'causal: keys after the query hidden').toEqual([0, 0, 0]);
     // Named instead of found: the same tensors, the logits found as the Softmax's input.
     const named = await openModel({ file: PLANTED, idsInput: 'input_ids', attention: ['/blocks.1/Softmax_output_0'] });
-    expect(named.layers).toEqual([{ probs: '/blocks.1/Softmax_output_0', logits: '/blocks.1/Where_output_0', heads: 4 }]);
+    expect(named.layers).toEqual([
+      { probs: '/blocks.1/Softmax_output_0', logits: '/blocks.1/Where_output_0', heads: 4 },
+    ]);
   });
 });
 
@@ -146,7 +174,11 @@ describe('attention-maps: a model whose batch axis is fixed to 1', () => {
     const fixed = await openModel({ file, idsInput: 'input_ids' });
     const dynamic = await openModel({ file: PLANTED, idsInput: 'input_ids' });
     expect(fixed.maxBatch).toBe(1);
-    const seqs = [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [1, 1, 1, 2, 2, 2]];
+    const seqs = [
+      [1, 2, 3, 4, 5, 6],
+      [7, 8, 9, 10, 11, 12],
+      [1, 1, 1, 2, 2, 2],
+    ];
     const [a, b] = [await fixed.run(seqs), await dynamic.run(seqs)];
     expect(a[1]!.probs.length).toBe(3 * 4 * 36);
     expect(Array.from(a[1]!.probs)).toEqual(Array.from(b[1]!.probs));
@@ -156,14 +188,18 @@ describe('attention-maps: a model whose batch axis is fixed to 1', () => {
 describe('attention-maps: inputs filled by rule (a BERT-like graph with attention_mask, token_type_ids, position_ids)', () => {
   it('ones, zeros and 0…T−1 go in: the maps equal softmax(x xᵀ) with x = E[id] + P[position] + S[0], computed here', async () => {
     const d = 4;
-    const table = (rows: number, seed: number) => Array.from({ length: rows * d }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.8);
+    const table = (rows: number, seed: number) =>
+      Array.from({ length: rows * d }, (_, i) => Math.sin(seed * 7.1 + i * 1.3) * 0.8);
     const [E, P, S] = [table(10, 1), table(8, 2), table(2, 3)];
     const g = new Graph('bert-like');
     const ids = g.input('input_ids', ['B', 'T'], 'int64');
     const mask = g.input('attention_mask', ['B', 'T'], 'int64');
     const types = g.input('token_type_ids', ['B', 'T'], 'int64');
     const pos = g.input('position_ids', ['B', 'T'], 'int64');
-    const x = g.op('Add', [g.op('Add', [g.op('Gather', [g.floats(E, [10, d]), ids]), g.op('Gather', [g.floats(P, [8, d]), pos])]), g.op('Gather', [g.floats(S, [2, d]), types])]);
+    const x = g.op('Add', [
+      g.op('Add', [g.op('Gather', [g.floats(E, [10, d]), ids]), g.op('Gather', [g.floats(P, [8, d]), pos])]),
+      g.op('Gather', [g.floats(S, [2, d]), types]),
+    ]);
     const logits = g.op('Unsqueeze', [g.op('MatMul', [x, g.op('Transpose', [x], { perm: [0, 2, 1] })]), g.ints([1])]);
     const hidden = g.op('Mul', [g.op('Sub', [g.floats([1]), g.op('Cast', [mask], { to: 1 })]), g.floats([-1e4])]);
     const probs = g.op('Softmax', [g.op('Add', [logits, g.op('Unsqueeze', [hidden, g.ints([1, 2])])])], { axis: -1 });
@@ -224,7 +260,8 @@ describe('attention-maps on the hand-planted model (L0H0 previous token, L0H1 fi
       else expect(Number(r['previous_token_score'])).toBeLessThan(0.5);
       if (L0H1) expect(Number(r['first_token_mass'])).toBeGreaterThanOrEqual(0.95);
       else expect(Number(r['first_token_mass'])).toBeLessThan(0.5);
-      for (const score of ['duplicate_token_score', 'induction_score']) if (r[score]) expect(Number(r[score]), `${score} of L${r['layer']}H${r['head']}`).toBeLessThan(0.5);
+      for (const score of ['duplicate_token_score', 'induction_score'])
+        if (r[score]) expect(Number(r[score]), `${score} of L${r['layer']}H${r['head']}`).toBeLessThan(0.5);
     }
   });
 
@@ -235,16 +272,22 @@ describe('attention-maps on the hand-planted model (L0H0 previous token, L0H1 fi
 
   it('golden: the columns of results.csv and of the derived tables, and the findings', () => {
     const run = latestRun(join(dir, 'out'), 'am');
-    const headers = ['results', 'heads', 'top_heads', 'maps'].map((t) => readFileSync(join(run, `${t}.csv`), 'utf8').split('\n')[0]);
+    const headers = ['results', 'heads', 'top_heads', 'maps'].map(
+      (t) => readFileSync(join(run, `${t}.csv`), 'utf8').split('\n')[0],
+    );
     expectGolden('attention-maps.header.csv', `${headers.join('\n')}\n`);
-    const findings = [...report.match(/<ul class="findings">(.*?)<\/ul>/)![1]!.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]!.replace(/&#39;/g, "'"));
+    const findings = [...report.match(/<ul class="findings">(.*?)<\/ul>/)![1]!.matchAll(/<li>(.*?)<\/li>/g)].map((m) =>
+      m[1]!.replace(/&#39;/g, "'"),
+    );
     expectGolden('attention-maps.findings.txt', `${findings.join('\n')}\n`);
   });
 
   it('the untrained baseline (weights permuted) loses both heads', () => {
     const untrained = rows().filter((r) => r['model'] === 'untrained' && r['layer'] === '0');
     expect(untrained).toHaveLength(2 * 4);
-    expect(untrained.find((r) => r['head'] === '0' && r['probe'] === 'random')!['previous_token_score']).not.toMatch(/^0\.9/);
+    expect(untrained.find((r) => r['head'] === '0' && r['probe'] === 'random')!['previous_token_score']).not.toMatch(
+      /^0\.9/,
+    );
     expect(Math.max(...untrained.map((r) => Number(r['first_token_mass'])))).toBeLessThan(0.95);
   });
 
@@ -299,50 +342,84 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
   });
 
   it('ids outside the vocabulary', async () => {
-    const { err, file } = await refused('vocab', yaml('  model: planted.onnx\n  tokens:\n    - [1, 2, 3, 4, 5, 6, 7, 50]', 'probe: [tokens]\n  T: [8]'));
+    const { err, file } = await refused(
+      'vocab',
+      yaml('  model: planted.onnx\n  tokens:\n    - [1, 2, 3, 4, 5, 6, 7, 50]', 'probe: [tokens]\n  T: [8]'),
+    );
     expect(err).toContain(`${file}:12:`);
     expect(err).toContain(msg.idsOutOfVocab('settings.tokens[0]', join(dir, 'planted.onnx'), 50, 50));
   });
 
-  it('T beyond the model\'s positions: the largest T that works', async () => {
+  it("T beyond the model's positions: the largest T that works", async () => {
     const { err, file } = await refused('long', yaml('  model: planted.onnx', 'probe: [random]\n  T: [16, 40]'));
     expect(err).toContain(`${file}:8:`);
     expect(err).toMatch(/grid\.T: .*planted\.onnx fails at T=40 \(.*\); the largest T it runs is 32/);
   });
 
   it('no attention found: says what was searched', async () => {
-    model('no-attention.onnx', (g) => g.output(g.op('Gather', [g.floats(new Array(20).fill(0.5), [10, 2]), g.input('input_ids', [1, 'T'], 'int64')]), 'y', [1, 'T', 2]));
+    model('no-attention.onnx', (g) =>
+      g.output(
+        g.op('Gather', [g.floats(new Array(20).fill(0.5), [10, 2]), g.input('input_ids', [1, 'T'], 'int64')]),
+        'y',
+        [1, 'T', 2],
+      ),
+    );
     const { err } = await refused('none', yaml('  model: no-attention.onnx'));
-    expect(err).toMatch(/settings\.model: no attention found in .*no-attention\.onnx: searched its 2 nodes for a Softmax over the last axis whose output is multiplied \(MatMul\) by the values, and found 0 Softmax nodes/);
+    expect(err).toMatch(
+      /settings\.model: no attention found in .*no-attention\.onnx: searched its 2 nodes for a Softmax over the last axis whose output is multiplied \(MatMul\) by the values, and found 0 Softmax nodes/,
+    );
     expect(err).toContain('[BAD_MODEL]');
   });
 
   it('a named tensor that does not exist', async () => {
-    const { err, file } = await refused('named', yaml('  model: planted.onnx\n  attention: [/blocks.0/Softmax_output_0, nope]'));
+    const { err, file } = await refused(
+      'named',
+      yaml('  model: planted.onnx\n  attention: [/blocks.0/Softmax_output_0, nope]'),
+    );
     expect(err).toContain(`${file}:11:`);
     expect(err).toContain('settings.attention: ');
-    expect(err).toContain('has no tensor named "nope"; expected the outputs of its attention Softmax nodes, which are: /blocks.0/Softmax_output_0, /blocks.1/Softmax_output_0');
+    expect(err).toContain(
+      'has no tensor named "nope"; expected the outputs of its attention Softmax nodes, which are: /blocks.0/Softmax_output_0, /blocks.1/Softmax_output_0',
+    );
   });
 
-  it('the text probe on a model without GPT-2\'s vocabulary and no tokenizer', async () => {
-    const { err } = await refused('notok', yaml('  model: planted.onnx\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [6]'));
+  it("the text probe on a model without GPT-2's vocabulary and no tokenizer", async () => {
+    const { err } = await refused(
+      'notok',
+      yaml('  model: planted.onnx\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [6]'),
+    );
     expect(err).toContain(msg.noTokenizer(join(dir, 'planted.onnx'), 50));
   });
 
   it('a tokenizer.json that does not load, and a text shorter than T', async () => {
     writeFileSync(join(dir, 'bad-tokenizer.json'), '{"model": {"type": "Nonesuch"}}');
-    const bad = await refused('badtok', yaml('  model: planted.onnx\n  tokenizer: bad-tokenizer.json\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [6]'));
+    const bad = await refused(
+      'badtok',
+      yaml(
+        '  model: planted.onnx\n  tokenizer: bad-tokenizer.json\n  texts: ["the cat sat on the mat"]',
+        'probe: [text]\n  T: [6]',
+      ),
+    );
     expect(bad.err).toContain(`${bad.file}:11:`);
     expect(bad.err).toContain('settings.tokenizer: ');
     copyFileSync(join(FIXTURES, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-    const short = await refused('short', yaml('  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["the cat sat on the mat"]', 'probe: [text]\n  T: [12]'));
+    const short = await refused(
+      'short',
+      yaml(
+        '  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["the cat sat on the mat"]',
+        'probe: [text]\n  T: [12]',
+      ),
+    );
     expect(short.err).toContain(msg.probeTooShort('settings.texts[0]', 8, 12)); // [CLS] + 6 words + [SEP]
   });
 
   it('a model whose sequence axis is fixed: T must be that length', async () => {
     const model = decodeModel(readFileSync(PLANTED));
     model.graph!.input!.find((i) => i.name === 'input_ids')!.type!.tensorType!.shape!.dim![1] = { dimValue: 16 };
-    writeFileSync(join(dir, 'fixed16.onnx'), (await import('onnx-proto')).default.onnx.ModelProto.encode(model).finish());
+    writeFileSync(
+      join(dir, 'fixed16.onnx'),
+      (await import('onnx-proto')).default.onnx.ModelProto.encode(model).finish(),
+    );
     const { err } = await refused('fixed', yaml('  model: fixed16.onnx', 'probe: [random]\n  T: [16, 24]'));
     expect(err).toContain(msg.fixedLengthGrid(join(dir, 'fixed16.onnx'), 24, 16));
     const ok = await cli([join(dir, 'fixed.yaml'), '--set', 'T=[16]', '--out', join(dir, 'out-fixed-ok')]);
@@ -361,7 +438,13 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
     copyFileSync(PLANTED, join(dir, 'planted.onnx'));
     copyFileSync(join(FIXTURES, 'tokenizer.json'), join(dir, 'tokenizer.json'));
     const text = 'The cat sat on the mat, and the dog ran to the park.'; // 17 tokens with [CLS] and [SEP]
-    writeFileSync(join(dir, 'e.yaml'), yaml(`  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["${text}", "${text}"]`, 'probe: [text]\n  T: [16]'));
+    writeFileSync(
+      join(dir, 'e.yaml'),
+      yaml(
+        `  model: planted.onnx\n  tokenizer: tokenizer.json\n  texts: ["${text}", "${text}"]`,
+        'probe: [text]\n  T: [16]',
+      ),
+    );
     const r = await cli([join(dir, 'e.yaml'), '--out', join(dir, 'out')]);
     expect(r.code, r.stderr).toBe(0);
     const run = latestRun(join(dir, 'out'), 'am');
@@ -376,15 +459,24 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
   }, 60_000);
 });
 
-describe('attention-maps: the induction-heads experiment\'s model (examples/attention-maps/induction-heads.yaml --quick)', () => {
+describe("attention-maps: the induction-heads experiment's model (examples/attention-maps/induction-heads.yaml --quick)", () => {
   it('finds its two layers and its claims, which name L0H0 and L1H1, pass', async () => {
     const dir = tmp();
-    const r = await cli([join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'), '--quick', '--check', '--out', join(dir, 'out')]);
+    const r = await cli([
+      join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'),
+      '--quick',
+      '--check',
+      '--out',
+      join(dir, 'out'),
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('claims: 4/4 passed');
     expect(r.stdout).toMatch(/induction_score \(repeated, T=24\): L1H1 0\.6/);
     // The wrong variant: the planted model has L0H0 but no induction head, and fails exactly that claim.
-    const text = readFileSync(join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'), 'utf8').replace('../induction-heads/model-2L.onnx', PLANTED);
+    const text = readFileSync(
+      join(import.meta.dirname, '../examples/attention-maps/induction-heads.yaml'),
+      'utf8',
+    ).replace('../induction-heads/model-2L.onnx', PLANTED);
     writeFileSync(join(dir, 'wrong.yaml'), text);
     const wrong = await cli([join(dir, 'wrong.yaml'), '--quick', '--check', '--out', join(dir, 'wrong')]);
     expect(wrong.code, wrong.stdout).toBe(1);
@@ -394,15 +486,26 @@ describe('attention-maps: the induction-heads experiment\'s model (examples/atte
 });
 
 describe('attention-maps: the committed example (experiments/attention-maps.yaml --quick)', () => {
-  it("its claims pass on the trained model, and fail when the same claims are read against a model without induction heads (planted.onnx)", async () => {
+  it('its claims pass on the trained model, and fail when the same claims are read against a model without induction heads (planted.onnx)', async () => {
     const dir = tmp();
     const r = await cli(['attention-maps', '--quick', '--check', '--out', join(dir, 'out')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/claims: (\d+)\/\1 passed/);
     // The wrong variant: the same file and claims, pointed at the planted model (a previous-token head, no induction head).
-    const text = readFileSync(join(import.meta.dirname, '../experiments/attention-maps.yaml'), 'utf8').replace('../examples/attention-maps/induction-2L.onnx', PLANTED);
+    const text = readFileSync(join(import.meta.dirname, '../experiments/attention-maps.yaml'), 'utf8').replace(
+      '../examples/attention-maps/induction-2L.onnx',
+      PLANTED,
+    );
     writeFileSync(join(dir, 'wrong.yaml'), text);
-    const wrong = await cli([join(dir, 'wrong.yaml'), '--quick', '--set', 'T=[32]', '--check', '--out', join(dir, 'wrong')]);
+    const wrong = await cli([
+      join(dir, 'wrong.yaml'),
+      '--quick',
+      '--set',
+      'T=[32]',
+      '--check',
+      '--out',
+      join(dir, 'wrong'),
+    ]);
     expect(wrong.code, wrong.stdout).toBe(1);
     expect(wrong.stdout).toContain('FAIL induction-head-l1h0');
     expect(wrong.stdout).toContain('FAIL previous-token-heads'); // planted.onnx's L0H1 attends to the first token, not the previous one

@@ -22,7 +22,15 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     report = join(latestRun(out, 'qk-variance'), 'report.html');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 120_000);
@@ -37,8 +45,20 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(pathToFileURL(report).href);
-    await page.waitForFunction(() => document.querySelectorAll('.vis[data-interactive="true"]').length === document.querySelectorAll('.vis').length, null, { timeout: 30_000 });
-    const charts = await page.$$eval('.vis', (els) => els.map((el) => el.querySelectorAll('.vega-embed svg .mark-symbol path, .vega-embed svg .mark-line path, .vega-embed svg .mark-rule line').length));
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('.vis[data-interactive="true"]').length === document.querySelectorAll('.vis').length,
+      null,
+      { timeout: 30_000 },
+    );
+    const charts = await page.$$eval('.vis', (els) =>
+      els.map(
+        (el) =>
+          el.querySelectorAll(
+            '.vega-embed svg .mark-symbol path, .vega-embed svg .mark-line path, .vega-embed svg .mark-rule line',
+          ).length,
+      ),
+    );
     expect(charts).toHaveLength(3);
     for (const marks of charts) expect(marks).toBeGreaterThan(0);
     expect(await page.locator('table th', { hasText: 'expected' }).count()).toBe(1);
@@ -57,44 +77,68 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     ['qk-variance', ['--quick', '--set', 'trials=500']],
     ['attention-training', ['--quick', '--set', 'steps=20', '--set', 'd_model=[16]']],
     ['scaling', ['--quick', '--set', 'N=[256,512]', '--set', 'time_budget_ms=20', '--set', 'error_draws=2']],
-    ['mha-vs-mqa', ['--quick', '--set', 'n=[128,8192]', '--set', 'b=[1]', '--set', 'd=[1024]', '--set', 'h=[16]', '--set', 'time_budget_ms=10']],
+    [
+      'mha-vs-mqa',
+      [
+        '--quick',
+        '--set',
+        'n=[128,8192]',
+        '--set',
+        'b=[1]',
+        '--set',
+        'd=[1024]',
+        '--set',
+        'h=[16]',
+        '--set',
+        'time_budget_ms=10',
+      ],
+    ],
     ['softmax-saturation', ['--quick', '--set', 'draws=200', '--set', 'spectral_draws=8']],
     ['induction-heads', ['--quick']],
     ['attention-maps', ['--quick']],
   ];
-  it.each(FIRST_SCREEN)('%s: verdict and findings on the first screen, no horizontal scroll at 1280 px, every figure with alt text', async (name, args) => {
-    const root = name === 'qk-variance' ? out : join(tmp(), 'results');
-    if (name !== 'qk-variance') expect((await cli([name, ...args, '--out', root])).code).toBe(0);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(pathToFileURL(join(latestRun(root, name), 'report.html')).href);
-    await page.waitForFunction(() => document.querySelectorAll('.vis[data-interactive="true"]').length === document.querySelectorAll('.vis').length, null, { timeout: 30_000 });
-    const layout = await page.evaluate(() => {
-      const bottom = (sel: string) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? Infinity;
-      return {
-        scrollWidth: document.documentElement.scrollWidth,
-        clientWidth: document.documentElement.clientWidth,
-        verdict: bottom('.verdict'),
-        findings: bottom('.findings'),
-        findingCount: document.querySelectorAll('.findings li').length,
-        unlabelled: [...document.querySelectorAll('.vis')].filter((el) => !el.getAttribute('aria-label')).length,
-        katex: document.querySelectorAll('.katex').length,
-        rawTex: document.body.innerText.match(/\$[^$\n]+\$/g) ?? [],
-      };
-    });
-    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
-    expect(layout.verdict).toBeLessThan(900);
-    expect(layout.findings).toBeLessThan(900);
-    expect(layout.findingCount).toBeGreaterThanOrEqual(3);
-    expect(layout.unlabelled).toBe(0);
-    // The built-in files write their formulas in TeX: typeset by KaTeX, no raw $…$ left.
-    expect(layout.katex).toBeGreaterThan(0);
-    expect(layout.rawTex).toEqual([]);
-    await page.screenshot({ path: join(ARTIFACTS, `first-screen-${name}.png`) });
-    expect(errors).toEqual([]);
-  });
+  it.each(FIRST_SCREEN)(
+    '%s: verdict and findings on the first screen, no horizontal scroll at 1280 px, every figure with alt text',
+    async (name, args) => {
+      const root = name === 'qk-variance' ? out : join(tmp(), 'results');
+      if (name !== 'qk-variance') expect((await cli([name, ...args, '--out', root])).code).toBe(0);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(join(latestRun(root, name), 'report.html')).href);
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('.vis[data-interactive="true"]').length ===
+          document.querySelectorAll('.vis').length,
+        null,
+        { timeout: 30_000 },
+      );
+      const layout = await page.evaluate(() => {
+        const bottom = (sel: string) => document.querySelector(sel)?.getBoundingClientRect().bottom ?? Infinity;
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          clientWidth: document.documentElement.clientWidth,
+          verdict: bottom('.verdict'),
+          findings: bottom('.findings'),
+          findingCount: document.querySelectorAll('.findings li').length,
+          unlabelled: [...document.querySelectorAll('.vis')].filter((el) => !el.getAttribute('aria-label')).length,
+          katex: document.querySelectorAll('.katex').length,
+          rawTex: document.body.innerText.match(/\$[^$\n]+\$/g) ?? [],
+        };
+      });
+      expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
+      expect(layout.verdict).toBeLessThan(900);
+      expect(layout.findings).toBeLessThan(900);
+      expect(layout.findingCount).toBeGreaterThanOrEqual(3);
+      expect(layout.unlabelled).toBe(0);
+      // The built-in files write their formulas in TeX: typeset by KaTeX, no raw $…$ left.
+      expect(layout.katex).toBeGreaterThan(0);
+      expect(layout.rawTex).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, `first-screen-${name}.png`) });
+      expect(errors).toEqual([]);
+    },
+  );
 
   it('the index opens from disk and links to the report', async () => {
     const page = await browser.newPage();

@@ -6,12 +6,24 @@ import { renderSvg } from '../src/report/render.js';
 import { Chart } from '../src/spec/schema.js';
 
 const chart = (spec: unknown) => Chart.parse({ id: 'c', title: 'T', spec });
-const rows = [8, 64].flatMap((D) => ['softmax', 'quadratic-kernel'].flatMap((method) => [1, 8].map((b) => ({ D, method, b, N: 2, t: D * b }))));
+const rows = [8, 64].flatMap((D) =>
+  ['softmax', 'quadratic-kernel'].flatMap((method) => [1, 8].map((b) => ({ D, method, b, N: 2, t: D * b }))),
+);
 
 describe('charts read without the fragment spelling it out', () => {
   it('facet headers name their variable; values with a display name show it in legends and headers', async () => {
     const spec = buildChartSpec(
-      chart({ facet: { column: { field: 'D', type: 'ordinal' } }, spec: { mark: 'point', encoding: { x: { field: 'N', type: 'quantitative' }, y: { field: 't', type: 'quantitative' }, color: { field: 'method', type: 'nominal' } } } }),
+      chart({
+        facet: { column: { field: 'D', type: 'ordinal' } },
+        spec: {
+          mark: 'point',
+          encoding: {
+            x: { field: 'N', type: 'quantitative' },
+            y: { field: 't', type: 'quantitative' },
+            color: { field: 'method', type: 'nominal' },
+          },
+        },
+      }),
       rows,
       { 'quadratic-kernel': 'linear form' },
     );
@@ -25,7 +37,14 @@ describe('charts read without the fragment spelling it out', () => {
 
   it('display names also label nominal axes and fill tooltips (under the field’s own title)', async () => {
     const spec = buildChartSpec(
-      chart({ mark: 'bar', encoding: { x: { field: 'method', type: 'nominal' }, y: { field: 't', type: 'quantitative', aggregate: 'sum' }, tooltip: [{ field: 'method' }, { field: 'D' }] } }),
+      chart({
+        mark: 'bar',
+        encoding: {
+          x: { field: 'method', type: 'nominal' },
+          y: { field: 't', type: 'quantitative', aggregate: 'sum' },
+          tooltip: [{ field: 'method' }, { field: 'D' }],
+        },
+      }),
       rows,
       { 'quadratic-kernel': 'linear form' },
     );
@@ -35,7 +54,10 @@ describe('charts read without the fragment spelling it out', () => {
     expect(svg).toContain('>softmax<');
     expect(svg).not.toContain('>quadratic-kernel<');
     // the tooltip shows the computed name under the title "method"
-    expect((spec as { encoding: { tooltip: unknown[] } }).encoding.tooltip[0]).toEqual({ field: 'method (name)', title: 'method' });
+    expect((spec as { encoding: { tooltip: unknown[] } }).encoding.tooltip[0]).toEqual({
+      field: 'method (name)',
+      title: 'method',
+    });
     const view = new View(parse(compile(spec).spec), { renderer: 'none' });
     await view.runAsync();
     // data_0: the aggregated bars, each with its method's name
@@ -49,7 +71,14 @@ describe('charts read without the fragment spelling it out', () => {
       chart({
         transform: [{ calculate: "'b = ' + datum.b", as: 'batch' }],
         facet: { column: { field: 'batch', type: 'nominal' } },
-        spec: { mark: 'line', encoding: { x: { field: 'N', type: 'quantitative' }, y: { field: 't', type: 'quantitative' }, strokeDash: { field: 'method', type: 'nominal' } } },
+        spec: {
+          mark: 'line',
+          encoding: {
+            x: { field: 'N', type: 'quantitative' },
+            y: { field: 't', type: 'quantitative' },
+            strokeDash: { field: 'method', type: 'nominal' },
+          },
+        },
       }),
       rows,
     );
@@ -60,7 +89,12 @@ describe('charts read without the fragment spelling it out', () => {
   });
 
   it('an expression Vega cannot evaluate is an error, not a blank figure (which crashed the PNG renderer)', async () => {
-    const bad = { title: 'bad', data: { values: [{ s: null }] }, facet: { column: { field: 's', type: 'nominal', header: { labelExpr: "indexof(datum.value, 'x')" } } }, spec: { mark: 'point' } };
+    const bad = {
+      title: 'bad',
+      data: { values: [{ s: null }] },
+      facet: { column: { field: 's', type: 'nominal', header: { labelExpr: "indexof(datum.value, 'x')" } } },
+      spec: { mark: 'point' },
+    };
     await expect(renderSvg(bad as never)).rejects.toThrow(/^Vega could not draw the chart "bad": TypeError/);
   });
 });

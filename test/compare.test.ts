@@ -3,7 +3,18 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, PRIOR_DF, sessionHalfWidth, sessionNoise, timingVerdict, UNMEASURED_NOISE_FACTOR } from '../src/stats/compare.js';
+import {
+  bootstrapRatio,
+  estimateDifference,
+  mannWhitneyU,
+  minimumP,
+  pointNoise,
+  PRIOR_DF,
+  sessionHalfWidth,
+  sessionNoise,
+  timingVerdict,
+  UNMEASURED_NOISE_FACTOR,
+} from '../src/stats/compare.js';
 import { cli, latestRun, listFiles, tmp } from './helpers.js';
 
 describe('comparison statistics, checked by hand', () => {
@@ -53,7 +64,7 @@ describe('comparison statistics, checked by hand', () => {
     // σ² = 0.01 on many df a side (t = 1.960), 3 rounds a side: half-width 1.960 · √(0.01 · 2/3) = 0.1600 on the log scale.
     const noise = { variance: 0.01, df: 10_000 };
     const half = sessionHalfWidth(noise, noise, [3, 3])!;
-    expect(half).toBeCloseTo(0.1600, 3);
+    expect(half).toBeCloseTo(0.16, 3);
     const verdict = (ratio: number) => timingVerdict(ratio, [ratio, ratio], half, 1.1);
     expect(verdict(1.3).low).toBeCloseTo(1.3 * Math.exp(-0.16), 3);
     expect(verdict(1.3).verdict).toBe('slower'); // low 1.108 > 1.1
@@ -62,9 +73,15 @@ describe('comparison statistics, checked by hand', () => {
     expect(verdict(1.05).verdict).toBe('same');
     // The wider of the two stands (the bootstrap resamples the rounds, so it holds their spread already; adding the two
     // would count it twice): ±0.15 under ±0.16 changes nothing, ±0.2 over it makes 1.3 inconclusive (low 1.064).
-    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).low).toBeCloseTo(1.3 * Math.exp(-0.16), 3);
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).low).toBeCloseTo(
+      1.3 * Math.exp(-0.16),
+      3,
+    );
     expect(timingVerdict(1.3, [1.3 * Math.exp(-0.15), 1.3 * Math.exp(0.15)], half, 1.1).verdict).toBe('slower');
-    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.2), 1.3 * Math.exp(0.2)], half, 1.1).low).toBeCloseTo(1.3 * Math.exp(-0.2), 3);
+    expect(timingVerdict(1.3, [1.3 * Math.exp(-0.2), 1.3 * Math.exp(0.2)], half, 1.1).low).toBeCloseTo(
+      1.3 * Math.exp(-0.2),
+      3,
+    );
     expect(timingVerdict(1.3, [1.3 * Math.exp(-0.2), 1.3 * Math.exp(0.2)], half, 1.1).verdict).toBe('inconclusive');
   });
 
@@ -90,7 +107,10 @@ describe('comparison statistics, checked by hand', () => {
 
   it("each run's own spread: a loaded B's wide rounds widen by σ_B²/R_B; a run without rounds borrows the other's σ", () => {
     // A: σ² 0.0004 over 2 df, 3 rounds; B: σ² 0.09 over 2 df, 3 rounds → √(0.0004/3 + 0.09/3) = 0.17359, Welch df ≈ 2.02 → 2, t = 4.3027.
-    const [a, b] = [{ variance: 0.0004, df: 2 }, { variance: 0.09, df: 2 }];
+    const [a, b] = [
+      { variance: 0.0004, df: 2 },
+      { variance: 0.09, df: 2 },
+    ];
     expect(sessionHalfWidth(a, b, [3, 3])).toBeCloseTo(4.3027 * Math.sqrt(0.0004 / 3 + 0.09 / 3), 3);
     // B without rounds: A's σ stands for both (on A's 2 df), R_B = 1: t(2) · √(0.0004 · (1/3 + 1)).
     expect(sessionHalfWidth(a, null, [3, 1])).toBeCloseTo(4.3027 * Math.sqrt(0.0004 * (4 / 3)), 3);
@@ -127,7 +147,10 @@ describe('comparison statistics, checked by hand', () => {
 
   it('estimates: B − A with the normal interval of the difference and z', () => {
     // se 1 each (95% half-width 1.96): diff 3, se √2, z = 2.1213, interval 3 ± 1.96·√2.
-    const d = estimateDifference({ value: 10, low: 10 - 1.959964, high: 10 + 1.959964 }, { value: 13, low: 13 - 1.959964, high: 13 + 1.959964 });
+    const d = estimateDifference(
+      { value: 10, low: 10 - 1.959964, high: 10 + 1.959964 },
+      { value: 13, low: 13 - 1.959964, high: 13 + 1.959964 },
+    );
     expect(d.diff).toBe(3);
     expect(d.z).toBeCloseTo(3 / Math.SQRT2, 5);
     expect(d.low).toBeCloseTo(3 - 1.959964 * Math.SQRT2, 5);
@@ -163,14 +186,29 @@ describe('npm run exp -- compare', () => {
   it('bad arguments exit 2 with a clear message and write nothing', async () => {
     const out = join(tmp(), 'results');
     expect((await cli([...QK, '--out', out])).code).toBe(0);
-    expect((await cli(['softmax-saturation', '--quick', '--set', 'd=[4]', '--set', 'draws=100', '--out', out])).code).toBe(0);
+    expect(
+      (await cli(['softmax-saturation', '--quick', '--set', 'd=[4]', '--set', 'draws=100', '--out', out])).code,
+    ).toBe(0);
     const before = listFiles(out);
     const cases: [string[], string][] = [
-      [['compare', 'qk-variance@nope', 'qk-variance@latest'], msg.unknownRun('qk-variance', 'nope', readdirSync(join(out, 'qk-variance')).filter((d) => d !== 'latest'))],
+      [
+        ['compare', 'qk-variance@nope', 'qk-variance@latest'],
+        msg.unknownRun(
+          'qk-variance',
+          'nope',
+          readdirSync(join(out, 'qk-variance')).filter((d) => d !== 'latest'),
+        ),
+      ],
       [['compare', 'no-such-dir', 'qk-variance@latest'], msg.compareRef('no-such-dir')],
-      [['compare', 'qk-variance@latest', 'softmax-saturation@latest'], msg.compareExperiments('qk-variance', 'softmax-saturation')],
+      [
+        ['compare', 'qk-variance@latest', 'softmax-saturation@latest'],
+        msg.compareExperiments('qk-variance', 'softmax-saturation'),
+      ],
       [['compare', 'qk-variance@latest'], msg.compareUsage()],
-      [['compare', 'qk-variance@latest', 'qk-variance@latest', '--threshold', '0.5'], msg.badOptionValue('threshold', '0.5', 'a factor ≥ 1, e.g. 1.10')],
+      [
+        ['compare', 'qk-variance@latest', 'qk-variance@latest', '--threshold', '0.5'],
+        msg.badOptionValue('threshold', '0.5', 'a factor ≥ 1, e.g. 1.10'),
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await cli([...args, '--out', out]);
@@ -184,7 +222,11 @@ describe('npm run exp -- compare', () => {
   it('a shard is refused: merge first', async () => {
     const out = join(tmp(), 'results');
     expect((await cli([...QK, '--shard', '1/2', '--out', out])).code).toBe(0);
-    const shard = join(out, 'qk-variance', readdirSync(join(out, 'qk-variance')).find((d) => d.endsWith('shard1of2'))!);
+    const shard = join(
+      out,
+      'qk-variance',
+      readdirSync(join(out, 'qk-variance')).find((d) => d.endsWith('shard1of2'))!,
+    );
     const r = await cli(['compare', shard, shard, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(msg.compareShard(shard, '1/2'));

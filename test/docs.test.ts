@@ -36,7 +36,8 @@ describe('the documentation', () => {
   const pages = [README, ...markdownUnder(join(ROOT, 'docs'))];
 
   it('finds links in prose but not in code', () => {
-    const md = 'See [a](a.md), ![fig](x/y.png "t") and [b](b.md#part).\n\n```sh\n[c](c.md)\n```\n`[d](d.md)`\n[ref]: ref.md\n';
+    const md =
+      'See [a](a.md), ![fig](x/y.png "t") and [b](b.md#part).\n\n```sh\n[c](c.md)\n```\n`[d](d.md)`\n[ref]: ref.md\n';
     expect(linkTargets(md)).toEqual(['a.md', 'x/y.png', 'b.md#part', 'ref.md']);
   });
 
@@ -73,8 +74,13 @@ describe('the documentation', () => {
   });
 
   it('explains every package of package.json in docs/dependencies.md', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-    const names = ['dependencies', 'devDependencies', 'optionalDependencies', 'overrides'].flatMap((k) => Object.keys(pkg[k] ?? {}));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
+    const names = ['dependencies', 'devDependencies', 'optionalDependencies', 'overrides'].flatMap((k) =>
+      Object.keys(pkg[k] ?? {}),
+    );
     const page = readFileSync(join(ROOT, 'docs/dependencies.md'), 'utf8');
     expect(names.filter((n) => !page.includes(`\`${n}\``))).toEqual([]);
   });

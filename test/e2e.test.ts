@@ -32,10 +32,16 @@ describe('qk-variance --quick end to end', () => {
     const files = listFiles(dir);
     expect(files.filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
-        'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
-        ...charts.map((c) => `charts/${c}.vl.json`), 'charts/variance-vs-d.slides.vl.json',
+        'manifest.json',
+        'points.jsonl',
+        'report.html',
+        'results.csv',
+        ...charts.map((c) => `charts/${c}.vl.json`),
+        'charts/variance-vs-d.slides.vl.json',
         ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
-        'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
+        'vendor/vega-embed.min.js',
+        'vendor/vega-lite.min.js',
+        'vendor/vega.min.js',
       ].sort(),
     );
     // KaTeX's stylesheet and its 20 woff2 fonts, for the report's typeset formulas.
@@ -49,14 +55,24 @@ describe('qk-variance --quick end to end', () => {
       expect(spec.data.values).toHaveLength(40);
       expect(() => compile(spec)).not.toThrow();
       expect(readFileSync(join(dir, `figures/${c}.svg`), 'utf8')).toMatch(/^<svg[^>]*>.*<\/svg>$/s);
-      expect(readFileSync(join(dir, `figures/${c}.png`)).subarray(1, 4).toString()).toBe('PNG');
+      expect(
+        readFileSync(join(dir, `figures/${c}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
     }
     expect(readFileSync(join(dir, 'points.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(40);
   });
 
   it('records provenance in the manifest', () => {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    expect(m).toMatchObject({ status: 'complete', experiment: 'qk-variance', seed: 20261122, quick: true, backend: { name: 'cpu' } });
+    expect(m).toMatchObject({
+      status: 'complete',
+      experiment: 'qk-variance',
+      seed: 20261122,
+      quick: true,
+      backend: { name: 'cpu' },
+    });
     expect(m.experimentSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(m.versions)).toEqual(['node', '@tensorflow/tfjs-core', 'vega', 'vega-lite']);
     expect(m.cpu.count).toBeGreaterThan(0);
@@ -77,7 +93,10 @@ describe('qk-variance --quick end to end', () => {
   it('golden structure of the CSV header and of a Vega-Lite spec', () => {
     expectGolden('qk-variance.header.csv', `${readFileSync(join(dir, 'results.csv'), 'utf8').split('\n')[0]}\n`);
     const spec = JSON.parse(readFileSync(join(dir, 'charts/variance-vs-d.vl.json'), 'utf8'));
-    expectGolden('variance-vs-d.vl.json', `${JSON.stringify({ ...spec, data: { values: `${spec.data.values.length} rows` } }, null, 1)}\n`);
+    expectGolden(
+      'variance-vs-d.vl.json',
+      `${JSON.stringify({ ...spec, data: { values: `${spec.data.values.length} rows` } }, null, 1)}\n`,
+    );
   });
 
   it('the same seed gives a byte-identical results.csv (timing aside); another seed does not', async () => {
@@ -92,19 +111,27 @@ describe('qk-variance --quick end to end', () => {
     expect(stripColumns(c, qkVariance.measuredColumns)).not.toBe(stripColumns(a, qkVariance.measuredColumns));
   });
 
-  it('--quick overlays only the settings its block names; the others keep the file\'s values', async () => {
+  it("--quick overlays only the settings its block names; the others keep the file's values", async () => {
     const { loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
     const { resolveExperiment } = await import('../src/spec/resolve.js');
-    const quick = resolveExperiment(await loadExperiment(resolveExperimentFile('mha-vs-mqa')), { quick: true, sets: [] });
+    const quick = resolveExperiment(await loadExperiment(resolveExperimentFile('mha-vs-mqa')), {
+      quick: true,
+      sets: [],
+    });
     expect(quick.settings['time_budget_ms']).toBe(50);
-    expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual(['A100 40GB (fp16)', 'H100 SXM (fp16)']);
+    expect((quick.settings['hardware'] as { name: string }[]).map((h) => h.name)).toEqual([
+      'A100 40GB (fp16)',
+      'H100 SXM (fp16)',
+    ]);
   });
 
   it('--set overrides a grid axis and a setting', async () => {
     const o = join(tmp(), 'results');
     const r = await cli(['qk-variance', '--quick', '--set', 'd=[3]', '--set', 'trials=500', '--out', o]);
     expect(r.code, r.stderr).toBe(0);
-    const csv = readFileSync(join(o, 'qk-variance', 'latest', 'results.csv'), 'utf8').trimEnd().split('\n');
+    const csv = readFileSync(join(o, 'qk-variance', 'latest', 'results.csv'), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(csv).toHaveLength(1 + 8);
     expect(csv.slice(1).every((l) => l.startsWith('3,1,') && l.includes(',500,'))).toBe(true);
   });
@@ -123,7 +150,8 @@ describe('listing and schema', () => {
 
   it('every experiment file validates and is named after its file', async () => {
     const { listExperimentNames, loadExperiment, resolveExperimentFile } = await import('../src/spec/load.js');
-    for (const name of listExperimentNames()) expect((await loadExperiment(resolveExperimentFile(name))).experiment.name).toBe(name);
+    for (const name of listExperimentNames())
+      expect((await loadExperiment(resolveExperimentFile(name))).experiment.name).toBe(name);
   });
 
   it('the wasm backend is the embedded default here', async () => {

@@ -75,7 +75,9 @@ describe('bad input: exit 2, a located message, nothing written', () => {
   it('unknown key names the key, its line and the allowed keys', async () => {
     const err = await expectBad(GOOD.replace('seed: 1', 'seed: 1\nseeed: 2'));
     expect(err).toContain('FILE:6:1: ');
-    expect(err).toContain(msg.unknownKey('', 'seeed', ['$schema', 'name', 'title', 'description', 'seed']).split(', description')[0]);
+    expect(err).toContain(
+      msg.unknownKey('', 'seeed', ['$schema', 'name', 'title', 'description', 'seed']).split(', description')[0],
+    );
     expect(err).toContain('[SCHEMA]');
   });
 
@@ -88,7 +90,9 @@ describe('bad input: exit 2, a located message, nothing written', () => {
   it('a value of none of the forms a key takes lists those forms (a claim test with `below` instead of `abs_below`)', async () => {
     const claim = 'claims:\n  - { id: c1, text: T, kind: fraction, test: { column: z_var, below: 3 } }\n';
     const err = await expectBad(GOOD.replace('charts:', `${claim}charts:`));
-    expect(err).toBe(`error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between}, {column, abs_below}, {column, abs_below_bonferroni}')} [SCHEMA]\n`);
+    expect(err).toBe(
+      `error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between}, {column, abs_below}, {column, abs_below_bonferroni}')} [SCHEMA]\n`,
+    );
   });
 
   it('wrong type names the key, the value and what is allowed', async () => {
@@ -122,16 +126,22 @@ describe('bad input: exit 2, a located message, nothing written', () => {
   });
 
   it('a claim on a column the simulation does not produce', async () => {
-    const err = await expectBad(`${GOOD}claims:\n  - { id: x, kind: fraction, text: t, test: { column: nope, abs_below: 1 } }\n`);
+    const err = await expectBad(
+      `${GOOD}claims:\n  - { id: x, kind: fraction, text: t, test: { column: nope, abs_below: 1 } }\n`,
+    );
     expect(err).toContain('claims.x: column "nope" is not produced by this simulation');
   });
 
   it('TeX that does not typeset is located at its key: an unknown command, an unclosed $', async () => {
     const unknown = await expectBad(GOOD.replace('description: D', () => "description: 'the variance $\\Var(q)$'"));
-    expect(unknown).toMatch(/^error: FILE:3:14: description: the TeX in this text does not typeset: \$\\Var\(q\)\$: Undefined control sequence: \\Var/);
+    expect(unknown).toMatch(
+      /^error: FILE:3:14: description: the TeX in this text does not typeset: \$\\Var\(q\)\$: Undefined control sequence: \\Var/,
+    );
     expect(unknown).toContain('[BAD_TEX]');
     const unclosed = await expectBad(GOOD.replace('    title: C', () => "    title: 'costs $5'"));
-    expect(unclosed).toContain(`FILE:11:12: ${msg.badTex('charts[0].title', 'a $ is not closed (write \\$ for a dollar sign)')}`);
+    expect(unclosed).toContain(
+      `FILE:11:12: ${msg.badTex('charts[0].title', 'a $ is not closed (write \\$ for a dollar sign)')}`,
+    );
   });
 
   it('a chart that is not valid Vega-Lite', async () => {
@@ -141,11 +151,17 @@ describe('bad input: exit 2, a located message, nothing written', () => {
   });
 
   it('a chart Vega-Lite would draw with a part dropped: a misspelt channel, a field definition without its field', async () => {
-    const channel = await expectBad(GOOD.replace('encoding: { x:', 'encoding: { colr: { field: sigma, type: nominal }, x:'));
-    expect(channel).toMatch(/^error: FILE:12:11: charts\.c: not a valid Vega-Lite fragment: .*colr-encoding is dropped as colr is not a valid encoding channel/);
+    const channel = await expectBad(
+      GOOD.replace('encoding: { x:', 'encoding: { colr: { field: sigma, type: nominal }, x:'),
+    );
+    expect(channel).toMatch(
+      /^error: FILE:12:11: charts\.c: not a valid Vega-Lite fragment: .*colr-encoding is dropped as colr is not a valid encoding channel/,
+    );
     expect(channel).toContain('[BAD_CHART]');
     const field = await expectBad(GOOD.replace('encoding: { x:', 'encoding: { tooltip: [{ feld: sigma }], x:'));
-    expect(field).toContain('Dropping {"feld":"sigma"} from channel "tooltip" since it does not contain any data field');
+    expect(field).toContain(
+      'Dropping {"feld":"sigma"} from channel "tooltip" since it does not contain any data field',
+    );
   });
 
   it('an unknown experiment name lists what exists', async () => {
@@ -163,16 +179,24 @@ describe('bad input: exit 2, a located message, nothing written', () => {
 
   it('malformed --set: no "=", unknown key, bad value', async () => {
     expect(await expectBad(GOOD, ['--set', 'trials'])).toBe(`error: ${msg.badSet('trials')} [BAD_SET]\n`);
-    expect(await expectBad(GOOD, ['--set', 'trails=5'])).toContain('--set trails=...: unknown key "trails" (did you mean "trials"?); settable: d, sigma, mu, scaling, trials, seed, replicates');
-    expect(await expectBad(GOOD, ['--set', 'trials=-5'])).toBe(`error: ${msg.badSetType('trials=-5', 'trials', -5, 'an integer from 100 to 100000000')} [BAD_SET]\n`);
+    expect(await expectBad(GOOD, ['--set', 'trails=5'])).toContain(
+      '--set trails=...: unknown key "trails" (did you mean "trials"?); settable: d, sigma, mu, scaling, trials, seed, replicates',
+    );
+    expect(await expectBad(GOOD, ['--set', 'trials=-5'])).toBe(
+      `error: ${msg.badSetType('trials=-5', 'trials', -5, 'an integer from 100 to 100000000')} [BAD_SET]\n`,
+    );
     expect(await expectBad(GOOD, ['--set', 'd=[64,'])).toContain('--set d=[64,: ');
   });
 
   it('an unknown option and a bad --seed', async () => {
     expect(await expectBad(GOOD, ['--quik'])).toContain('unknown option "--quik"');
     expect(await expectBad(GOOD, ['--seed=-3'])).toContain(msg.badOptionValue('seed', '-3', 'a non-negative integer'));
-    expect(await expectBad(GOOD, ['--seed', '1.5'])).toContain(msg.badOptionValue('seed', '1.5', 'a non-negative integer'));
-    expect(await expectBad(GOOD, ['--seed', '-3'])).toMatch(/^error: Option '--seed' argument is ambiguous.*\(see --help\) \[BAD_OPTION\]/);
+    expect(await expectBad(GOOD, ['--seed', '1.5'])).toContain(
+      msg.badOptionValue('seed', '1.5', 'a non-negative integer'),
+    );
+    expect(await expectBad(GOOD, ['--seed', '-3'])).toMatch(
+      /^error: Option '--seed' argument is ambiguous.*\(see --help\) \[BAD_OPTION\]/,
+    );
   });
 
   it('a forced backend that cannot load fails clearly (here: tensorflow is not installed)', async () => {

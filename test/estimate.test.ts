@@ -9,7 +9,13 @@ import { cli, listFiles, tmp } from './helpers.js';
 
 /** The estimate on the engine a plain run picks here: onnx for the timing experiments, wasm for the others. */
 const engineOf = (engines: readonly string[] | undefined) => (engines?.includes('onnx') ? 'onnx' : 'wasm');
-const LOADED = Object.fromEntries(await Promise.all(['qk-variance', 'softmax-saturation', 'scaling', 'mha-vs-mqa', 'attention-training', 'induction-heads'].map(async (n) => [n, await loadExperiment(resolveExperimentFile(n))] as const)));
+const LOADED = Object.fromEntries(
+  await Promise.all(
+    ['qk-variance', 'softmax-saturation', 'scaling', 'mha-vs-mqa', 'attention-training', 'induction-heads'].map(
+      async (n) => [n, await loadExperiment(resolveExperimentFile(n))] as const,
+    ),
+  ),
+);
 const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
   const resolved = resolveExperiment(LOADED[name]!, { quick: false, sets });
   return estimateRun(resolved, resolved.points, jobs, engineOf(resolved.sim.engines))!;
@@ -23,20 +29,30 @@ describe('the cost model', () => {
   // N = 32768 and five rounds: 73 – 85 s in six quiet default runs on a 2-core AMD EPYC (2026-12-05). mha-vs-mqa's grid of kernels, cache types, MLA and windows: 26.5 – 27.1 s in
   // three quiet runs the same day (`npx tsx scripts/mha-vs-mqa-spread.ts 3`), its model refitted to them.
   // induction-heads: 120 s with --jobs 2 on the same machine, after its loops were unrolled (2026-12-05).
-  const MEASURED_S = { 'qk-variance': 15.3, scaling: 80, 'softmax-saturation': 24.3, 'attention-training': 59, 'induction-heads': 120, 'mha-vs-mqa': 31 };
+  const MEASURED_S = {
+    'qk-variance': 15.3,
+    scaling: 80,
+    'softmax-saturation': 24.3,
+    'attention-training': 59,
+    'induction-heads': 120,
+    'mha-vs-mqa': 31,
+  };
 
-  it("the default mha-vs-mqa fits the 90 s its issue gives it, by the cost model", () => {
+  it('the default mha-vs-mqa fits the 90 s its issue gives it, by the cost model', () => {
     const e = estimateOf('mha-vs-mqa');
     expect(e.points).toBe(76);
     expect(e.ms / 1000).toBeLessThan(90);
     expect(e.ms / 1000).toBeGreaterThan(20);
   });
 
-  it.each(Object.entries(MEASURED_S))('predicts the default %s within a factor of 1.5 of its measured time', (name, seconds) => {
-    const e = estimateOf(name);
-    expect(e.ms / 1000 / seconds).toBeGreaterThan(1 / 1.5);
-    expect(e.ms / 1000 / seconds).toBeLessThan(1.5);
-  });
+  it.each(Object.entries(MEASURED_S))(
+    'predicts the default %s within a factor of 1.5 of its measured time',
+    (name, seconds) => {
+      const e = estimateOf(name);
+      expect(e.ms / 1000 / seconds).toBeGreaterThan(1 / 1.5);
+      expect(e.ms / 1000 / seconds).toBeLessThan(1.5);
+    },
+  );
 
   it('counts Monte Carlo points across --jobs threads, timing points one at a time', () => {
     expect(estimateOf('qk-variance', 1).ms).toBeCloseTo(2 * estimateOf('qk-variance', 2).ms, 6);
@@ -44,7 +60,13 @@ describe('the cost model', () => {
   });
 
   it('qk-variance costs 4 ms + 1.4e-5 ms per trial × dimension: d = 1000 with 1e6 trials is 14 s', () => {
-    const e = estimateOf('qk-variance', 1, ['d=[1000]', 'sigma=[1]', 'mu=[{kind: zero}]', 'scaling=[none]', 'trials=1000000']);
+    const e = estimateOf('qk-variance', 1, [
+      'd=[1000]',
+      'sigma=[1]',
+      'mu=[{kind: zero}]',
+      'scaling=[none]',
+      'trials=1000000',
+    ]);
     expect(e.points).toBe(1);
     expect(e.ms).toBeCloseTo(4 + 14_000, 6);
   });
@@ -57,7 +79,10 @@ describe('the cost model', () => {
   });
 
   it('adds up the experiments of `all`, and formats durations for people', () => {
-    expect(totalEstimate([{ ms: 1000, points: 2 }, undefined, { ms: 500, points: 1 }])).toEqual({ ms: 1500, points: 3 });
+    expect(totalEstimate([{ ms: 1000, points: 2 }, undefined, { ms: 500, points: 1 }])).toEqual({
+      ms: 1500,
+      points: 3,
+    });
     expect(duration(4200)).toBe('4.2 s');
     expect(duration(42_000)).toBe('42 s');
     expect(duration(12 * 60_000)).toBe('12 min');
@@ -98,10 +123,23 @@ describe('the --yes gate', () => {
   });
 
   it('a normal run prints its estimate first', async () => {
-    const r = await cli(['qk-variance', '--quick', '--set', 'trials=500', '--set', 'd=[1,4]', '--jobs', '1', '--out', join(tmp(), 'results')]);
+    const r = await cli([
+      'qk-variance',
+      '--quick',
+      '--set',
+      'trials=500',
+      '--set',
+      'd=[1,4]',
+      '--jobs',
+      '1',
+      '--out',
+      join(tmp(), 'results'),
+    ]);
     expect(r.code).toBe(0);
     // 16 points (d ∈ {1, 4} × the quick grid's 8 mu/scaling pairs), 4 ms + 1.4e-5 × 500 × d each.
-    expect(r.stderr.split('\n')[0]).toBe(msg.estimate('qk-variance', { ms: 8 * (4 + 1.4e-5 * 500) + 8 * (4 + 1.4e-5 * 500 * 4), points: 16 }));
+    expect(r.stderr.split('\n')[0]).toBe(
+      msg.estimate('qk-variance', { ms: 8 * (4 + 1.4e-5 * 500) + 8 * (4 + 1.4e-5 * 500 * 4), points: 16 }),
+    );
   });
 });
 
@@ -126,30 +164,57 @@ describe('estimates that hold', () => {
   // paid 3.6 – 4.1 s more, once: its first gibibyte of fresh memory). A model that counted 2 GB/s for filling fresh
   // inputs said 1.0 – 2.4 s.
   const MEASURED_MS: [string, number, number][] = [
-    ['mha', 1024, 1841], ['mha', 4096, 3413], ['gqa', 1024, 1450], ['gqa', 4096, 908], ['mqa', 1024, 1189], ['mqa', 4096, 857],
+    ['mha', 1024, 1841],
+    ['mha', 4096, 3413],
+    ['gqa', 1024, 1450],
+    ['gqa', 4096, 908],
+    ['mqa', 1024, 1189],
+    ['mqa', 4096, 857],
   ];
-  it.each(MEASURED_MS)('per point within 2× of measured off the default shapes: %s at n = %i, d = 8192', (variant, n, ms) => {
-    // Scoped to the first block (the graph kernel, float32): the file's other blocks (MLA, windows) stay as they are.
-    // One timing round of 25 ms, as --quick had when these were measured (it has two of 25 ms since).
-    const sets = ['grid[0].d=[8192]', 'grid[0].h=[64]', `grid[0].n=[${n}]`, 'grid[0].b=[1]', `grid[0].variant=[${variant}]`, 'grid[0].kernel=[graph]', 'rounds=1', 'time_budget_ms=25'];
-    const resolved = resolveExperiment(LOADED['mha-vs-mqa']!, { quick: true, sets });
-    const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
-    expect(ms / predicted).toBeGreaterThan(0.5);
-    expect(ms / predicted).toBeLessThan(2);
-  });
+  it.each(MEASURED_MS)(
+    'per point within 2× of measured off the default shapes: %s at n = %i, d = 8192',
+    (variant, n, ms) => {
+      // Scoped to the first block (the graph kernel, float32): the file's other blocks (MLA, windows) stay as they are.
+      // One timing round of 25 ms, as --quick had when these were measured (it has two of 25 ms since).
+      const sets = [
+        'grid[0].d=[8192]',
+        'grid[0].h=[64]',
+        `grid[0].n=[${n}]`,
+        'grid[0].b=[1]',
+        `grid[0].variant=[${variant}]`,
+        'grid[0].kernel=[graph]',
+        'rounds=1',
+        'time_budget_ms=25',
+      ];
+      const resolved = resolveExperiment(LOADED['mha-vs-mqa']!, { quick: true, sets });
+      const predicted = resolved.sim.estimateMs!(resolved.points[0]!.params, resolved.settings, 'onnx');
+      expect(ms / predicted).toBeGreaterThan(0.5);
+      expect(ms / predicted).toBeLessThan(2);
+    },
+  );
 
   // The same for the linear form at N = 65536 (scaling's default grid stops at 32768), on onnx, 2026-12-02: each
   // point's three rounds, measured alone, in chunks of 1024 rows at D = 32 and 512 at D = 64 (predicted 3.6, 13.6
   // and 15.7 s).
-  const SCALING_MS: [boolean, number, number][] = [[false, 32, 3376], [false, 64, 10660], [true, 64, 11378]];
-  it.each(SCALING_MS)('per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i', (causal, d, ms) => {
-    const loaded = LOADED['scaling']!;
-    const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
-    // Measured in three rounds each: the prediction for three rounds (these calls are over single_round_ms, which
-    // times them in one round since issue 26).
-    const settings = { ...(loaded.sim.settings as { parse(v: unknown): object }).parse(loaded.experiment.settings), single_round_ms: Infinity };
-    const predicted = loaded.sim.estimateMs!(point as never, settings as never, 'onnx');
-    expect(ms / predicted).toBeGreaterThan(0.5);
-    expect(ms / predicted).toBeLessThan(2);
-  });
+  const SCALING_MS: [boolean, number, number][] = [
+    [false, 32, 3376],
+    [false, 64, 10660],
+    [true, 64, 11378],
+  ];
+  it.each(SCALING_MS)(
+    'per point within 2× of measured: the quadratic kernel (causal %s) at N = 65536, D = M = %i',
+    (causal, d, ms) => {
+      const loaded = LOADED['scaling']!;
+      const point = { method: 'quadratic-kernel', causal, N: 65536, D: d, M: d };
+      // Measured in three rounds each: the prediction for three rounds (these calls are over single_round_ms, which
+      // times them in one round since issue 26).
+      const settings = {
+        ...(loaded.sim.settings as { parse(v: unknown): object }).parse(loaded.experiment.settings),
+        single_round_ms: Infinity,
+      };
+      const predicted = loaded.sim.estimateMs!(point as never, settings as never, 'onnx');
+      expect(ms / predicted).toBeGreaterThan(0.5);
+      expect(ms / predicted).toBeLessThan(2);
+    },
+  );
 });

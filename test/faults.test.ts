@@ -12,7 +12,11 @@ describe('faults', () => {
     const out = join(tmp(), 'results');
     const full = await cli([...ARGS, '--out', out]);
     expect(full.code).toBe(0);
-    const runDir = join(out, 'qk-variance', readdirSync(join(out, 'qk-variance')).find((d) => d !== 'latest')!);
+    const runDir = join(
+      out,
+      'qk-variance',
+      readdirSync(join(out, 'qk-variance')).find((d) => d !== 'latest')!,
+    );
     const csv = readFileSync(join(runDir, 'results.csv'), 'utf8');
     // Make the run look interrupted mid-write: status running, last line cut in half.
     const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8'));
@@ -27,7 +31,9 @@ describe('faults', () => {
     const after = readFileSync(join(runDir, 'points.jsonl'), 'utf8').trimEnd().split('\n');
     expect(after).toHaveLength(lines.length + 1);
     expect(after.every((l) => JSON.parse(l))).toBe(true);
-    expect(stripColumns(readFileSync(join(runDir, 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(stripColumns(csv, qkVariance.measuredColumns));
+    expect(stripColumns(readFileSync(join(runDir, 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(
+      stripColumns(csv, qkVariance.measuredColumns),
+    );
   });
 
   it('a results directory that cannot be written fails clearly before any work (exit 2)', async () => {
@@ -80,16 +86,25 @@ describe('a simulation that throws on one point', () => {
     registerSimulation(flaky);
     const dir = tmp();
     const file = join(dir, 'flaky.yaml');
-    writeFileSync(file, `name: flaky\ntitle: T\ndescription: D\nsimulation: flaky-test\nseed: 1\ngrid: { x: [1, 2, 3] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`);
+    writeFileSync(
+      file,
+      `name: flaky\ntitle: T\ndescription: D\nsimulation: flaky-test\nseed: 1\ngrid: { x: [1, 2, 3] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`,
+    );
     const out = join(dir, 'results');
     const r = await cli([file, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(msg.pointFailed('{"x":2}', 'boom at 2'));
     expect(r.stdout).toContain(`flaky: 2 rows, claims: 0/0 passed, ${msg.pointsFailed(1)}`);
-    const runDir = join(out, 'flaky', readdirSync(join(out, 'flaky')).find((d) => d !== 'latest')!);
+    const runDir = join(
+      out,
+      'flaky',
+      readdirSync(join(out, 'flaky')).find((d) => d !== 'latest')!,
+    );
     expect(readFileSync(join(runDir, 'results.csv'), 'utf8')).toBe('x,y\n1,1\n3,9\n');
     const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8'));
-    expect(manifest.errors).toEqual([{ point: expect.any(String), replicate: 0, params: { x: 2 }, message: 'boom at 2' }]);
+    expect(manifest.errors).toEqual([
+      { point: expect.any(String), replicate: 0, params: { x: 2 }, message: 'boom at 2' },
+    ]);
     expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('1 point failed');
     // the same command resumes nothing (every point is finished, one with an error) and --check fails
     const checked = await cli([file, '--out', join(dir, 'again'), '--check']);
@@ -97,7 +112,7 @@ describe('a simulation that throws on one point', () => {
   });
 });
 
-describe('a row that does not match its simulation\'s row schema', () => {
+describe("a row that does not match its simulation's row schema", () => {
   it('fails its point, naming the missing and the extra key; the rows that match are kept', async () => {
     const { z } = await import('zod');
     const { registerSimulation } = await import('../src/sim/registry.js');
@@ -111,17 +126,24 @@ describe('a row that does not match its simulation\'s row schema', () => {
       measuredColumns: [],
       timing: false,
       // At x = 2 the row is built without the type checker's help (as a plugin in plain JavaScript would).
-      run: ({ params }) => [params.x === 2 ? (JSON.parse('{"x": 2, "why": 4}') as { x: number; y: number }) : { x: params.x, y: 0 }],
+      run: ({ params }) => [
+        params.x === 2 ? (JSON.parse('{"x": 2, "why": 4}') as { x: number; y: number }) : { x: params.x, y: 0 },
+      ],
     });
     expect(sloppy.columns).toEqual(['x', 'y']);
     registerSimulation(sloppy);
     const dir = tmp();
     const file = join(dir, 'sloppy.yaml');
-    writeFileSync(file, `name: sloppy\ntitle: T\ndescription: D\nsimulation: sloppy-rows-test\nseed: 1\ngrid: { x: [1, 2] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`);
+    writeFileSync(
+      file,
+      `name: sloppy\ntitle: T\ndescription: D\nsimulation: sloppy-rows-test\nseed: 1\ngrid: { x: [1, 2] }\ncharts:\n  - { id: c, title: C, spec: { mark: point, encoding: { x: { field: x, type: quantitative } } } }\n`,
+    );
     const r = await cli([file, '--out', join(dir, 'results'), '--check']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(msg.pointFailed('{"x":2}', msg.rowKeys('sloppy-rows-test', 0, ['y'], ['why'])));
-    expect(msg.rowKeys('sloppy-rows-test', 0, ['y'], ['why'])).toBe('simulation sloppy-rows-test returned row 0 without y and with keys not in its row schema: why');
+    expect(msg.rowKeys('sloppy-rows-test', 0, ['y'], ['why'])).toBe(
+      'simulation sloppy-rows-test returned row 0 without y and with keys not in its row schema: why',
+    );
     expect(readFileSync(join(dir, 'results', 'sloppy', 'latest', 'results.csv'), 'utf8')).toBe('x,y\n1,0\n');
   });
 });

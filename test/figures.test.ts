@@ -11,7 +11,10 @@ import { cli, latestRun, listFiles, tmp } from './helpers.js';
 async function figures(args: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runFigures(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  const code = await runFigures(args, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -25,11 +28,23 @@ describe('npm run figures', () => {
   });
 
   it('re-renders every chart of the latest run into figures/<theme>/, in every format asked', async () => {
-    const r = await figures(['qk-variance', '--theme', 'paper', '--format', 'svg,png,pdf', '--scale', '3', '--out', out]);
+    const r = await figures([
+      'qk-variance',
+      '--theme',
+      'paper',
+      '--format',
+      'svg,png,pdf',
+      '--scale',
+      '3',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(join(dir, 'figures', 'paper'));
     const files = listFiles(join(dir, 'figures', 'paper'));
-    expect(files).toEqual(['mean-vs-d', 'variance-vs-d', 'z-scores'].flatMap((c) => [`${c}.pdf`, `${c}.png`, `${c}.svg`]));
+    expect(files).toEqual(
+      ['mean-vs-d', 'variance-vs-d', 'z-scores'].flatMap((c) => [`${c}.pdf`, `${c}.png`, `${c}.svg`]),
+    );
     const svg = readFileSync(join(dir, 'figures/paper/variance-vs-d.svg'), 'utf8');
     expect(svg).toContain('DejaVu Serif');
     expect(readFileSync(join(dir, 'figures/paper/variance-vs-d.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
@@ -39,7 +54,11 @@ describe('npm run figures', () => {
   it('slides: 16:9 view, large type, thick lines; the stored spec is not changed', () => {
     const spec = JSON.parse(readFileSync(join(dir, 'charts/variance-vs-d.vl.json'), 'utf8'));
     const before = JSON.stringify(spec);
-    const themed = applyTheme(spec, THEMES.slides) as { width: number; height: number; config: { axis: { labelFontSize: number }; line: { strokeWidth: number } } };
+    const themed = applyTheme(spec, THEMES.slides) as {
+      width: number;
+      height: number;
+      config: { axis: { labelFontSize: number }; line: { strokeWidth: number } };
+    };
     expect(JSON.stringify(spec)).toBe(before);
     expect(themed.width / themed.height).toBeCloseTo(16 / 9, 1);
     expect(themed.config.axis.labelFontSize).toBe(18);
@@ -47,7 +66,17 @@ describe('npm run figures', () => {
   });
 
   it('--where keeps the rows with a value (one panel for a slide); slides are 16:9 whatever the chart', async () => {
-    const r = await figures(['qk-variance', '--theme', 'slides', '--where', 'scaling=sqrt_d', '--format', 'svg', '--out', out]);
+    const r = await figures([
+      'qk-variance',
+      '--theme',
+      'slides',
+      '--where',
+      'scaling=sqrt_d',
+      '--format',
+      'svg',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(join(dir, 'figures', 'slides-scaling=sqrt_d'));
     const svg = readFileSync(join(dir, 'figures', 'slides-scaling=sqrt_d', 'mean-vs-d.svg'), 'utf8');
@@ -67,7 +96,10 @@ describe('npm run figures', () => {
     const larger = typeFor(THEMES.slides, 1700)!;
     // 18 × 1.2043 = 21.7 px (sizes kept to 0.1 px): 21.7 × 1920/1700 = 24.5 px shown
     expect(shownType(larger, 1700)).toBeCloseTo(24.51, 2);
-    expect((larger.config.title as { fontSize: number }).fontSize).toBeCloseTo(26 * (24 / ((18 * 1920) / 1700)) * 1.02, 0);
+    expect((larger.config.title as { fontSize: number }).fontSize).toBeCloseTo(
+      26 * (24 / ((18 * 1920) / 1700)) * 1.02,
+      0,
+    );
     expect(typeFor(THEMES.slides, 1000)).toBeNull();
     expect(typeFor(THEMES.report, 5000)).toBeNull();
     const r = await figures(['qk-variance', '--theme', 'slides', '--format', 'svg', '--out', out]);
@@ -89,9 +121,13 @@ describe('npm run figures', () => {
 
   it('bad input exits 2 and writes nothing', async () => {
     const before = listFiles(dir);
-    expect((await figures(['qk-variance', '--theme', 'poster', '--out', out])).stderr).toContain(msg.badOptionValue('theme', 'poster', 'report, slides, paper'));
+    expect((await figures(['qk-variance', '--theme', 'poster', '--out', out])).stderr).toContain(
+      msg.badOptionValue('theme', 'poster', 'report, slides, paper'),
+    );
     expect((await figures(['qk-variance', '--format', 'svg,gif', '--out', out])).code).toBe(2);
-    expect((await figures(['qk-variance', '--run', 'nope', '--out', out])).stderr).toContain('no run "nope" of "qk-variance"');
+    expect((await figures(['qk-variance', '--run', 'nope', '--out', out])).stderr).toContain(
+      'no run "nope" of "qk-variance"',
+    );
     expect((await figures(['scaling', '--out', out])).stderr).toContain(msg.noRuns('scaling', out));
     expect(listFiles(dir)).toEqual(before);
   });

@@ -10,11 +10,35 @@ const noSetup = { values: {}, tables: {} };
 
 describe('findings on fixed data', () => {
   it('qk-variance: Var ∝ d unscaled, σ⁴ scaled, the mean with mu = 1·1 ∝ √d, a random mu of norm 2 at 4', () => {
-    const row = (d: number, scaling: string, mu: { kind: string; m?: number; norm: number }, mean: number, v: number) => ({
-      d, sigma: 1, mu_kind: mu.kind, mu_m: mu.m ?? null, mu_norm: mu.norm, scaling, trials: 40000,
-      mean, mean_ci_low: mean - 0.01, mean_ci_high: mean + 0.01, mean_ci99_low: mean - 0.013, mean_ci99_high: mean + 0.013,
-      var: v, var_ci_low: v * 0.99, var_ci_high: v * 1.01, var_ci99_low: v * 0.987, var_ci99_high: v * 1.013,
-      theory_mean: mean, theory_var: v, z_mean: 0.5, z_var: d === 16 ? -2.25 : 0.25, time_ms: 1,
+    const row = (
+      d: number,
+      scaling: string,
+      mu: { kind: string; m?: number; norm: number },
+      mean: number,
+      v: number,
+    ) => ({
+      d,
+      sigma: 1,
+      mu_kind: mu.kind,
+      mu_m: mu.m ?? null,
+      mu_norm: mu.norm,
+      scaling,
+      trials: 40000,
+      mean,
+      mean_ci_low: mean - 0.01,
+      mean_ci_high: mean + 0.01,
+      mean_ci99_low: mean - 0.013,
+      mean_ci99_high: mean + 0.013,
+      var: v,
+      var_ci_low: v * 0.99,
+      var_ci_high: v * 1.01,
+      var_ci99_low: v * 0.987,
+      var_ci99_high: v * 1.013,
+      theory_mean: mean,
+      theory_var: v,
+      z_mean: 0.5,
+      z_var: d === 16 ? -2.25 : 0.25,
+      time_ms: 1,
     });
     const ds = [1, 4, 16, 64, 256];
     const rows = ds.flatMap((d) => [
@@ -29,7 +53,8 @@ describe('findings on fixed data', () => {
 
   it('scaling: exact power laws N² (both forms) and N, bytes per row, crossovers against both forms of exact attention', () => {
     // onnx's FLOP counts, from which the FLOP theory comes: 2N²(D+M) and 4N(C·M + D²)
-    const row = (method: string, N: number, ms: number, bytes: number, D = 64, predicted = bytes) => scalingRow(method, N, D, { ms, bytes, predicted });
+    const row = (method: string, N: number, ms: number, bytes: number, D = 64, predicted = bytes) =>
+      scalingRow(method, N, D, { ms, bytes, predicted });
     // softmax 2·10⁻⁶·N² ms, flash 10⁻⁶·N² ms, the linear form 10⁻²·N ms: the linear form meets softmax at N = 5000 and
     // flash at 10000. Memory: 4N² (p = 2); flash 2¹⁹ + 1024·N (formula 1024 per row); the linear form 8 MiB + 1 KiB·N
     // against a formula of 900 bytes per row. A 2% wobble at N = 4096 gives the fits an interval.
@@ -40,9 +65,21 @@ describe('findings on fixed data', () => {
       row('quadratic-kernel', N, 1e-2 * N * wobble(N), 2 ** 23 + 1024 * N, 64, 2 ** 23 + 900 * N),
     ]);
     // D = 32: softmax 10⁻⁶·N², the linear form 2·10⁻³·N: equal at N = 2000, 3.37× the FLOP theory 2(561·32 + 32²)/64 = 593.
-    rows.push(...[1024, 2048, 4096].flatMap((N) => [row('softmax', N, 1e-6 * N * N, 4 * N * N, 32), row('quadratic-kernel', N, 2e-3 * N, 2 ** 22 + 512 * N, 32)]));
+    rows.push(
+      ...[1024, 2048, 4096].flatMap((N) => [
+        row('softmax', N, 1e-6 * N * N, 4 * N * N, 32),
+        row('quadratic-kernel', N, 2e-3 * N, 2 ** 22 + 512 * N, 32),
+      ]),
+    );
     // Random features whose error is exactly D_random^(−1/2): slope −0.50.
-    rows.push(...[256, 512, 1024].map((R) => ({ ...row('rff', 256, 1, 1, 4), D_random: R, features: 2 * R, rel_error: R ** -0.5 })));
+    rows.push(
+      ...[256, 512, 1024].map((R) => ({
+        ...row('rff', 256, 1, 1, 4),
+        D_random: R,
+        features: 2 * R,
+        rel_error: R ** -0.5,
+      })),
+    );
     const a = analyseScaling(rows, 1024);
     expectGolden('scaling.findings.txt', `${a.findings!.join('\n')}\n`);
     void scaling;

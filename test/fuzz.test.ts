@@ -7,12 +7,42 @@ import { EXPERIMENTS_DIR, listExperimentNames, parseExperiment } from '../src/sp
 import { resolveExperiment } from '../src/spec/resolve.js';
 
 const CASES = 1200;
-const JUNK = [':', '-', '- ', '[', ']', '{', '}', '"', "'", '#', '&a', '*a', '!!str ', '\t', '\n', '  ', '0', '-1', 'NaN', '.nan', '1e309', '1e9', 'null', '~', 'é', '√', '😀', '\u0000', '<<: *a'];
+const JUNK = [
+  ':',
+  '-',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '"',
+  "'",
+  '#',
+  '&a',
+  '*a',
+  '!!str ',
+  '\t',
+  '\n',
+  '  ',
+  '0',
+  '-1',
+  'NaN',
+  '.nan',
+  '1e309',
+  '1e9',
+  'null',
+  '~',
+  'é',
+  '√',
+  '😀',
+  '\u0000',
+  '<<: *a',
+];
 const NUMBERS = ['-1', '0', 'NaN', '.nan', '.inf', '-.inf', '1e309', '99999999999', '1.5', '"12"', '[]', '{}', 'true'];
 
 /** One random damage: delete, insert, replace a number, swap or duplicate lines, truncate. */
 function mutate(text: string, rnd: () => number): string {
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const at = Math.floor(rnd() * text.length);
   switch (Math.floor(rnd() * 6)) {
     case 0:

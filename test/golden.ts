@@ -12,7 +12,8 @@ export function expectGolden(name: string, actual: string): void {
   const file = join(DIR, name);
   if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
     writeFileSync(file, actual);
-    if (process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`golden file ${name} was missing and has been written; check it in`);
+    if (process.env['UPDATE_GOLDEN'] !== '1')
+      throw new Error(`golden file ${name} was missing and has been written; check it in`);
     return;
   }
   const expected = readFileSync(file, 'utf8');

@@ -19,7 +19,9 @@ charts:
 
 describe('expandValues', () => {
   it('geometric 1..1024 by 2 is the 11 powers of two', () => {
-    expect(expandValues('d', { geometric: { from: 1, to: 1024, factor: 2 } })).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    expect(expandValues('d', { geometric: { from: 1, to: 1024, factor: 2 } })).toEqual([
+      1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+    ]);
   });
   it('linear 0..1 by 0.25 has no float drift', () => {
     expect(expandValues('x', { linear: { from: 0, to: 1, step: 0.25 } })).toEqual([0, 0.25, 0.5, 0.75, 1]);
@@ -31,13 +33,21 @@ describe('expandGrid', () => {
   it('takes the product in file order, first key slowest', async () => {
     const { experiment, sim } = await parseExperiment(base('  d: [1, 2]\n  sigma: [1, 3]'), 't.yaml');
     const pts = expandGrid(experiment, sim).points;
-    expect(pts.map((p) => [p.params['d'], p.params['sigma']])).toEqual([[1, 1], [1, 3], [2, 1], [2, 3]]);
+    expect(pts.map((p) => [p.params['d'], p.params['sigma']])).toEqual([
+      [1, 1],
+      [1, 3],
+      [2, 1],
+      [2, 3],
+    ]);
     expect(pts[0]!.params['mu']).toEqual({ kind: 'zero' });
     expect(pts[0]!.params['scaling']).toBe('none');
   });
 
   it('zips parameters that advance together', async () => {
-    const { experiment, sim } = await parseExperiment(base('  d: [1, 2, 4]\n  sigma: [1, 2, 3]\n  scaling: [none, sqrt_d]', 'zip: [[d, sigma]]'), 't.yaml');
+    const { experiment, sim } = await parseExperiment(
+      base('  d: [1, 2, 4]\n  sigma: [1, 2, 3]\n  scaling: [none, sqrt_d]', 'zip: [[d, sigma]]'),
+      't.yaml',
+    );
     const pts = expandGrid(experiment, sim).points;
     expect(pts).toHaveLength(6);
     expect(pts.map((p) => `${p.params['d']}/${p.params['sigma']}`)).toEqual(['1/1', '1/1', '2/2', '2/2', '4/3', '4/3']);

@@ -1,9 +1,22 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { duplicateTokenScore, firstTokenMass, prefixMatchingScore, previousTokenScore, batchScores } from '../src/tensor/head-scores.js';
+import {
+  duplicateTokenScore,
+  firstTokenMass,
+  prefixMatchingScore,
+  previousTokenScore,
+  batchScores,
+} from '../src/tensor/head-scores.js';
 import { repeatedRandom, repeatedSegments, Target } from '../src/sim/induction-heads/data.js';
-import { forward, lossAndGrads, randomWeights, tokenLosses, weightList, type Shape } from '../src/sim/induction-heads/model.js';
+import {
+  forward,
+  lossAndGrads,
+  randomWeights,
+  tokenLosses,
+  weightList,
+  type Shape,
+} from '../src/sim/induction-heads/model.js';
 import { modelGraph } from '../src/sim/induction-heads/graphs.js';
 import { analyseInduction, steepestWindow } from '../src/sim/induction-heads/analysis.js';
 import { inductionHeads, modelPath } from '../src/sim/induction-heads/simulation.js';
@@ -16,7 +29,8 @@ import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, latestRun, ROOT, stripColumns, tmp } from './helpers.js';
 
 /** A T × T map from a rule giving each query's weights. */
-const pattern = (n: number, row: (i: number) => number[]) => Float64Array.from({ length: n * n }, (_, k) => row(Math.floor(k / n))[k % n] ?? 0);
+const pattern = (n: number, row: (i: number) => number[]) =>
+  Float64Array.from({ length: n * n }, (_, k) => row(Math.floor(k / n))[k % n] ?? 0);
 const uniform = (n: number) => pattern(n, (i) => Array.from({ length: n }, (_, j) => (j <= i ? 1 / (i + 1) : 0)));
 
 describe('head scores of hand-built patterns', () => {
@@ -41,7 +55,9 @@ describe('head scores of hand-built patterns', () => {
   });
   it('a perfect induction head scores 1: query i ≥ period weighs key i − period + 1', () => {
     const n = 8;
-    const ind = pattern(n, (i) => Array.from({ length: n }, (_, j) => (i >= 4 ? (j === i - 3 ? 1 : 0) : j === 0 ? 1 : 0)));
+    const ind = pattern(n, (i) =>
+      Array.from({ length: n }, (_, j) => (i >= 4 ? (j === i - 3 ? 1 : 0) : j === 0 ? 1 : 0)),
+    );
     expect(prefixMatchingScore(ind, n, 4)).toBe(1);
     expect(previousTokenScore(ind, n)).toBe(1 / 7); // query 1 → key 0 only
   });
@@ -74,7 +90,9 @@ describe('the data', () => {
       expect(rep.at(-1)).toBe(start + 6);
       const tok = b.tokens.subarray(s * 24, (s + 1) * 24);
       // Some earlier segment of 8 equals the copy, ending at least 8 before it.
-      const a = [...Array(start - 7).keys()].find((a) => [...Array(8).keys()].every((i) => tok[a + i] === tok[start + i]));
+      const a = [...Array(start - 7).keys()].find((a) =>
+        [...Array(8).keys()].every((i) => tok[a + i] === tok[start + i]),
+      );
       expect(a).toBeDefined();
       offsets.add(start - a!);
       expect(kind[23]).toBe(Target.none);
@@ -140,14 +158,22 @@ describe('ONNX export', () => {
     const ort = await loadOnnx();
     const session = await ort.session(modelGraph(s, w));
     expect(session.inputNames).toEqual(['input_ids']);
-    for (const [batch, len] of [[3, 24], [2, 10]] as const) {
+    for (const [batch, len] of [
+      [3, 24],
+      [2, 10],
+    ] as const) {
       const tokens = repeatedSegments(batch, 24, 16, 8, rng).tokens;
       const ids = new BigInt64Array(batch * len);
       for (let b = 0; b < batch; b++) for (let i = 0; i < len; i++) ids[b * len + i] = BigInt(tokens[b * 24 + i]!);
       const out = await session.run({ input_ids: new ort.ort.Tensor('int64', ids, [batch, len]) });
       const got = out.logits!.data as Float32Array;
       expect(out.logits!.dims).toEqual([batch, len, 16]);
-      const mine = forward({ ...s, n: len }, { ...w, P: w.P.subarray(0, len * 32) }, Int32Array.from(ids, Number), batch).out;
+      const mine = forward(
+        { ...s, n: len },
+        { ...w, P: w.P.subarray(0, len * 32) },
+        Int32Array.from(ids, Number),
+        batch,
+      ).out;
       let worst = 0;
       for (let i = 0; i < mine.length; i++) worst = Math.max(worst, Math.abs(got[i]! - mine[i]!));
       expect(worst).toBeLessThan(1e-4);
@@ -171,20 +197,75 @@ describe('attached files', () => {
     const { attach, files } = attachments('induction-heads');
     attach('models/2L-seed0.onnx', Uint8Array.of(1, 2, 3));
     expect(files).toEqual({ 'models/2L-seed0.onnx': 'AQID' });
-    for (const bad of ['model.onnx', '../x/a.onnx', 'models/../a.onnx', 'figures/a.svg', '/abs/a.onnx', 'models/a b.onnx']) expect(() => attach(bad, Uint8Array.of(0))).toThrow(/must lie in a folder/);
+    for (const bad of [
+      'model.onnx',
+      '../x/a.onnx',
+      'models/../a.onnx',
+      'figures/a.svg',
+      '/abs/a.onnx',
+      'models/a b.onnx',
+    ])
+      expect(() => attach(bad, Uint8Array.of(0))).toThrow(/must lie in a folder/);
   });
   it('names models by layer count and seed, with any non-default shape', () => {
     expect(modelPath({ layers: 2, heads: 2, d_model: 32, positions: 'learned' }, 0)).toBe('models/2L-seed0.onnx');
-    expect(modelPath({ layers: 1, heads: 4, d_model: 32, positions: 'sinusoidal' }, 3)).toBe('models/1L-4h-sinusoidal-seed3.onnx');
+    expect(modelPath({ layers: 1, heads: 4, d_model: 32, positions: 'sinusoidal' }, 3)).toBe(
+      'models/1L-4h-sinusoidal-seed3.onnx',
+    );
   });
 });
 
 /** One seed's rows as the simulation writes them: per step a loss row and one head row per head (only what the analysis reads). */
-function seedRows(layers: number, seed: number, steps: number[], lossRep: (s: number) => number, prefix: (s: number) => number, lossFirst: (s: number) => number = () => 2.8): InductionRow[] {
-  const base = { layers, heads: 1, d_model: 32, positions: 'learned', seed, layer: null, head: null, loss: null, loss_first: null, loss_repeated: null, accuracy_first: null, accuracy_repeated: null, previous_token_score: null, prefix_matching_score: null, duplicate_token_score: null, first_token_mass: null, map: null, time_ms: 0 };
+function seedRows(
+  layers: number,
+  seed: number,
+  steps: number[],
+  lossRep: (s: number) => number,
+  prefix: (s: number) => number,
+  lossFirst: (s: number) => number = () => 2.8,
+): InductionRow[] {
+  const base = {
+    layers,
+    heads: 1,
+    d_model: 32,
+    positions: 'learned',
+    seed,
+    layer: null,
+    head: null,
+    loss: null,
+    loss_first: null,
+    loss_repeated: null,
+    accuracy_first: null,
+    accuracy_repeated: null,
+    previous_token_score: null,
+    prefix_matching_score: null,
+    duplicate_token_score: null,
+    first_token_mass: null,
+    map: null,
+    time_ms: 0,
+  };
   return steps.flatMap((step) => [
-    { ...base, row_kind: 'step' as const, step, loss: 2.5, loss_first: lossFirst(step), loss_repeated: lossRep(step), accuracy_first: 0.1, accuracy_repeated: 0.5 },
-    ...Array.from({ length: layers }, (_, l) => ({ ...base, row_kind: 'head' as const, step, layer: l + 1, head: 0, previous_token_score: l === 0 ? 0.9 : 0.1, prefix_matching_score: l === layers - 1 ? prefix(step) : 0.05, duplicate_token_score: 0.05, first_token_mass: 0.1 })),
+    {
+      ...base,
+      row_kind: 'step' as const,
+      step,
+      loss: 2.5,
+      loss_first: lossFirst(step),
+      loss_repeated: lossRep(step),
+      accuracy_first: 0.1,
+      accuracy_repeated: 0.5,
+    },
+    ...Array.from({ length: layers }, (_, l) => ({
+      ...base,
+      row_kind: 'head' as const,
+      step,
+      layer: l + 1,
+      head: 0,
+      previous_token_score: l === 0 ? 0.9 : 0.1,
+      prefix_matching_score: l === layers - 1 ? prefix(step) : 0.05,
+      duplicate_token_score: 0.05,
+      first_token_mass: 0.1,
+    })),
   ]);
 }
 
@@ -203,36 +284,94 @@ describe('the phase analysis', () => {
     const t = analyseInduction(seedRows(2, 0, STEPS, step(400, 2.8, 1.0), step(400, 0.05, 0.8)), 100).tables;
     // Both losses falling 3.4 → 2.8 over the first 100 steps (token frequencies) is not the phase change: it is still at 450.
     const early = (s: number) => (s === 0 ? 3.4 : 2.8);
-    const both = analyseInduction(seedRows(2, 0, STEPS, (s) => Math.min(early(s), step(400, 2.8, 1.0)(s)), step(400, 0.05, 0.8), early), 100).tables;
+    const both = analyseInduction(
+      seedRows(2, 0, STEPS, (s) => Math.min(early(s), step(400, 2.8, 1.0)(s)), step(400, 0.05, 0.8), early),
+      100,
+    ).tables;
     expect(both.phase!.rows[0]).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0 });
     const p = t.phase!.rows[0]!;
-    expect(p).toMatchObject({ phase_step: 450, loss_before: 2.8, loss_after: 1.0, induction_step: 450, window_gap: 0, repeated_over_first: 1.0 / 2.8, best_prefix_matching: 0.8, best_previous_token: 0.9, best_duplicate_token: 0.05, best_layer1: 0.9 });
+    expect(p).toMatchObject({
+      phase_step: 450,
+      loss_before: 2.8,
+      loss_after: 1.0,
+      induction_step: 450,
+      window_gap: 0,
+      repeated_over_first: 1.0 / 2.8,
+      best_prefix_matching: 0.8,
+      best_previous_token: 0.9,
+      best_duplicate_token: 0.05,
+      best_layer1: 0.9,
+    });
     expect(t.heads!.rows).toHaveLength(2);
   });
   it('the YAML claims pass on induction-like seeds and fail on deliberately wrong variants', () => {
     const good = [0, 1, 2, 3].flatMap((seed) => [
       ...seedRows(2, seed, STEPS, step(300 + 100 * (seed % 2), 2.8, 1.0), step(300 + 100 * (seed % 2), 0.05, 0.8)),
-      ...seedRows(1, seed, STEPS, (s) => 2.7 - s * 1e-4, () => 0.1),
+      ...seedRows(
+        1,
+        seed,
+        STEPS,
+        (s) => 2.7 - s * 1e-4,
+        () => 0.1,
+      ),
     ]);
     const verdict = (rows: InductionRow[]) => {
       const a = analyseInduction(rows, 100);
-      return Object.fromEntries(evaluateClaims(claims, { results: rows, ...Object.fromEntries(Object.entries(a.tables).map(([k, v]) => [k, v.rows])) }).map((c) => [c.id, c.status]));
+      return Object.fromEntries(
+        evaluateClaims(claims, {
+          results: rows,
+          ...Object.fromEntries(Object.entries(a.tables).map(([k, v]) => [k, v.rows])),
+        }).map((c) => [c.id, c.status]),
+      );
     };
     const ok = verdict(good);
-    expect(Object.values(ok).every((s) => s === 'pass'), JSON.stringify(ok)).toBe(true);
+    expect(
+      Object.values(ok).every((s) => s === 'pass'),
+      JSON.stringify(ok),
+    ).toBe(true);
     // Wrong variant 1: two layers that never form a head (the loss and the score stay flat).
-    const flat = verdict(good.map((r) => (r.layers === 2 ? { ...r, loss_repeated: r.loss_repeated === null ? null : 2.7, prefix_matching_score: r.prefix_matching_score === null ? null : 0.1 } : r)));
+    const flat = verdict(
+      good.map((r) =>
+        r.layers === 2
+          ? {
+              ...r,
+              loss_repeated: r.loss_repeated === null ? null : 2.7,
+              prefix_matching_score: r.prefix_matching_score === null ? null : 0.1,
+            }
+          : r,
+      ),
+    );
     expect(flat['two-layers-copy']).toBe('fail');
     expect(flat['two-layers-induction-head']).toBe('fail');
     // Wrong variant 2: one layer that copies (its head prefix-matches, its repeated loss falls).
-    const cheat = verdict(good.map((r) => (r.layers === 1 ? { ...r, loss_repeated: r.loss_repeated === null ? null : 1.0, prefix_matching_score: r.prefix_matching_score === null ? null : 0.8 } : r)));
+    const cheat = verdict(
+      good.map((r) =>
+        r.layers === 1
+          ? {
+              ...r,
+              loss_repeated: r.loss_repeated === null ? null : 1.0,
+              prefix_matching_score: r.prefix_matching_score === null ? null : 0.8,
+            }
+          : r,
+      ),
+    );
     expect(cheat['one-layer-no-induction']).toBe('fail');
     expect(cheat['one-layer-no-copy']).toBe('fail');
     // Wrong variant 4: an induction score with no layer-1 head to compose with (neither previous-token nor duplicate-token).
-    const alone = verdict(good.map((r) => (r.layers === 2 && r.row_kind === 'head' && r.layer === 1 ? { ...r, previous_token_score: 0.1 } : r)));
+    const alone = verdict(
+      good.map((r) =>
+        r.layers === 2 && r.row_kind === 'head' && r.layer === 1 ? { ...r, previous_token_score: 0.1 } : r,
+      ),
+    );
     expect(alone['two-layers-composed-head']).toBe('fail');
     // Wrong variant 3: the induction score rises 500 steps after the loss falls.
-    const apart = verdict(good.map((r) => (r.layers === 2 && r.row_kind === 'head' && r.layer === 2 ? { ...r, prefix_matching_score: r.step <= 800 ? 0.05 : 0.8 } : r)));
+    const apart = verdict(
+      good.map((r) =>
+        r.layers === 2 && r.row_kind === 'head' && r.layer === 2
+          ? { ...r, prefix_matching_score: r.step <= 800 ? 0.05 : 0.8 }
+          : r,
+      ),
+    );
     expect(apart['same-window']).toBe('fail');
   });
 });

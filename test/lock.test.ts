@@ -12,7 +12,10 @@ import { cli, latestRun, ROOT, tmp } from './helpers.js';
 const ARGS = ['qk-variance', '--quick', '--set', 'trials=60000', '--jobs', '1'];
 
 function start(out: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...ARGS, ...extra, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...ARGS, ...extra, '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -23,7 +26,11 @@ function start(out: string, extra: string[] = []): Promise<{ code: number | null
 const pointLines = (out: string) =>
   readdirSync(join(out, 'qk-variance'))
     .filter((d) => /^\d{8}-/.test(d))
-    .flatMap((d) => readFileSync(join(out, 'qk-variance', d, 'points.jsonl'), 'utf8').trimEnd().split('\n'));
+    .flatMap((d) =>
+      readFileSync(join(out, 'qk-variance', d, 'points.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n'),
+    );
 
 /** Start b once a's lock holder file names a run (a has passed the lock and picked its directory). */
 async function whenHolding(out: string): Promise<void> {
@@ -46,7 +53,9 @@ describe('one process per run', () => {
     const a = await first;
     expect(a.code, a.stderr).toBe(0);
     expect(second.code).toBe(EXIT_LOCKED);
-    expect(second.stderr).toMatch(/error: this run is being computed by pid \d+ on \S+, started 20\d\d-.*qk-variance\/\d{8}-.*--wait.* \[LOCKED\]/);
+    expect(second.stderr).toMatch(
+      /error: this run is being computed by pid \d+ on \S+, started 20\d\d-.*qk-variance\/\d{8}-.*--wait.* \[LOCKED\]/,
+    );
     expect(third.code, third.stderr).toBe(0);
     expect(third.stderr).toContain('waiting for pid');
     expect(third.stderr).toContain(msg.waitedDone(latestRun(out, 'qk-variance')));
@@ -73,7 +82,9 @@ describe('one process per run', () => {
     expect(readHolder(path)?.pid).toBe(process.pid);
     expect(isLocked(path)).toBe(true);
     // Held by a live process: refused at once with the holder named.
-    await expect(acquireRunLock(path, me, { wait: false, warn })).rejects.toThrow(msg.runLocked(readHolder(path), `${path}.lock`));
+    await expect(acquireRunLock(path, me, { wait: false, warn })).rejects.toThrow(
+      msg.runLocked(readHolder(path), `${path}.lock`),
+    );
     await lock.release();
     expect(isLocked(path)).toBe(false);
 
@@ -94,12 +105,19 @@ describe('one process per run', () => {
   it('merge refuses a shard that is still locked', async () => {
     const root = tmp();
     const shardArgs = ['qk-variance', '--quick', '--set', 'trials=500'];
-    for (const i of [1, 2]) expect((await cli([...shardArgs, '--shard', `${i}/2`, '--out', join(root, `s${i}`)])).code).toBe(0);
+    for (const i of [1, 2])
+      expect((await cli([...shardArgs, '--shard', `${i}/2`, '--out', join(root, `s${i}`)])).code).toBe(0);
     const expDir = join(root, 's1', 'qk-variance');
-    const shardDir = join(expDir, readdirSync(expDir).find((d) => d.endsWith('shard1of2'))!);
+    const shardDir = join(
+      expDir,
+      readdirSync(expDir).find((d) => d.endsWith('shard1of2'))!,
+    );
     const manifest = JSON.parse(readFileSync(join(shardDir, 'manifest.json'), 'utf8'));
     const me = { pid: process.pid, host: hostname(), startedAt: '2026-12-02T00:00:00.000Z', command: 'test' };
-    const lock = await acquireRunLock(lockPath(expDir, manifest.configHash, manifest.shard), me, { wait: false, warn: () => {} });
+    const lock = await acquireRunLock(lockPath(expDir, manifest.configHash, manifest.shard), me, {
+      wait: false,
+      warn: () => {},
+    });
     const merged = await cli(['merge', 'qk-variance', root, '--out', join(root, 'merged')]);
     expect(merged.code).toBe(2);
     expect(merged.stderr).toContain(msg.mergeLocked(shardDir, me));

@@ -9,7 +9,12 @@ import { cli, latestRun, ROOT, tmp } from './helpers.js';
 const EXAMPLE = join(ROOT, 'examples/elu-attention');
 
 /** A scaling experiment in `dir` whose grid runs `method` (from settings.methods) beside softmax. */
-function experiment(dir: string, methods: string, grid = 'method: [softmax, m]', dims = 'D: [64]\n    M: [64]'): string {
+function experiment(
+  dir: string,
+  methods: string,
+  grid = 'method: [softmax, m]',
+  dims = 'D: [64]\n    M: [64]',
+): string {
   const file = join(dir, 'e.yaml');
   writeFileSync(
     file,
@@ -32,7 +37,15 @@ describe('methods from ONNX files: the committed example', () => {
 
   beforeAll(async () => {
     const out = join(tmp(), 'results');
-    run = await cli([join(EXAMPLE, 'elu-attention.yaml'), '--out', out, '--set', 'N=[64,128,256,512,1024,2048,4096]', '--set', 'time_budget_ms=20']);
+    run = await cli([
+      join(EXAMPLE, 'elu-attention.yaml'),
+      '--out',
+      out,
+      '--set',
+      'N=[64,128,256,512,1024,2048,4096]',
+      '--set',
+      'time_budget_ms=20',
+    ]);
     dir = latestRun(out, 'elu-attention');
     const [head, ...lines] = readFileSync(join(dir, 'results.csv'), 'utf8').trimEnd().split('\n');
     rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [head!.split(',')[i], v])));
@@ -43,7 +56,10 @@ describe('methods from ONNX files: the committed example', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.backend.name).toBe('onnx');
     expect(manifest.backend.executionProvider).toBe('cpu');
-    expect(manifest.inputs.map((i: { path: string }) => i.path.split('/').pop())).toEqual(['elu_attention.onnx', 'softmax.onnx']);
+    expect(manifest.inputs.map((i: { path: string }) => i.path.split('/').pop())).toEqual([
+      'elu_attention.onnx',
+      'softmax.onnx',
+    ]);
     const torch = rows.filter((r) => r['method'] === 'torch-softmax');
     expect(torch).toHaveLength(7);
     for (const r of torch) expect(Number(r['max_rel_error'])).toBeLessThan(1e-4);
@@ -57,7 +73,9 @@ describe('methods from ONNX files: the committed example', () => {
     const elu = rows.find((r) => r['method'] === 'elu' && r['N'] === '256')!;
     expect(Number(elu['flops'])).toBe(4 * 256 * 64 * 64 + 2 * 256 * 64); // 4227072
     expect(Number(elu['gflops'])).toBeCloseTo(4227072 / (Number(elu['time_ms']) * 1e6), 6);
-    expect(rows.find((r) => r['method'] === 'torch-softmax' && r['N'] === '256')!['flops']).toBe(String(2 * 256 * 256 * 128));
+    expect(rows.find((r) => r['method'] === 'torch-softmax' && r['N'] === '256')!['flops']).toBe(
+      String(2 * 256 * 256 * 128),
+    );
   });
 
   it('fits elu like a built-in: a growth fit a + b·N^p and a crossover against softmax with its FLOP theory', () => {
@@ -72,7 +90,8 @@ describe('methods from ONNX files: the committed example', () => {
     // changes. (elu, about 0.1 ms at N = 64, is usually slower than softmax there and faster from N ≈ 300, but two
     // calls of 0.1 ms on a machine running three test workers can come out either way, so the test does not ask
     // which.)
-    const time = (m: string) => new Map(rows.filter((r) => r['method'] === m).map((r) => [Number(r['N']), Number(r['time_ms'])]));
+    const time = (m: string) =>
+      new Map(rows.filter((r) => r['method'] === m).map((r) => [Number(r['N']), Number(r['time_ms'])]));
     const [softAt, eluAt] = [time('softmax'), time('elu')];
     const soft = [...softAt].filter(([n]) => eluAt.has(n)).sort((a, b) => a[0] - b[0]);
     expect(soft.map(([n]) => n)).toEqual([64, 128, 256, 512, 1024, 2048, 4096]);
@@ -84,7 +103,10 @@ describe('methods from ONNX files: the committed example', () => {
       expect(run.stdout).toMatch(/crossover D=64 elu: none in N 64\.\.4096/);
     } else {
       const t = d[at - 1]! / (d[at - 1]! - d[at]!);
-      expect(Number(cell)).toBeCloseTo(Math.exp(Math.log(soft[at - 1]![0]) + t * Math.log(soft[at]![0] / soft[at - 1]![0])), 6);
+      expect(Number(cell)).toBeCloseTo(
+        Math.exp(Math.log(soft[at - 1]![0]) + t * Math.log(soft[at]![0] / soft[at - 1]![0])),
+        6,
+      );
       expect(run.stdout).toContain(`crossover D=64 elu: N* = `);
     }
   });
@@ -120,7 +142,9 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
   });
 
   it('other input names', async () => {
-    const path = model(dir, 'names.onnx', (g) => g.output(g.op('Add', [g.input('A', ['N', 64]), g.input('B', ['N', 64])]), 'O', ['N', 64]));
+    const path = model(dir, 'names.onnx', (g) =>
+      g.output(g.op('Add', [g.input('A', ['N', 64]), g.input('B', ['N', 64])]), 'O', ['N', 64]),
+    );
     const err = await refused(experiment(dir, `    m: { onnx: ${path} }`));
     expect(err).toContain('names.onnx has inputs A, B; expected inputs Q [N, D], K [N, D], V [N, M]');
   });
@@ -130,7 +154,9 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
       const [q, k, v] = ['Q', 'K', 'V'].map((n) => g.input(n, [256, 64]));
       g.output(g.op('Add', [g.op('Add', [q!, k!]), v!]), 'O', [256, 64]);
     });
-    expect(await refused(experiment(dir, `    m: { onnx: ${path} }`))).toContain('fixed.onnx input Q has a fixed sequence axis of 256');
+    expect(await refused(experiment(dir, `    m: { onnx: ${path} }`))).toContain(
+      'fixed.onnx input Q has a fixed sequence axis of 256',
+    );
   });
 
   it('an output of the wrong shape ([N, D] where the grid has M = 32)', async () => {
@@ -139,7 +165,9 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
       g.input('V', ['N', 'M']);
       g.output(g.op('Add', [q!, k!]), 'O', ['N', 'D']);
     });
-    const err = await refused(experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'));
+    const err = await refused(
+      experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'),
+    );
     expect(err).toContain('shape.onnx gives an output of [16, 64] for N=16, D=64, M=32, not [16, 32]');
   });
 
@@ -150,12 +178,16 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
       const v = g.input('V', ['N', 'M']);
       g.output(g.op('MatMul', [q, v]), 'O', ['N', 'M']);
     });
-    const err = await refused(experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'));
+    const err = await refused(
+      experiment(dir, `    m: { onnx: ${path} }`, 'method: [softmax, m]', 'D: [64]\n    M: [32]'),
+    );
     expect(err).toMatch(/method m: .*fails\.onnx failed on its first call \(N=16, D=64, M=32\): /);
   });
 
   it('a flops expression outside the grammar, and a grid method that is not defined', async () => {
-    expect(await refused(experiment(dir, '    m: { onnx: ./good.onnx, flops: "N * alert(1)" }'))).toContain('method m: flops "N * alert(1)": unknown function');
+    expect(await refused(experiment(dir, '    m: { onnx: ./good.onnx, flops: "N * alert(1)" }'))).toContain(
+      'method m: flops "N * alert(1)": unknown function',
+    );
     const err = await refused(experiment(dir, '    m: { onnx: ./good.onnx }', 'method: [softmax, other]'));
     expect(err).toContain('grid[0].method');
     expect(err).toContain('"other"');

@@ -16,7 +16,11 @@ afterAll(async () => (await run).probe?.close());
 /** One call of a built-in graph on the onnx engine, through the experiment's own path. */
 async function call(shape: Omit<GraphCall, 'count'> & { count?: number }, w: Float32Array | null = null) {
   const x = randomInputs(rngFor(7, `${shape.method}-${shape.n}`, 0), shape.n, shape.d, shape.m);
-  const prepared = await prepareCall({ backend: 'onnx', executor: () => Promise.reject(new Error('tfjs not used')), onnx: () => run }, { count: 0, ...shape }, x);
+  const prepared = await prepareCall(
+    { backend: 'onnx', executor: () => Promise.reject(new Error('tfjs not used')), onnx: () => run },
+    { count: 0, ...shape },
+    x,
+  );
   try {
     return { x, out: await prepared.run(w), peak: await prepared.peakBytes(w) };
   } finally {
@@ -55,24 +59,31 @@ describe('the onnx engine', () => {
     [false, 64, 64],
     [true, 8, 8],
     [true, 64, 64],
-  ] as const)('flash (causal %s, D = %i, M = %i) matches the float64 softmax reference to 1e-5', async (causal, d, m) => {
-    const { x, out } = await call({ method: 'flash', causal, n: 300, d, m, chunk: 128, causalChunk: 128 });
-    expect(out).toHaveLength(300 * m);
-    const rows = sampleRows(300, 300);
-    expect(relErrors(out, m, rows, referenceRows(x, 'softmax', causal, rows)).max).toBeLessThan(1e-5);
-  });
+  ] as const)(
+    'flash (causal %s, D = %i, M = %i) matches the float64 softmax reference to 1e-5',
+    async (causal, d, m) => {
+      const { x, out } = await call({ method: 'flash', causal, n: 300, d, m, chunk: 128, causalChunk: 128 });
+      expect(out).toHaveLength(300 * m);
+      const rows = sampleRows(300, 300);
+      expect(relErrors(out, m, rows, referenceRows(x, 'softmax', causal, rows)).max).toBeLessThan(1e-5);
+    },
+  );
 
   it('the graph builder imports the contrib opset (com.microsoft, 1) only for graphs that use a contrib node', async () => {
     const onnxProto = (await import('onnx-proto')).default;
     const decode = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes);
-    const flash = decode(attentionGraph({ method: 'flash', causal: true, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    const flash = decode(
+      attentionGraph({ method: 'flash', causal: true, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }),
+    );
     expect(flash.opsetImport.map((o) => `${o.domain}:${String(o.version)}`)).toEqual([':15', 'com.microsoft:1']);
     const gqa = flash.graph!.node!.find((n) => n.opType === 'GroupQueryAttention')!;
     expect(gqa.domain).toBe('com.microsoft');
     // query, key, value, no past key or value, seqlens_k, total_sequence_length; output, present K and V
     expect(gqa.input!.map((i) => (i === '' ? '∅' : 'x'))).toEqual(['x', 'x', 'x', '∅', '∅', 'x', 'x']);
     expect(gqa.output).toHaveLength(3);
-    const soft = decode(attentionGraph({ method: 'softmax', causal: false, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }));
+    const soft = decode(
+      attentionGraph({ method: 'softmax', causal: false, n: 16, d: 8, m: 8, count: 0, chunk: 16, causalChunk: 16 }),
+    );
     expect(soft.opsetImport.map((o) => o.domain)).toEqual(['']);
   });
 
@@ -80,7 +91,17 @@ describe('the onnx engine', () => {
     const n = 4096;
     for (const causal of [false, true]) {
       const flash = await call({ method: 'flash', causal, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
-      const cost = { method: 'flash' as const, causal, N: n, D: 16, M: 16, F: 0, causalChunk: 256, chunkRows: 256, engine: 'onnx' as const };
+      const cost = {
+        method: 'flash' as const,
+        causal,
+        N: n,
+        D: 16,
+        M: 16,
+        F: 0,
+        causalChunk: 256,
+        chunkRows: 256,
+        engine: 'onnx' as const,
+      };
       // 1 MiB non-causal (1.5 MiB causal, with the present K and V), and per-thread tiles of well under 1 MiB
       expect(flash.peak! / predictedBytes(cost)!, `causal ${causal}`).toBeGreaterThan(0.8);
       expect(flash.peak! / predictedBytes(cost)!, `causal ${causal}`).toBeLessThan(2);
@@ -89,11 +110,22 @@ describe('the onnx engine', () => {
   });
 
   // φ's parts: [1; √2x'; x'²], the rolled pairs at distances 1 … ⌊(D−1)/2⌋ (none for D ≤ 2) and, for even D, those at D/2.
-  it.each([1, 2, 3, 5, 6])('the linear form’s features cover every pair once at D = %i (C = 1 + D + D(D+1)/2)', async (d) => {
-    const { x, out } = await call({ method: 'quadratic-kernel', causal: false, n: 200, d, m: 3, chunk: 64, causalChunk: 64 });
-    const rows = sampleRows(200, 200);
-    expect(relErrors(out, 3, rows, referenceRows(x, 'quadratic', false, rows)).max).toBeLessThan(1e-5);
-  });
+  it.each([1, 2, 3, 5, 6])(
+    'the linear form’s features cover every pair once at D = %i (C = 1 + D + D(D+1)/2)',
+    async (d) => {
+      const { x, out } = await call({
+        method: 'quadratic-kernel',
+        causal: false,
+        n: 200,
+        d,
+        m: 3,
+        chunk: 64,
+        causalChunk: 64,
+      });
+      const rows = sampleRows(200, 200);
+      expect(relErrors(out, 3, rows, referenceRows(x, 'quadratic', false, rows)).max).toBeLessThan(1e-5);
+    },
+  );
 
   it('rolled rows of x′ᵀ: (a + j) mod D for j = 1 … ⌊(D−1)/2⌋', () => {
     expect(rolledRows(4)).toEqual([1, 2, 3, 0]);
@@ -122,9 +154,27 @@ describe('the onnx engine', () => {
     // 4·N² = 16 MiB of scores, plus the 128 KiB output
     expect(soft.peak! / (4 * n * n)).toBeGreaterThan(0.95);
     expect(soft.peak! / (4 * n * n)).toBeLessThan(1.1);
-    const cost = { method: 'softmax' as const, causal: false, N: n, D: 16, M: 16, F: 0, causalChunk: 256, chunkRows: 256, engine: 'onnx' as const };
+    const cost = {
+      method: 'softmax' as const,
+      causal: false,
+      N: n,
+      D: 16,
+      M: 16,
+      F: 0,
+      causalChunk: 256,
+      chunkRows: 256,
+      engine: 'onnx' as const,
+    };
     expect(soft.peak! / predictedBytes(cost)!).toBeGreaterThan(0.9);
-    const lin = await call({ method: 'quadratic-kernel', causal: false, n, d: 16, m: 16, chunk: 256, causalChunk: 256 });
+    const lin = await call({
+      method: 'quadratic-kernel',
+      causal: false,
+      n,
+      d: 16,
+      m: 16,
+      chunk: 256,
+      causalChunk: 256,
+    });
     expect(lin.peak!).toBeLessThan(soft.peak! / 8);
   });
 
@@ -133,7 +183,16 @@ describe('the onnx engine', () => {
     // two 256 × 256 float32 blocks (512 KiB) and the output; its first reading used to be the one-time allocations'.
     const probe = memoryProbe({ ...(await run).engine.options, enableCpuMemArena: false })!;
     try {
-      const model = attentionGraph({ method: 'quadratic-kernel-direct', causal: false, n: 256, d: 8, m: 8, count: 0, chunk: 256, causalChunk: 256 });
+      const model = attentionGraph({
+        method: 'quadratic-kernel-direct',
+        causal: false,
+        n: 256,
+        d: 8,
+        m: 8,
+        count: 0,
+        chunk: 256,
+        causalChunk: 256,
+      });
       const dims = { Q: [256, 8], K: [256, 8], V: [256, 8] };
       const first = await probe.peak(model, dims, 'direct');
       const again = await probe.peak(model, dims, 'direct');
@@ -147,7 +206,12 @@ describe('the onnx engine', () => {
   it('the graph of a decode step matches the per-head loop for g = h, 2, 1, and reads its inputs in place', async () => {
     const { checks, values } = await onnxDecodeChecks(await run, rngFor(1, 'decode', 0), () => performance.now());
     expect(values['input_first_element_ms_256MiB']).toBeLessThan(3 * values['input_first_element_ms_1KiB']! + 0.05);
-    expect(checks.map((c) => c.check)).toEqual(['onnx-graph-g=8', 'onnx-graph-g=2', 'onnx-graph-g=1', 'onnx-inputs-in-place']);
+    expect(checks.map((c) => c.check)).toEqual([
+      'onnx-graph-g=8',
+      'onnx-graph-g=2',
+      'onnx-graph-g=1',
+      'onnx-inputs-in-place',
+    ]);
     for (const c of checks) {
       expect(c.max_abs_diff, c.check).toBeLessThan(1e-5);
       expect(c.passed_shape, c.description).toBe(true);
@@ -155,7 +219,16 @@ describe('the onnx engine', () => {
   });
 
   it('graphs are built per shape, each constant held once: the quadratic form at N = 1024 in chunks of 256 is a few tens of kB', () => {
-    const bytes = attentionGraph({ method: 'quadratic-kernel', causal: false, n: 1024, d: 64, m: 64, count: 0, chunk: 256, causalChunk: 256 });
+    const bytes = attentionGraph({
+      method: 'quadratic-kernel',
+      causal: false,
+      n: 1024,
+      d: 64,
+      m: 64,
+      count: 0,
+      chunk: 256,
+      causalChunk: 256,
+    });
     expect(bytes.length).toBeGreaterThan(1000);
     // the rolled rows' index list (31 × 64 int64 = 16 kB) and the ones of φ's first row (1 kB) once, not once per chunk
     expect(bytes.length).toBeLessThan(30_000);

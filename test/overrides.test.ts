@@ -9,7 +9,10 @@ import { ROOT, tmp } from './helpers.js';
 
 const mha = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
 const pointsWith = (sets: string[], quick = false) => {
-  return resolveExperiment(mha, { quick, sets }).points.map((p) => p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number });
+  return resolveExperiment(mha, { quick, sets }).points.map(
+    (p) =>
+      p.params as { variant: string; groups: number; d: number; h: number; dtype_bytes: number; n: number; b: number },
+  );
 };
 const errorOf = (sets: string[]): string => {
   try {
@@ -36,7 +39,9 @@ describe('--set as a whole', () => {
     // 3 does not divide h = 8 or 16: the custom rule points at the groups key, and so at its --set.
     expect(errorOf(['d=[512]', 'groups=3'])).toContain('error: --set groups=3: ');
     expect(errorOf(['groups=3', 'd=[512]'])).toContain('gqa groups must divide h and be below it');
-    expect(errorOf(['b=[1]', 'time_budget_ms=-1'])).toBe(`error: ${msg.badSetType('time_budget_ms=-1', 'time_budget_ms', -1, 'a number above 0')} [BAD_SET]`);
+    expect(errorOf(['b=[1]', 'time_budget_ms=-1'])).toBe(
+      `error: ${msg.badSetType('time_budget_ms=-1', 'time_budget_ms', -1, 'a number above 0')} [BAD_SET]`,
+    );
     // A later --set of the same key wins, and the error names that one.
     expect(errorOf(['groups=2', 'groups=5'])).toContain('--set groups=5: ');
   });
@@ -67,7 +72,9 @@ describe('tests that need system tools', () => {
       expect(hasTool('demo', ['sh'], 'x')).toBe(true);
       expect(hasTool('demo', ['sh', 'no-such-tool-attnlab'], 'apt-get install nothing')).toBe(false);
       process.env['ATTNLAB_REQUIRE_TOOLS'] = '1';
-      expect(() => hasTool('demo', ['no-such-tool-attnlab'], 'apt-get install nothing')).toThrow('ATTNLAB_REQUIRE_TOOLS=1 but demo tests need no-such-tool-attnlab (apt-get install nothing)');
+      expect(() => hasTool('demo', ['no-such-tool-attnlab'], 'apt-get install nothing')).toThrow(
+        'ATTNLAB_REQUIRE_TOOLS=1 but demo tests need no-such-tool-attnlab (apt-get install nothing)',
+      );
     } finally {
       if (saved === undefined) delete process.env['ATTNLAB_REQUIRE_TOOLS'];
       else process.env['ATTNLAB_REQUIRE_TOOLS'] = saved;
@@ -92,16 +99,19 @@ describe('--set values checked against their parameter before the grid is built'
   });
   it('each element of a list, the ends of a range, booleans, enums and settings', () => {
     expect(scalingError(['D=[16,300]'])).toBe(msg.badSetType('D=[16,300]', 'D', 300, 'an integer from 1 to 256'));
-    expect(scalingError(['N={geometric: {from: 1, to: 8, factor: 2}}'])).toContain('N must be an integer from 2 to 1048576, got 1');
+    expect(scalingError(['N={geometric: {from: 1, to: 8, factor: 2}}'])).toContain(
+      'N must be an integer from 2 to 1048576, got 1',
+    );
     expect(scalingError(['causal=maybe'])).toBe(msg.badSetType('causal=maybe', 'causal', 'maybe', 'true or false'));
-    expect(scalingError(['method=[softmaxx]'])).toContain('method must be one of "softmax", "flash", "quadratic-kernel"');
+    expect(scalingError(['method=[softmaxx]'])).toContain(
+      'method must be one of "softmax", "flash", "quadratic-kernel"',
+    );
     expect(scalingError(['rounds=0'])).toBe(msg.badSetType('rounds=0', 'rounds', 0, 'an integer from 1 to 20'));
   });
   it('a value the parameter takes passes on to the structural checks (control)', () => {
     expect(scalingError(['D=[16, 32]'])).toContain('zip');
   });
 });
-
 
 describe('the configuration hash of an experiment that names a file', () => {
   const hashIn = async (dir: string, model: Buffer) => {

@@ -21,8 +21,28 @@ const GOOD = {
   timing: false,
   run: () => [],
 };
-const ROW_EXPECTED = 'a zod object whose keys, in order, are the columns of results.csv (z.object({ d: z.number(), ... }))';
-const ALL_FIELDS = ['kind', 'summary', 'params', 'settings', 'row', 'measuredColumns', 'timing', 'run', 'paramsFor', 'files', 'prepare', 'rounds', 'combine', 'setup', 'estimateMs', 'analyse', 'engines', 'tables'];
+const ROW_EXPECTED =
+  'a zod object whose keys, in order, are the columns of results.csv (z.object({ d: z.number(), ... }))';
+const ALL_FIELDS = [
+  'kind',
+  'summary',
+  'params',
+  'settings',
+  'row',
+  'measuredColumns',
+  'timing',
+  'run',
+  'paramsFor',
+  'files',
+  'prepare',
+  'rounds',
+  'combine',
+  'setup',
+  'estimateMs',
+  'analyse',
+  'engines',
+  'tables',
+];
 
 /** The message checkSimulation throws for a module whose default export is defineSimulation(def). */
 function problem(def: Record<string, unknown>): string {
@@ -57,13 +77,18 @@ describe('a simulation module checked field by field', () => {
     expect(problem({ ...GOOD, [field]: wrong })).toBe(msg.pluginField(FILE, field, 'wrong', expected));
   });
 
-  it.each(['paramsFor', 'files', 'prepare', 'rounds', 'combine', 'setup', 'estimateMs', 'analyse'])('optional %s: absent is fine, a non-function is named', (field) => {
-    expect(problem({ ...GOOD, [field]: undefined })).toBe('accepted');
-    expect(problem({ ...GOOD, [field]: 3 })).toBe(msg.pluginField(FILE, field, 'wrong', 'a function'));
-  });
+  it.each(['paramsFor', 'files', 'prepare', 'rounds', 'combine', 'setup', 'estimateMs', 'analyse'])(
+    'optional %s: absent is fine, a non-function is named',
+    (field) => {
+      expect(problem({ ...GOOD, [field]: undefined })).toBe('accepted');
+      expect(problem({ ...GOOD, [field]: 3 })).toBe(msg.pluginField(FILE, field, 'wrong', 'a function'));
+    },
+  );
 
   it('a measured column that is not a column is named with the columns', () => {
-    expect(problem({ ...GOOD, measuredColumns: ['wall_ms'] })).toBe(msg.pluginField(FILE, 'measuredColumns', 'wrong', 'columns of its row (wall_ms is not one: d, mean, time_ms)'));
+    expect(problem({ ...GOOD, measuredColumns: ['wall_ms'] })).toBe(
+      msg.pluginField(FILE, 'measuredColumns', 'wrong', 'columns of its row (wall_ms is not one: d, mean, time_ms)'),
+    );
   });
 
   it('`columns` instead of `row` (the shape other tools use): the unknown field is named, with what row must be', () => {
@@ -71,11 +96,15 @@ describe('a simulation module checked field by field', () => {
     delete noRow['row'];
     const m = problem({ ...noRow, columns: ['d', 'mean', 'time_ms'] });
     expect(m).toBe(msg.pluginUnknownField(FILE, 'columns', ALL_FIELDS, { field: 'row', expected: ROW_EXPECTED }));
-    expect(m).toContain('it has no field "columns" (did you mean "row"? row must be a zod object whose keys, in order, are the columns');
+    expect(m).toContain(
+      'it has no field "columns" (did you mean "row"? row must be a zod object whose keys, in order, are the columns',
+    );
   });
 
   it('a misspelt field suggests the field it is closest to; a name far from all gets the list only', () => {
-    expect(problem({ ...GOOD, analyze: () => ({}) })).toContain('no field "analyze" (did you mean "analyse"? analyse must be a function)');
+    expect(problem({ ...GOOD, analyze: () => ({}) })).toContain(
+      'no field "analyze" (did you mean "analyse"? analyse must be a function)',
+    );
     expect(problem({ ...GOOD, setings: GOOD.settings })).toContain('no field "setings" (did you mean "settings"?');
     expect(problem({ ...GOOD, colour: 'red' })).toBe(msg.pluginUnknownField(FILE, 'colour', ALL_FIELDS, undefined));
   });
@@ -100,8 +129,12 @@ describe('did you mean', () => {
     expect(closest('scaling', ['scaling'])).toBeUndefined();
   });
   it('unknown experiment names and options say it', () => {
-    expect(msg.unknownExperiment('scalng', ['qk-variance', 'scaling'])).toContain('unknown experiment "scalng" (did you mean "scaling"?)');
+    expect(msg.unknownExperiment('scalng', ['qk-variance', 'scaling'])).toContain(
+      'unknown experiment "scalng" (did you mean "scaling"?)',
+    );
     expect(msg.unknownOption('--sed', ['--seed', '--set', '--quick'])).toContain('(did you mean "--seed"?)');
-    expect(msg.unknownKey('settings', 'time_budget', ['time_budget_ms', 'rounds'])).toContain('(did you mean "time_budget_ms"?)');
+    expect(msg.unknownKey('settings', 'time_budget', ['time_budget_ms', 'rounds'])).toContain(
+      '(did you mean "time_budget_ms"?)',
+    );
   });
 });

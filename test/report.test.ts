@@ -32,12 +32,14 @@ describe('reports escape every string from files and the command line', () => {
     // The only script elements are the report's own: one spec per chart, the three vendor files, the embed loop.
     expect(report.match(/<script[^>]*>/g)).toEqual([
       '<script type="application/json" id="spec-c">',
-      '<script src="vendor/vega.min.js">', '<script src="vendor/vega-lite.min.js">', '<script src="vendor/vega-embed.min.js">',
+      '<script src="vendor/vega.min.js">',
+      '<script src="vendor/vega-lite.min.js">',
+      '<script src="vendor/vega-embed.min.js">',
       '<script>',
     ]);
     expect(report).not.toMatch(/<script>alert|<img/i);
     // Inside the JSON spec, "<" is written \u003c, so a title cannot close the script element.
-    expect(report).toContain('\\u003cscript>alert(\'chart\')\\u003c/script>');
+    expect(report).toContain("\\u003cscript>alert('chart')\\u003c/script>");
     expect(report).toContain('&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; &amp; co');
     expect(report).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(report).toContain('&lt;script&gt;alert(&#39;note&#39;)&lt;/script&gt;');
@@ -52,11 +54,15 @@ describe('results/index.html', () => {
   it('lists every run newest first, with claims, backend and a relative link to its report', async () => {
     const out = join(tmp(), 'results');
     expect((await cli(['qk-variance', '--quick', '--set', 'trials=200', '--out', out])).code).toBe(0);
-    expect((await cli(['softmax-saturation', '--quick', '--set', 'draws=50', '--set', 'd=[1]', '--out', out])).code).toBe(0);
+    expect(
+      (await cli(['softmax-saturation', '--quick', '--set', 'draws=50', '--set', 'd=[1]', '--out', out])).code,
+    ).toBe(0);
     const index = readFileSync(join(out, 'index.html'), 'utf8');
     const rows = index.split('\n').filter((l) => l.startsWith('<tr><td>'));
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^<tr><td>softmax-saturation<\/td>.*<td>wasm<\/td><td class="(pass|fail)">\d+\/8<\/td>.*<a href="softmax-saturation\/[^"]+\/report\.html">report<\/a>/);
+    expect(rows[0]).toMatch(
+      /^<tr><td>softmax-saturation<\/td>.*<td>wasm<\/td><td class="(pass|fail)">\d+\/8<\/td>.*<a href="softmax-saturation\/[^"]+\/report\.html">report<\/a>/,
+    );
     expect(rows[1]).toMatch(/^<tr><td>qk-variance<\/td>.*<a href="qk-variance\/[^"]+\/report\.html">report<\/a>/);
     // npm run report rebuilds the same page from the manifests alone
     const { rebuildIndex } = await import('../src/run/runner.js');

@@ -8,7 +8,10 @@ import { ROOT, stripColumns, tmp } from './helpers.js';
 const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16,64]', '--set', 'trials=150000', '--backend', 'cpu'];
 
 function start(out: string) {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...ARGS, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...ARGS, '--out', out], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function finish(child: ReturnType<typeof start>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -43,7 +46,10 @@ const freshCsv = () =>
     const fresh = join(tmp(), 'results');
     const r = await finish(start(fresh));
     expect(r.code, r.stderr).toBe(0);
-    return stripColumns(readFileSync(join(fresh, 'qk-variance', 'latest', 'results.csv'), 'utf8'), qkVariance.measuredColumns);
+    return stripColumns(
+      readFileSync(join(fresh, 'qk-variance', 'latest', 'results.csv'), 'utf8'),
+      qkVariance.measuredColumns,
+    );
   })());
 
 describe('an interrupted run resumes', () => {
@@ -59,11 +65,16 @@ describe('an interrupted run resumes', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${before}/32 points already done`));
     const runDir = join(out, 'qk-variance', 'latest');
-    const ids = readFileSync(join(runDir, 'points.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).point);
+    const ids = readFileSync(join(runDir, 'points.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).point);
     expect(ids).toHaveLength(32);
     expect(new Set(ids).size).toBe(32);
 
-    expect(stripColumns(readFileSync(join(runDir, 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(await freshCsv());
+    expect(stripColumns(readFileSync(join(runDir, 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(
+      await freshCsv(),
+    );
   });
 });
 
@@ -76,9 +87,15 @@ describe('Ctrl-C', () => {
     const kept = checkpointLines(out);
     expect(kept).toBeGreaterThanOrEqual(4);
     expect(kept).toBeLessThan(32);
-    const runDir = join(out, 'qk-variance', readdirSync(join(out, 'qk-variance')).find((d) => d !== 'latest')!);
+    const runDir = join(
+      out,
+      'qk-variance',
+      readdirSync(join(out, 'qk-variance')).find((d) => d !== 'latest')!,
+    );
     expect(JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')).status).toBe('interrupted');
-    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain(`Incomplete: interrupted after ${kept} of 32 points`);
+    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain(
+      `Incomplete: interrupted after ${kept} of 32 points`,
+    );
     expect(readFileSync(join(runDir, 'results.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(kept + 1);
     expect(existsSync(join(out, 'qk-variance', 'latest'))).toBe(false);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('partial report');
@@ -86,7 +103,9 @@ describe('Ctrl-C', () => {
     const resumed = await finish(start(out));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${kept}/32 points already done`));
-    expect(stripColumns(readFileSync(join(out, 'qk-variance', 'latest', 'results.csv'), 'utf8'), qkVariance.measuredColumns)).toBe(await freshCsv());
+    expect(
+      stripColumns(readFileSync(join(out, 'qk-variance', 'latest', 'results.csv'), 'utf8'), qkVariance.measuredColumns),
+    ).toBe(await freshCsv());
   }, 120_000);
 });
 
@@ -94,7 +113,11 @@ describe('attached files survive an interruption', () => {
   // induction-heads --quick: 2 layer counts × 4 seeds, each point attaching its trained model (models/<L>L-seed<s>.onnx)
   // to its checkpoint entry; the files are written from the checkpoint when the run finishes.
   const IH = ['induction-heads', '--quick', '--jobs', '1', '--set', 'steps=20', '--set', 'record_every=10'];
-  const run = (out: string) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...IH, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = (out: string) =>
+    spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...IH, '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const lines = (out: string): number => {
     const base = join(out, 'induction-heads');
     const dir = existsSync(base) ? readdirSync(base).find((d) => /^\d{8}-/.test(d)) : undefined;
@@ -103,7 +126,11 @@ describe('attached files survive an interruption', () => {
   };
   const models = (out: string) => {
     const dir = join(out, 'induction-heads', 'latest', 'models');
-    return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+    return Object.fromEntries(
+      readdirSync(dir)
+        .sort()
+        .map((f) => [f, readFileSync(join(dir, f)).toString('base64')]),
+    );
   };
 
   it('SIGKILL after some seeds, rerun: every model there once, byte-identical to an uninterrupted run', async () => {
@@ -124,7 +151,16 @@ describe('attached files survive an interruption', () => {
     const clean = await finish(run(fresh));
     expect(clean.code, clean.stderr).toBe(0);
     const [got, want] = [models(out), models(fresh)];
-    expect(Object.keys(got)).toEqual(['1L-seed0.onnx', '1L-seed1.onnx', '1L-seed2.onnx', '1L-seed3.onnx', '2L-seed0.onnx', '2L-seed1.onnx', '2L-seed2.onnx', '2L-seed3.onnx']);
+    expect(Object.keys(got)).toEqual([
+      '1L-seed0.onnx',
+      '1L-seed1.onnx',
+      '1L-seed2.onnx',
+      '1L-seed3.onnx',
+      '2L-seed0.onnx',
+      '2L-seed1.onnx',
+      '2L-seed2.onnx',
+      '2L-seed3.onnx',
+    ]);
     expect(got).toEqual(want);
   });
 });

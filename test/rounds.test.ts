@@ -11,7 +11,7 @@ import { defineSimulation } from '../src/sim/types.js';
 import { cli, tmp } from './helpers.js';
 
 describe('pooled timing of rounds', () => {
-  it('pools every round\'s samples: median and count over all of them, ascending', () => {
+  it("pools every round's samples: median and count over all of them, ascending", () => {
     const t = pooledTiming([[1, 5], [3], [2, 4]]);
     expect(t.samples).toEqual([1, 2, 3, 4, 5]);
     expect(t.medianMs).toBe(3);
@@ -28,7 +28,11 @@ describe('a timed call starts on a collected heap', () => {
   async function majorsDuring(f: () => Promise<void>): Promise<number[]> {
     const majors: number[] = [];
     const observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime);
+      for (const e of list.getEntries())
+        if (
+          (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR
+        )
+          majors.push(e.startTime);
     });
     observer.observe({ entryTypes: ['gc'] });
     await f();
@@ -39,7 +43,14 @@ describe('a timed call starts on a collected heap', () => {
   const timeFirstCall = async () => {
     const called = performance.now();
     let first = Infinity;
-    await timeCall(() => (first = Math.min(first, performance.now())), { timeMs: 0, minSamples: 3, warmupMs: 0, warmupCalls: 1, now: () => performance.now(), label: 'heap' });
+    await timeCall(() => (first = Math.min(first, performance.now())), {
+      timeMs: 0,
+      minSamples: 3,
+      warmupMs: 0,
+      warmupCalls: 1,
+      now: () => performance.now(),
+      label: 'heap',
+    });
     return [called, first] as const;
   };
 
@@ -105,10 +116,28 @@ describe('timing rounds (asv-style)', () => {
     expect(calls).toEqual(['1@0/3', '2@0/3', '3@0/3', '1@1/3', '2@1/3', '3@1/3', '1@2/3', '2@2/3', '3@2/3']);
     expect(r.stderr).toContain('9/9 point rounds (3 per point)');
     const run = join(dir, 'results', 'rounds', 'latest');
-    expect(readFileSync(join(run, 'results.csv'), 'utf8')).toBe('x,time_ms,samples,time_samples_ms\n1,11,3,10.000;11.000;12.000\n2,21,3,20.000;21.000;22.000\n3,31,3,30.000;31.000;32.000\n');
+    expect(readFileSync(join(run, 'results.csv'), 'utf8')).toBe(
+      'x,time_ms,samples,time_samples_ms\n1,11,3,10.000;11.000;12.000\n2,21,3,20.000;21.000;22.000\n3,31,3,30.000;31.000;32.000\n',
+    );
     // the checkpoint holds each round (with `round`), then the point's final entry when its last round is done
-    const entries = readFileSync(join(run, 'points.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { round?: number; rows: { x: number }[] });
-    expect(entries.map((e) => `${e.rows[0]!.x}${e.round === undefined ? '' : `@${e.round}`}`)).toEqual(['1@0', '2@0', '3@0', '1@1', '2@1', '3@1', '1@2', '1', '2@2', '2', '3@2', '3']);
+    const entries = readFileSync(join(run, 'points.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { round?: number; rows: { x: number }[] });
+    expect(entries.map((e) => `${e.rows[0]!.x}${e.round === undefined ? '' : `@${e.round}`}`)).toEqual([
+      '1@0',
+      '2@0',
+      '3@0',
+      '1@1',
+      '2@1',
+      '3@1',
+      '1@2',
+      '1',
+      '2@2',
+      '2',
+      '3@2',
+      '3',
+    ]);
   });
 
   it('an interrupted run resumes inside a round: finished rounds are not measured again', async () => {
@@ -116,7 +145,11 @@ describe('timing rounds (asv-style)', () => {
     writeFileSync(join(dir, 'rounds.yaml'), YAML);
     const out = join(dir, 'results');
     expect((await cli([join(dir, 'rounds.yaml'), '--out', out])).code).toBe(0);
-    const runDir = join(out, 'rounds', readdirSync(join(out, 'rounds')).find((d) => d !== 'latest')!);
+    const runDir = join(
+      out,
+      'rounds',
+      readdirSync(join(out, 'rounds')).find((d) => d !== 'latest')!,
+    );
     const csv = readFileSync(join(runDir, 'results.csv'), 'utf8');
     // Cut the run after round 0 and the first point of round 1, as a kill would leave it.
     const lines = readFileSync(join(runDir, 'points.jsonl'), 'utf8').trimEnd().split('\n');
@@ -130,13 +163,14 @@ describe('timing rounds (asv-style)', () => {
     expect(readFileSync(join(runDir, 'results.csv'), 'utf8')).toBe(csv);
   });
 
-  it('shards measure in rounds too, and merge takes each point\'s final entry', async () => {
+  it("shards measure in rounds too, and merge takes each point's final entry", async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'rounds.yaml'), YAML);
     const one = await cli([join(dir, 'rounds.yaml'), '--out', join(dir, 'one')]);
     expect(one.code, one.stderr).toBe(0);
     const shards = [1, 2].map((i) => join(dir, `shard${i}`));
-    for (const [i, out] of shards.entries()) expect((await cli([join(dir, 'rounds.yaml'), '--shard', `${i + 1}/2`, '--out', out])).code).toBe(0);
+    for (const [i, out] of shards.entries())
+      expect((await cli([join(dir, 'rounds.yaml'), '--shard', `${i + 1}/2`, '--out', out])).code).toBe(0);
     const merged = await cli(['merge', join(dir, 'rounds.yaml'), ...shards, '--out', join(dir, 'merged')]);
     expect(merged.code, merged.stderr).toBe(0);
     const csv = (root: string) => readFileSync(join(root, 'rounds', 'latest', 'results.csv'), 'utf8');

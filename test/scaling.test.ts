@@ -17,21 +17,44 @@ import { expectGolden } from './golden.js';
 //         5.1 MB at N = 512 for D = 32 (a chunk of all 256 rows of each half).
 const SKIPPED = {
   onnx: [
-    'quadratic-kernel false 256 64', 'quadratic-kernel false 512 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
-    'rff false 512 4', 'rff-homework false 512 4',
+    'quadratic-kernel false 256 64',
+    'quadratic-kernel false 512 64',
+    'quadratic-kernel true 256 64',
+    'quadratic-kernel true 512 64',
+    'rff false 512 4',
+    'rff-homework false 512 4',
   ],
   wasm: [
-    'quadratic-kernel false 128 64', 'quadratic-kernel false 256 64', 'quadratic-kernel false 512 32', 'quadratic-kernel false 512 64',
-    'quadratic-kernel true 128 64', 'quadratic-kernel true 256 64', 'quadratic-kernel true 512 64',
-    'rff false 512 4', 'rff-homework false 512 4',
+    'quadratic-kernel false 128 64',
+    'quadratic-kernel false 256 64',
+    'quadratic-kernel false 512 32',
+    'quadratic-kernel false 512 64',
+    'quadratic-kernel true 128 64',
+    'quadratic-kernel true 256 64',
+    'quadratic-kernel true 512 64',
+    'rff false 512 4',
+    'rff-homework false 512 4',
   ],
 };
 
 describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', (engine) => {
   const ARGS = [
-    'scaling', '--quick', '--backend', engine,
-    '--set', 'N=[128,256,512]', '--set', 'grid[5].D_random=[256,512]', '--set', 'error_draws=3',
-    '--set', 'time_budget_ms=5', '--set', 'min_samples=3', '--set', 'memory_budget_bytes=5000000',
+    'scaling',
+    '--quick',
+    '--backend',
+    engine,
+    '--set',
+    'N=[128,256,512]',
+    '--set',
+    'grid[5].D_random=[256,512]',
+    '--set',
+    'error_draws=3',
+    '--set',
+    'time_budget_ms=5',
+    '--set',
+    'min_samples=3',
+    '--set',
+    'memory_budget_bytes=5000000',
   ];
   let out: string;
   let dir: string;
@@ -50,9 +73,17 @@ describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', 
     // vendor/katex/ (KaTeX's CSS and fonts) is checked in e2e.test.ts.
     expect(listFiles(dir).filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
-        'fits.csv', 'manifest.json', 'points.jsonl', 'report.html', 'results.csv',
-        ...charts.map((c) => `charts/${c}.vl.json`), 'charts/time-vs-n.slides.vl.json', ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
-        'vendor/vega-embed.min.js', 'vendor/vega-lite.min.js', 'vendor/vega.min.js',
+        'fits.csv',
+        'manifest.json',
+        'points.jsonl',
+        'report.html',
+        'results.csv',
+        ...charts.map((c) => `charts/${c}.vl.json`),
+        'charts/time-vs-n.slides.vl.json',
+        ...charts.flatMap((c) => [`figures/${c}.png`, `figures/${c}.svg`]),
+        'vendor/vega-embed.min.js',
+        'vendor/vega-lite.min.js',
+        'vendor/vega.min.js',
       ].sort(),
     );
     expect(run.stdout.trimEnd().split('\n').pop()).toBe(join(dir, 'report.html'));

@@ -8,7 +8,8 @@ import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { cli, latestRun, listFiles, ROOT, stripColumns, tmp } from './helpers.js';
 
 const QK = ['qk-variance', '--quick', '--set', 'trials=2000'];
-const csvOf = (out: string, name: string, file = 'results.csv') => readFileSync(join(latestRun(out, name), file), 'utf8');
+const csvOf = (out: string, name: string, file = 'results.csv') =>
+  readFileSync(join(latestRun(out, name), file), 'utf8');
 
 /** Run shards 1..n of `args` into <root>/s<i>; returns the shard roots. */
 async function runShards(args: readonly string[], n: number, root: string, only?: number[]): Promise<string[]> {
@@ -33,10 +34,27 @@ describe('--shard and merge', () => {
     const root = tmp();
     const shards = await runShards(QK, 4, root);
     // Each shard holds its own points only, and no report.
-    const sizes = shards.map((s) => readFileSync(join(s, 'qk-variance', readdirSync(join(s, 'qk-variance')).find((d) => d.includes('shard'))!, 'points.jsonl'), 'utf8').trimEnd().split('\n').length);
+    const sizes = shards.map(
+      (s) =>
+        readFileSync(
+          join(
+            s,
+            'qk-variance',
+            readdirSync(join(s, 'qk-variance')).find((d) => d.includes('shard'))!,
+            'points.jsonl',
+          ),
+          'utf8',
+        )
+          .trimEnd()
+          .split('\n').length,
+    );
     expect(sizes.reduce((a, b) => a + b)).toBe(40);
     expect(Math.min(...sizes)).toBeGreaterThan(0);
-    const shardRun = join(shards[0]!, 'qk-variance', readdirSync(join(shards[0]!, 'qk-variance')).find((d) => d.endsWith('shard1of4'))!);
+    const shardRun = join(
+      shards[0]!,
+      'qk-variance',
+      readdirSync(join(shards[0]!, 'qk-variance')).find((d) => d.endsWith('shard1of4'))!,
+    );
     expect(listFiles(shardRun)).toEqual(['manifest.json', 'points.jsonl', 'results.csv', 'setup.json']);
 
     const merged = await cli(['merge', 'qk-variance', ...shards, '--out', join(root, 'merged')]);
@@ -58,7 +76,9 @@ describe('--shard and merge', () => {
     expect(readFileSync(join(dir, 'points.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(40);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/<th>shards<\/th><td>1\/4: .*; 4\/4: /);
     // The index of a shard's results root lists it as a shard, with the merge command instead of a report.
-    expect(readFileSync(join(shards[1]!, 'index.html'), 'utf8')).toContain('shard 2/4, done: <code>npm run exp -- merge qk-variance &lt;shard dirs&gt;</code>');
+    expect(readFileSync(join(shards[1]!, 'index.html'), 'utf8')).toContain(
+      'shard 2/4, done: <code>npm run exp -- merge qk-variance &lt;shard dirs&gt;</code>',
+    );
   });
 
   it('a timing experiment with setup tables merges too (the setup of shard 1 is kept)', async () => {
@@ -72,7 +92,9 @@ describe('--shard and merge', () => {
     expect(one.code, one.stderr).toBe(0);
     const strip = (out: string) => stripColumns(csvOf(out, 'mha-vs-mqa'), mhaVsMqa.measuredColumns);
     expect(strip(join(root, 'merged'))).toBe(strip(join(root, 'one')));
-    expect(csvOf(join(root, 'merged'), 'mha-vs-mqa', 'checks.csv')).toBe(csvOf(join(root, 'one'), 'mha-vs-mqa', 'checks.csv'));
+    expect(csvOf(join(root, 'merged'), 'mha-vs-mqa', 'checks.csv')).toBe(
+      csvOf(join(root, 'one'), 'mha-vs-mqa', 'checks.csv'),
+    );
     expect(shards).toHaveLength(2);
   });
 
@@ -82,7 +104,9 @@ describe('--shard and merge', () => {
     const out = join(root, 'merged');
     const missing = await cli(['merge', 'qk-variance', s1!, s2!, '--out', out]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(msg.mergeMissing([3], 3, `npm run exp -- ${QK.join(' ')} --shard 3/3 --out ${s1}`));
+    expect(missing.stderr).toContain(
+      msg.mergeMissing([3], 3, `npm run exp -- ${QK.join(' ')} --shard 3/3 --out ${s1}`),
+    );
 
     // shard 3 run with another seed: a different configuration
     await runShards([...QK, '--seed', '5'], 3, root, [3]);
@@ -113,7 +137,9 @@ describe('--shard and merge', () => {
     writeFileSync(m1, JSON.stringify({ ...manifest, status: 'running', points: { ...manifest.points, done: 3 } }));
     const unfinished = await cli(['merge', file, ...shards, '--out', join(root, 'merged')]);
     expect(unfinished.code).toBe(2);
-    expect(unfinished.stderr).toContain(msg.mergeUnfinished('1/2', join(m1, '..'), 3, manifest.points.total, manifest.command));
+    expect(unfinished.stderr).toContain(
+      msg.mergeUnfinished('1/2', join(m1, '..'), 3, manifest.points.total, manifest.command),
+    );
     writeFileSync(m1, JSON.stringify(manifest));
 
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n# edited after the shards ran\n`);

@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { softmaxSaturation } from '../src/sim/softmax-saturation/simulation.js';
 import { attend, attentionGrads, loadGradients } from '../src/engine/tfjs/autodiff.js';
 import { activate } from '../src/engine/backend.js';
-import { entropy, jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from '../src/sim/softmax-saturation/softmax.js';
+import {
+  entropy,
+  jacobianFrobenius,
+  jacobianSpectral,
+  softmaxInto,
+  topK,
+} from '../src/sim/softmax-saturation/softmax.js';
 import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 import { expectGolden } from './golden.js';
 
@@ -15,8 +21,20 @@ beforeAll(async () => {
 });
 
 describe("the homework's worked example: argmax attention", () => {
-  const K = () => tf.tensor2d([[1, 2, 0], [0, 3, 4], [5, 0, 0], [0, 0, 1]]);
-  const V = () => tf.tensor2d([[2, 0, 1], [1, 4, 3], [0, -1, 4], [1, 0, -1]]);
+  const K = () =>
+    tf.tensor2d([
+      [1, 2, 0],
+      [0, 3, 4],
+      [5, 0, 0],
+      [0, 0, 1],
+    ]);
+  const V = () =>
+    tf.tensor2d([
+      [2, 0, 1],
+      [1, 4, 3],
+      [0, -1, 4],
+      [1, 0, -1],
+    ]);
   const q = () => tf.tensor1d([1, 1, 2]);
 
   it('query (1,1,2) scores (3, 11, 5, 2) and returns the second value, (1, 4, 3)', () => {
@@ -54,10 +72,18 @@ describe('softmax and its Jacobian', () => {
   });
 
   it('‖J‖ closed forms agree with the Jacobian from autodiff (n = 4)', () => {
-    for (const zs of [[0.1, 0.5, -0.3, 2], [3, 3, -1, 0], [10, 0, 0, 0]]) {
+    for (const zs of [
+      [0.1, 0.5, -0.3, 2],
+      [3, 3, -1, 0],
+      [10, 0, 0, 0],
+    ]) {
       const z = tf.tensor1d(zs);
       // J[i][j] = ∂p_i/∂z_j, one autodiff pass per row
-      const J = zs.map((_, i) => [...tf.grad((x: tf.Tensor) => tf.gather(tf.softmax(x), i))(z).dataSync()]);
+      const J = zs.map((_, i) => [
+        ...tf
+          .grad((x: tf.Tensor) => tf.gather(tf.softmax(x), i))(z)
+          .dataSync(),
+      ]);
       const p = new Float64Array(4);
       softmaxInto(zs, p);
       const fro = Math.sqrt(J.flat().reduce((s, v) => s + v * v, 0));
@@ -96,7 +122,9 @@ describe('softmax-saturation --quick end to end', () => {
     expect(ra.stdout).toMatch(/softmax-saturation: 12 rows, claims: 8\/8 passed/);
     expect((await cli([...ARGS, '--out', b])).code).toBe(0);
     const csv = (root: string) => readFileSync(join(latestRun(root, 'softmax-saturation'), 'results.csv'), 'utf8');
-    expect(stripColumns(csv(b), softmaxSaturation.measuredColumns)).toBe(stripColumns(csv(a), softmaxSaturation.measuredColumns));
+    expect(stripColumns(csv(b), softmaxSaturation.measuredColumns)).toBe(
+      stripColumns(csv(a), softmaxSaturation.measuredColumns),
+    );
     expectGolden('softmax-saturation.header.csv', `${csv(a).split('\n')[0]}\n`);
   });
 });

@@ -49,7 +49,12 @@ describe('fits', () => {
   });
   it('log-log slope of y = 3·x² is 2', () => {
     const x = [1, 2, 4, 8, 16];
-    expect(logLogSlope(x, x.map((v) => 3 * v * v)).slope).toBeCloseTo(2, 12);
+    expect(
+      logLogSlope(
+        x,
+        x.map((v) => 3 * v * v),
+      ).slope,
+    ).toBeCloseTo(2, 12);
   });
   it('refuses non-positive values', () => {
     expect(() => logLogSlope([1, 2], [0, 1])).toThrow(RangeError);
@@ -66,30 +71,53 @@ describe('claims', () => {
   const claim = (c: unknown) => Claim.parse(c);
 
   it('fraction: 3 of 4 rows within their bounds', () => {
-    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] }, at_least: 0.75 }), rows, ['d', 'g']);
+    const r = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] }, at_least: 0.75 }),
+      rows,
+      ['d', 'g'],
+    );
     expect(r.status).toBe('pass');
     // The verdict names the worst row (1.5 interval widths outside) and where it is; the parameters that vary locate it.
     if (r.status !== 'error') expect(r.measured).toBe('3/4 rows (75%); worst: v = 4.4 in [3.9, 4.1] at d = 4, g = a');
-    const strict = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] } }), rows);
+    const strict = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'v', between: ['lo', 'hi'] } }),
+      rows,
+    );
     expect(strict.status).toBe('fail');
   });
 
   it('abs_below reports the worst value; where filters rows', () => {
-    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 5 } }), rows, ['d', 'g']);
+    const r = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 5 } }),
+      rows,
+      ['d', 'g'],
+    );
     expect(r.status).toBe('fail');
     // g is fixed by the where: only d locates the row. Every value is one click away, failures marked.
     if (r.status !== 'error') {
       expect(r.measured).toBe('2/3 rows (66.67%); worst: max |z| = 6 at d = 4');
       expect(r.values).toBe('d = 1: 0.5\nd = 2: -1.2\nd = 4: 6 ✗');
     }
-    const passing = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 7 } }), rows, ['d']);
-    if (passing.status !== 'error') expect(passing.measured).toBe('3/3 rows (100%); closest to the bound: max |z| = 6 at d = 4');
-    const same = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'g', between: [0, 1] } }), rows.map((x) => ({ ...x, g: 1 })), ['d']);
+    const passing = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', where: { g: 'a' }, test: { column: 'z', abs_below: 7 } }),
+      rows,
+      ['d'],
+    );
+    if (passing.status !== 'error')
+      expect(passing.measured).toBe('3/3 rows (100%); closest to the bound: max |z| = 6 at d = 4');
+    const same = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'g', between: [0, 1] } }),
+      rows.map((x) => ({ ...x, g: 1 })),
+      ['d'],
+    );
     if (same.status !== 'error') expect(same.measured).toBe('4/4 rows (100%); every g = 1');
   });
 
   it('Bonferroni bound over 4 rows at α = 0.05 is z(1 − 0.05/8) = 2.498', () => {
-    const r = evaluateClaim(claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'z', abs_below_bonferroni: 0.05 } }), rows);
+    const r = evaluateClaim(
+      claim({ id: 'c', text: 't', kind: 'fraction', test: { column: 'z', abs_below_bonferroni: 0.05 } }),
+      rows,
+    );
     expect(r.expected).toContain('|z| < 2.498');
     expect(r.status).toBe('fail');
   });
@@ -102,27 +130,53 @@ describe('claims', () => {
   });
 
   it('monotone: strictly along x, and says where it breaks', () => {
-    const up = evaluateClaim(claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'v', direction: 'increasing' }), rows);
+    const up = evaluateClaim(
+      claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'v', direction: 'increasing' }),
+      rows,
+    );
     expect(up.status).toBe('pass');
-    const down = evaluateClaim(claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'z', direction: 'decreasing' }), rows);
+    const down = evaluateClaim(
+      claim({ id: 'm', text: 't', kind: 'monotone', x: 'd', y: 'z', direction: 'decreasing' }),
+      rows,
+    );
     expect(down.status).toBe('fail');
     if (down.status !== 'error') expect(down.measured).toBe('not at d = 4');
   });
 
   it('slope: v = d gives slope 1 per group; a where that selects nothing is an error', () => {
     const exact = rows.map((r) => ({ ...r, v: r.d }));
-    const r = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'd', y: 'v', expect: { target: 1, tol: 0.01 } }), exact);
+    const r = evaluateClaim(
+      claim({ id: 's', text: 't', kind: 'slope', x: 'd', y: 'v', expect: { target: 1, tol: 0.01 } }),
+      exact,
+    );
     expect(r.status).toBe('pass');
-    const none = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', where: { g: 'zzz' }, x: 'd', y: 'v', expect: { target: 1, tol: 0.01 } }), exact);
+    const none = evaluateClaim(
+      claim({
+        id: 's',
+        text: 't',
+        kind: 'slope',
+        where: { g: 'zzz' },
+        x: 'd',
+        y: 'v',
+        expect: { target: 1, tol: 0.01 },
+      }),
+      exact,
+    );
     expect(none.status).toBe('error');
   });
 
   it('slope over the largest x only: a fixed cost of 10 flattens the small sizes, the top 4 of 1 … 4096 grow like N', () => {
     const sizes = [1, 4, 16, 64, 256, 1024, 4096];
     const data = sizes.map((n) => ({ n, t: 10 + n }));
-    const all = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', expect: { target: 1, tol: 0.15 } }), data);
+    const all = evaluateClaim(
+      claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', expect: { target: 1, tol: 0.15 } }),
+      data,
+    );
     expect(all.status).toBe('fail'); // least squares over the whole range: 0.74
-    const top = evaluateClaim(claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', largest: 4, expect: { target: 1, tol: 0.15 } }), data);
+    const top = evaluateClaim(
+      claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', largest: 4, expect: { target: 1, tol: 0.15 } }),
+      data,
+    );
     // 64 … 4096: 10 + n is within 1.16× of n, slope 0.97
     expect(top.status).toBe('pass');
     expect(top.expected).toContain('the 4 largest n');

@@ -2,16 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../src/random/normal.js';
 import { activate } from '../src/engine/backend.js';
-import { inlineExecutor, randomInputs, sharedFloats, workerExecutor, type Executor } from '../src/engine/tfjs/executor.js';
+import {
+  inlineExecutor,
+  randomInputs,
+  sharedFloats,
+  workerExecutor,
+  type Executor,
+} from '../src/engine/tfjs/executor.js';
 import { featureCount, featurize, type FeatureMap } from '../src/tensor/features.js';
 import { runMethod, type Method } from '../src/sim/scaling/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
 
-const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64Array) => relErrors(out, m, rows, ref).max;
+const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64Array) =>
+  relErrors(out, m, rows, ref).max;
 
 const quad: FeatureMap = { kind: 'quadratic' };
 
-const inputs = (n: number, d: number, m: number, seed: number) => randomInputs(new NormalRng(Uint32Array.of(seed, 2, 3, 4)), n, d, m);
+const inputs = (n: number, d: number, m: number, seed: number) =>
+  randomInputs(new NormalRng(Uint32Array.of(seed, 2, 3, 4)), n, d, m);
 
 describe('quadratic feature map', () => {
   it('φ(q)·φ(k) = (q·k/√D + 1)² and C = 1 + D + D(D+1)/2', () => {
@@ -76,18 +84,28 @@ describe('attention kernels on the cpu backend', () => {
   });
 
   it('identical keys give the mean of the values; a causal first row sees only v_0', async () => {
-    const n = 4, d = 2, m = 1;
-    const q = sharedFloats(n * d).fill(1), k = sharedFloats(n * d).fill(0.5), kT = sharedFloats(n * d).fill(0.5);
+    const n = 4,
+      d = 2,
+      m = 1;
+    const q = sharedFloats(n * d).fill(1),
+      k = sharedFloats(n * d).fill(0.5),
+      kT = sharedFloats(n * d).fill(0.5);
     const v = sharedFloats(n * m);
     v.set([1, 2, 3, 6]);
     await exec.setInputs({ q, k, v, kT, n, d, m });
     const call = { map: quad, n, d, m, chunk: 2, causalChunk: 2 };
     for (const method of ['softmax', 'quadratic-kernel', 'quadratic-kernel-direct'] as Method[]) {
       const all = await runMethod(exec, { ...call, method, causal: false }, false);
-      expect([...all.out].map((x) => Number(x.toFixed(5))), method).toEqual([3, 3, 3, 3]);
+      expect(
+        [...all.out].map((x) => Number(x.toFixed(5))),
+        method,
+      ).toEqual([3, 3, 3, 3]);
       const causal = await runMethod(exec, { ...call, method, causal: true }, false);
       // row i averages v_0..v_i: 1, 1.5, 2, 3
-      expect([...causal.out].map((x) => Number(x.toFixed(5))), `${method} causal`).toEqual([1, 1.5, 2, 3]);
+      expect(
+        [...causal.out].map((x) => Number(x.toFixed(5))),
+        `${method} causal`,
+      ).toEqual([1, 1.5, 2, 3]);
     }
   });
 
@@ -110,7 +128,11 @@ describe('attention kernels on the cpu backend', () => {
   it('reports the backend peak bytes: softmax holds two N×N float32 buffers per half', async () => {
     const x = inputs(256, 8, 8, 2);
     await exec.setInputs(x);
-    const r = await runMethod(exec, { method: 'softmax', causal: false, map: quad, n: 256, d: 8, m: 8, chunk: 128, causalChunk: 64 }, true);
+    const r = await runMethod(
+      exec,
+      { method: 'softmax', causal: false, map: quad, n: 256, d: 8, m: 8, chunk: 128, causalChunk: 64 },
+      true,
+    );
     // scores and probabilities, 128×256 each, for both halves: 2·2·128·256·4 bytes, plus inputs
     expect(r.peakBytes).toBeGreaterThanOrEqual(2 * 2 * 128 * 256 * 4);
     expect(r.peakBytes).toBeLessThan(2 * 2 * 128 * 256 * 4 * 1.2);
@@ -131,7 +153,12 @@ describe('workers on wasm', () => {
       expect(pool.lanes).toBe(2);
       await inline.setInputs(x);
       await pool.setInputs(x);
-      for (const [method, causal] of [['softmax', false], ['softmax', true], ['quadratic-kernel', false], ['quadratic-kernel', true]] as [Method, boolean][]) {
+      for (const [method, causal] of [
+        ['softmax', false],
+        ['softmax', true],
+        ['quadratic-kernel', false],
+        ['quadratic-kernel', true],
+      ] as [Method, boolean][]) {
         const call = { method, causal, map: quad, n: 512, d: 16, m: 16, chunk: 256, causalChunk: 64 };
         const a = await runMethod(inline, call, false);
         const b = await runMethod(pool, call, false);

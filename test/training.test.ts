@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attentionTraining } from '../src/sim/attention-training/simulation.js';
-import { forward, handArrays, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape } from '../src/sim/attention-training/model.js';
+import {
+  forward,
+  handArrays,
+  handWeights,
+  loss,
+  makeBatch,
+  randomWeights,
+  type Batch,
+  type Shape,
+} from '../src/sim/attention-training/model.js';
 import { NormalRng } from '../src/random/normal.js';
 import { loadGradients } from '../src/engine/tfjs/autodiff.js';
 import { activate } from '../src/engine/backend.js';
@@ -15,7 +24,13 @@ beforeAll(async () => {
 });
 
 /** One content sequence by hand: tokens [1, 0, 1], the mark at position 1, so every position's target is token 0. */
-const hand: Batch = { tokens: Int32Array.of(1, 0, 1), marks: Float32Array.of(0, 1, 0), targets: Int32Array.of(0, 0, 0), targetPos: Int32Array.of(1), size: 1 };
+const hand: Batch = {
+  tokens: Int32Array.of(1, 0, 1),
+  marks: Float32Array.of(0, 1, 0),
+  targets: Int32Array.of(0, 0, 0),
+  targetPos: Int32Array.of(1),
+  size: 1,
+};
 const shape: Shape = { task: 'content', vocab: 2, n: 3, d: 5, scale: 1 };
 
 describe('the hand-designed head, by hand', () => {
@@ -43,7 +58,13 @@ describe('the hand-designed head, by hand', () => {
 
   it('for the position task, the weight on key 0 from every query', () => {
     const s: Shape = { ...shape, task: 'position', scale: 1 / Math.sqrt(5) };
-    const out = forward(tf, s, handWeights(tf, s), { ...hand, marks: new Float32Array(3), targets: Int32Array.of(1, 1, 1), targetPos: Int32Array.of(0) }, 'softmax');
+    const out = forward(
+      tf,
+      s,
+      handWeights(tf, s),
+      { ...hand, marks: new Float32Array(3), targets: Int32Array.of(1, 1, 1), targetPos: Int32Array.of(0) },
+      'softmax',
+    );
     const w = Array.from(out.weights.dataSync());
     // β·c = 4 ln 3 + 4 again (β is divided by the scale): the same 0.999548 on key 0.
     for (let q = 0; q < 3; q++) expect(w[q * 3]).toBeCloseTo(0.999548, 6);
@@ -117,14 +138,21 @@ describe('attention-training end to end', () => {
       const out = join(dir, `out${jobs}`);
       const r = await cli([file, '--jobs', jobs, '--out', out]);
       expect(r.code, r.stderr).toBe(0);
-      csvs.push(stripColumns(readFileSync(join(latestRun(out, 'tiny-training'), 'results.csv'), 'utf8'), attentionTraining.measuredColumns));
+      csvs.push(
+        stripColumns(
+          readFileSync(join(latestRun(out, 'tiny-training'), 'results.csv'), 'utf8'),
+          attentionTraining.measuredColumns,
+        ),
+      );
     }
     expect(csvs[1]).toBe(csvs[0]);
     const lines = csvs[0]!.split('\n');
     expect(lines[0]).toBe(attentionTraining.columns.filter((c) => c !== 'time_ms').join(','));
     // 2 tasks × 2 seeds: softmax and argmax record steps 0, 10, 20, 30 and a final row; hand records step 0 and a final row.
     expect(lines.length - 1).toBe(2 * 2 * (5 + 5 + 2));
-    const maps = readFileSync(join(latestRun(join(dir, 'out1'), 'tiny-training'), 'maps.csv'), 'utf8').trimEnd().split('\n');
+    const maps = readFileSync(join(latestRun(join(dir, 'out1'), 'tiny-training'), 'maps.csv'), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(maps.length - 1).toBe(2 * 3 * 64); // 2 tasks × (initialisation, trained, hand-designed) × n²
   });
 });

@@ -19,19 +19,37 @@ export default defineSimulation({
   // The grid axes: one value each per point. Defaults make an axis optional in the YAML.
   params: z
     .object({
-      d: z.number().int().min(1).max(1 << 16).describe('dimension of q and k'),
+      d: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 16)
+        .describe('dimension of q and k'),
       rho: z.number().min(-1).max(1).describe('correlation of q_i and k_i'),
       scaling: z.enum(['none', 'sqrt_d']).default('none').describe('divide q·k by √d; @default none'),
     })
     .strict(),
   // Settings apply to every point.
-  settings: z.object({ trials: z.number().int().min(100).default(20_000).describe('samples of q·k per point; @default 20000') }).strict(),
+  settings: z
+    .object({ trials: z.number().int().min(100).default(20_000).describe('samples of q·k per point; @default 20000') })
+    .strict(),
   // The row each point returns: its keys, in this order, are the columns of results.csv.
   row: z.object({
-    d: z.number(), rho: z.number(), scaling: z.string(), trials: z.number(),
-    mean: z.number(), mean_ci_low: z.number(), mean_ci_high: z.number(),
-    var: z.number(), var_ci_low: z.number(), var_ci_high: z.number(),
-    theory_mean: z.number(), theory_var: z.number(), z_mean: z.number(), z_var: z.number(), time_ms: z.number(),
+    d: z.number(),
+    rho: z.number(),
+    scaling: z.string(),
+    trials: z.number(),
+    mean: z.number(),
+    mean_ci_low: z.number(),
+    mean_ci_high: z.number(),
+    var: z.number(),
+    var_ci_low: z.number(),
+    var_ci_high: z.number(),
+    theory_mean: z.number(),
+    theory_var: z.number(),
+    z_mean: z.number(),
+    z_var: z.number(),
+    time_ms: z.number(),
   }),
   measuredColumns: ['time_ms'],
   timing: false,
@@ -56,13 +74,24 @@ export default defineSimulation({
     const variance = normalInterval(m.variance, m.varianceSe);
     const theoryMean = d * rho * scale;
     const theoryVar = d * (1 + rho * rho) * scale * scale;
-    return [{
-      d, rho, scaling, trials,
-      mean: m.mean, mean_ci_low: mean.low, mean_ci_high: mean.high,
-      var: m.variance, var_ci_low: variance.low, var_ci_high: variance.high,
-      theory_mean: theoryMean, theory_var: theoryVar,
-      z_mean: zScore(m.mean, theoryMean, m.meanSe), z_var: zScore(m.variance, theoryVar, m.varianceSe),
-      time_ms: ctx.now() - t0,
-    }];
+    return [
+      {
+        d,
+        rho,
+        scaling,
+        trials,
+        mean: m.mean,
+        mean_ci_low: mean.low,
+        mean_ci_high: mean.high,
+        var: m.variance,
+        var_ci_low: variance.low,
+        var_ci_high: variance.high,
+        theory_mean: theoryMean,
+        theory_var: theoryVar,
+        z_mean: zScore(m.mean, theoryMean, m.meanSe),
+        z_var: zScore(m.variance, theoryVar, m.varianceSe),
+        time_ms: ctx.now() - t0,
+      },
+    ];
   },
 });

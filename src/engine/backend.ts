@@ -93,7 +93,11 @@ async function load(name: Backend): Promise<SelectedBackend> {
  * Choose the engine of a simulation: the requested one (an error if the simulation cannot run on it or it cannot
  * load), else the first of the simulation's engines that loads.
  */
-export async function selectBackend(requested: Backend | undefined, engines: readonly Backend[], kind: string): Promise<SelectedBackend> {
+export async function selectBackend(
+  requested: Backend | undefined,
+  engines: readonly Backend[],
+  kind: string,
+): Promise<SelectedBackend> {
   if (requested) {
     if (!engines.includes(requested)) throw new AttnlabError('BACKEND', msg.backendNotFor(requested, kind, engines));
     try {

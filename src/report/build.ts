@@ -26,7 +26,10 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
   for (const [name, t] of Object.entries(input.analysis.tables)) files.set(`${name}.csv`, toCsv(t.columns, t.rows));
   // Charts see one dataset: every results row and analysis row, tagged with its table.
   const data = [
-    ...input.rows.map((r) => ({ table: 'results', ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, flatCell(v)])) })),
+    ...input.rows.map((r) => ({
+      table: 'results',
+      ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, flatCell(v)])),
+    })),
     ...Object.entries(input.analysis.tables).flatMap(([name, t]) => t.rows.map((r) => ({ table: name, ...r }))),
   ];
   const figures: ReportFigure[] = [];
@@ -35,7 +38,11 @@ export async function buildOutputs(input: BuildInput): Promise<Map<string, strin
     const svg = await renderSvg(spec);
     files.set(`charts/${chart.id}.vl.json`, `${JSON.stringify(spec, null, 1)}\n`);
     // The slides variant, where the chart has one: what `figures --theme slides` draws.
-    if (chart.slides) files.set(`charts/${chart.id}.slides.vl.json`, `${JSON.stringify(buildChartSpec({ ...chart, spec: chart.slides }, data, input.experiment.labels), null, 1)}\n`);
+    if (chart.slides)
+      files.set(
+        `charts/${chart.id}.slides.vl.json`,
+        `${JSON.stringify(buildChartSpec({ ...chart, spec: chart.slides }, data, input.experiment.labels), null, 1)}\n`,
+      );
     files.set(`figures/${chart.id}.svg`, svg);
     files.set(`figures/${chart.id}.png`, svgToPng(svg));
     figures.push({ id: chart.id, title: chart.title, description: chart.description, svg, spec: withZoom(spec) });

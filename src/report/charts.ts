@@ -13,7 +13,8 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** How a label reads: the experiment's display name for a value (`labels`), else the value itself. */
-const LABEL = (labels: boolean, of = 'datum.label') => (labels ? `(isValid(labels[${of}]) ? labels[${of}] : ${of})` : of);
+const LABEL = (labels: boolean, of = 'datum.label') =>
+  labels ? `(isValid(labels[${of}]) ? labels[${of}] : ${of})` : of;
 
 /** The field a tooltip shows for `field` where its values have display names: computed by a transform (below). */
 const named = (field: string) => `${field} (name)`;
@@ -41,13 +42,16 @@ function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> 
     const out: Json = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v, k)]));
     if (key === 'facet') {
       // A facet channel's header: `facet: { field }` itself, or its row and column.
-      const channels: [string | null, unknown][] = typeof out['field'] === 'string' ? [[null, out]] : ['row', 'column', 'facet'].map((ch) => [ch, out[ch]]);
+      const channels: [string | null, unknown][] =
+        typeof out['field'] === 'string' ? [[null, out]] : ['row', 'column', 'facet'].map((ch) => [ch, out[ch]]);
       for (const [ch, c] of channels) {
-        if (!isObject(c) || typeof c['field'] !== 'string' || (isObject(c['header']) && 'labelExpr' in c['header'])) continue;
+        if (!isObject(c) || typeof c['field'] !== 'string' || (isObject(c['header']) && 'labelExpr' in c['header']))
+          continue;
         const name = c['title'] === null ? null : String(c['title'] ?? c['field']);
         // Headers see their value as datum.value (datum.label is not set on row and column headers).
         const label = LABEL(labels, 'datum.value');
-        const labelExpr = name === null || computed.has(c['field']) ? label : `${JSON.stringify(`${name} = `)} + ${label}`;
+        const labelExpr =
+          name === null || computed.has(c['field']) ? label : `${JSON.stringify(`${name} = `)} + ${label}`;
         const channel = { ...c, title: null, header: { ...(isObject(c['header']) ? c['header'] : {}), labelExpr } };
         if (ch === null) return channel;
         out[ch] = channel;
@@ -55,12 +59,22 @@ function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> 
     }
     if (key === 'encoding') {
       // Tooltips show the display name in the field's place, under the field's own title.
-      const tip = (t: unknown) => (isObject(t) && typeof t['field'] === 'string' && labeled.has(t['field']) ? { ...t, field: named(t['field']), title: t['title'] ?? t['field'] } : t);
+      const tip = (t: unknown) =>
+        isObject(t) && typeof t['field'] === 'string' && labeled.has(t['field'])
+          ? { ...t, field: named(t['field']), title: t['title'] ?? t['field'] }
+          : t;
       if (Array.isArray(out['tooltip'])) out['tooltip'] = out['tooltip'].map(tip);
       else if (isObject(out['tooltip'])) out['tooltip'] = tip(out['tooltip']);
       for (const ch of ['x', 'y']) {
         const c = out[ch];
-        if (!isObject(c) || typeof c['field'] !== 'string' || !labeled.has(c['field']) || c['axis'] === null || !['nominal', 'ordinal'].includes(String(c['type']))) continue;
+        if (
+          !isObject(c) ||
+          typeof c['field'] !== 'string' ||
+          !labeled.has(c['field']) ||
+          c['axis'] === null ||
+          !['nominal', 'ordinal'].includes(String(c['type']))
+        )
+          continue;
         const axis: Json = { ...(isObject(c['axis']) ? c['axis'] : {}) };
         if (!('labelExpr' in axis)) out[ch] = { ...c, axis: { ...axis, labelExpr: LABEL(true) } };
       }
@@ -70,7 +84,15 @@ function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> 
         const legend: Json = { ...(isObject(c['legend']) ? c['legend'] : {}) };
         if (labels && !('labelExpr' in legend)) legend['labelExpr'] = LABEL(true);
         // Dash styles drawn as dashes: a stroke symbol, solid, in one neutral colour (a dot would hide the dash).
-        if (ch === 'strokeDash' && !('symbolType' in legend)) Object.assign(legend, { symbolType: 'stroke', symbolStrokeWidth: 2, symbolStrokeColor: '#333333', symbolFillColor: '#333333', symbolSize: 400, symbolOpacity: 1 });
+        if (ch === 'strokeDash' && !('symbolType' in legend))
+          Object.assign(legend, {
+            symbolType: 'stroke',
+            symbolStrokeWidth: 2,
+            symbolStrokeColor: '#333333',
+            symbolFillColor: '#333333',
+            symbolSize: 400,
+            symbolOpacity: 1,
+          });
         if (Object.keys(legend).length) out[ch] = { ...c, legend };
       }
     }
@@ -80,14 +102,29 @@ function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> 
 }
 
 /** A complete Vega-Lite spec: the experiment's fragment with data, size, title and theme injected. */
-export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Readonly<Record<string, string>> = {}): TopLevelSpec {
+export function buildChartSpec(
+  chart: Chart,
+  rows: readonly Row[],
+  labels: Readonly<Record<string, string>> = {},
+): TopLevelSpec {
   const hasLabels = Object.keys(labels).length > 0;
   // The columns some of whose values have a display name (`method` for `quadratic-kernel`, …).
-  const labeled = new Set(rows.flatMap((r) => Object.entries(r).flatMap(([k, v]) => (typeof v === 'string' && Object.hasOwn(labels, v) ? [k] : []))));
+  const labeled = new Set(
+    rows.flatMap((r) =>
+      Object.entries(r).flatMap(([k, v]) => (typeof v === 'string' && Object.hasOwn(labels, v) ? [k] : [])),
+    ),
+  );
   const readableFragment = readable(chart.spec, hasLabels, labeled);
   // Their display names as fields of their own, computed first, for the tooltips.
-  const names = [...labeled].sort().map((f) => ({ calculate: LABEL(true, `datum[${JSON.stringify(f)}]`), as: named(f) }));
-  const fragment = names.length ? { ...readableFragment, transform: [...names, ...((readableFragment['transform'] as unknown[] | undefined) ?? [])] } : readableFragment;
+  const names = [...labeled]
+    .sort()
+    .map((f) => ({ calculate: LABEL(true, `datum[${JSON.stringify(f)}]`), as: named(f) }));
+  const fragment = names.length
+    ? {
+        ...readableFragment,
+        transform: [...names, ...((readableFragment['transform'] as unknown[] | undefined) ?? [])],
+      }
+    : readableFragment;
   const sized = COMPOSITE.some((k) => k in fragment) ? {} : { ...CHART_SIZE };
   const config = { ...chartConfig, ...((fragment['config'] as object | undefined) ?? {}) };
   return {
@@ -98,7 +135,9 @@ export function buildChartSpec(chart: Chart, rows: readonly Row[], labels: Reado
     ...sized,
     ...fragment,
     data: { values: rows.map((r) => ({ ...r })) },
-    ...(hasLabels ? { params: [...((fragment['params'] as unknown[] | undefined) ?? []), { name: 'labels', value: labels }] } : {}),
+    ...(hasLabels
+      ? { params: [...((fragment['params'] as unknown[] | undefined) ?? []), { name: 'labels', value: labels }] }
+      : {}),
     config,
   } as TopLevelSpec;
 }
@@ -111,7 +150,13 @@ function collecting(into: string[]): Logger {
     into.push(parts.map(String).join(' '));
     return logger;
   };
-  const logger = { level: (v?: number) => (v === undefined ? 0 : logger), error: keep, warn: keep, info: () => logger, debug: () => logger };
+  const logger = {
+    level: (v?: number) => (v === undefined ? 0 : logger),
+    error: keep,
+    warn: keep,
+    info: () => logger,
+    debug: () => logger,
+  };
   // One function stands for `level`'s getter and setter overloads.
   return logger as unknown as Logger;
 }
@@ -123,7 +168,11 @@ function collecting(into: string[]): Logger {
 const compiled = new Set<string>();
 
 /** Compile every fragment with empty data, so a broken chart fails at load time, before any work. */
-export function checkCharts(charts: readonly Chart[], locate: (index: number) => SourceLocation, labels: Readonly<Record<string, string>> = {}): void {
+export function checkCharts(
+  charts: readonly Chart[],
+  locate: (index: number) => SourceLocation,
+  labels: Readonly<Record<string, string>> = {},
+): void {
   const key = JSON.stringify([charts, labels]);
   if (compiled.has(key)) return;
   charts.forEach((chart, i) => {

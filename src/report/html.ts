@@ -30,10 +30,22 @@ export interface ReportInput {
 
 /** A cell as a table shows it: 4 significant digits (integers whole), lists of samples as their count. */
 const cell = (v: Cell): string =>
-  typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)).toString() : v === null ? '' : Array.isArray(v) ? `${v.length} samples` : String(v);
+  typeof v === 'number' && !Number.isInteger(v)
+    ? Number(v.toPrecision(4)).toString()
+    : v === null
+      ? ''
+      : Array.isArray(v)
+        ? `${v.length} samples`
+        : String(v);
 
 /** A column's header with its unit spelled out (`time_ms` → time (ms)); the column's own name in the tooltip. */
-const UNITS: [RegExp, string][] = [[/_ms$/, ' (ms)'], [/_bytes$/, ' (bytes)'], [/_gbs$/, ' (GB/s)'], [/^flops$/, 'FLOPs'], [/^gflops$/, 'GFLOP/s']];
+const UNITS: [RegExp, string][] = [
+  [/_ms$/, ' (ms)'],
+  [/_bytes$/, ' (bytes)'],
+  [/_gbs$/, ' (GB/s)'],
+  [/^flops$/, 'FLOPs'],
+  [/^gflops$/, 'GFLOP/s'],
+];
 function header(column: string): string {
   for (const [re, unit] of UNITS) if (re.test(column)) return column.replace(re, unit).replace(/_/g, ' ');
   return column.replace(/_/g, ' ');
@@ -50,7 +62,9 @@ function dataTable(name: string, columns: readonly string[], rows: readonly Reco
 }
 
 function analysisTables(a: Analysis): string {
-  return Object.entries(a.tables).map(([name, t]) => dataTable(name, t.columns, t.rows)).join('\n');
+  return Object.entries(a.tables)
+    .map(([name, t]) => dataTable(name, t.columns, t.rows))
+    .join('\n');
 }
 
 const STYLE = `
@@ -67,7 +81,10 @@ figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}#vg-toolti
 function claimRow(c: ClaimResult, unstable: string): string {
   const measured = c.status === 'error' ? `error: ${c.reason}` : c.measured;
   // Every tested value one click away: the verdict names only the worst.
-  const values = c.status !== 'error' && c.values ? `<details><summary>every row</summary><pre>${esc(c.values)}</pre></details>` : '';
+  const values =
+    c.status !== 'error' && c.values
+      ? `<details><summary>every row</summary><pre>${esc(c.values)}</pre></details>`
+      : '';
   return `<tr><td>${mathHtml(c.text)}<br><code>${esc(c.id)}</code></td><td>${esc(c.expected)}</td><td>${esc(measured)}${values}</td><td class="${c.status}">${c.status}${unstable}</td></tr>`;
 }
 
@@ -91,7 +108,9 @@ export function renderReport(input: ReportInput): string {
         `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
     )
     .join('\n');
-  const params = Object.entries(input.axes).map(([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const);
+  const params = Object.entries(input.axes).map(
+    ([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}</style></head>
@@ -123,12 +142,36 @@ ${table([
   ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
   ['git', m.git ? `${m.git.commit}${m.git.dirty ? ' (dirty)' : ''}` : 'not a git checkout'],
   ['backend', `${m.backend.name} (${m.backend.provider})`],
-  ['versions', Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+  [
+    'versions',
+    Object.entries(m.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  ],
   ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
   ...(m.shards
-    ? [['shards', m.shards.map((x) => `${x.shard}: ${x.cpu.model} × ${x.cpu.count}, ${x.startedAt} – ${x.finishedAt}${x.git ? `, git ${x.git.commit.slice(0, 10)}` : ''}`).join('; ')] as const]
+    ? [
+        [
+          'shards',
+          m.shards
+            .map(
+              (x) =>
+                `${x.shard}: ${x.cpu.model} × ${x.cpu.count}, ${x.startedAt} – ${x.finishedAt}${x.git ? `, git ${x.git.commit.slice(0, 10)}` : ''}`,
+            )
+            .join('; '),
+        ] as const,
+      ]
     : []),
-  ...(m.setup ? [['measured at setup', Object.entries(m.setup).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ')] as const] : []),
+  ...(m.setup
+    ? [
+        [
+          'measured at setup',
+          Object.entries(m.setup)
+            .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+            .join(', '),
+        ] as const,
+      ]
+    : []),
   ['started', m.startedAt],
   ['finished', m.finishedAt ?? 'unfinished'],
 ])}

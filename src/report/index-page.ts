@@ -11,7 +11,8 @@ export interface IndexEntry {
   previousId?: string;
 }
 
-const runTime = (m: Manifest): string => (m.finishedAt ? duration(Date.parse(m.finishedAt) - Date.parse(m.startedAt)) : '');
+const runTime = (m: Manifest): string =>
+  m.finishedAt ? duration(Date.parse(m.finishedAt) - Date.parse(m.startedAt)) : '';
 
 /** results/index.html: every run, newest first. Self-contained; opens from disk. */
 export function renderIndex(entries: readonly IndexEntry[]): string {
@@ -28,7 +29,9 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
           : m.status === 'interrupted'
             ? `<a href="${esc(reportHref)}">partial report</a> (rerun the same command to finish)`
             : 'unfinished (rerun the same command to resume)';
-      const versus = compareHref ? ` · <a href="${esc(compareHref)}" title="against ${esc(previousId)}">vs previous</a>` : '';
+      const versus = compareHref
+        ? ` · <a href="${esc(compareHref)}" title="against ${esc(previousId)}">vs previous</a>`
+        : '';
       return `<tr><td>${esc(m.experiment)}</td><td>${esc(m.startedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(m.backend.name)}</td><td class="${cls}">${esc(claims)}</td><td>${esc(runTime(m))}</td><td>${m.quick ? 'quick' : 'full'}${m.sets.length ? ` · ${esc(m.sets.join(' '))}` : ''}</td><td>${link}${versus}</td></tr>`;
     });
   return `<!doctype html>

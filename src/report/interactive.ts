@@ -33,7 +33,9 @@ function zoomHost(spec: Record<string, unknown>): Record<string, unknown> | unde
   const candidates = 'mark' in inner ? [inner] : ((inner['layer'] as Record<string, unknown>[] | undefined) ?? []);
   return candidates.find((l) => {
     const enc = l['encoding'] as Record<string, { field?: string }> | undefined;
-    return Boolean(enc?.['x']?.field && enc?.['y']?.field) && !JSON.stringify(l['transform'] ?? []).includes('"regression"');
+    return (
+      Boolean(enc?.['x']?.field && enc?.['y']?.field) && !JSON.stringify(l['transform'] ?? []).includes('"regression"')
+    );
   });
 }
 
@@ -42,7 +44,10 @@ export function withZoom(spec: TopLevelSpec): TopLevelSpec {
   const copy = structuredClone(spec) as unknown as Record<string, unknown>;
   const host = zoomHost(copy);
   if (!host) return spec;
-  host['params'] = [...((host['params'] as unknown[] | undefined) ?? []), { name: 'zoom', select: 'interval', bind: 'scales' }];
+  host['params'] = [
+    ...((host['params'] as unknown[] | undefined) ?? []),
+    { name: 'zoom', select: 'interval', bind: 'scales' },
+  ];
   // Keep the zoom only when Vega-Lite compiles it without a warning.
   let warned = false;
   const logger = {
@@ -62,5 +67,8 @@ export function withZoom(spec: TopLevelSpec): TopLevelSpec {
 
 /** JSON that is safe inside a <script> element: no "<" (so no "</script>"), no line separators. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }

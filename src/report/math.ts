@@ -45,12 +45,76 @@ export function mathHtml(text: string): string {
 }
 
 const SYMBOLS: Record<string, string> = {
-  alpha: 'α', beta: 'β', gamma: 'γ', delta: 'δ', epsilon: 'ε', theta: 'θ', lambda: 'λ', mu: 'μ', pi: 'π', rho: 'ρ', sigma: 'σ', tau: 'τ', phi: 'φ', varphi: 'φ',
-  omega: 'ω', Sigma: 'Σ', Delta: 'Δ', cdot: '·', times: ' × ', le: ' ≤ ', leq: ' ≤ ', ge: ' ≥ ', geq: ' ≥ ', approx: ' ≈ ', ne: ' ≠ ', neq: ' ≠ ', infty: '∞', to: ' → ',
-  top: 'ᵀ', ldots: '…', dots: '…', sum: 'Σ', in: ' ∈ ', pm: ' ± ', lVert: '‖', rVert: '‖', Vert: '‖', lvert: '|', rvert: '|', mid: '|', ell: 'ℓ',
-  mathbb: '', mathrm: '', mathbf: '', text: '', operatorname: '', left: '', right: '', quad: ' ', ',': ' ', ';': ' ',
+  alpha: 'α',
+  beta: 'β',
+  gamma: 'γ',
+  delta: 'δ',
+  epsilon: 'ε',
+  theta: 'θ',
+  lambda: 'λ',
+  mu: 'μ',
+  pi: 'π',
+  rho: 'ρ',
+  sigma: 'σ',
+  tau: 'τ',
+  phi: 'φ',
+  varphi: 'φ',
+  omega: 'ω',
+  Sigma: 'Σ',
+  Delta: 'Δ',
+  cdot: '·',
+  times: ' × ',
+  le: ' ≤ ',
+  leq: ' ≤ ',
+  ge: ' ≥ ',
+  geq: ' ≥ ',
+  approx: ' ≈ ',
+  ne: ' ≠ ',
+  neq: ' ≠ ',
+  infty: '∞',
+  to: ' → ',
+  top: 'ᵀ',
+  ldots: '…',
+  dots: '…',
+  sum: 'Σ',
+  in: ' ∈ ',
+  pm: ' ± ',
+  lVert: '‖',
+  rVert: '‖',
+  Vert: '‖',
+  lvert: '|',
+  rvert: '|',
+  mid: '|',
+  ell: 'ℓ',
+  mathbb: '',
+  mathrm: '',
+  mathbf: '',
+  text: '',
+  operatorname: '',
+  left: '',
+  right: '',
+  quad: ' ',
+  ',': ' ',
+  ';': ' ',
 };
-const SUPERSCRIPT: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻', '+': '⁺', n: 'ⁿ', T: 'ᵀ', '−': '⁻', 'ᵀ': 'ᵀ' };
+const SUPERSCRIPT: Record<string, string> = {
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
+  '-': '⁻',
+  '+': '⁺',
+  n: 'ⁿ',
+  T: 'ᵀ',
+  '−': '⁻',
+  ᵀ: 'ᵀ',
+};
 
 /** The text with its TeX as plain Unicode (for SVG and PNG titles): `$\sqrt{d}$` → √d, `$N^2$` → N², `$\rho$` → ρ. */
 export function plainText(text: string): string {
@@ -60,12 +124,18 @@ export function plainText(text: string): string {
       let t = p.replace(/\\sqrt\{([^{}]*)\}/g, (_, x: string) => (x.length === 1 ? `√${x}` : `√(${x})`));
       t = t.replace(/\\frac\{([^{}]*)\}\{([^{}]*)\}/g, '($1)/($2)');
       // A control word eats the spaces after it, as in TeX; relations bring their own.
-      t = t.replace(/\\([A-Za-z]+)\s*|\\([,;])/g, (_m, word: string | undefined, mark: string | undefined) => SYMBOLS[word ?? mark!] ?? word ?? mark!);
+      t = t.replace(
+        /\\([A-Za-z]+)\s*|\\([,;])/g,
+        (_m, word: string | undefined, mark: string | undefined) => SYMBOLS[word ?? mark!] ?? word ?? mark!,
+      );
       t = t.replace(/\^\{([^{}]*)\}|\^(.)/g, (_m, group: string | undefined, one: string | undefined) => {
         const s = group ?? one ?? '';
         return [...s].every((c) => SUPERSCRIPT[c]) ? [...s].map((c) => SUPERSCRIPT[c]).join('') : `^${s}`;
       });
-      return t.replace(/_\{([^{}]*)\}/g, '_$1').replace(/[{}]/g, '').replace(/ {2,}/g, ' ');
+      return t
+        .replace(/_\{([^{}]*)\}/g, '_$1')
+        .replace(/[{}]/g, '')
+        .replace(/ {2,}/g, ' ');
     })
     .join('');
 }
@@ -74,6 +144,7 @@ export function plainText(text: string): string {
 export function katexFiles(): Map<string, Buffer> {
   const dist = dirname(createRequire(import.meta.url).resolve('katex'));
   const files = new Map<string, Buffer>([['vendor/katex/katex.min.css', readFileSync(join(dist, 'katex.min.css'))]]);
-  for (const f of readdirSync(join(dist, 'fonts')).filter((x) => x.endsWith('.woff2'))) files.set(`vendor/katex/fonts/${f}`, readFileSync(join(dist, 'fonts', f)));
+  for (const f of readdirSync(join(dist, 'fonts')).filter((x) => x.endsWith('.woff2')))
+    files.set(`vendor/katex/fonts/${f}`, readFileSync(join(dist, 'fonts', f)));
   return files;
 }

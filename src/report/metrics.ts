@@ -16,7 +16,10 @@ const fonts = new Map<string, fontkit.Font>();
 const widths = new Map<string, number>();
 
 function fontFor(family: string, weight: unknown): fontkit.Font {
-  const bold = weight === 'bold' || (typeof weight === 'number' && weight >= 600) || (typeof weight === 'string' && Number(weight) >= 600);
+  const bold =
+    weight === 'bold' ||
+    (typeof weight === 'number' && weight >= 600) ||
+    (typeof weight === 'string' && Number(weight) >= 600);
   const file = (/serif/i.test(family) && !/sans/i.test(family) ? files.serif : files.sans)[bold ? 1 : 0]!;
   let font = fonts.get(file);
   if (!font) {

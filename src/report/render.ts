@@ -11,11 +11,16 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   // Vega logs a failing expression and goes on, drawing an SVG that can crash the PNG renderer: collect and throw.
   const errors: string[] = [];
   const base = vega.logger(vega.Warn);
-  const logger = Object.assign(Object.create(base) as typeof base, { error: (...args: unknown[]) => (errors.push(args.map(String).join(' ')), logger) });
+  const logger = Object.assign(Object.create(base) as typeof base, {
+    error: (...args: unknown[]) => (errors.push(args.map(String).join(' ')), logger),
+  });
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none', logger });
   try {
     const svg = await view.toSVG();
-    if (errors.length) throw new Error(`Vega could not draw the chart${typeof spec.title === 'string' ? ` "${spec.title}"` : ''}: ${errors[0]}`);
+    if (errors.length)
+      throw new Error(
+        `Vega could not draw the chart${typeof spec.title === 'string' ? ` "${spec.title}"` : ''}: ${errors[0]}`,
+      );
     return svg;
   } finally {
     view.finalize();
@@ -23,7 +28,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** SVG → PNG with the shipped font (or a theme's); `scale` 2 gives crisp slides. */
-export function svgToPng(svg: string, scale = 2, fonts: { files: readonly string[]; family: string } = { files: FONT_FILES, family: FONT_FAMILY }): Buffer {
+export function svgToPng(
+  svg: string,
+  scale = 2,
+  fonts: { files: readonly string[]; family: string } = { files: FONT_FILES, family: FONT_FAMILY },
+): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: { fontFiles: [...fonts.files], loadSystemFonts: false, defaultFontFamily: fonts.family },

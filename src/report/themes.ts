@@ -34,12 +34,31 @@ const sizes = (label: number, title: number, chartTitle: number, stroke: number,
 
 export const THEMES = {
   /** As in the report. */
-  report: { width: 420, height: 280, cellScale: 1, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(11, 12, 14, 2, 30) },
+  report: {
+    width: 420,
+    height: 280,
+    cellScale: 1,
+    font: FONT_FAMILY,
+    fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!],
+    config: sizes(11, 12, 14, 2, 30),
+  },
   /** 16:9, large type (at least 24 px on a 1920 px wide screen, however wide the figure), thick lines. */
-  slides: { width: 800, height: 450, cellScale: 1.6, aspect: 16 / 9, minType: { px: 24, at: 1920 }, font: FONT_FAMILY, fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!], config: sizes(18, 20, 26, 3.5, 90) },
+  slides: {
+    width: 800,
+    height: 450,
+    cellScale: 1.6,
+    aspect: 16 / 9,
+    minType: { px: 24, at: 1920 },
+    font: FONT_FAMILY,
+    fontFiles: [FONT_FILES[0]!, FONT_FILES[1]!],
+    config: sizes(18, 20, 26, 3.5, 90),
+  },
   /** One column of a two-column paper (about 3.4 in), serif type. */
   paper: {
-    width: 230, height: 150, cellScale: 0.6, font: 'DejaVu Serif',
+    width: 230,
+    height: 150,
+    cellScale: 0.6,
+    font: 'DejaVu Serif',
     fontFiles: [join(fontDir, 'DejaVuSerif.ttf'), join(fontDir, 'DejaVuSerif-Bold.ttf')],
     config: sizes(8, 9, 10, 1.2, 12),
   },
@@ -53,7 +72,12 @@ const isConfig = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** A config with every font size (a number under a key ending in fontSize, at any depth) multiplied by k. */
 const scaleType = (config: Record<string, unknown>, k: number): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(config).map(([key, v]) => [key, isFontSize(key, v) ? Math.round(v * k * 10) / 10 : isConfig(v) ? scaleType(v, k) : v]));
+  Object.fromEntries(
+    Object.entries(config).map(([key, v]) => [
+      key,
+      isFontSize(key, v) ? Math.round(v * k * 10) / 10 : isConfig(v) ? scaleType(v, k) : v,
+    ]),
+  );
 
 /** Every font size of a config, at any depth. */
 const typeSizes = (config: Record<string, unknown>): number[] =>
@@ -75,7 +99,8 @@ export function typeFor(t: Theme, width: number): Theme | null {
 }
 
 /** The smallest type of a theme, in px, once a figure `width` px wide is shown at its `minType.at` (for tests and logs). */
-export const shownType = (t: Theme, width: number): number => (smallestType(t.config) * (t.minType?.at ?? width)) / width;
+export const shownType = (t: Theme, width: number): number =>
+  (smallestType(t.config) * (t.minType?.at ?? width)) / width;
 
 /** A stored Vega-Lite spec re-dressed for a theme (the input is not changed). */
 export function applyTheme(spec: Record<string, unknown>, t: Theme): Record<string, unknown> {

@@ -20,7 +20,20 @@ import { msg } from '../messages.js';
 import type { Cell, Row } from '../sim/types.js';
 import { loadExperiment } from '../spec/load.js';
 import { resolveExperiment } from '../spec/resolve.js';
-import { bootstrapRatio, estimateDifference, mannWhitneyU, minimumP, pointNoise, poolNoise, sessionHalfWidth, sessionNoise, timingVerdict, type Groups, type SessionNoise, type TimingVerdict } from '../stats/compare.js';
+import {
+  bootstrapRatio,
+  estimateDifference,
+  mannWhitneyU,
+  minimumP,
+  pointNoise,
+  poolNoise,
+  sessionHalfWidth,
+  sessionNoise,
+  timingVerdict,
+  type Groups,
+  type SessionNoise,
+  type TimingVerdict,
+} from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
 import type { Manifest } from './manifest.js';
@@ -84,7 +97,11 @@ export function resolveRun(ref: string, outRoot: string): string {
   if (!m) throw new AttnlabError('COMPARE', msg.compareRef(ref));
   const [name, id] = [m[1]!, m[2]!];
   const base = join(outRoot, name);
-  const runs = existsSync(base) ? readdirSync(base).filter((d) => d !== 'latest' && existsSync(join(base, d, 'manifest.json'))).sort() : [];
+  const runs = existsSync(base)
+    ? readdirSync(base)
+        .filter((d) => d !== 'latest' && existsSync(join(base, d, 'manifest.json')))
+        .sort()
+    : [];
   if (id === 'latest') {
     if (!existsSync(join(base, 'latest'))) throw new AttnlabError('COMPARE', msg.noRuns(name, outRoot));
     return resolve(base, readlinkSync(join(base, 'latest')));
@@ -95,7 +112,8 @@ export function resolveRun(ref: string, outRoot: string): string {
 
 export function readRun(dir: string): StoredRun {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  if (manifest.shard) throw new AttnlabError('COMPARE', msg.compareShard(dir, `${manifest.shard.index}/${manifest.shard.count}`));
+  if (manifest.shard)
+    throw new AttnlabError('COMPARE', msg.compareShard(dir, `${manifest.shard.index}/${manifest.shard.count}`));
   const entries = new Map<string, CheckpointEntry>();
   const rounds = new Map<string, CheckpointEntry[]>();
   for (const e of readCheckpoint(dir, () => {})) {
@@ -118,7 +136,11 @@ function samplesOf(row: Row | undefined): number[] | null {
 function groupsOf(run: StoredRun, key: string, i: number, pooled: number[]): number[][] {
   const rounds = run.rounds.get(key) ?? [];
   const groups = rounds.map((e) => samplesOf(e?.rows[i]));
-  return groups.length > 1 && groups.every((g): g is number[] => g !== null && g.length > 0) && groups.flat().length === pooled.length ? groups : [pooled];
+  return groups.length > 1 &&
+    groups.every((g): g is number[] => g !== null && g.length > 0) &&
+    groups.flat().length === pooled.length
+    ? groups
+    : [pooled];
 }
 
 const num = (c: Cell | undefined): number | null => (typeof c === 'number' && Number.isFinite(c) ? c : null);
@@ -128,12 +150,21 @@ async function labeller(run: StoredRun): Promise<(pointId: string) => string> {
   const labels = new Map<string, string>();
   try {
     const m = run.manifest;
-    const { points } = resolveExperiment(await loadExperiment(m.experimentFile), { quick: m.quick, sets: m.sets, seed: m.seed });
+    const { points } = resolveExperiment(await loadExperiment(m.experimentFile), {
+      quick: m.quick,
+      sets: m.sets,
+      seed: m.seed,
+    });
     const keys = Object.keys(points[0]?.params ?? {});
     const varying = keys.filter((k) => new Set(points.map((p) => canonicalJson(p.params[k]))).size > 1);
     for (const p of points) {
       const shown = (varying.length ? varying : keys).filter((k) => p.params[k] !== undefined);
-      labels.set(p.id, shown.map((k) => `${k}=${typeof p.params[k] === 'object' ? canonicalJson(p.params[k]) : String(p.params[k])}`).join(' '));
+      labels.set(
+        p.id,
+        shown
+          .map((k) => `${k}=${typeof p.params[k] === 'object' ? canonicalJson(p.params[k]) : String(p.params[k])}`)
+          .join(' '),
+      );
     }
   } catch {
     // the experiment file moved or no longer loads: points are named by id
@@ -142,7 +173,8 @@ async function labeller(run: StoredRun): Promise<(pointId: string) => string> {
 }
 
 export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number): Promise<Comparison> {
-  if (a.manifest.experiment !== b.manifest.experiment) throw new AttnlabError('COMPARE', msg.compareExperiments(a.manifest.experiment, b.manifest.experiment));
+  if (a.manifest.experiment !== b.manifest.experiment)
+    throw new AttnlabError('COMPARE', msg.compareExperiments(a.manifest.experiment, b.manifest.experiment));
   const label = await labeller(b);
   const timing: TimingComparison[] = [];
   const estimates: EstimateComparison[] = [];
@@ -156,7 +188,15 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       const entry = (eb ?? ea)!;
       const name = `${label(entry.point)}${entry.replicate ? ` (replicate ${entry.replicate})` : ''}${rowCount > 1 ? ` #${i}` : ''}`;
       const [sa, sb] = [samplesOf(ra), samplesOf(rb)];
-      const blank = { label: name, a: sa && median(sa), b: sb && median(sb), ratio: null, low: null, high: null, p: null };
+      const blank = {
+        label: name,
+        a: sa && median(sa),
+        b: sb && median(sb),
+        ratio: null,
+        low: null,
+        high: null,
+        p: null,
+      };
       if (!ea || !eb) {
         if (sa || sb || ea?.error || eb?.error) timing.push({ ...blank, verdict: ea ? 'missing' : 'new' });
       } else if (ea.error !== undefined || eb.error !== undefined || (sa === null) !== (sb === null)) {
@@ -170,7 +210,9 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       if (!ra || !rb) continue;
       for (const column of Object.keys(rb)) {
         const [va, vb] = [num(ra[column]), num(rb[column])];
-        const [la, ha, lb, hb] = [`${column}_ci_low`, `${column}_ci_high`].flatMap((c) => [num(ra[c]), num(rb[c])]) as (number | null)[];
+        const [la, ha, lb, hb] = [`${column}_ci_low`, `${column}_ci_high`].flatMap((c) => [num(ra[c]), num(rb[c])]) as (
+          number | null
+        )[];
         if (va === null || vb === null || la == null || ha == null || lb == null || hb == null) continue;
         const d = estimateDifference({ value: va, low: la, high: ha }, { value: vb, low: lb, high: hb });
         estimates.push({ label: name, column, a: va, b: vb, ...d, differs: Math.abs(d.z) > 3 });
@@ -182,14 +224,34 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
   for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
     const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-    const v = timingVerdict(boot.ratio, [boot.low, boot.high], sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]), threshold);
+    const v = timingVerdict(
+      boot.ratio,
+      [boot.low, boot.high],
+      sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
+      threshold,
+    );
     // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
     const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
     const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
     Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
   }
-  const counts = Object.fromEntries((['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [v, timing.filter((t) => t.verdict === v).length])) as Record<Verdict, number>;
+  const counts = Object.fromEntries(
+    (['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [
+      v,
+      timing.filter((t) => t.verdict === v).length,
+    ]),
+  ) as Record<Verdict, number>;
   const ratios = timing.flatMap((t) => (t.ratio !== null && t.ratio > 0 ? [t.ratio] : []));
   const geomean = ratios.length ? Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length) : null;
-  return { a, b, threshold, timing, estimates, counts, geomean, filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256, noise };
+  return {
+    a,
+    b,
+    threshold,
+    timing,
+    estimates,
+    counts,
+    geomean,
+    filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256,
+    noise,
+  };
 }

@@ -23,7 +23,12 @@ export interface Estimate {
 }
 
 /** The cost of `points` (× replicates), spread over the threads the runner gives them (pointThreads). */
-export function estimateRun(resolved: ResolvedExperiment, points: readonly Point[], jobs: number, engine: Backend): Estimate | undefined {
+export function estimateRun(
+  resolved: ResolvedExperiment,
+  points: readonly Point[],
+  jobs: number,
+  engine: Backend,
+): Estimate | undefined {
   const { sim, settings, experiment: exp } = resolved;
   const cost = sim.estimateMs;
   if (!cost) return undefined;
@@ -38,7 +43,9 @@ export function estimateRun(resolved: ResolvedExperiment, points: readonly Point
     }
   }
   // Only axes that vary say something about where the time goes.
-  const varying = new Set(Object.keys(points[0]?.params ?? {}).filter((k) => new Set(points.map((p) => canonicalJson(p.params[k]))).size > 1));
+  const varying = new Set(
+    Object.keys(points[0]?.params ?? {}).filter((k) => new Set(points.map((p) => canonicalJson(p.params[k]))).size > 1),
+  );
   const top = [...shares.values()].filter((s) => varying.has(s.key)).sort((a, b) => b.ms - a.ms)[0];
   const slow = [...costs].sort((a, b) => b.ms - a.ms)[0];
   return {

@@ -53,17 +53,29 @@ export interface FinishInput {
 }
 
 /** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
-export function collectRows(points: readonly Point[], replicates: number, done: ReadonlyMap<string, CheckpointEntry>): Row[] {
+export function collectRows(
+  points: readonly Point[],
+  replicates: number,
+  done: ReadonlyMap<string, CheckpointEntry>,
+): Row[] {
   const rows: Row[] = [];
   for (const p of points) for (let r = 0; r < replicates; r++) rows.push(...(done.get(entryKey(p.id, r))?.rows ?? []));
   return rows;
 }
 
-function errorsOf(points: readonly Point[], done: ReadonlyMap<string, CheckpointEntry>): NonNullable<Manifest['errors']> {
+function errorsOf(
+  points: readonly Point[],
+  done: ReadonlyMap<string, CheckpointEntry>,
+): NonNullable<Manifest['errors']> {
   const byId = new Map(points.map((p) => [p.id, p]));
   return [...done.values()]
     .filter((e) => e.error !== undefined)
-    .map((e) => ({ point: e.point, replicate: e.replicate, params: byId.get(e.point)?.params ?? {}, message: e.error! }));
+    .map((e) => ({
+      point: e.point,
+      replicate: e.replicate,
+      params: byId.get(e.point)?.params ?? {},
+      message: e.error!,
+    }));
 }
 
 /** What every run's end starts from: its rows in grid order, its failed points, and the manifest marked finished. */
@@ -92,12 +104,17 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const analysis = { ...derived, tables: { ...f.setup.tables, ...derived.tables } };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
-  const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [...Object.keys(sim.params.shape), 'seed', 'replicate']);
+  const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [
+    ...Object.keys(sim.params.shape),
+    'seed',
+    'replicate',
+  ]);
   // This run's checkpoint, read at most once: its rounds say how steady the machine was, and it is compared below.
   let own: StoredRun | undefined;
   const ownRun = () => (own ??= readRun(store.dir));
   // Timing runs say when the machine was not steady: at the start, or between the rounds of the checkpoint.
-  const steady = sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
+  const steady =
+    sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
   const finished: Manifest = {
     ...manifest,
     ...(steady ? { stability: steady } : {}),
@@ -107,10 +124,22 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
       errored: claims.filter((c) => c.status === 'error').length,
     },
   };
-  const files = await buildOutputs({ experiment: exp, sim, rows, analysis, claims, manifest: finished, axes: gridAxes(f.resolved.blocks) });
+  const files = await buildOutputs({
+    experiment: exp,
+    sim,
+    rows,
+    analysis,
+    claims,
+    manifest: finished,
+    axes: gridAxes(f.resolved.blocks),
+  });
   for (const [rel, data] of files) store.writeAtomic(rel, data);
   // Files the points attached (trained models), in grid order.
-  store.writeAttachments(f.points.flatMap((p) => Array.from({ length: exp.replicates }, (_, r) => f.done.get(entryKey(p.id, r))).filter((e) => e !== undefined)));
+  store.writeAttachments(
+    f.points.flatMap((p) =>
+      Array.from({ length: exp.replicates }, (_, r) => f.done.get(entryKey(p.id, r))).filter((e) => e !== undefined),
+    ),
+  );
   store.writeManifest(finished);
   // Every run's manifest, this one's finished: read once, for the comparison and the index.
   const runs = readRuns(resolve(f.outRoot));
@@ -118,13 +147,28 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     store.markLatest();
     // The comparison with the run before it (the index links it): what changed beyond noise.
     const previous = previousRun(runs, finished);
-    if (previous) store.writeAtomic(comparePage(previous.manifest), await compareHtml(await compareRuns(readRun(previous.dir), { ...ownRun(), manifest: finished }, COMPARE_THRESHOLD)));
+    if (previous)
+      store.writeAtomic(
+        comparePage(previous.manifest),
+        await compareHtml(
+          await compareRuns(readRun(previous.dir), { ...ownRun(), manifest: finished }, COMPARE_THRESHOLD),
+        ),
+      );
   }
   rebuildIndex(f.outRoot, runs);
   const reportPath = join(store.dir, 'report.html');
-  return { dir: store.dir, reportPath, claims, resumedFrom: f.resumedFrom, rows, summary: analysis.summary, errors, interrupted, warnings: steady?.warnings ?? [] };
+  return {
+    dir: store.dir,
+    reportPath,
+    claims,
+    resumedFrom: f.resumedFrom,
+    rows,
+    summary: analysis.summary,
+    errors,
+    interrupted,
+    warnings: steady?.warnings ?? [],
+  };
 }
-
 
 /**
  * A shard's end: its rows (results.csv of its points only), the setup it measured (setup.json, which
@@ -139,7 +183,18 @@ export function finishShard(f: FinishInput): RunOutcome {
   rebuildIndex(f.outRoot);
   const shard = f.manifest.shard!;
   const reportPath = join(store.dir, 'results.csv');
-  return { dir: store.dir, reportPath, claims: [], resumedFrom: f.resumedFrom, rows, summary: [], errors, interrupted, warnings: [], shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length } };
+  return {
+    dir: store.dir,
+    reportPath,
+    claims: [],
+    resumedFrom: f.resumedFrom,
+    rows,
+    summary: [],
+    errors,
+    interrupted,
+    warnings: [],
+    shard: { ...shard, points: f.points.length, gridPoints: f.resolved.points.length },
+  };
 }
 
 /** `compare`'s default noise threshold (asv's factor), also used for the comparison with the previous run. */
@@ -151,7 +206,14 @@ export const comparePage = (a: Pick<Manifest, 'runId'>): string => `compare-${a.
 /** The run `m` follows: the newest complete whole run of the same experiment that started before it. */
 function previousRun<T extends { manifest: Manifest }>(runs: readonly T[], m: Manifest): T | undefined {
   return runs
-    .filter((r) => r.manifest.experiment === m.experiment && !r.manifest.shard && r.manifest.status === 'complete' && r.manifest.runId !== m.runId && r.manifest.startedAt < m.startedAt)
+    .filter(
+      (r) =>
+        r.manifest.experiment === m.experiment &&
+        !r.manifest.shard &&
+        r.manifest.status === 'complete' &&
+        r.manifest.runId !== m.runId &&
+        r.manifest.startedAt < m.startedAt,
+    )
     .sort((x, y) => x.manifest.startedAt.localeCompare(y.manifest.startedAt))
     .at(-1);
 }
@@ -162,12 +224,18 @@ export function rebuildIndex(outRoot: string, runs = readRuns(resolve(outRoot)))
   const entries = runs.map(({ dir, manifest }) => {
     const previous = previousRun(runs, manifest);
     const page = previous && join(dir, comparePage(previous.manifest));
-    return { manifest, reportHref: relative(root, join(dir, 'report.html')), ...(page && existsSync(page) ? { compareHref: relative(root, page), previousId: previous.manifest.runId } : {}) };
+    return {
+      manifest,
+      reportHref: relative(root, join(dir, 'report.html')),
+      ...(page && existsSync(page) ? { compareHref: relative(root, page), previousId: previous.manifest.runId } : {}),
+    };
   });
   return writeIndex(root, renderIndex(entries));
 }
 
 /** Each grid axis with the values it takes, labelled by block when the grid has several. */
 function gridAxes(blocks: ResolvedExperiment['blocks']): Record<string, readonly unknown[]> {
-  return Object.fromEntries(blocks.flatMap((b, i) => Object.entries(b).map(([k, v]) => [blocks.length > 1 ? `block ${i + 1}: ${k}` : k, v])));
+  return Object.fromEntries(
+    blocks.flatMap((b, i) => Object.entries(b).map(([k, v]) => [blocks.length > 1 ? `block ${i + 1}: ${k}` : k, v])),
+  );
 }

@@ -26,7 +26,10 @@ export interface JobsOptions {
  * Threads a simulation's points share: `jobs` for Monte Carlo kinds that a worker can load (built-in, or from the
  * user's module), 1 for timing kinds (never beside other work) and for kinds registered in this process only.
  */
-export function pointThreads(r: { sim: Pick<Simulation, 'kind' | 'timing'>; module?: ModuleSource | undefined }, jobs: number): number {
+export function pointThreads(
+  r: { sim: Pick<Simulation, 'kind' | 'timing'>; module?: ModuleSource | undefined },
+  jobs: number,
+): number {
   return !r.sim.timing && (isBuiltIn(r.sim.kind) || r.module !== undefined) ? jobs : 1;
 }
 
@@ -36,7 +39,15 @@ export function pointThreads(r: { sim: Pick<Simulation, 'kind' | 'timing'>; modu
  */
 export async function runInWorkers(o: JobsOptions): Promise<void> {
   const url = new URL('../worker-boot.mjs', import.meta.url);
-  const data = { entry: 'run/point-worker', kind: o.kind, module: o.module, backend: o.backend, seed: o.seed, settings: o.settings, setup: o.setup };
+  const data = {
+    entry: 'run/point-worker',
+    kind: o.kind,
+    module: o.module,
+    backend: o.backend,
+    seed: o.seed,
+    settings: o.settings,
+    setup: o.setup,
+  };
   const workers = Array.from({ length: Math.min(o.jobs, o.todo.length) }, () => new Worker(url, { workerData: data }));
   let next = 0;
   try {
@@ -44,13 +55,24 @@ export async function runInWorkers(o: JobsOptions): Promise<void> {
       workers.map(async (w) => {
         while (next < o.todo.length && !o.stop?.aborted) {
           const job = o.todo[next++]!;
-          const reply = await new Promise<{ rows?: Row[]; files?: Record<string, string>; error?: string; ms: number }>((resolve, reject) => {
-            w.once('message', resolve);
-            w.once('error', reject);
-            w.postMessage({ id: next, point: job.point.id, params: job.point.params, replicate: job.replicate });
-          });
+          const reply = await new Promise<{ rows?: Row[]; files?: Record<string, string>; error?: string; ms: number }>(
+            (resolve, reject) => {
+              w.once('message', resolve);
+              w.once('error', reject);
+              w.postMessage({ id: next, point: job.point.id, params: job.point.params, replicate: job.replicate });
+            },
+          );
           w.removeAllListeners('error');
-          const entry: CheckpointEntry = withFiles({ point: job.point.id, replicate: job.replicate, rows: reply.rows ?? [], ms: roundMs(reply.ms), ...(reply.error !== undefined ? { error: reply.error } : {}) }, reply.files ?? {});
+          const entry: CheckpointEntry = withFiles(
+            {
+              point: job.point.id,
+              replicate: job.replicate,
+              rows: reply.rows ?? [],
+              ms: roundMs(reply.ms),
+              ...(reply.error !== undefined ? { error: reply.error } : {}),
+            },
+            reply.files ?? {},
+          );
           o.onDone(entry, job.point);
         }
       }),

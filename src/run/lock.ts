@@ -71,7 +71,11 @@ export function isLocked(path: string): boolean {
  * Take the lock, or fail at once with LOCKED (exit 75) naming the holder; with `wait`, wait for it.
  * A stale lock (its holder is gone) is taken over with a warning.
  */
-export async function acquireRunLock(path: string, me: Omit<LockHolder, 'run'>, opts: { wait: boolean; warn: (s: string) => void }): Promise<RunLock> {
+export async function acquireRunLock(
+  path: string,
+  me: Omit<LockHolder, 'run'>,
+  opts: { wait: boolean; warn: (s: string) => void },
+): Promise<RunLock> {
   mkdirSync(join(path, '..'), { recursive: true });
   const before = readHolder(path);
   if (existsSync(lockDir(path)) && !isLocked(path)) {

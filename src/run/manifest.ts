@@ -38,7 +38,15 @@ export interface Manifest {
   /** Set on a shard run (`--shard index/count`): it holds only its own points and no report. */
   shard?: { index: number; count: number };
   /** Set on a merged run: the shards it combines, with where and when each ran. */
-  shards?: { shard: string; dir: string; cpu: Manifest['cpu']; platform: string; git: Manifest['git']; startedAt: string; finishedAt: string }[];
+  shards?: {
+    shard: string;
+    dir: string;
+    cpu: Manifest['cpu'];
+    platform: string;
+    git: Manifest['git'];
+    startedAt: string;
+    finishedAt: string;
+  }[];
   /** What the simulation's setup measured (machine bandwidth, peak FLOP/s, ...). */
   setup?: Record<string, number>;
   /** Timing runs: how busy the machine was at the start and how much the rounds disagreed, with any warnings. */
@@ -62,7 +70,12 @@ export function provenance(): Pick<Manifest, 'git' | 'versions' | 'cpu' | 'platf
   const cpu = cpus();
   return {
     git: commit ? { commit, dirty: Boolean(status) } : null,
-    versions: { node: process.version, '@tensorflow/tfjs-core': tfVersion, vega: vegaVersion, 'vega-lite': vegaLiteVersion },
+    versions: {
+      node: process.version,
+      '@tensorflow/tfjs-core': tfVersion,
+      vega: vegaVersion,
+      'vega-lite': vegaLiteVersion,
+    },
     cpu: { model: cpu[0]?.model ?? 'unknown', count: cpu.length },
     platform: `${platform()} ${release()}`,
   };

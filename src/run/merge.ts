@@ -65,7 +65,11 @@ function pickShards(name: string, dirs: readonly string[], warn: (s: string) => 
     const k = `${r.manifest.configHash.slice(0, 8)} split into ${r.manifest.shard.count}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
-  if (groups.size > 1) throw new AttnlabError('MERGE', msg.mergeMixed([...groups].map(([k, rs]) => `${k} (${rs.map((r) => r.dir).join(', ')})`)));
+  if (groups.size > 1)
+    throw new AttnlabError(
+      'MERGE',
+      msg.mergeMixed([...groups].map(([k, rs]) => `${k} (${rs.map((r) => r.dir).join(', ')})`)),
+    );
   const group = [...groups.values()][0]!;
   const count = group[0]!.manifest.shard.count;
   const chosen: ShardRun[] = [];
@@ -75,14 +79,19 @@ function pickShards(name: string, dirs: readonly string[], warn: (s: string) => 
     if (isLocked(lock)) throw new AttnlabError('MERGE', msg.mergeLocked(r.dir, readHolder(lock)));
   }
   for (let i = 1; i <= count; i++) {
-    const copies = group.filter((r) => r.manifest.shard.index === i).sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt));
+    const copies = group
+      .filter((r) => r.manifest.shard.index === i)
+      .sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt));
     const complete = copies.filter((r) => r.manifest.status === 'complete');
     if (complete.length) {
       if (copies.length > 1) warn(msg.mergeDuplicate(`${i}/${count}`, complete[0]!.dir, copies.length));
       chosen.push(complete[0]!);
     } else if (copies.length) {
       const m = copies[0]!.manifest;
-      throw new AttnlabError('MERGE', msg.mergeUnfinished(`${i}/${count}`, copies[0]!.dir, m.points.done, m.points.total, m.command));
+      throw new AttnlabError(
+        'MERGE',
+        msg.mergeUnfinished(`${i}/${count}`, copies[0]!.dir, m.points.done, m.points.total, m.command),
+      );
     } else missing.push(i);
   }
   if (missing.length) {
@@ -92,17 +101,26 @@ function pickShards(name: string, dirs: readonly string[], warn: (s: string) => 
   return chosen;
 }
 
-export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: string): unknown } }): Promise<RunOutcome> {
+export async function mergeShards(
+  req: MergeRequest,
+  io: { stderr: { write(s: string): unknown } },
+): Promise<RunOutcome> {
   const { loaded } = req;
   const name = loaded.experiment.name;
   const shards = pickShards(name, req.dirs, (s) => io.stderr.write(`${s}\n`));
   const first = shards[0]!.manifest;
   // The same experiment file (by content) and the same effective configuration as every shard ran.
-  if (first.experimentSha256 !== loaded.sha256) throw new AttnlabError('MERGE', msg.mergeFileChanged(loaded.file, first.experimentSha256, loaded.sha256));
+  if (first.experimentSha256 !== loaded.sha256)
+    throw new AttnlabError('MERGE', msg.mergeFileChanged(loaded.file, first.experimentSha256, loaded.sha256));
   const [was, now] = [first.simulationModule?.sha256 ?? '', loaded.module?.sha256 ?? ''];
-  if (was !== now) throw new AttnlabError('MERGE', msg.mergeModuleChanged(loaded.module?.path ?? first.simulationModule?.path ?? loaded.file, was, now));
+  if (was !== now)
+    throw new AttnlabError(
+      'MERGE',
+      msg.mergeModuleChanged(loaded.module?.path ?? first.simulationModule?.path ?? loaded.file, was, now),
+    );
   const resolved = resolveExperiment(loaded, { quick: first.quick, sets: first.sets, seed: first.seed });
-  if (configHash(resolved, first.backend.name) !== first.configHash) throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
+  if (configHash(resolved, first.backend.name) !== first.configHash)
+    throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
   const outRoot = resolve(req.outRoot);
   checkWritable(outRoot);
 
@@ -111,7 +129,11 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
   for (const s of shards) {
     const mine = new Set(shardPoints(grid, s.manifest.shard).map((p) => p.id));
     for (const e of readCheckpoint(s.dir, (w) => io.stderr.write(`${w}\n`))) {
-      if (!mine.has(e.point)) throw new AttnlabError('CHECKPOINT', msg.mergeForeignPoint(s.dir, e.point, `${s.manifest.shard.index}/${s.manifest.shard.count}`));
+      if (!mine.has(e.point))
+        throw new AttnlabError(
+          'CHECKPOINT',
+          msg.mergeForeignPoint(s.dir, e.point, `${s.manifest.shard.index}/${s.manifest.shard.count}`),
+        );
       if (e.round !== undefined) continue; // one timing round; the point's final entry follows it
       done.set(entryKey(e.point, e.replicate), e);
     }
@@ -121,11 +143,15 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
 
   // Setup probes (machine bandwidth, correctness checks) come from shard 1, as it measured them.
   const setupFile = join(shards[0]!.dir, 'setup.json');
-  const setup: SetupResult = existsSync(setupFile) ? (JSON.parse(readFileSync(setupFile, 'utf8')) as SetupResult) : { values: {}, tables: {} };
+  const setup: SetupResult = existsSync(setupFile)
+    ? (JSON.parse(readFileSync(setupFile, 'utf8')) as SetupResult)
+    : { values: {}, tables: {} };
 
   const store = new RunStore(join(outRoot, name, runIdFor(first.configHash, new Date())));
   store.create();
-  store.rewriteCheckpoint(grid.flatMap((p) => Array.from({ length: exp.replicates }, (_, r) => done.get(entryKey(p.id, r))!)));
+  store.rewriteCheckpoint(
+    grid.flatMap((p) => Array.from({ length: exp.replicates }, (_, r) => done.get(entryKey(p.id, r))!)),
+  );
   const base: Manifest = { ...first };
   delete base.shard; // the merged run is whole
   const manifest: Manifest = {
@@ -136,7 +162,13 @@ export async function mergeShards(req: MergeRequest, io: { stderr: { write(s: st
     startedAt: shards.map((s) => s.manifest.startedAt).sort()[0]!,
     points: { total, done: total },
     shards: shards.map(({ dir, manifest: m }) => ({
-      shard: `${m.shard.index}/${m.shard.count}`, dir, cpu: m.cpu, platform: m.platform, git: m.git, startedAt: m.startedAt, finishedAt: m.finishedAt ?? '',
+      shard: `${m.shard.index}/${m.shard.count}`,
+      dir,
+      cpu: m.cpu,
+      platform: m.platform,
+      git: m.git,
+      startedAt: m.startedAt,
+      finishedAt: m.finishedAt ?? '',
     })),
   };
   return finishRun({ store, manifest, resolved, points: grid, done, setup, outRoot, resumedFrom: 0 });

@@ -22,7 +22,9 @@ const onnx = () => Promise.reject(new Error('the onnx engine runs timing points 
 const context = { tf, now, backend: init.backend, executor, onnx };
 const ready = (async () => {
   // A user simulation: the same module file the run hashed (refused if it changed since).
-  const sim = init.module ? (await loadSimulationModule(init.module.path, undefined, init.module.sha256)).sim : getSimulation(init.kind);
+  const sim = init.module
+    ? (await loadSimulationModule(init.module.path, undefined, init.module.sha256)).sim
+    : getSimulation(init.kind);
   await activate(init.backend);
   // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
   await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), ...context }, init.settings);
@@ -35,10 +37,13 @@ port.on('message', async (req: Request) => {
     const sim = await ready;
     if (!sim) throw new Error(`unknown simulation ${init.kind}`);
     const { attach, files } = attachments(sim.kind);
-    const rows = checkedRows(sim, await sim.run(
-      { params: req.params, settings: init.settings, replicate: req.replicate },
-      { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup, attach },
-    ));
+    const rows = checkedRows(
+      sim,
+      await sim.run(
+        { params: req.params, settings: init.settings, replicate: req.replicate },
+        { rng: rngFor(init.seed, req.point, req.replicate), ...context, setup: init.setup, attach },
+      ),
+    );
     port.postMessage({ id: req.id, rows, files, ms: now() - t0 });
   } catch (e) {
     port.postMessage({ id: req.id, error: (e as Error).message ?? String(e), ms: now() - t0 });

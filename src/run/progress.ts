@@ -16,7 +16,15 @@ export class Progress {
   private readonly costTotal: number;
   private costRan = 0;
 
-  constructor(total: number, out: Progress['out'], label: string, now: () => number, alreadyDone = 0, unit = 'points', costTotal = 0) {
+  constructor(
+    total: number,
+    out: Progress['out'],
+    label: string,
+    now: () => number,
+    alreadyDone = 0,
+    unit = 'points',
+    costTotal = 0,
+  ) {
     this.costTotal = costTotal;
     this.total = total;
     this.out = out;
@@ -63,7 +71,9 @@ export class Progress {
     const eta =
       this.costTotal > 0 && this.costRan > 0
         ? (elapsed / this.costRan) * Math.max(0, this.costTotal - this.costRan)
-        : ranHere > 0 ? (elapsed / ranHere) * (this.total - this.done) : NaN;
+        : ranHere > 0
+          ? (elapsed / ranHere) * (this.total - this.done)
+          : NaN;
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
     return `${this.label} [${bar}] ${this.done}/${this.total} ${this.unit}  ${elapsed.toFixed(1)}s elapsed${Number.isFinite(eta) && this.done < this.total ? `  ETA ${eta.toFixed(1)}s` : ''}`;
   }

@@ -18,7 +18,10 @@ export class TimingRounds {
   private readonly sim: Pick<Simulation, 'kind' | 'columns' | 'timing' | 'rounds' | 'combine'>;
   private readonly settings: Record<string, unknown>;
 
-  constructor(sim: Pick<Simulation, 'kind' | 'columns' | 'timing' | 'rounds' | 'combine'>, settings: Record<string, unknown>) {
+  constructor(
+    sim: Pick<Simulation, 'kind' | 'columns' | 'timing' | 'rounds' | 'combine'>,
+    settings: Record<string, unknown>,
+  ) {
     this.sim = sim;
     this.settings = settings;
     this.count = sim.timing && sim.combine ? (sim.rounds?.(settings) ?? 1) : 1;
@@ -69,6 +72,17 @@ export class TimingRounds {
     if (this.count === 1 || got.length < this.count || got.includes(undefined)) return undefined;
     const rounds = got as CheckpointEntry[];
     const ms = roundMs(rounds.reduce((a, e) => a + (e.ms ?? 0), 0));
-    return { point, replicate, rows: checkedRows(this.sim, this.sim.combine!(rounds.map((e) => e.rows), this.settings)), ms };
+    return {
+      point,
+      replicate,
+      rows: checkedRows(
+        this.sim,
+        this.sim.combine!(
+          rounds.map((e) => e.rows),
+          this.settings,
+        ),
+      ),
+      ms,
+    };
   }
 }

@@ -39,7 +39,17 @@ import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { acquireRunLock, lockPath, type RunLock } from './lock.js';
 import { busyCores } from './stability.js';
-import { attachments, checkWritable, findUnfinished, readCheckpoint, readManifestStatus, roundMs, RunStore, withFiles, type CheckpointEntry } from './store.js';
+import {
+  attachments,
+  checkWritable,
+  findUnfinished,
+  readCheckpoint,
+  readManifestStatus,
+  roundMs,
+  RunStore,
+  withFiles,
+  type CheckpointEntry,
+} from './store.js';
 
 export { rebuildIndex, type RunOutcome } from './finish.js';
 
@@ -70,7 +80,11 @@ export interface RunIo {
 
 /** The engine as the manifest records it (without the tensor API). */
 const engineInfo = ({ name, provider, version, executionProvider, threads }: SelectedBackend) => ({
-  name, provider, ...(version ? { version } : {}), ...(executionProvider ? { executionProvider } : {}), ...(threads ? { threads } : {}),
+  name,
+  provider,
+  ...(version ? { version } : {}),
+  ...(executionProvider ? { executionProvider } : {}),
+  ...(threads ? { threads } : {}),
 });
 
 /** `20261122-041500-1a2b3c4d`, with `-shard1of4` for a shard: the start time and the configuration hash. */
@@ -90,7 +104,10 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   const expDir = join(outRoot, exp.name);
   // One process per configuration: taken before a run directory is picked, released however the run ends.
   const me = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command: req.command };
-  const lock = await acquireRunLock(lockPath(expDir, hash, req.shard), me, { wait: Boolean(req.wait), warn: (s) => io.stderr.write(`${s}\n`) });
+  const lock = await acquireRunLock(lockPath(expDir, hash, req.shard), me, {
+    wait: Boolean(req.wait),
+    warn: (s) => io.stderr.write(`${s}\n`),
+  });
   try {
     return await runLocked(req, io, { hash, outRoot, expDir, lock });
   } finally {
@@ -98,7 +115,11 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   }
 }
 
-async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot: string; expDir: string; lock: RunLock }): Promise<RunOutcome> {
+async function runLocked(
+  req: RunRequest,
+  io: RunIo,
+  at: { hash: string; outRoot: string; expDir: string; lock: RunLock },
+): Promise<RunOutcome> {
   const { resolved, shard } = req;
   const { experiment: exp, sim, settings } = resolved;
   const { hash, outRoot, expDir, lock } = at;
@@ -151,10 +172,21 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
   const stop = req.stop;
   const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
   // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
-  const unitCost = (p: Point) => (sim.estimateMs ? sim.estimateMs(p.params, settings, req.backend.name) / rounds.count : 0);
+  const unitCost = (p: Point) =>
+    sim.estimateMs ? sim.estimateMs(p.params, settings, req.backend.name) / rounds.count : 0;
   let costLeft = 0;
-  for (const p of points) for (let r = 0; r < exp.replicates; r++) if (!done.has(key(p.id, r))) costLeft += rounds.uncounted(p.id, r) * unitCost(p);
-  const progress = new Progress(total * rounds.count, io.stderr, label, io.now, rounds.counted(done), rounds.unit, costLeft);
+  for (const p of points)
+    for (let r = 0; r < exp.replicates; r++)
+      if (!done.has(key(p.id, r))) costLeft += rounds.uncounted(p.id, r) * unitCost(p);
+  const progress = new Progress(
+    total * rounds.count,
+    io.stderr,
+    label,
+    io.now,
+    rounds.counted(done),
+    rounds.unit,
+    costLeft,
+  );
   let pool: Promise<Executor> | undefined;
   const executor = () => (pool ??= workerExecutor(req.backend.tfjs));
   let onnxRun: Promise<OnnxRun> | undefined;
@@ -175,10 +207,23 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
       const units = rounds.uncounted(entry.point, entry.replicate);
       progress.tick(units, units * unitCost(point));
     };
-    const todo = points.flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r }))).filter((t) => !done.has(key(t.point.id, t.replicate)));
+    const todo = points
+      .flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r })))
+      .filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(resolved, req.jobs ?? 1);
     if (threads > 1 && todo.length > 1) {
-      await runInWorkers({ jobs: threads, kind: sim.kind, ...(resolved.module ? { module: resolved.module } : {}), backend: req.backend.tfjs, seed: exp.seed, settings, setup, todo, stop, onDone: record });
+      await runInWorkers({
+        jobs: threads,
+        kind: sim.kind,
+        ...(resolved.module ? { module: resolved.module } : {}),
+        backend: req.backend.tfjs,
+        seed: exp.seed,
+        settings,
+        setup,
+        todo,
+        stop,
+        onDone: record,
+      });
     }
     // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
     for (let round = 0; round < rounds.count; round++) {
@@ -188,11 +233,17 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
           const t0 = io.now();
           try {
             const { attach, files } = attachments(sim.kind);
-            const rows = checkedRows(sim, await sim.run(
-              { params: point.params, settings, replicate: r, ...rounds.point(round) },
-              { rng: rngFor(exp.seed, point.id, r), ...context, setup, attach },
-            ));
-            const entry: CheckpointEntry = withFiles({ point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) }, files);
+            const rows = checkedRows(
+              sim,
+              await sim.run(
+                { params: point.params, settings, replicate: r, ...rounds.point(round) },
+                { rng: rngFor(exp.seed, point.id, r), ...context, setup, attach },
+              ),
+            );
+            const entry: CheckpointEntry = withFiles(
+              { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) },
+              files,
+            );
             if (rounds.count === 1) record(entry, point);
             else {
               store.appendPoint({ ...entry, round });
@@ -201,7 +252,16 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
             }
           } catch (e) {
             // One point's failure is recorded and the run goes on; the report lists it and --check fails.
-            record({ point: point.id, replicate: r, rows: [], ms: roundMs(io.now() - t0), error: (e as Error).message ?? String(e) }, point);
+            record(
+              {
+                point: point.id,
+                replicate: r,
+                rows: [],
+                ms: roundMs(io.now() - t0),
+                error: (e as Error).message ?? String(e),
+              },
+              point,
+            );
           }
         }
         const final = rounds.final(point.id, r);
@@ -215,6 +275,16 @@ async function runLocked(req: RunRequest, io: RunIo, at: { hash: string; outRoot
     if (onnxRun) (await onnxRun).probe?.close();
   }
 
-  const finish = { store, manifest, resolved, points, done, setup, outRoot, resumedFrom: unfinished ? manifest.points.done : 0, ...(busyAtStart !== undefined ? { busyAtStart } : {}) };
+  const finish = {
+    store,
+    manifest,
+    resolved,
+    points,
+    done,
+    setup,
+    outRoot,
+    resumedFrom: unfinished ? manifest.points.done : 0,
+    ...(busyAtStart !== undefined ? { busyAtStart } : {}),
+  };
   return req.shard ? finishShard(finish) : finishRun(finish);
 }

@@ -59,14 +59,18 @@ interface RoundEntry {
 }
 
 /** The σ between sessions that a run's timing rounds show: every timed row's samples, grouped by round. */
-export function roundSpread(rounds: ReadonlyMap<string, readonly (RoundEntry | undefined)[]>): Stability['roundSpread'] {
+export function roundSpread(
+  rounds: ReadonlyMap<string, readonly (RoundEntry | undefined)[]>,
+): Stability['roundSpread'] {
   const points: number[][][] = [];
   for (const entries of rounds.values()) {
     const got = entries.filter((e): e is RoundEntry => e !== undefined);
     if (got.length < 2) continue;
     const rowCount = Math.min(...got.map((e) => e.rows.length));
     for (let i = 0; i < rowCount; i++) {
-      const groups = got.map((e) => e.rows[i]?.['time_samples_ms']).filter((s): s is number[] => Array.isArray(s) && s.length > 0);
+      const groups = got
+        .map((e) => e.rows[i]?.['time_samples_ms'])
+        .filter((s): s is number[] => Array.isArray(s) && s.length > 0);
       if (groups.length === got.length) points.push(groups);
     }
   }
@@ -77,7 +81,11 @@ export function roundSpread(rounds: ReadonlyMap<string, readonly (RoundEntry | u
 }
 
 /** The warnings a run's measurements call for. */
-export function stability(busy: number | null, spread: Stability['roundSpread'], cores = availableParallelism()): Stability {
+export function stability(
+  busy: number | null,
+  spread: Stability['roundSpread'],
+  cores = availableParallelism(),
+): Stability {
   const warnings: string[] = [];
   if (busy !== null && busy > BUSY_SHARE * cores) warnings.push(msg.machineBusy(busy, cores));
   if (spread && spread.sigma > UNSTABLE_SPREAD) warnings.push(msg.roundsDisagree(spread.sigma, UNSTABLE_SPREAD));

@@ -1,4 +1,18 @@
-import { accessSync, appendFileSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
@@ -32,18 +46,27 @@ const RESERVED = new Set(['charts', 'figures', 'vendor']);
  * A point's `attach` and what it collected: paths are checked here (a folder, plain names, not the run's own
  * outputs), contents kept as base64 so that the checkpoint line stays JSON.
  */
-export function attachments(kind: string): { attach: (path: string, data: Uint8Array) => void; files: Record<string, string> } {
+export function attachments(kind: string): {
+  attach: (path: string, data: Uint8Array) => void;
+  files: Record<string, string>;
+} {
   const files: Record<string, string> = {};
   const attach = (path: string, data: Uint8Array) => {
     const parts = path.split('/');
-    if (parts.length < 2 || RESERVED.has(parts[0]!) || !parts.every((p) => /^[A-Za-z0-9_.-]+$/.test(p) && p !== '.' && p !== '..')) throw new Error(msg.attachPath(kind, path));
+    if (
+      parts.length < 2 ||
+      RESERVED.has(parts[0]!) ||
+      !parts.every((p) => /^[A-Za-z0-9_.-]+$/.test(p) && p !== '.' && p !== '..')
+    )
+      throw new Error(msg.attachPath(kind, path));
     files[path] = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
   };
   return { attach, files };
 }
 
 /** An entry with its attached files, where it has any. */
-export const withFiles = (entry: CheckpointEntry, files: Record<string, string>): CheckpointEntry => (Object.keys(files).length ? { ...entry, files } : entry);
+export const withFiles = (entry: CheckpointEntry, files: Record<string, string>): CheckpointEntry =>
+  Object.keys(files).length ? { ...entry, files } : entry;
 
 /** A point × replicate's key in the checkpoint. */
 export const entryKey = (point: string, replicate: number): string => `${point}#${replicate}`;
@@ -64,14 +87,23 @@ export function checkWritable(root: string): void {
 }
 
 /** Unfinished (running when killed, or interrupted) runs of this configuration and shard, newest first. */
-export function findUnfinished(experimentDir: string, configHash: string, shard?: { index: number; count: number }): string[] {
+export function findUnfinished(
+  experimentDir: string,
+  configHash: string,
+  shard?: { index: number; count: number },
+): string[] {
   if (!existsSync(experimentDir)) return [];
   return readdirSync(experimentDir)
     .filter((d) => d !== 'latest' && existsSync(join(experimentDir, d, 'manifest.json')))
     .filter((d) => {
       try {
         const m = JSON.parse(readFileSync(join(experimentDir, d, 'manifest.json'), 'utf8')) as Manifest;
-        return m.status !== 'complete' && m.configHash === configHash && m.shard?.index === shard?.index && m.shard?.count === shard?.count;
+        return (
+          m.status !== 'complete' &&
+          m.configHash === configHash &&
+          m.shard?.index === shard?.index &&
+          m.shard?.count === shard?.count
+        );
       } catch {
         return false;
       }
@@ -173,7 +205,8 @@ export class RunStore {
 
   /** Write every file the points attached, in the order given (a later point's file of the same path wins). */
   writeAttachments(entries: Iterable<CheckpointEntry>): void {
-    for (const e of entries) for (const [rel, b64] of Object.entries(e.files ?? {})) this.writeAtomic(rel, Buffer.from(b64, 'base64'));
+    for (const e of entries)
+      for (const [rel, b64] of Object.entries(e.files ?? {})) this.writeAtomic(rel, Buffer.from(b64, 'base64'));
   }
 
   /** Point results/<name>/latest at this run (relative link, so the tree can move). */

@@ -8,7 +8,12 @@ import { parseExpression } from 'vega-expression';
 type Node = { type: string; [k: string]: unknown };
 export type FlopsVars = { N: number; D: number; M: number };
 
-const FUNCTIONS: Record<string, (...a: number[]) => number> = { pow: Math.pow, sqrt: Math.sqrt, log: Math.log, log2: Math.log2 };
+const FUNCTIONS: Record<string, (...a: number[]) => number> = {
+  pow: Math.pow,
+  sqrt: Math.sqrt,
+  log: Math.log,
+  log2: Math.log2,
+};
 
 function evaluate(node: Node, vars: FlopsVars): number {
   switch (node.type) {
@@ -39,12 +44,15 @@ function evaluate(node: Node, vars: FlopsVars): number {
       return fn(...(node.arguments as Node[]).map((a) => evaluate(a, vars)));
     }
   }
-  throw new Error(`${String(node.operator ?? node.type)} is not allowed; use numbers, N, D, M, + - * / ** and ${Object.keys(FUNCTIONS).join(', ')}`);
+  throw new Error(
+    `${String(node.operator ?? node.type)} is not allowed; use numbers, N, D, M, + - * / ** and ${Object.keys(FUNCTIONS).join(', ')}`,
+  );
 }
 
 /** The expression's value at (N, D, M); throws (plain Error, with the reason) on anything outside the grammar. */
 export function evaluateFlops(expression: string, vars: FlopsVars): number {
   const value = evaluate(parseExpression(expression) as Node, vars);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`it gives ${value} at N=${vars.N}, D=${vars.D}, M=${vars.M}; FLOPs must be a finite number ≥ 0`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`it gives ${value} at N=${vars.N}, D=${vars.D}, M=${vars.M}; FLOPs must be a finite number ≥ 0`);
   return value;
 }

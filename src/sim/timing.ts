@@ -68,7 +68,15 @@ export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Tim
     collectGarbage();
     inUseAfterCollection = inUse();
   }
-  const bench = new Bench({ time: o.timeMs, iterations: o.minSamples, warmup: true, warmupTime: o.warmupMs, warmupIterations: o.warmupCalls ?? 2, now: o.now, retainSamples: true });
+  const bench = new Bench({
+    time: o.timeMs,
+    iterations: o.minSamples,
+    warmup: true,
+    warmupTime: o.warmupMs,
+    warmupIterations: o.warmupCalls ?? 2,
+    now: o.now,
+    retainSamples: true,
+  });
   bench.add(o.label, fn);
   await bench.run();
   const result = bench.tasks[0]?.result;
@@ -110,7 +118,10 @@ export const ONE_ROUND: Round = { index: 0, count: 1 };
  * 1, 2, 2), after a warm-up of `warmupMs` and two calls where the shape is new (the first round: tier-up,
  * operator caches), and of one call later (the inputs are set up again).
  */
-export function roundOptions(round: Round, o: { timeMs: number; minSamples: number; warmupMs: number }): Pick<TimingOptions, 'timeMs' | 'minSamples' | 'warmupMs' | 'warmupCalls'> {
+export function roundOptions(
+  round: Round,
+  o: { timeMs: number; minSamples: number; warmupMs: number },
+): Pick<TimingOptions, 'timeMs' | 'minSamples' | 'warmupMs' | 'warmupCalls'> {
   return {
     timeMs: o.timeMs / round.count,
     minSamples: Math.max(1, Math.floor((o.minSamples + round.index) / round.count)),
@@ -120,7 +131,11 @@ export function roundOptions(round: Round, o: { timeMs: number; minSamples: numb
 }
 
 /** Predicted ms of timing one point in `count` rounds, for a call of `callMs` (the cost models' share). */
-export function roundsMs(count: number, callMs: number, o: { timeMs: number; minSamples: number; warmupMs: number }): number {
+export function roundsMs(
+  count: number,
+  callMs: number,
+  o: { timeMs: number; minSamples: number; warmupMs: number },
+): number {
   let ms = 0;
   for (let index = 0; index < count; index++) {
     const r = roundOptions({ index, count }, o);
@@ -135,7 +150,9 @@ export function roundsMs(count: number, callMs: number, o: { timeMs: number; min
  * timed (skipped points: `time_ms` null) are the first round's.
  */
 export function combineRounds<T extends TimedRow>(rounds: readonly T[][], timed: (first: T, t: Timing) => T): T[] {
-  return rounds[0]!.map((first, i) => (first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => r[i]!.time_samples_ms ?? [])))));
+  return rounds[0]!.map((first, i) =>
+    first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => r[i]!.time_samples_ms ?? []))),
+  );
 }
 
 /** What `combineRounds` reads of a row: whether it was timed, and its raw samples. */

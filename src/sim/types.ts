@@ -77,7 +77,11 @@ export interface SimPoint<P, S> {
  * A simulation kind. `params` are the grid axes (one value each per point);
  * `settings` apply to every point (trials, budgets).
  */
-export interface SimulationDefinition<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
+export interface SimulationDefinition<
+  P extends z.ZodObject = z.ZodObject,
+  S extends z.ZodObject = z.ZodObject,
+  R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>,
+> {
   kind: string;
   /** One line, shown by --list when an experiment has no title. */
   summary: string;
@@ -97,7 +101,11 @@ export interface SimulationDefinition<P extends z.ZodObject = z.ZodObject, S ext
   /** Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to exist and hashed into the run's configuration. */
   files?(settings: z.output<S>): (string | number)[][];
   /** Checks that need more than the schema (model files loaded and called), before any work; throws located AttnlabErrors. */
-  prepare?(settings: z.output<S>, points: readonly { params: z.output<P> }[], at: (path: (string | number)[]) => SourceLocation): Promise<void>;
+  prepare?(
+    settings: z.output<S>,
+    points: readonly { params: z.output<P> }[],
+    at: (path: (string | number)[]) => SourceLocation,
+  ): Promise<void>;
   /**
    * Timing rounds, as asv runs them: every point is measured once per round, rounds one after another, so a slow
    * spell of a shared machine falls on a share of every point's samples instead of on all of one point's. Each
@@ -122,16 +130,21 @@ export interface SimulationDefinition<P extends z.ZodObject = z.ZodObject, S ext
 }
 
 /** A simulation as the harness holds it: its definition with the columns derived from its row. */
-export interface Simulation<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>>
-  extends SimulationDefinition<P, S, R> {
+export interface Simulation<
+  P extends z.ZodObject = z.ZodObject,
+  S extends z.ZodObject = z.ZodObject,
+  R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>,
+> extends SimulationDefinition<P, S, R> {
   /** Output columns in order: the keys of `row`. */
   readonly columns: readonly string[];
 }
 
 /** A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived from its row. */
-export function defineSimulation<const P extends z.ZodObject, const S extends z.ZodObject, const R extends z.ZodObject<RowShape>>(
-  def: SimulationDefinition<P, S, R>,
-): Simulation<P, S, R> {
+export function defineSimulation<
+  const P extends z.ZodObject,
+  const S extends z.ZodObject,
+  const R extends z.ZodObject<RowShape>,
+>(def: SimulationDefinition<P, S, R>): Simulation<P, S, R> {
   // A user's module calls this at import, before anything checks its fields: a missing or malformed `row` must not
   // throw here (the loader then names the field), so the columns are derived only from a shape that is there.
   const shape = (def as { row?: { shape?: unknown } }).row?.shape;

@@ -13,5 +13,7 @@ export function initialize(data) {
 export async function resolve(specifier, context, next) {
   if (specifier === 'attnlab') return next(entry, context);
   const resolved = await next(specifier, context);
-  return resolved.url.includes('?sha256=') && resolved.format === 'commonjs' ? { ...resolved, format: 'module' } : resolved;
+  return resolved.url.includes('?sha256=') && resolved.format === 'commonjs'
+    ? { ...resolved, format: 'module' }
+    : resolved;
 }

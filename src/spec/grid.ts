@@ -31,7 +31,7 @@ export function canonicalJson(v: unknown): string {
   if (v !== null && typeof v === 'object') {
     const entries = Object.keys(v)
       .sort()
-        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
     return `{${entries.join(',')}}`;
   }
@@ -51,7 +51,8 @@ export function expandValues(key: string, values: GridValues, loc?: SourceLocati
   const out: number[] = [];
   if ('geometric' in values) {
     const { from, to, factor } = values.geometric;
-    if (to < from) throw new AttnlabError('BAD_GRID', msg.badRange(key, `geometric range goes down (from ${from} to ${to})`), loc);
+    if (to < from)
+      throw new AttnlabError('BAD_GRID', msg.badRange(key, `geometric range goes down (from ${from} to ${to})`), loc);
     // Multiply from an integer exponent so 2^10 is exactly 1024, not an accumulated product.
     for (let i = 0; ; i++) {
       const v = Number((from * factor ** i).toPrecision(12));
@@ -61,9 +62,12 @@ export function expandValues(key: string, values: GridValues, loc?: SourceLocati
     }
   } else {
     const { from, to, step } = values.linear;
-    if (to < from) throw new AttnlabError('BAD_GRID', msg.badRange(key, `linear range goes down (from ${from} to ${to})`), loc);
-    if ((to - from) / step > MAX_AXIS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(Math.floor((to - from) / step), MAX_AXIS), loc);
-    for (let i = 0; from + i * step <= to + 1e-12 * Math.abs(step); i++) out.push(Number((from + i * step).toPrecision(12)));
+    if (to < from)
+      throw new AttnlabError('BAD_GRID', msg.badRange(key, `linear range goes down (from ${from} to ${to})`), loc);
+    if ((to - from) / step > MAX_AXIS)
+      throw new AttnlabError('BAD_GRID', msg.gridTooLarge(Math.floor((to - from) / step), MAX_AXIS), loc);
+    for (let i = 0; from + i * step <= to + 1e-12 * Math.abs(step); i++)
+      out.push(Number((from + i * step).toPrecision(12)));
   }
   if (out.length === 0) throw new AttnlabError('EMPTY_GRID', msg.emptyGrid(key), loc);
   return out;
@@ -74,7 +78,11 @@ export function expandValues(key: string, values: GridValues, loc?: SourceLocati
  * of tuples; axes follow the file's key order, the first varying slowest. Blocks are joined
  * in order; a point that two blocks both produce is kept once.
  */
-export function expandGrid<P extends z.ZodObject>(exp: Experiment, sim: Simulation<P>, where?: Locator): ExpandedGrid<z.output<P>> {
+export function expandGrid<P extends z.ZodObject>(
+  exp: Experiment,
+  sim: Simulation<P>,
+  where?: Locator,
+): ExpandedGrid<z.output<P>> {
   const list = Array.isArray(exp.grid);
   const points: Point<z.output<P>>[] = [];
   const blocks: Record<string, unknown[]>[] = [];
@@ -88,19 +96,26 @@ export function expandGrid<P extends z.ZodObject>(exp: Experiment, sim: Simulati
       if (seen.has(id)) continue;
       seen.add(id);
       points.push({ id, index: points.length, params });
-      if (points.length > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(points.length, MAX_POINTS), where?.at(['grid']));
+      if (points.length > MAX_POINTS)
+        throw new AttnlabError('BAD_GRID', msg.gridTooLarge(points.length, MAX_POINTS), where?.at(['grid']));
     }
   });
   return { blocks, points };
 }
 
 function expandBlock<P extends z.ZodObject>(
-  block: GridBlock, zip: string[][], settings: Record<string, unknown>, sim: Simulation<P>, path: (string | number)[], where?: Locator,
+  block: GridBlock,
+  zip: string[][],
+  settings: Record<string, unknown>,
+  sim: Simulation<P>,
+  path: (string | number)[],
+  where?: Locator,
 ): { axes: Record<string, unknown[]>; points: z.output<P>[] } {
   const paramKeys = Object.keys(sim.params.shape);
   const gridKeys = Object.keys(block).filter((k) => block[k] !== undefined);
   for (const k of gridKeys) {
-    if (!paramKeys.includes(k)) throw new AttnlabError('BAD_GRID', msg.gridUnknownParam(k, paramKeys), where?.at(path, { key: k }));
+    if (!paramKeys.includes(k))
+      throw new AttnlabError('BAD_GRID', msg.gridUnknownParam(k, paramKeys), where?.at(path, { key: k }));
   }
   const lists = new Map<string, unknown[]>();
   for (const k of gridKeys) lists.set(k, expandValues(k, block[k]!, where?.at([...path, k])));
@@ -140,7 +155,12 @@ function expandBlock<P extends z.ZodObject>(
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = String(issue.path[0] ?? '');
-      if (issue.code === 'custom') throw new AttnlabError('BAD_GRID', msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message), where?.at([...path, ...issue.path.map(String)]));
+      if (issue.code === 'custom')
+        throw new AttnlabError(
+          'BAD_GRID',
+          msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message),
+          where?.at([...path, ...issue.path.map(String)]),
+        );
       if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
       throw new AttnlabError(
         'BAD_GRID',

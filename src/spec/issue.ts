@@ -7,13 +7,22 @@ export function describeExpected(issue: z.core.$ZodIssue): string {
     return 'a list of values, {geometric: {from, to, factor}} or {linear: {from, to, step}}, or another allowed form (see experiments/schema.json)';
   }
   // zod says "Invalid input: expected number, received string"; the message around it already says "expected".
-  return issue.message.replace(/^Invalid input: /, '').replace(/^Too small: /, '').replace(/^Too big: /, '').replace(/^expected /, '');
+  return issue.message
+    .replace(/^Invalid input: /, '')
+    .replace(/^Too small: /, '')
+    .replace(/^Too big: /, '')
+    .replace(/^expected /, '');
 }
 
 /** A schema's allowed values in words ("an integer from 1 to 256", `one of "a", "b"`), or undefined where it has no short wording. */
 export function describeSchema(schema: z.ZodType): string | undefined {
-  let s = schema as unknown as { def: { type: string; innerType?: unknown; checks?: { _zod: { def: Record<string, unknown> } }[] }; options?: unknown[]; isInt?: boolean };
-  while (s.def.innerType && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(s.def.type)) s = s.def.innerType as typeof s;
+  let s = schema as unknown as {
+    def: { type: string; innerType?: unknown; checks?: { _zod: { def: Record<string, unknown> } }[] };
+    options?: unknown[];
+    isInt?: boolean;
+  };
+  while (s.def.innerType && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(s.def.type))
+    s = s.def.innerType as typeof s;
   switch (s.def.type) {
     case 'boolean':
       return 'true or false';

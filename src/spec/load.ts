@@ -16,7 +16,11 @@ import { formatPath, Locator } from './locate.js';
 import { isModulePath, loadSimulationModule, type ModuleSource } from './plugin.js';
 import { experimentSchema, overlayGrid, type Experiment } from './schema.js';
 
-export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
+export interface LoadedExperiment<
+  P extends z.ZodObject = z.ZodObject,
+  S extends z.ZodObject = z.ZodObject,
+  R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>,
+> {
   file: string;
   /** sha256 of the file's bytes, recorded in the manifest. */
   sha256: string;
@@ -33,7 +37,11 @@ export interface LoadedExperiment<P extends z.ZodObject = z.ZodObject, S extends
 export function sourceHash(l: Pick<LoadedExperiment, 'sha256' | 'inputs' | 'module'>): string {
   // Inputs by content only: where they lie is no part of what a run computes (see configHash).
   const parts = [...(l.module ? [`module:${l.module.sha256}`] : []), ...l.inputs.map((i) => `input:${i.sha256}`)];
-  return parts.length ? createHash('sha256').update([l.sha256, ...parts].join('\n')).digest('hex') : l.sha256;
+  return parts.length
+    ? createHash('sha256')
+        .update([l.sha256, ...parts].join('\n'))
+        .digest('hex')
+    : l.sha256;
 }
 
 /** The default folder of experiment files. */
@@ -82,24 +90,47 @@ export async function parseExperiment(text: string, file: string): Promise<Loade
   }
 
   const kind = data['simulation'];
-  const fromFile = typeof kind === 'string' && isModulePath(kind) ? await loadSimulationModule(resolve(dirname(file), kind), locator.at(['simulation'])) : undefined;
+  const fromFile =
+    typeof kind === 'string' && isModulePath(kind)
+      ? await loadSimulationModule(resolve(dirname(file), kind), locator.at(['simulation']))
+      : undefined;
   const sim = fromFile?.sim ?? (typeof kind === 'string' ? getSimulation(kind) : undefined);
-  if (!sim) throw new AttnlabError('UNKNOWN_SIMULATION', msg.unknownSimulation(kind, simulationKinds()), locator.at(['simulation']));
+  if (!sim)
+    throw new AttnlabError(
+      'UNKNOWN_SIMULATION',
+      msg.unknownSimulation(kind, simulationKinds()),
+      locator.at(['simulation']),
+    );
 
   const experiment = validate(experimentSchema(sim, fromFile ? (kind as string) : sim.kind), data, locator);
   const inputs = resolveFiles(experiment, sim, dirname(file), locator);
   checkSemantics(experiment, sim, locator);
-  return { file, sha256: createHash('sha256').update(text).digest('hex'), experiment, sim, locator, inputs, ...(fromFile ? { module: fromFile.source } : {}) };
+  return {
+    file,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    experiment,
+    sim,
+    locator,
+    inputs,
+    ...(fromFile ? { module: fromFile.source } : {}),
+  };
 }
 
 /** The files the settings name: each resolved (in place) against `dir`, checked to exist, and hashed. */
 function resolveFiles(exp: Experiment, sim: Simulation, dir: string, locator: Locator): LoadedExperiment['inputs'] {
   const settings = exp.settings as Record<string, unknown>;
   return (sim.files?.(settings) ?? []).map((path) => {
-    const parent = path.slice(0, -1).reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, settings);
+    const parent = path
+      .slice(0, -1)
+      .reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, settings);
     const key = path.at(-1)!;
     const full = resolve(dir, String(parent[key]));
-    if (!existsSync(full)) throw new AttnlabError('BAD_MODEL', msg.fileMissing(formatPath(['settings', ...path]), full), locator.at(['settings', ...path]));
+    if (!existsSync(full))
+      throw new AttnlabError(
+        'BAD_MODEL',
+        msg.fileMissing(formatPath(['settings', ...path]), full),
+        locator.at(['settings', ...path]),
+      );
     parent[key] = full;
     return { path: full, sha256: createHash('sha256').update(readFileSync(full)).digest('hex') };
   });
@@ -118,8 +149,16 @@ export function validate<T extends z.ZodType>(schema: T, data: unknown, locator:
     throw new AttnlabError('SCHEMA', msg.unknownKey(path.length ? where : '', key, allowed), locator.at(path, { key }));
   }
   const input = (issue as { input?: unknown }).input;
-  const expected = issue.code === 'invalid_union' ? (describeUnion(nodeAt(schema, path)) ?? describeExpected(issue)) : describeExpected(issue);
-  if (input === undefined) throw new AttnlabError('SCHEMA', msg.missingKey(where, expected.replace(/, received undefined$/, '')), locator.at(path));
+  const expected =
+    issue.code === 'invalid_union'
+      ? (describeUnion(nodeAt(schema, path)) ?? describeExpected(issue))
+      : describeExpected(issue);
+  if (input === undefined)
+    throw new AttnlabError(
+      'SCHEMA',
+      msg.missingKey(where, expected.replace(/, received undefined$/, '')),
+      locator.at(path),
+    );
   throw new AttnlabError('SCHEMA', msg.wrongValue(where, input, expected), locator.at(path));
 }
 
@@ -136,7 +175,9 @@ function nodeAt(schema: z.ZodType, path: readonly (string | number)[]): unknown 
     s = unwrap(s);
     const node = s as { shape?: Record<string, unknown>; def?: { element?: unknown; options?: unknown[] } };
     // Inside a union (the kinds of claim), the first form that has the key.
-    const form = node.def?.options?.map((o) => unwrap(o) as { shape?: Record<string, unknown> }).find((o) => o.shape && typeof seg === 'string' && seg in o.shape);
+    const form = node.def?.options
+      ?.map((o) => unwrap(o) as { shape?: Record<string, unknown> })
+      .find((o) => o.shape && typeof seg === 'string' && seg in o.shape);
     if (typeof seg === 'number' && node.def?.element) s = node.def.element;
     else if (typeof seg === 'string' && node.shape) s = node.shape[seg];
     else if (form?.shape) s = form.shape[seg as string];
@@ -172,9 +213,15 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
   const tables: Record<string, readonly string[]> = { results: sim.columns, ...sim.tables };
   exp.claims.forEach((c, i) => {
     const columns = tables[c.table];
-    if (!columns) throw new AttnlabError('SCHEMA', msg.claimTable(c.id, c.table, Object.keys(tables)), locator.at(['claims', i, 'table']));
+    if (!columns)
+      throw new AttnlabError(
+        'SCHEMA',
+        msg.claimTable(c.id, c.table, Object.keys(tables)),
+        locator.at(['claims', i, 'table']),
+      );
     for (const col of [...claimColumns(c), ...Object.keys(c.where)]) {
-      if (!columns.includes(col)) throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
+      if (!columns.includes(col))
+        throw new AttnlabError('SCHEMA', msg.claimColumn(c.id, col, columns), locator.at(['claims', i]));
     }
   });
   checkCharts(exp.charts, (i) => locator.at(['charts', i, 'spec']), exp.labels);
@@ -184,7 +231,10 @@ function checkSemantics(exp: Experiment, sim: Simulation, locator: Locator): voi
     [['description'], exp.description],
     ...exp.notes.map((n, i): [(string | number)[], string] => [['notes', i], n]),
     ...exp.claims.map((c, i): [(string | number)[], string] => [['claims', i, 'text'], c.text]),
-    ...exp.charts.flatMap((c, i): [(string | number)[], string | undefined][] => [[['charts', i, 'title'], c.title], [['charts', i, 'description'], c.description]]),
+    ...exp.charts.flatMap((c, i): [(string | number)[], string | undefined][] => [
+      [['charts', i, 'title'], c.title],
+      [['charts', i, 'description'], c.description],
+    ]),
   ];
   for (const [path, text] of texts) {
     const problem = text === undefined ? null : texProblem(text);

@@ -48,14 +48,25 @@ function parseSet(raw: string, settable: readonly string[]): ParsedSet {
 function checkSetValues({ raw, key, value }: ParsedSet, sim: Simulation, params: Record<string, unknown>): void {
   const schema = (params[key] ?? sim.settings.shape[key]) as z.ZodType | undefined;
   if (!schema) return;
-  const range = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.values(value as object)[0] : undefined;
+  const range =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.values(value as object)[0]
+      : undefined;
   const values: unknown[] =
-    key in sim.params.shape && Array.isArray(value) ? value
-    : key in sim.params.shape && typeof range === 'object' && range !== null ? [(range as Record<string, unknown>)['from'], (range as Record<string, unknown>)['to']].filter((v) => v !== undefined)
-    : [value];
+    key in sim.params.shape && Array.isArray(value)
+      ? value
+      : key in sim.params.shape && typeof range === 'object' && range !== null
+        ? [(range as Record<string, unknown>)['from'], (range as Record<string, unknown>)['to']].filter(
+            (v) => v !== undefined,
+          )
+        : [value];
   for (const v of values) {
     const result = schema.safeParse(v);
-    if (!result.success) throw new AttnlabError('BAD_SET', msg.badSetType(raw, key, v, describeSchema(schema) ?? describeExpected(result.error.issues[0]!)));
+    if (!result.success)
+      throw new AttnlabError(
+        'BAD_SET',
+        msg.badSetType(raw, key, v, describeSchema(schema) ?? describeExpected(result.error.issues[0]!)),
+      );
   }
 }
 
@@ -83,7 +94,12 @@ class OverrideLocator extends Locator {
  * then --seed, validated once as a whole. A grid parameter set with --set applies to every grid block
  * (`grid[i].key=…` to block i only). `where` is where problems found later (in the grid) point.
  */
-export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, file: Locator): { experiment: Experiment; where: Locator } {
+export function applyOverrides(
+  base: Experiment,
+  sim: Simulation,
+  o: Overrides,
+  file: Locator,
+): { experiment: Experiment; where: Locator } {
   const schema = experimentSchema(sim, base.simulation);
   let exp: Experiment = structuredClone(base);
   if (o.quick) {
@@ -93,11 +109,18 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, 
   const sets = o.sets.map((raw) => parseSet(raw, settable));
   for (const { raw, key, block, value } of sets) {
     const blockCount = gridBlocks(exp.grid).length;
-    if (block !== undefined && (!(key in sim.params.shape) || block >= blockCount)) throw new AttnlabError('BAD_SET', msg.badSetBlock(raw, key, blockCount));
+    if (block !== undefined && (!(key in sim.params.shape) || block >= blockCount))
+      throw new AttnlabError('BAD_SET', msg.badSetBlock(raw, key, blockCount));
     if (key in sim.params.shape) {
-      const isRange = value !== null && typeof value === 'object' && !Array.isArray(value) && ('geometric' in value || 'linear' in value);
+      const isRange =
+        value !== null &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        ('geometric' in value || 'linear' in value);
       const values = (Array.isArray(value) || isRange ? value : [value]) as GridValues;
-      const blocks = gridBlocks(exp.grid).map((b, i) => (block === undefined || block === i ? { ...b, [key]: values } : b));
+      const blocks = gridBlocks(exp.grid).map((b, i) =>
+        block === undefined || block === i ? { ...b, [key]: values } : b,
+      );
       exp = { ...exp, grid: Array.isArray(exp.grid) ? blocks : blocks[0]! };
     } else if (key in sim.settings.shape) {
       exp = { ...exp, settings: { ...exp.settings, [key]: value } };
@@ -108,7 +131,10 @@ export function applyOverrides(base: Experiment, sim: Simulation, o: Overrides, 
   // Settings first: they may widen what a parameter takes (scaling's methods from files name new methods).
   for (const set of sets) if (!(set.key in sim.params.shape)) checkSetValues(set, sim, {});
   const settings = sim.settings.safeParse(exp.settings);
-  const widened = settings.success && sim.paramsFor ? (sim.paramsFor(settings.data) as { shape?: Record<string, unknown> }).shape : undefined;
+  const widened =
+    settings.success && sim.paramsFor
+      ? (sim.paramsFor(settings.data) as { shape?: Record<string, unknown> }).shape
+      : undefined;
   for (const set of sets) if (set.key in sim.params.shape) checkSetValues(set, sim, widened ?? sim.params.shape);
   // The grid is expanded by the caller: problems in it point at the --set that made them, else at the file.
   const where = sets.length ? new OverrideLocator(sets) : file;

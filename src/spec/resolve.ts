@@ -14,7 +14,11 @@ import type { ModuleSource } from './plugin.js';
 import { applyOverrides, type Overrides } from './overrides.js';
 import type { Experiment } from './schema.js';
 
-export interface ResolvedExperiment<P extends z.ZodObject = z.ZodObject, S extends z.ZodObject = z.ZodObject, R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>> {
+export interface ResolvedExperiment<
+  P extends z.ZodObject = z.ZodObject,
+  S extends z.ZodObject = z.ZodObject,
+  R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>,
+> {
   /** The experiment file, its sha256, and the files its settings name (resolved, hashed). */
   readonly file: string;
   readonly sha256: string;
@@ -64,15 +68,21 @@ export function resolveExperiment<P extends z.ZodObject, S extends z.ZodObject, 
  * name count by their content, not by where they lie (the settings hold them resolved to absolute paths), so that a
  * clone in another folder, or on another machine, resumes and merges the same runs.
  */
-export function configHash(r: Pick<ResolvedExperiment, 'experiment' | 'sourceHash' | 'inputs'>, engine: string): string {
+export function configHash(
+  r: Pick<ResolvedExperiment, 'experiment' | 'sourceHash' | 'inputs'>,
+  engine: string,
+): string {
   const byPath = new Map(r.inputs.map((i) => [i.path, `file sha256:${i.sha256}`]));
   const portable = (v: unknown): unknown => {
     if (typeof v === 'string') return byPath.get(v) ?? v;
     if (Array.isArray(v)) return v.map(portable);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x)]));
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, portable(x)]));
     return v;
   };
-  return createHash('sha256').update(canonicalJson({ exp: portable(r.experiment), backend: engine, sha256: r.sourceHash })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ exp: portable(r.experiment), backend: engine, sha256: r.sourceHash }))
+    .digest('hex');
 }
 
 /** Freeze the plain data of a resolved experiment (not the simulation or locator, which are shared). */

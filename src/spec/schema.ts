@@ -66,7 +66,10 @@ export type ClaimTest = z.output<typeof Test>;
 const Common = {
   id: Slug,
   text: z.string().describe('the claim in words, shown in the report'),
-  table: z.string().default('results').describe('results, or an analysis table of the simulation (e.g. fits); @default results'),
+  table: z
+    .string()
+    .default('results')
+    .describe('results, or an analysis table of the simulation (e.g. fits); @default results'),
   where: Where,
 };
 export const Claim = z.discriminatedUnion('kind', [
@@ -86,7 +89,12 @@ export const Claim = z.discriminatedUnion('kind', [
       y: z.string(),
       per: z.array(z.string()).default([]).describe('fit one slope per group of these columns'),
       x_min: z.number().optional().describe('fit only rows with x >= x_min (the asymptotic range)'),
-      largest: z.number().int().min(2).optional().describe('fit only the rows with the largest x in each group, this many (after x_min)'),
+      largest: z
+        .number()
+        .int()
+        .min(2)
+        .optional()
+        .describe('fit only the rows with the largest x in each group, this many (after x_min)'),
       expect: z.object({ target: z.number(), tol: z.number().positive() }).strict(),
     })
     .strict(),
@@ -123,7 +131,9 @@ export const Chart = z
     slides: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('a simpler fragment with the one message for a slide: npm run figures -- <name> --theme slides draws it instead of spec'),
+      .describe(
+        'a simpler fragment with the one message for a slide: npm run figures -- <name> --theme slides draws it instead of spec',
+      ),
   })
   .strict();
 export type Chart = z.output<typeof Chart>;
@@ -142,7 +152,12 @@ const Header = {
   claims: z.array(Claim).default([]),
   charts: z.array(Chart).min(1),
   notes: z.array(z.string()).default([]).describe('paragraphs shown in the report under the title'),
-  labels: z.record(z.string(), z.string()).default({}).describe('display names of values in legends and facet headers, e.g. { quadratic-kernel: "linear form (φ, degree 2)" }'),
+  labels: z
+    .record(z.string(), z.string())
+    .default({})
+    .describe(
+      'display names of values in legends and facet headers, e.g. { quadratic-kernel: "linear form (φ, degree 2)" }',
+    ),
 };
 
 /** The field without its default: a quick block must overlay only what it names. */
@@ -157,7 +172,9 @@ export function experimentSchema(sim: Simulation, simulation: string = sim.kind)
   const block = z.object(gridShape).strict();
   const grid = z
     .union([block, z.array(block).min(1)])
-    .describe('one product of axes, or a list of blocks whose products are joined (a method-specific axis goes in its own block)');
+    .describe(
+      'one product of axes, or a list of blocks whose products are joined (a method-specific axis goes in its own block)',
+    );
   return z
     .object({
       ...Header,
@@ -168,13 +185,19 @@ export function experimentSchema(sim: Simulation, simulation: string = sim.kind)
         .object({
           grid: grid.default({}),
           settings: z
-            .object(Object.fromEntries(Object.entries(sim.settings.shape).map(([k, f]) => [k, withoutDefault(f as z.ZodType).optional()])))
+            .object(
+              Object.fromEntries(
+                Object.entries(sim.settings.shape).map(([k, f]) => [k, withoutDefault(f as z.ZodType).optional()]),
+              ),
+            )
             .strict()
             .default({}),
         })
         .strict()
         .default({ grid: {}, settings: {} })
-        .describe('the --quick form: axes (merged into every block that has them, or block by block when a list) and settings that replace the full ones'),
+        .describe(
+          'the --quick form: axes (merged into every block that has them, or block by block when a list) and settings that replace the full ones',
+        ),
     })
     .strict();
 }
@@ -229,10 +252,15 @@ function moduleExperimentSchema() {
       simulation: z
         .string()
         .regex(/^(\.{0,2}\/.*|.*\.(ts|mts|js|mjs))$/)
-        .describe('a simulation module of your own: a path relative to this file (.ts, .mts, .js or .mjs), whose default export is made with defineSimulation'),
+        .describe(
+          'a simulation module of your own: a path relative to this file (.ts, .mts, .js or .mjs), whose default export is made with defineSimulation',
+        ),
       grid,
       settings: z.record(z.string(), z.unknown()).default({}),
-      quick: z.object({ grid: grid.default({}), settings: z.record(z.string(), z.unknown()).default({}) }).strict().default({ grid: {}, settings: {} }),
+      quick: z
+        .object({ grid: grid.default({}), settings: z.record(z.string(), z.unknown()).default({}) })
+        .strict()
+        .default({ grid: {}, settings: {} }),
     })
     .strict();
 }

@@ -6,8 +6,13 @@ import { zCritical } from './normal.js';
 
 /** The columns a claim reads (its where-keys aside): what loading checks exist and what makes a claim a timing one. */
 export function claimColumns(c: Claim): string[] {
-  const bounds = 'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
-  return c.kind === 'slope' || c.kind === 'monotone' ? [c.x, c.y, ...c.per] : c.kind === 'spread' ? [c.column, ...c.per] : [c.test.column, ...bounds];
+  const bounds =
+    'test' in c && 'between' in c.test ? c.test.between.filter((b): b is string => typeof b === 'string') : [];
+  return c.kind === 'slope' || c.kind === 'monotone'
+    ? [c.x, c.y, ...c.per]
+    : c.kind === 'spread'
+      ? [c.column, ...c.per]
+      : [c.test.column, ...bounds];
 }
 
 /** Claims whose verdict rests on timings or memory readings: on the measured columns, or on tables derived from them. */
@@ -26,10 +31,15 @@ type RowLabel = (row: Row) => string;
 /** A label from the parameter names a row may carry: those that vary among `rows`, as `k = v` (the claim's where fixes the rest). */
 function paramLabel(keys: readonly string[], rows: readonly Row[]): RowLabel {
   const varying = keys.filter((k) => new Set(rows.map((r) => String(r[k] ?? ''))).size > 1);
-  return (row) => varying.filter((k) => row[k] !== null && row[k] !== undefined).map((k) => `${k} = ${String(row[k])}`).join(', ');
+  return (row) =>
+    varying
+      .filter((k) => row[k] !== null && row[k] !== undefined)
+      .map((k) => `${k} = ${String(row[k])}`)
+      .join(', ');
 }
 
-const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+const fmt = (v: number, digits = 4): string =>
+  Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v);
 
 export function selectRows(rows: readonly Row[], where: Record<string, Cell | Cell[]>): Row[] {
   return rows.filter((r) =>
@@ -60,12 +70,17 @@ function describeTest(t: ClaimTest, rows: number): TestDescription {
         const [a, b, v] = [bound(r, lo), bound(r, hi), num(r, t.column)];
         return Math.max(a - v, v - b) / (b > a ? b - a : 1);
       },
-      shown: (r) => (bounds ? `${t.column} = ${fmt(num(r, t.column), 4)}` : `${t.column} = ${fmt(num(r, t.column), 4)} in [${fmt(bound(r, lo), 4)}, ${fmt(bound(r, hi), 4)}]`),
+      shown: (r) =>
+        bounds
+          ? `${t.column} = ${fmt(num(r, t.column), 4)}`
+          : `${t.column} = ${fmt(num(r, t.column), 4)} in [${fmt(bound(r, lo), 4)}, ${fmt(bound(r, hi), 4)}]`,
     };
   }
   const bound = 'abs_below' in t ? t.abs_below : zCritical(1 - t.abs_below_bonferroni / Math.max(rows, 1));
   const label =
-    'abs_below' in t ? `|${t.column}| < ${t.abs_below}` : `|${t.column}| < ${fmt(bound, 4)} (Bonferroni, α = ${t.abs_below_bonferroni} over ${rows} rows)`;
+    'abs_below' in t
+      ? `|${t.column}| < ${t.abs_below}`
+      : `|${t.column}| < ${fmt(bound, 4)} (Bonferroni, α = ${t.abs_below_bonferroni} over ${rows} rows)`;
   return {
     expected: label,
     pass: (r) => Math.abs(num(r, t.column)) < bound,
@@ -86,7 +101,12 @@ function worstOf(t: TestDescription, rows: readonly Row[], label: RowLabel): str
 export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readonly string[] = []): ClaimResult {
   const base = { id: claim.id, text: claim.text };
   // Skipped points (a null in a tested column) are not evidence either way.
-  const used = claim.kind === 'slope' || claim.kind === 'monotone' ? [claim.x, claim.y] : claim.kind === 'spread' ? [claim.column] : [claim.test.column];
+  const used =
+    claim.kind === 'slope' || claim.kind === 'monotone'
+      ? [claim.x, claim.y]
+      : claim.kind === 'spread'
+        ? [claim.column]
+        : [claim.test.column];
   const selected = selectRows(rows, claim.where).filter((r) => used.every((c) => r[c] !== null && r[c] !== undefined));
   if (claim.kind === 'fraction') {
     const t = describeTest(claim.test, selected.length);
@@ -96,22 +116,40 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readon
     const ok = selected.filter(t.pass).length;
     const frac = ok / selected.length;
     const measured = `${ok}/${selected.length} rows (${fmt(frac * 100, 4)}%)${worstOf(t, selected, label)}`;
-    const values = selected.map((r) => `${label(r) || '·'}: ${fmt(Number(r[claim.test.column]), 4)}${t.pass(r) ? '' : ' ✗'}`).join('\n');
+    const values = selected
+      .map((r) => `${label(r) || '·'}: ${fmt(Number(r[claim.test.column]), 4)}${t.pass(r) ? '' : ' ✗'}`)
+      .join('\n');
     return { ...base, status: frac >= claim.at_least ? 'pass' : 'fail', expected, measured, values };
   }
   if (claim.kind === 'spread' || claim.kind === 'monotone') return evaluateShape(claim, selected, base);
-  const range = [claim.x_min !== undefined ? `${claim.x} ≥ ${claim.x_min}` : '', claim.largest !== undefined ? `the ${claim.largest} largest ${claim.x}` : ''].filter(Boolean).join(', ');
+  const range = [
+    claim.x_min !== undefined ? `${claim.x} ≥ ${claim.x_min}` : '',
+    claim.largest !== undefined ? `the ${claim.largest} largest ${claim.x}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const expected = `slope of log ${claim.y} vs log ${claim.x} = ${claim.expect.target} ± ${claim.expect.tol}${range ? ` (${range})` : ''}`;
-  const grouped = groups(claim.x_min === undefined ? selected : selected.filter((r) => Number(r[claim.x]) >= claim.x_min!), claim.per);
+  const grouped = groups(
+    claim.x_min === undefined ? selected : selected.filter((r) => Number(r[claim.x]) >= claim.x_min!),
+    claim.per,
+  );
   if (grouped.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
   const parts: string[] = [];
   let allPass = true;
   for (const [key, all] of grouped) {
-    const rs = claim.largest === undefined ? all : [...all].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x])).slice(-claim.largest);
+    const rs =
+      claim.largest === undefined
+        ? all
+        : [...all].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x])).slice(-claim.largest);
     try {
-      const f = logLogSlope(rs.map((r) => Number(r[claim.x])), rs.map((r) => Number(r[claim.y])));
+      const f = logLogSlope(
+        rs.map((r) => Number(r[claim.x])),
+        rs.map((r) => Number(r[claim.y])),
+      );
       allPass &&= Math.abs(f.slope - claim.expect.target) <= claim.expect.tol;
-      parts.push(`${key ? `${key}: ` : ''}${fmt(f.slope, 4)}${Number.isFinite(f.slopeSe) ? ` ± ${fmt(f.slopeSe, 2)}` : ` (${rs.length} points: no standard error)`}`);
+      parts.push(
+        `${key ? `${key}: ` : ''}${fmt(f.slope, 4)}${Number.isFinite(f.slopeSe) ? ` ± ${fmt(f.slopeSe, 2)}` : ` (${rs.length} points: no standard error)`}`,
+      );
     } catch (e) {
       return { ...base, status: 'error', expected, reason: `${key}: ${(e as Error).message}` };
     }
@@ -119,10 +157,15 @@ export function evaluateClaim(claim: Claim, rows: readonly Row[], params: readon
   return { ...base, status: allPass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
 }
 
-const groups = (rows: readonly Row[], per: readonly string[]): Map<string, Row[]> => groupBy(rows, (r) => per.map((c) => `${c}=${r[c]}`).join(', '));
+const groups = (rows: readonly Row[], per: readonly string[]): Map<string, Row[]> =>
+  groupBy(rows, (r) => per.map((c) => `${c}=${r[c]}`).join(', '));
 
 /** spread: (max − min)/mean below a bound per group; monotone: strictly up or down along x per group. */
-function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, rows: readonly Row[], base: { id: string; text: string }): ClaimResult {
+function evaluateShape(
+  claim: Extract<Claim, { kind: 'spread' | 'monotone' }>,
+  rows: readonly Row[],
+  base: { id: string; text: string },
+): ClaimResult {
   const expected =
     claim.kind === 'spread'
       ? `(max − min)/mean of ${claim.column} < ${claim.below}${claim.per.length ? ` per ${claim.per.join(', ')}` : ''}`
@@ -141,9 +184,13 @@ function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, r
     } else {
       const sorted = [...rs].sort((a, b) => Number(a[claim.x]) - Number(b[claim.x]));
       const ys = sorted.map((r) => Number(r[claim.y]));
-      const bad = ys.findIndex((y, i) => i > 0 && (claim.direction === 'decreasing' ? !(y < ys[i - 1]!) : !(y > ys[i - 1]!)));
+      const bad = ys.findIndex(
+        (y, i) => i > 0 && (claim.direction === 'decreasing' ? !(y < ys[i - 1]!) : !(y > ys[i - 1]!)),
+      );
       pass &&= bad < 0;
-      parts.push(`${label}${bad < 0 ? `${ys.length} steps ${claim.direction}` : `not at ${claim.x} = ${sorted[bad]![claim.x]}`}`);
+      parts.push(
+        `${label}${bad < 0 ? `${ys.length} steps ${claim.direction}` : `not at ${claim.x} = ${sorted[bad]![claim.x]}`}`,
+      );
     }
   }
   return { ...base, status: pass ? 'pass' : 'fail', expected, measured: parts.join('; ') };
@@ -154,6 +201,10 @@ function evaluateShape(claim: Extract<Claim, { kind: 'spread' | 'monotone' }>, r
  * Evaluate every claim; `tables` holds results and the simulation's analysis tables by name, and `params` the
  * column names that locate a row (the grid parameters, a seed), for the verdicts' "worst … at …".
  */
-export function evaluateClaims(claims: readonly Claim[], tables: Readonly<Record<string, readonly Row[]>>, params: readonly string[] = []): ClaimResult[] {
+export function evaluateClaims(
+  claims: readonly Claim[],
+  tables: Readonly<Record<string, readonly Row[]>>,
+  params: readonly string[] = [],
+): ClaimResult[] {
   return claims.map((c) => evaluateClaim(c, tables[c.table] ?? [], params));
 }

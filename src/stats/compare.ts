@@ -35,7 +35,12 @@ function resampledMedians(g: Groups, rand: Uniform): () => number {
   const counts = new Int32Array(values.length);
   // sfc32 seeded from `rand`: a timing run holds 10⁵ – 10⁶ samples, and 2,000 resamples draw each 2,000 times, which
   // at seedrandom's 30 M draws a second took half a minute; sfc32 draws several times faster, still seeded.
-  let [a, b, c, d] = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32) | 0) as [number, number, number, number];
+  let [a, b, c, d] = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32) | 0) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const below = (n: number): number => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
@@ -75,7 +80,13 @@ const percentiles = (xs: number[], level: number): [number, number] => {
  * Percentile-bootstrap intervals (two-level where there are rounds) of median(b) / median(a) and of each median.
  * Seeded by `rand`, so a comparison prints the same intervals every time.
  */
-export function bootstrapRatio(a: Groups, b: Groups, rand: Uniform, resamples = 2000, level = 0.95): { ratio: number; low: number; high: number; a: [number, number]; b: [number, number] } {
+export function bootstrapRatio(
+  a: Groups,
+  b: Groups,
+  rand: Uniform,
+  resamples = 2000,
+  level = 0.95,
+): { ratio: number; low: number; high: number; a: [number, number]; b: [number, number] } {
   const ratio = median(b.flat()) / median(a.flat());
   const ma: number[] = [];
   const mb: number[] = [];
@@ -105,7 +116,7 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): { u: n
   // Mid-ranks for ties.
   const ranks = new Array<number>(all.length);
   let tieTerm = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j + 1 < all.length && all[j + 1]!.v === all[i]!.v) j++;
     for (let k = i; k <= j; k++) ranks[k] = (i + j) / 2 + 1;
@@ -172,12 +183,14 @@ export interface SessionNoise {
  * not show. Pooled over points: Σ (log m_r − mean)² / Σ (R − 1). Null where no point has two rounds.
  */
 export function sessionNoise(points: readonly Groups[]): SessionNoise | null {
-  return poolNoise(points.map((g) => {
-    if (g.length < 2) return null;
-    const logs = g.map((r) => Math.log(median(r)));
-    const mean = logs.reduce((s, x) => s + x, 0) / logs.length;
-    return { variance: logs.reduce((s, x) => s + (x - mean) ** 2, 0) / (logs.length - 1), df: logs.length - 1 };
-  }));
+  return poolNoise(
+    points.map((g) => {
+      if (g.length < 2) return null;
+      const logs = g.map((r) => Math.log(median(r)));
+      const mean = logs.reduce((s, x) => s + x, 0) / logs.length;
+      return { variance: logs.reduce((s, x) => s + (x - mean) ** 2, 0) / (logs.length - 1), df: logs.length - 1 };
+    }),
+  );
 }
 
 /** Points' noises pooled, each weighted by its degrees of freedom (what sessionNoise gives for all of them at once). */
@@ -206,7 +219,11 @@ export const PRIOR_DF = 4;
  * d₀ + R − 1 degrees of freedom; the pooled σ on d₀ where the point has a single round (own null); null where the run
  * has no rounds at all.
  */
-export function pointNoise(own: SessionNoise | null, pooled: SessionNoise | null, prior = PRIOR_DF): SessionNoise | null {
+export function pointNoise(
+  own: SessionNoise | null,
+  pooled: SessionNoise | null,
+  prior = PRIOR_DF,
+): SessionNoise | null {
   if (!pooled) return null;
   if (!own) return { variance: pooled.variance, df: prior };
   return { variance: (prior * pooled.variance + own.df * own.variance) / (prior + own.df), df: prior + own.df };
@@ -224,7 +241,12 @@ export const UNMEASURED_NOISE_FACTOR = 1.5;
  * t · √(σ_A²/R_A + σ_B²/R_B), each run's σ from its own rounds (a loaded run's spread does not widen an idle run's),
  * Welch–Satterthwaite's degrees of freedom; a run without rounds borrows the other's σ. Null where neither has rounds.
  */
-export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null, rounds: readonly [number, number], level = 0.95): number | null {
+export function sessionHalfWidth(
+  a: SessionNoise | null,
+  b: SessionNoise | null,
+  rounds: readonly [number, number],
+  level = 0.95,
+): number | null {
   if (!a || !b) {
     // One estimate for both sides: its own degrees of freedom.
     const one = a ?? b;
@@ -242,10 +264,22 @@ export function sessionHalfWidth(a: SessionNoise | null, b: SessionNoise | null,
  * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
  * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
  */
-export function timingVerdict(ratio: number, bootstrap: readonly [number, number], sessionHalf: number | null, threshold: number): { verdict: TimingVerdict; low: number; high: number } {
+export function timingVerdict(
+  ratio: number,
+  bootstrap: readonly [number, number],
+  sessionHalf: number | null,
+  threshold: number,
+): { verdict: TimingVerdict; low: number; high: number } {
   const beyond = ratio > threshold || ratio < 1 / threshold;
   if (sessionHalf === null) {
-    const verdict = ratio > UNMEASURED_NOISE_FACTOR ? 'slower' : ratio < 1 / UNMEASURED_NOISE_FACTOR ? 'faster' : beyond ? 'inconclusive' : 'same';
+    const verdict =
+      ratio > UNMEASURED_NOISE_FACTOR
+        ? 'slower'
+        : ratio < 1 / UNMEASURED_NOISE_FACTOR
+          ? 'faster'
+          : beyond
+            ? 'inconclusive'
+            : 'same';
     return { verdict, low: bootstrap[0], high: bootstrap[1] };
   }
   const bootHalf = Math.max(Math.log(ratio / bootstrap[0]), Math.log(bootstrap[1] / ratio), 0);
@@ -259,9 +293,17 @@ export function timingVerdict(ratio: number, bootstrap: readonly [number, number
 }
 
 /** B − A for two estimates given with 95% intervals (normal): the difference, its 95% interval and z. */
-export function estimateDifference(a: { value: number; low: number; high: number }, b: { value: number; low: number; high: number }): { diff: number; low: number; high: number; z: number } {
+export function estimateDifference(
+  a: { value: number; low: number; high: number },
+  b: { value: number; low: number; high: number },
+): { diff: number; low: number; high: number; z: number } {
   const z95 = zCritical(0.95);
   const se = Math.hypot((a.high - a.low) / (2 * z95), (b.high - b.low) / (2 * z95));
   const diff = b.value - a.value;
-  return { diff, low: diff - z95 * se, high: diff + z95 * se, z: se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity };
+  return {
+    diff,
+    low: diff - z95 * se,
+    high: diff + z95 * se,
+    z: se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity,
+  };
 }

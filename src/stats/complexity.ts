@@ -7,7 +7,7 @@ import { weightedLine } from './fit.js';
 import type { Interval } from './moments.js';
 
 export const GrowthClass = {
-  'N': (n: number) => n,
+  N: (n: number) => n,
   'N log N': (n: number) => n * Math.log2(n),
   'N^2': (n: number) => n * n,
   'N^3': (n: number) => n * n * n,

@@ -46,8 +46,16 @@ export interface WeightedSums {
  * Weighted least squares y ≈ intercept + slope·x with weight w(i) on point i; a degenerate x (no spread) gives the
  * weighted mean and slope 0. The sums come back for callers that try constrained fits beside it.
  */
-export function weightedLine(x: readonly number[], y: readonly number[], w: (i: number) => number): { intercept: number; slope: number; sums: WeightedSums } {
-  let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+export function weightedLine(
+  x: readonly number[],
+  y: readonly number[],
+  w: (i: number) => number,
+): { intercept: number; slope: number; sums: WeightedSums } {
+  let sw = 0,
+    sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   y.forEach((yi, i) => {
     const [wi, xi] = [w(i), x[i]!];
     sw += wi;
@@ -58,5 +66,7 @@ export function weightedLine(x: readonly number[], y: readonly number[], w: (i: 
   });
   const det = sw * sxx - sx * sx;
   const sums = { sw, sx, sy, sxx, sxy };
-  return det > 0 ? { intercept: (sxx * sy - sx * sxy) / det, slope: (sw * sxy - sx * sy) / det, sums } : { intercept: sy / sw, slope: 0, sums };
+  return det > 0
+    ? { intercept: (sxx * sy - sx * sxy) / det, slope: (sw * sxy - sx * sy) / det, sums }
+    : { intercept: sy / sw, slope: 0, sums };
 }

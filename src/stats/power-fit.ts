@@ -38,7 +38,11 @@ const CHI2_1_95 = 3.841458820694124;
 export type Weights = 'relative' | 'absolute';
 
 /** Best a ≥ 0, b ≥ 0 for y ≈ a + b·x, and its weighted RSS (relative: Σ((y − fit)/y)²; absolute: Σ(y − fit)² / Σy²). */
-function linearPart(x: readonly number[], y: readonly number[], weights: Weights = 'relative'): { a: number; b: number; rss: number } {
+function linearPart(
+  x: readonly number[],
+  y: readonly number[],
+  weights: Weights = 'relative',
+): { a: number; b: number; rss: number } {
   const scale = weights === 'absolute' ? y.reduce((s, v) => s + v * v, 0) : 0;
   const weight = (yi: number) => (weights === 'absolute' ? 1 / scale : 1 / (yi * yi));
   const line = weightedLine(x, y, (i) => weight(y[i]!));
@@ -57,7 +61,11 @@ function linearPart(x: readonly number[], y: readonly number[], weights: Weights
 }
 
 /** y ≈ a + b·N (a straight line with a fixed part), fitted like `fitPower` with p = 1. */
-export function fitAffine(n: readonly number[], y: readonly number[], weights: Weights = 'relative'): { a: number; b: number; rss: number } {
+export function fitAffine(
+  n: readonly number[],
+  y: readonly number[],
+  weights: Weights = 'relative',
+): { a: number; b: number; rss: number } {
   check(n, y, 2);
   return linearPart(n, y, weights);
 }
@@ -71,7 +79,11 @@ export function fitPower(n: readonly number[], y: readonly number[], weights: We
   const profile: { p: number; a: number; b: number; rss: number }[] = [];
   for (let k = 0; k <= Math.round((P_MAX - P_MIN) / STEP); k++) {
     const p = Number((P_MIN + k * STEP).toFixed(4));
-    const f = linearPart(u.map((v) => v ** p), y, weights);
+    const f = linearPart(
+      u.map((v) => v ** p),
+      y,
+      weights,
+    );
     profile.push({ p, ...f });
   }
   // The smallest p that fits as well as any (to rounding): a constant reads as p = 0, not as an arbitrary p with b ≈ 0.

@@ -39,7 +39,15 @@ export function featureCount(map: FeatureMap, d: number): number {
  * `transposed`, F × rows (so φ(K)ᵀV needs no transpose on the backend).
  * Plain sequential loops: this runs once per row chunk on the hot path.
  */
-export function featurize(map: FeatureMap, x: Float32Array, d: number, lo: number, hi: number, out: Float32Array, transposed: boolean): void {
+export function featurize(
+  map: FeatureMap,
+  x: Float32Array,
+  d: number,
+  lo: number,
+  hi: number,
+  out: Float32Array,
+  transposed: boolean,
+): void {
   if (map.kind === 'quadratic') {
     if (transposed) quadraticT(x, d, lo, hi, out);
     else quadraticRows(x, d, lo, hi, out);

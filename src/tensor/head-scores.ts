@@ -18,10 +18,12 @@ function meanWeight(attn: ArrayLike<number>, n: number, key: (i: number) => numb
 }
 
 /** Weight on the previous token, i − 1, over queries 1 … T−1: 1 for a perfect previous-token head. */
-export const previousTokenScore = (attn: ArrayLike<number>, n: number, offset = 0): number => meanWeight(attn, n, (i) => (i >= 1 ? i - 1 : null), offset);
+export const previousTokenScore = (attn: ArrayLike<number>, n: number, offset = 0): number =>
+  meanWeight(attn, n, (i) => (i >= 1 ? i - 1 : null), offset);
 
 /** Weight on key 0 over queries 1 … T−1 (query 0 can only attend to itself): the attention-sink mass. */
-export const firstTokenMass = (attn: ArrayLike<number>, n: number, offset = 0): number => meanWeight(attn, n, (i) => (i >= 1 ? 0 : null), offset);
+export const firstTokenMass = (attn: ArrayLike<number>, n: number, offset = 0): number =>
+  meanWeight(attn, n, (i) => (i >= 1 ? 0 : null), offset);
 
 /**
  * Prefix matching on a sequence whose second part repeats its first `period` tokens (t_i = t_{i−period}): query i ≥ period
@@ -39,7 +41,13 @@ export const duplicateTokenScore = (attn: ArrayLike<number>, n: number, period: 
   meanWeight(attn, n, (i) => (i >= period ? i - period : null), offset);
 
 /** Head scores averaged over a batch of maps laid out [batch, heads, T, T]: one value per head. */
-export function batchScores(attn: ArrayLike<number>, batch: number, heads: number, n: number, score: (a: ArrayLike<number>, n: number, offset: number) => number): number[] {
+export function batchScores(
+  attn: ArrayLike<number>,
+  batch: number,
+  heads: number,
+  n: number,
+  score: (a: ArrayLike<number>, n: number, offset: number) => number,
+): number[] {
   return Array.from({ length: heads }, (_, h) => {
     let sum = 0;
     for (let b = 0; b < batch; b++) sum += score(attn, n, (b * heads + h) * n * n);

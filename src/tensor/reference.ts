@@ -20,7 +20,12 @@ export function sampleRows(n: number, count: number): number[] {
 }
 
 /** Output rows (rows.length × M, row-major) of softmax(q·k/√D) or (q·k/√D + 1)² attention. */
-export function referenceRows(x: AttentionInputs, sim: Similarity, causal: boolean, rows: readonly number[]): Float64Array {
+export function referenceRows(
+  x: AttentionInputs,
+  sim: Similarity,
+  causal: boolean,
+  rows: readonly number[],
+): Float64Array {
   const { q, k, v, n, d, m } = x;
   const out = new Float64Array(rows.length * m);
   const w = new Float64Array(n);
@@ -52,7 +57,12 @@ export function referenceRows(x: AttentionInputs, sim: Similarity, causal: boole
  * the reference has zeros): `max` = max |a − ref| / max |ref|, and `fro` = ‖a − ref‖_F / ‖ref‖_F,
  * less ruled by one bad row.
  */
-export function relErrors(full: Float32Array, m: number, rows: readonly number[], ref: Float64Array): { max: number; fro: number } {
+export function relErrors(
+  full: Float32Array,
+  m: number,
+  rows: readonly number[],
+  ref: Float64Array,
+): { max: number; fro: number } {
   let maxErr = 0;
   let maxRef = 0;
   let sqErr = 0;

@@ -21,7 +21,11 @@ const visible = (s: string) => s.replace(/ /g, '·').replace(/\n/g, '⏎');
 
 export async function gpt2Tokenizer(): Promise<TextTokenizer> {
   const { encode, decode } = await import('gpt-tokenizer/encoding/r50k_base');
-  return { name: 'GPT-2 byte-pair encoding (gpt-tokenizer, r50k_base)', encode: (t) => encode(t), label: (id) => visible(decode([id])) };
+  return {
+    name: 'GPT-2 byte-pair encoding (gpt-tokenizer, r50k_base)',
+    encode: (t) => encode(t),
+    label: (id) => visible(decode([id])),
+  };
 }
 
 /** A tokenizer.json (with tokenizer_config.json beside it, where there is one: it names the special tokens). */

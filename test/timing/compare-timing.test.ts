@@ -32,7 +32,12 @@ charts:
 const verdicts = (stdout: string) => {
   const line = stdout.split('\n').find((l) => l.startsWith('timing: '))!;
   const count = (v: string) => Number(new RegExp(`(\\d+) ${v}`).exec(line)?.[1] ?? 0);
-  return { same: count('same'), slower: count('slower'), faster: count('faster'), total: Number(/timing: (\d+) points/.exec(line)![1]) };
+  return {
+    same: count('same'),
+    slower: count('slower'),
+    faster: count('faster'),
+    total: Number(/timing: (\d+) points/.exec(line)![1]),
+  };
 };
 
 /** A results root with the experiment file, and a function that runs it once more and returns the new run's id. */
@@ -46,7 +51,10 @@ function setup(): { out: string; run: () => Promise<string> } {
     run: async () => {
       const r = await cli([file, '--out', out]);
       expect(r.code, r.stderr).toBe(0);
-      return readdirSync(join(out, 'small-scaling')).filter((d) => d !== 'latest').sort().at(-1)!;
+      return readdirSync(join(out, 'small-scaling'))
+        .filter((d) => d !== 'latest')
+        .sort()
+        .at(-1)!;
     },
   };
 }
@@ -60,7 +68,11 @@ describe('compare on real timings', () => {
     await run();
     const [a, b] = [await run(), await run()];
     // Each busy process ends by itself after two minutes, so a test killed by its timeout leaves none behind.
-    const busy: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, ['-e', 'const end = Date.now() + 120_000; while (Date.now() < end);'], { stdio: 'ignore' }));
+    const busy: ChildProcess[] = [0, 1].map(() =>
+      spawn(process.execPath, ['-e', 'const end = Date.now() + 120_000; while (Date.now() < end);'], {
+        stdio: 'ignore',
+      }),
+    );
     let loaded: string;
     try {
       loaded = await run();
@@ -75,7 +87,15 @@ describe('compare on real timings', () => {
     // At most 5% false verdicts: of 6 points, none.
     expect(s.slower + s.faster, same.stdout).toBe(0);
 
-    const slow = await cli(['compare', `small-scaling@${b}`, `small-scaling@${loaded}`, '--out', out, '--fail-slower', '1.2']);
+    const slow = await cli([
+      'compare',
+      `small-scaling@${b}`,
+      `small-scaling@${loaded}`,
+      '--out',
+      out,
+      '--fail-slower',
+      '1.2',
+    ]);
     const v = verdicts(slow.stdout);
     // What the test saw, in the log of every run (CI's included): both comparisons' summary lines.
     const summary = (out: string) => out.split('\n').find((l) => l.startsWith('timing: '));

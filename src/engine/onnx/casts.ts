@@ -13,7 +13,10 @@ export async function castInputs(engine: OnnxEngine, model: Uint8Array, inputs: 
   const dir = mkdtempSync(join(tmpdir(), 'attnlab-casts-'));
   try {
     const path = join(dir, 'optimized.onnx');
-    const session = await engine.ort.InferenceSession.create(model, { ...engine.options, optimizedModelFilePath: path });
+    const session = await engine.ort.InferenceSession.create(model, {
+      ...engine.options,
+      optimizedModelFilePath: path,
+    });
     await session.release();
     const graph = onnxProto.onnx.ModelProto.decode(readFileSync(path)).graph;
     const cast = new Set((graph?.node ?? []).filter((n) => n.opType === 'Cast').flatMap((n) => n.input ?? []));

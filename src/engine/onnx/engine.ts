@@ -58,7 +58,9 @@ export function loadOnnx(): Promise<OnnxEngine> {
     // The CUDA provider is a separate download (skipped by .npmrc): where its library is there, a one-node graph
     // tells whether it really loads.
     const binding = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    const cuda = existsSync(join(binding, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    const cuda = existsSync(
+      join(binding, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
+    );
     let provider: 'cuda' | 'cpu' = 'cpu';
     if (cuda) {
       try {
@@ -76,7 +78,10 @@ export function loadOnnx(): Promise<OnnxEngine> {
       threads,
       options: sessionOptions,
       // Two calls for the two overloads (a path, or the model's bytes).
-      session: (model) => (typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions) : ort.InferenceSession.create(model, sessionOptions)),
+      session: (model) =>
+        typeof model === 'string'
+          ? ort.InferenceSession.create(model, sessionOptions)
+          : ort.InferenceSession.create(model, sessionOptions),
     };
   })());
 }

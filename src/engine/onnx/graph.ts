@@ -18,7 +18,13 @@ export type AttrValue = number | number[] | string;
 export type ElemType = 'float32' | 'int64' | 'bool' | 'int32' | 'int8' | 'uint8' | 'float16';
 
 const ELEM: Record<ElemType, number> = {
-  float32: DataType.FLOAT, int64: DataType.INT64, bool: DataType.BOOL, int32: DataType.INT32, int8: DataType.INT8, uint8: DataType.UINT8, float16: DataType.FLOAT16,
+  float32: DataType.FLOAT,
+  int64: DataType.INT64,
+  bool: DataType.BOOL,
+  int32: DataType.INT32,
+  int8: DataType.INT8,
+  uint8: DataType.UINT8,
+  float16: DataType.FLOAT16,
 };
 
 function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
@@ -29,7 +35,12 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
 
 const valueInfo = (name: string, dims: readonly Dim[], elem: ElemType = 'float32'): onnxProto.onnx.IValueInfoProto => ({
   name,
-  type: { tensorType: { elemType: ELEM[elem], shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  type: {
+    tensorType: {
+      elemType: ELEM[elem],
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  },
 });
 
 /** IEEE half-precision bit patterns of `values` (round to nearest even; overflow to ±Infinity). */
@@ -83,7 +94,14 @@ export function fromHalfBits(bits: ArrayLike<number>): Float64Array {
     const sign = b & 0x8000 ? -1 : 1;
     const exp = (b >>> 10) & 0x1f;
     const mant = b & 0x3ff;
-    out[i] = exp === 0 ? sign * mant * 2 ** -24 : exp === 0x1f ? (mant ? NaN : sign * Infinity) : sign * (1 + mant / 1024) * 2 ** (exp - 15);
+    out[i] =
+      exp === 0
+        ? sign * mant * 2 ** -24
+        : exp === 0x1f
+          ? mant
+            ? NaN
+            : sign * Infinity
+          : sign * (1 + mant / 1024) * 2 ** (exp - 15);
   }
   return out;
 }
@@ -131,7 +149,12 @@ export class Graph {
   /** One node with `outputs` outputs. */
   ops(type: string, inputs: readonly string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
     const names = Array.from({ length: outputs }, () => `${type.toLowerCase()}_${this.count++}`);
-    this.nodes.push({ opType: type, input: [...inputs], output: names, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    this.nodes.push({
+      opType: type,
+      input: [...inputs],
+      output: names,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
     return names;
   }
 
@@ -181,9 +204,18 @@ export class Graph {
   encode(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: OPSET }, ...(this.contribUsed ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
+      opsetImport: [
+        { domain: '', version: OPSET },
+        ...(this.contribUsed ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : []),
+      ],
       producerName: 'attnlab',
-      graph: { name: this.name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers },
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        input: this.inputs,
+        output: this.outputs,
+        initializer: this.initializers,
+      },
     });
     return onnx.ModelProto.encode(model).finish();
   }

@@ -33,7 +33,10 @@ const seen = new Set();
 
 process.on('message', async ({ id, model, options, feeds, kind }) => {
   try {
-    const session = await ort.InferenceSession.create(typeof model === 'string' ? model : new Uint8Array(model), options);
+    const session = await ort.InferenceSession.create(
+      typeof model === 'string' ? model : new Uint8Array(model),
+      options,
+    );
     const inputs = {};
     for (const [name, dims] of Object.entries(feeds)) {
       // Values do not change what a dense graph allocates: a constant fill is quick even at 1 GiB.

@@ -61,7 +61,15 @@ export interface OpResult {
  * φ of rows [lo, hi) of x, transposed (F × rows, for φ(K)ᵀV) or row-major (rows × F, for φ(Q)S; the large
  * operand is the left one, since XNNPACK repacks the right one on every call), filled by the JS feature loops.
  */
-function features(tf: TF, map: FeatureMap, x: Float32Array, d: number, lo: number, hi: number, transposed: boolean): tfc.Tensor2D {
+function features(
+  tf: TF,
+  map: FeatureMap,
+  x: Float32Array,
+  d: number,
+  lo: number,
+  hi: number,
+  transposed: boolean,
+): tfc.Tensor2D {
   const f = featureCount(map, d);
   const rows = hi - lo;
   const values = new Float32Array(f * rows);
@@ -81,8 +89,6 @@ function scores(tf: TF, x: SharedInputs, lo: number, hi: number): tfc.Tensor2D {
   const q = tf.tensor2d(x.q.subarray(lo * x.d, hi * x.d), [hi - lo, x.d]);
   return tf.matMul(tf.mul(q, 1 / Math.sqrt(x.d)), tf.tensor2d(x.kT, [x.d, x.n]));
 }
-
-
 
 /** Build a tensor in a tidy scope and read it out. (Returning the array from tidy itself would make tidy walk every element.) */
 function read(tf: TF, f: () => tfc.Tensor): Float32Array {
@@ -110,7 +116,15 @@ function rowsOp(tf: TF, x: SharedInputs, a: Op<'softmax' | 'direct'>): Float32Ar
 }
 
 /** Add φ(K_c)ᵀV_c and φ(K_c)ᵀ1 for rows [c, e) to (s, z), or start them when null; returns the new pair. */
-function accumulate(tf: TF, x: SharedInputs, map: FeatureMap, c: number, e: number, s: tfc.Tensor | null, z: tfc.Tensor | null): [tfc.Tensor, tfc.Tensor] {
+function accumulate(
+  tf: TF,
+  x: SharedInputs,
+  map: FeatureMap,
+  c: number,
+  e: number,
+  s: tfc.Tensor | null,
+  z: tfc.Tensor | null,
+): [tfc.Tensor, tfc.Tensor] {
   return tf.tidy(() => {
     const phiT = features(tf, map, x.k, x.d, c, e, true);
     const v = tf.tensor2d(x.v.subarray(c * x.m, e * x.m), [e - c, x.m]);
@@ -146,7 +160,13 @@ function applyOp(tf: TF, x: SharedInputs, a: Op<'apply'>): Float32Array {
   for (let c = a.lo; c < a.hi; c += a.chunk) {
     const e = Math.min(a.hi, c + a.chunk);
     const phi = features(tf, a.map, x.q, d, c, e, false);
-    divide(read(tf, () => tf.matMul(phi, s)), read(tf, () => tf.matMul(phi, z)), m, out, c - a.lo);
+    divide(
+      read(tf, () => tf.matMul(phi, s)),
+      read(tf, () => tf.matMul(phi, z)),
+      m,
+      out,
+      c - a.lo,
+    );
     phi.dispose();
   }
   tf.dispose([s, z]);
@@ -173,7 +193,10 @@ function causalOp(tf: TF, x: SharedInputs, a: Op<'causal'>): Float32Array {
       const keep = r === a.chunk ? lower : tf.slice(lower, [0, 0], [r, r]);
       const w = tf.mul(tf.square(tf.add(tf.matMul(q, tf.tensor2d(kT, [d, r])), 1)), keep) as tfc.Tensor2D;
       const v = tf.tensor2d(x.v.subarray(c * m, e * m), [r, m]);
-      return [tf.add(tf.matMul(phiQ, s as tfc.Tensor2D), tf.matMul(w, v)), tf.add(tf.matMul(phiQ, z as tfc.Tensor2D), tf.sum(w, 1, true))];
+      return [
+        tf.add(tf.matMul(phiQ, s as tfc.Tensor2D), tf.matMul(w, v)),
+        tf.add(tf.matMul(phiQ, z as tfc.Tensor2D), tf.sum(w, 1, true)),
+      ];
     });
     divide(num.dataSync() as Float32Array, den.dataSync() as Float32Array, m, out, c - a.lo);
     tf.dispose([num, den]);

@@ -19,10 +19,18 @@ export function loadGradients(): Promise<unknown> {
 }
 
 /** Attention output (M) for one query q (D), keys K (N×D), values V (N×M). */
-export function attend(tf: TF, form: AttentionForm, q: tfc.Tensor1D, k: tfc.Tensor2D, v: tfc.Tensor2D, scale = 1): tfc.Tensor1D {
+export function attend(
+  tf: TF,
+  form: AttentionForm,
+  q: tfc.Tensor1D,
+  k: tfc.Tensor2D,
+  v: tfc.Tensor2D,
+  scale = 1,
+): tfc.Tensor1D {
   const n = k.shape[0];
   const scores = tf.reshape(tf.matMul(k, tf.reshape(q, [-1, 1])), [n]);
-  const w = form === 'softmax' ? tf.softmax(tf.mul(scores, scale)) : tf.cast(tf.oneHot(tf.argMax(scores), n), 'float32');
+  const w =
+    form === 'softmax' ? tf.softmax(tf.mul(scores, scale)) : tf.cast(tf.oneHot(tf.argMax(scores), n), 'float32');
   return tf.reshape(tf.matMul(tf.reshape(w, [1, n]), v), [-1]) as tfc.Tensor1D;
 }
 
@@ -36,7 +44,14 @@ export interface AttentionGrads {
 }
 
 /** Gradient norms of L = Σ attend(q, K, V) with respect to q, K and V. */
-export function attentionGrads(tf: TF, form: AttentionForm, q: tfc.Tensor1D, k: tfc.Tensor2D, v: tfc.Tensor2D, scale = 1): AttentionGrads {
+export function attentionGrads(
+  tf: TF,
+  form: AttentionForm,
+  q: tfc.Tensor1D,
+  k: tfc.Tensor2D,
+  v: tfc.Tensor2D,
+  scale = 1,
+): AttentionGrads {
   return tf.tidy(() => {
     const [gq, gk, gv] = tf.grads((a: tfc.Tensor, b: tfc.Tensor, c: tfc.Tensor) =>
       tf.sum(attend(tf, form, a as tfc.Tensor1D, b as tfc.Tensor2D, c as tfc.Tensor2D, scale)),

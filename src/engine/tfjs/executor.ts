@@ -25,10 +25,16 @@ export function inlineExecutor(): Executor {
 }
 
 /** A pool of worker threads, each with its own backend instance; inputs are shared, not copied. */
-export async function workerExecutor(backend: TfjsBackend, size = Math.min(2, availableParallelism())): Promise<Executor> {
+export async function workerExecutor(
+  backend: TfjsBackend,
+  size = Math.min(2, availableParallelism()),
+): Promise<Executor> {
   if (size < 2) return inlineExecutor();
   const url = new URL('../../worker-boot.mjs', import.meta.url);
-  const workers = Array.from({ length: size }, () => new Worker(url, { workerData: { entry: 'engine/tfjs/worker', backend } }));
+  const workers = Array.from(
+    { length: size },
+    () => new Worker(url, { workerData: { entry: 'engine/tfjs/worker', backend } }),
+  );
   const pending = new Map<number, { resolve: (r: OpResult) => void; reject: (e: Error) => void }>();
   let next = 0;
   for (const w of workers) {

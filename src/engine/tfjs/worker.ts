@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runOp, type OpArgs, type SharedInputs } from './attention.js';
 import { activate, type TfjsBackend } from '../backend.js';
 
-type Request = { id: number; type: 'inputs'; inputs: SharedInputs } | { id: number; type: 'op'; args: OpArgs; profile: boolean };
+type Request =
+  { id: number; type: 'inputs'; inputs: SharedInputs } | { id: number; type: 'op'; args: OpArgs; profile: boolean };
 
 const port = parentPort!;
 let inputs: SharedInputs | undefined;

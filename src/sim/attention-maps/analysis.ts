@@ -13,8 +13,33 @@ import type { Analysis, Row } from '../types.js';
 import type { MapsRow } from './rows.js';
 import { SCORES, type Score } from './scores.js';
 
-export const HEAD_COLUMNS = ['model', 'probe', 'T', 'layer', 'head', 'label', 'score', 'mean', 'ci_low', 'ci_high', 'text', 'shown'] as const;
-export const TOP_COLUMNS = ['model', 'probe', 'T', 'score', 'rank', 'layer', 'head', 'label', 'mean', 'ci_low', 'ci_high'] as const;
+export const HEAD_COLUMNS = [
+  'model',
+  'probe',
+  'T',
+  'layer',
+  'head',
+  'label',
+  'score',
+  'mean',
+  'ci_low',
+  'ci_high',
+  'text',
+  'shown',
+] as const;
+export const TOP_COLUMNS = [
+  'model',
+  'probe',
+  'T',
+  'score',
+  'rank',
+  'layer',
+  'head',
+  'label',
+  'mean',
+  'ci_low',
+  'ci_high',
+] as const;
 export const MAP_COLUMNS = ['score', 'panel', 'query', 'key', 'weight', 'query_label', 'key_label'] as const;
 
 /** Thresholds the findings name a head by (a sink: Gu et al. 2025; the others: most of a query's weight). */
@@ -35,7 +60,10 @@ const interval = (r: { mean: number; ci_low: number | null; ci_high: number | nu
 /** The probe and T each score's heat map and maps show. */
 export function shownPoint(rows: readonly MapsRow[], score: Score): { probe: string; T: number } | null {
   const probes = new Set(rows.map((r) => r.probe));
-  const order = score === 'induction_score' || score === 'duplicate_token_score' ? ['repeated', 'text', 'tokens', 'random'] : ['text', 'tokens', 'random', 'repeated'];
+  const order =
+    score === 'induction_score' || score === 'duplicate_token_score'
+      ? ['repeated', 'text', 'tokens', 'random']
+      : ['text', 'tokens', 'random', 'repeated'];
   const probe = order.find((p) => probes.has(p) && rows.some((r) => r.probe === p && r[score] !== null));
   if (!probe) return null;
   return { probe, T: Math.max(...rows.filter((r) => r.probe === probe).map((r) => r.T)) };
@@ -54,20 +82,50 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
       if (mean === null) continue;
       const at = shown.get(score);
       heads.push({
-        model: r.model, probe: r.probe, T: r.T, layer: r.layer, head: r.head, label: headLabel(r.layer, r.head), score, mean,
-        ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`], text: f2(mean), shown: at !== null && at !== undefined && at.probe === r.probe && at.T === r.T,
+        model: r.model,
+        probe: r.probe,
+        T: r.T,
+        layer: r.layer,
+        head: r.head,
+        label: headLabel(r.layer, r.head),
+        score,
+        mean,
+        ci_low: r[`${score}_ci_low`],
+        ci_high: r[`${score}_ci_high`],
+        text: f2(mean),
+        shown: at !== null && at !== undefined && at.probe === r.probe && at.T === r.T,
       });
     }
   }
   const groups = new Map<string, MapsRow[]>();
-  for (const r of rows) groups.set(`${r.model}|${r.probe}|${r.T}`, [...(groups.get(`${r.model}|${r.probe}|${r.T}`) ?? []), r]);
+  for (const r of rows)
+    groups.set(`${r.model}|${r.probe}|${r.T}`, [...(groups.get(`${r.model}|${r.probe}|${r.T}`) ?? []), r]);
   const ranked = (g: readonly MapsRow[], score: Score) =>
-    g.filter((r) => r[score] !== null).sort((a, b) => (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!) || a.layer - b.layer || a.head - b.head);
+    g
+      .filter((r) => r[score] !== null)
+      .sort(
+        (a, b) =>
+          (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!) || a.layer - b.layer || a.head - b.head,
+      );
   for (const g of groups.values()) {
     for (const score of SCORES) {
-      ranked(g, score).slice(0, 3).forEach((r, i) => {
-        top.push({ model: r.model, probe: r.probe, T: r.T, score, rank: i + 1, layer: r.layer, head: r.head, label: headLabel(r.layer, r.head), mean: r[score], ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
-      });
+      ranked(g, score)
+        .slice(0, 3)
+        .forEach((r, i) => {
+          top.push({
+            model: r.model,
+            probe: r.probe,
+            T: r.T,
+            score,
+            rank: i + 1,
+            layer: r.layer,
+            head: r.head,
+            label: headLabel(r.layer, r.head),
+            mean: r[score],
+            ci_low: r[`${score}_ci_low`],
+            ci_high: r[`${score}_ci_high`],
+          });
+        });
     }
   }
 
@@ -75,20 +133,32 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
   for (const score of SCORES) {
     const at = shown.get(score);
     if (!at) continue;
-    const g = ranked(trained.filter((r) => r.probe === at.probe && r.T === at.T), score);
+    const g = ranked(
+      trained.filter((r) => r.probe === at.probe && r.T === at.T),
+      score,
+    );
     const best = g[0];
     if (!best) continue;
     const one = (r: MapsRow) => ({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
-    summary.push(`${score} (${at.probe}, T=${at.T}): ${g.slice(0, 3).map((r) => `${headLabel(r.layer, r.head)} ${interval(one(r))}`).join('; ')}`);
+    summary.push(
+      `${score} (${at.probe}, T=${at.T}): ${g
+        .slice(0, 3)
+        .map((r) => `${headLabel(r.layer, r.head)} ${interval(one(r))}`)
+        .join('; ')}`,
+    );
     const th = THRESHOLDS[score];
     if (th) {
       const above = g.filter((r) => r[score]! > th.value);
       const where = `(${at.probe} probe, T=${at.T}, ${best.sequences} sequences)`;
       if (above.length) {
         const others = above.slice(1, 6).map((r) => `${headLabel(r.layer, r.head)} ${r[score]!.toFixed(2)}`);
-        findings.push(`${headLabel(best.layer, best.head)} is ${th.kind}: ${interval(one(best))} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`);
+        findings.push(
+          `${headLabel(best.layer, best.head)} is ${th.kind}: ${interval(one(best))} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`,
+        );
       } else {
-        findings.push(`No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`);
+        findings.push(
+          `No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`,
+        );
       }
     }
     // The map of the top head, on the point's map sequence.
@@ -97,12 +167,29 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
       const tokens = JSON.parse(best.map_tokens) as string[];
       const panel = `${score}: ${headLabel(best.layer, best.head)} (${f2(best[score]!)}, ${at.probe}, T=${at.T})`;
       for (let q = 0; q < t; q++) {
-        for (let k = 0; k < t; k++) maps.push({ score, panel, query: q, key: k, weight: best.map[q * t + k]!, query_label: `${q} ${tokens[q] ?? ''}`, key_label: `${k} ${tokens[k] ?? ''}` });
+        for (let k = 0; k < t; k++)
+          maps.push({
+            score,
+            panel,
+            query: q,
+            key: k,
+            weight: best.map[q * t + k]!,
+            query_label: `${q} ${tokens[q] ?? ''}`,
+            key_label: `${k} ${tokens[k] ?? ''}`,
+          });
       }
     }
   }
   findings.push(...logitFindings(rows, baseline));
-  return { tables: { heads: { columns: HEAD_COLUMNS, rows: heads }, top_heads: { columns: TOP_COLUMNS, rows: top }, maps: { columns: MAP_COLUMNS, rows: maps } }, summary, findings };
+  return {
+    tables: {
+      heads: { columns: HEAD_COLUMNS, rows: heads },
+      top_heads: { columns: TOP_COLUMNS, rows: top },
+      maps: { columns: MAP_COLUMNS, rows: maps },
+    },
+    summary,
+    findings,
+  };
 }
 
 /** The logits' variance against 1, and the untrained baseline's entropy against the trained model's. */
@@ -110,7 +197,12 @@ function logitFindings(rows: readonly MapsRow[], baseline: string): string[] {
   const out: string[] = [];
   const at = shownPoint(rows, 'logit_var');
   const pick = (model: MapsRow['model'], score: Score) =>
-    at ? rows.filter((r) => r.model === model && r.probe === at.probe && r.T === at.T && r[score] !== null).map((r) => r[score]!).sort((a, b) => a - b) : [];
+    at
+      ? rows
+          .filter((r) => r.model === model && r.probe === at.probe && r.T === at.T && r[score] !== null)
+          .map((r) => r[score]!)
+          .sort((a, b) => a - b)
+      : [];
   const med = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
   const trained = pick('trained', 'logit_var');
   if (at && trained.length) {
@@ -121,7 +213,11 @@ function logitFindings(rows: readonly MapsRow[], baseline: string): string[] {
   }
   const eAt = shownPoint(rows, 'entropy_ratio');
   if (eAt) {
-    const ent = (model: MapsRow['model']) => rows.filter((r) => r.model === model && r.probe === eAt.probe && r.T === eAt.T && r.entropy_ratio !== null).map((r) => r.entropy_ratio!).sort((a, b) => a - b);
+    const ent = (model: MapsRow['model']) =>
+      rows
+        .filter((r) => r.model === model && r.probe === eAt.probe && r.T === eAt.T && r.entropy_ratio !== null)
+        .map((r) => r.entropy_ratio!)
+        .sort((a, b) => a - b);
     const [t, u] = [ent('trained'), ent('untrained')];
     if (t.length && u.length) {
       out.push(

@@ -92,7 +92,14 @@ export function modelSize(file: string): { weights: number; heads: number } | un
 
 /** The model opened for inspection, once per process for each file, baseline and option set. */
 export function openModel(o: OpenOptions): Promise<AttentionModel> {
-  const key = JSON.stringify([o.file, o.idsInput, o.attention ?? null, o.vocab ?? null, o.permuteSeed ?? null, o.untrainedStd ?? null]);
+  const key = JSON.stringify([
+    o.file,
+    o.idsInput,
+    o.attention ?? null,
+    o.vocab ?? null,
+    o.permuteSeed ?? null,
+    o.untrainedStd ?? null,
+  ]);
   let m = cache.get(key);
   if (!m) {
     m = open(o);
@@ -123,14 +130,17 @@ function surgery(o: OpenOptions) {
   } catch (e) {
     throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
   }
-  if (!model.graph?.node?.length) throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, 'no graph with nodes in it'));
+  if (!model.graph?.node?.length)
+    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, 'no graph with nodes in it'));
   const summary = summarize(model);
   const inputsText = summary.inputs.map((i) => `${i.name} (${i.elem} ${dimsText(i.dims)})`).join(', ') || '(none)';
   const ids = summary.inputs.find((i) => i.name === idsInput);
-  if (!ids || ids.elem !== 'int64' || ids.dims.length !== 2) throw new ModelProblem(['settings', 'ids_input'], msg.noIdsInput(file, idsInput, inputsText));
+  if (!ids || ids.elem !== 'int64' || ids.dims.length !== 2)
+    throw new ModelProblem(['settings', 'ids_input'], msg.noIdsInput(file, idsInput, inputsText));
   for (const input of summary.inputs) {
     if (input.name === idsInput) continue;
-    if (!FILLED.some((f) => f.pattern.test(input.name)) || input.dims.length !== 2) throw new ModelProblem(['settings', 'model'], msg.unknownInput(file, input.name, inputsText));
+    if (!FILLED.some((f) => f.pattern.test(input.name)) || input.dims.length !== 2)
+      throw new ModelProblem(['settings', 'model'], msg.unknownInput(file, input.name, inputsText));
   }
   const outWidth = summary.outputs[0]?.dims.at(-1);
   const vocab = o.vocab ?? summary.embeddingRows[idsInput] ?? (typeof outWidth === 'number' ? outWidth : undefined);
@@ -139,15 +149,20 @@ function surgery(o: OpenOptions) {
   let layers: Layer[];
   if (o.attention?.length) {
     layers = o.attention.map((name, i) => {
-      if (!summary.values.has(name)) throw new ModelProblem(['settings', 'attention', i], msg.noSuchTensor(file, name, summary.softmaxes));
+      if (!summary.values.has(name))
+        throw new ModelProblem(['settings', 'attention', i], msg.noSuchTensor(file, name, summary.softmaxes));
       return { probs: name, logits: softmaxInput(model, name) ?? null, heads: 0 };
     });
   } else {
     layers = summary.candidates.map((c) => ({ probs: c.probs, logits: c.logits, heads: 0 }));
-    if (!layers.length) throw new ModelProblem(['settings', 'model'], msg.noAttention(file, summary.softmaxes.length, summary.ops));
+    if (!layers.length)
+      throw new ModelProblem(['settings', 'model'], msg.noAttention(file, summary.softmaxes.length, summary.ops));
   }
   const fetches = [...new Set(layers.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
-  const graph = o.permuteSeed === undefined ? model : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
+  const graph =
+    o.permuteSeed === undefined
+      ? model
+      : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
   return { summary, ids, vocab, layers, fetches, edited: withOutputs(graph, fetches) };
 }
 
@@ -171,18 +186,42 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     const t = seqs[0]!.length;
     const out: Record<string, Ort.Tensor> = {};
     for (const input of summary.inputs) {
-      const value = input.name === idsInput ? (i: number, j: number) => seqs[i]![j]! : (_: number, j: number) => FILLED.find((f) => f.pattern.test(input.name))!.fill(j);
+      const value =
+        input.name === idsInput
+          ? (i: number, j: number) => seqs[i]![j]!
+          : (_: number, j: number) => FILLED.find((f) => f.pattern.test(input.name))!.fill(j);
       const n = b * t;
       const at = (k: number) => value(Math.floor(k / t), k % t);
       const dims = [b, t];
-      if (input.elem === 'int64') out[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))), dims);
-      else if (input.elem === 'int32') out[input.name] = new ort.Tensor('int32', Int32Array.from({ length: n }, (_, k) => at(k)), dims);
-      else if (input.elem === 'bool') out[input.name] = new ort.Tensor('bool', Uint8Array.from({ length: n }, (_, k) => at(k)), dims);
-      else out[input.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, k) => at(k)), dims);
+      if (input.elem === 'int64')
+        out[input.name] = new ort.Tensor(
+          'int64',
+          BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))),
+          dims,
+        );
+      else if (input.elem === 'int32')
+        out[input.name] = new ort.Tensor(
+          'int32',
+          Int32Array.from({ length: n }, (_, k) => at(k)),
+          dims,
+        );
+      else if (input.elem === 'bool')
+        out[input.name] = new ort.Tensor(
+          'bool',
+          Uint8Array.from({ length: n }, (_, k) => at(k)),
+          dims,
+        );
+      else
+        out[input.name] = new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: n }, (_, k) => at(k)),
+          dims,
+        );
     }
     return out;
   };
-  const call = async (seqs: readonly (readonly number[])[], names: readonly string[]) => session.run(feeds(seqs), [...names]);
+  const call = async (seqs: readonly (readonly number[])[], names: readonly string[]) =>
+    session.run(feeds(seqs), [...names]);
 
   // The first call: which candidates are [batch, heads, T, T] probabilities (the MatMul's other operand is then the values).
   const t0 = fixedT ?? DISCOVERY_T;
@@ -203,7 +242,8 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     const square = dims.length >= 3 && dims.at(-1) === t0 && dims.at(-2) === t0;
     const heads = dims.length === 4 && dims[0] === 1 ? dims[1]! : dims.length === 3 ? dims[0]! : 0;
     if (!square || !heads) {
-      if (o.attention?.length) throw new ModelProblem(['settings', 'attention'], msg.namedTensorShape(file, l.probs, dimsText(dims), t0));
+      if (o.attention?.length)
+        throw new ModelProblem(['settings', 'attention'], msg.namedTensorShape(file, l.probs, dimsText(dims), t0));
       continue;
     }
     const logitDims = l.logits ? probe[l.logits]?.dims : undefined;
@@ -221,7 +261,14 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     for (let i = 0; i < seqs.length; i += per) {
       const out = await call(seqs.slice(i, i + per), names);
       // [batch·heads, T, T] and [batch, heads, T, T] hold the same numbers in the same order.
-      use(kept.map((l) => ({ heads: l.heads, probs: out[l.probs]!.data as Float32Array, logits: l.logits ? (out[l.logits]!.data as Float32Array) : null })), i);
+      use(
+        kept.map((l) => ({
+          heads: l.heads,
+          probs: out[l.probs]!.data as Float32Array,
+          logits: l.logits ? (out[l.logits]!.data as Float32Array) : null,
+        })),
+        i,
+      );
     }
   };
 

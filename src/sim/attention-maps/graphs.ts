@@ -15,7 +15,8 @@ type Node = onnxProto.onnx.INodeProto;
 
 /** An int64 field of onnx-proto: a Long object, a number, or absent. */
 type Int64 = number | { toNumber(): number } | null | undefined;
-const num = (x: Int64): number | undefined => (x === null || x === undefined ? undefined : typeof x === 'number' ? x : x.toNumber());
+const num = (x: Int64): number | undefined =>
+  x === null || x === undefined ? undefined : typeof x === 'number' ? x : x.toNumber();
 
 /** Ops a probability tensor may pass through between its Softmax and the MatMul with the values. */
 const PASS_THROUGH = new Set(['Dropout', 'Cast', 'Identity']);
@@ -52,7 +53,9 @@ export function decodeModel(bytes: Uint8Array): Model {
   return onnx.ModelProto.decode(bytes);
 }
 
-const ELEM_NAMES: Record<number, string> = Object.fromEntries(Object.entries(onnx.TensorProto.DataType).map(([k, v]) => [v as number, k.toLowerCase()]));
+const ELEM_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(onnx.TensorProto.DataType).map(([k, v]) => [v as number, k.toLowerCase()]),
+);
 
 function describe(v: onnxProto.onnx.IValueInfoProto): { name: string; elem: string; dims: (number | string)[] } {
   const t = v.type?.tensorType;
@@ -72,11 +75,16 @@ export function summarize(model: Model): ModelSummary {
   for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const feedsMatMul = (value: string, depth = 0): boolean =>
     depth < 4 &&
-    (consumers.get(value) ?? []).some((c) => c.opType === 'MatMul' || (PASS_THROUGH.has(c.opType ?? '') && feedsMatMul(c.output?.[0] ?? '', depth + 1)));
+    (consumers.get(value) ?? []).some(
+      (c) => c.opType === 'MatMul' || (PASS_THROUGH.has(c.opType ?? '') && feedsMatMul(c.output?.[0] ?? '', depth + 1)),
+    );
   const ops: Record<string, number> = {};
   const softmaxes: string[] = [];
   const candidates: Candidate[] = [];
-  const values = new Set<string>([...(graph.initializer ?? []).map((t) => t.name ?? ''), ...(graph.input ?? []).map((v) => v.name ?? '')]);
+  const values = new Set<string>([
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+    ...(graph.input ?? []).map((v) => v.name ?? ''),
+  ]);
   for (const n of nodes) {
     const op = n.opType ?? '';
     ops[op] = (ops[op] ?? 0) + 1;
@@ -90,7 +98,9 @@ export function summarize(model: Model): ModelSummary {
   }
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   // Exports share equal initializers through Identity nodes: follow them back to the initializer.
-  const aliases = new Map(nodes.filter((n) => n.opType === 'Identity').map((n) => [n.output?.[0] ?? '', n.input?.[0] ?? '']));
+  const aliases = new Map(
+    nodes.filter((n) => n.opType === 'Identity').map((n) => [n.output?.[0] ?? '', n.input?.[0] ?? '']),
+  );
   const initializer = (name: string) => initializers.get(aliases.get(name) ?? name);
   return {
     opset,
@@ -100,12 +110,21 @@ export function summarize(model: Model): ModelSummary {
     candidates,
     ops,
     values,
-    weights: (graph.initializer ?? []).reduce((a, t) => a + (t.dataType === onnx.TensorProto.DataType.FLOAT ? (t.dims ?? []).reduce<number>((x, d) => x * (num(d as Int64) ?? 1), 1) : 0), 0),
+    weights: (graph.initializer ?? []).reduce(
+      (a, t) =>
+        a +
+        (t.dataType === onnx.TensorProto.DataType.FLOAT
+          ? (t.dims ?? []).reduce<number>((x, d) => x * (num(d as Int64) ?? 1), 1)
+          : 0),
+      0,
+    ),
     embeddingRows: Object.fromEntries(
-      nodes.flatMap((n) => {
-        const dims = n.opType === 'Gather' ? initializer(n.input?.[0] ?? '')?.dims : undefined;
-        return dims?.length === 2 && n.input?.[1] ? [[n.input[1], num(dims[0] as Int64) ?? 0]] : [];
-      }).reverse(),
+      nodes
+        .flatMap((n) => {
+          const dims = n.opType === 'Gather' ? initializer(n.input?.[0] ?? '')?.dims : undefined;
+          return dims?.length === 2 && n.input?.[1] ? [[n.input[1], num(dims[0] as Int64) ?? 0]] : [];
+        })
+        .reverse(),
     ),
   };
 }
@@ -113,7 +132,7 @@ export function summarize(model: Model): ModelSummary {
 /** The producer of a value (to find the logits of a named probability tensor: the input of its Softmax). */
 export function softmaxInput(model: Model, value: string): string | undefined {
   const n = (model.graph?.node ?? []).find((x) => x.output?.includes(value));
-  return n?.opType === 'Softmax' ? n.input?.[0] ?? undefined : undefined;
+  return n?.opType === 'Softmax' ? (n.input?.[0] ?? undefined) : undefined;
 }
 
 /**
@@ -123,7 +142,9 @@ export function softmaxInput(model: Model, value: string): string | undefined {
 export function withOutputs(model: Model, names: readonly string[]): Uint8Array {
   const graph = model.graph!;
   const known = new Map([...(graph.valueInfo ?? []), ...(graph.output ?? [])].map((v) => [v.name ?? '', v]));
-  const output = names.map((name) => known.get(name) ?? { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
+  const output = names.map(
+    (name) => known.get(name) ?? { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } },
+  );
   const copy = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, output }) });
   return onnx.ModelProto.encode(copy).finish();
 }
@@ -137,16 +158,22 @@ export function withOutputs(model: Model, names: readonly string[]): Uint8Array 
 export function untrainedWeights(model: Model, rng: NormalRng, std?: number): Model {
   const graph = model.graph!;
   const nodes = graph.node ?? [];
-  const aliases = new Map(nodes.filter((n) => n.opType === 'Identity').map((n) => [n.output?.[0] ?? '', n.input?.[0] ?? '']));
+  const aliases = new Map(
+    nodes.filter((n) => n.opType === 'Identity').map((n) => [n.output?.[0] ?? '', n.input?.[0] ?? '']),
+  );
   const weights = new Set<string>();
   for (const n of nodes) {
     const ins = n.input ?? [];
-    const read = n.opType === 'Gather' ? [ins[0]] : n.opType === 'MatMul' || n.opType === 'Gemm' ? [ins[0], ins[1]] : [];
+    const read =
+      n.opType === 'Gather' ? [ins[0]] : n.opType === 'MatMul' || n.opType === 'Gemm' ? [ins[0], ins[1]] : [];
     for (const name of read) if (name) weights.add(aliases.get(name) ?? name);
   }
   const initializer = (graph.initializer ?? []).map((t) => {
-    if (!weights.has(t.name ?? '') || t.dataType !== onnx.TensorProto.DataType.FLOAT || (t.dims?.length ?? 0) < 2) return t;
-    const values = t.rawData?.length ? new Float32Array(Uint8Array.from(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
+    if (!weights.has(t.name ?? '') || t.dataType !== onnx.TensorProto.DataType.FLOAT || (t.dims?.length ?? 0) < 2)
+      return t;
+    const values = t.rawData?.length
+      ? new Float32Array(Uint8Array.from(t.rawData).buffer)
+      : Float32Array.from(t.floatData ?? []);
     if (std === undefined) shuffle(values, rng);
     else for (let i = 0; i < values.length; i++) values[i] = std * rng.normal();
     return onnx.TensorProto.create({ ...t, rawData: new Uint8Array(values.buffer), floatData: [] });

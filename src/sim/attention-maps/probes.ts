@@ -18,13 +18,24 @@ export interface ProbeBatch {
   repeat: Repeat | null;
 }
 
-const draw = (rng: NormalRng, vocab: number, n: number) => Array.from({ length: n }, () => Math.min(vocab - 1, Math.floor(rng.uniform() * vocab)));
+const draw = (rng: NormalRng, vocab: number, n: number) =>
+  Array.from({ length: n }, () => Math.min(vocab - 1, Math.floor(rng.uniform() * vocab)));
 
 /** `count` sequences of length T (for tokens and text: one per list, whatever `count`). */
-export function probeSequences(probe: Probe, T: number, count: number, vocab: number, rng: NormalRng, prefix: readonly number[], lists: readonly (readonly number[])[]): ProbeBatch {
+export function probeSequences(
+  probe: Probe,
+  T: number,
+  count: number,
+  vocab: number,
+  rng: NormalRng,
+  prefix: readonly number[],
+  lists: readonly (readonly number[])[],
+): ProbeBatch {
   const p = prefix.length;
-  if (probe === 'tokens' || probe === 'text') return { sequences: lists.map((l) => [...prefix, ...l].slice(0, T)), repeat: null };
-  if (probe === 'random') return { sequences: Array.from({ length: count }, () => [...prefix, ...draw(rng, vocab, T - p)]), repeat: null };
+  if (probe === 'tokens' || probe === 'text')
+    return { sequences: lists.map((l) => [...prefix, ...l].slice(0, T)), repeat: null };
+  if (probe === 'random')
+    return { sequences: Array.from({ length: count }, () => [...prefix, ...draw(rng, vocab, T - p)]), repeat: null };
   const L = Math.floor((T - p) / 2);
   return {
     sequences: Array.from({ length: count }, () => {

@@ -7,7 +7,16 @@
  * or the float minimum), or, without logits, its weight is exactly 0.
  */
 
-export const SCORES = ['previous_token_score', 'next_token_score', 'first_token_mass', 'duplicate_token_score', 'induction_score', 'entropy_ratio', 'max_weight', 'logit_var'] as const;
+export const SCORES = [
+  'previous_token_score',
+  'next_token_score',
+  'first_token_mass',
+  'duplicate_token_score',
+  'induction_score',
+  'entropy_ratio',
+  'max_weight',
+  'logit_var',
+] as const;
 export type Score = (typeof SCORES)[number];
 export type HeadScores = Record<Score, number | null>;
 
@@ -83,7 +92,13 @@ export function headScores(
     if (i + 1 < T && visible(i, i + 1)) add(next, A(i, i + 1));
     if (i >= 1 && visible(i, 0)) add(firstTok, A(i, 0));
     if (dupKeys) add(dup, dupMass);
-    if (repeat && i >= repeat.start + repeat.length && i < repeat.start + 2 * repeat.length && visible(i, i - repeat.length + 1)) add(ind, A(i, i - repeat.length + 1));
+    if (
+      repeat &&
+      i >= repeat.start + repeat.length &&
+      i < repeat.start + 2 * repeat.length &&
+      visible(i, i - repeat.length + 1)
+    )
+      add(ind, A(i, i - repeat.length + 1));
     if (keys >= 2) {
       add(ent, h / Math.log(keys));
       add(max, m);

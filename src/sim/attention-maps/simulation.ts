@@ -22,7 +22,11 @@ import { headScores, SCORES, type HeadScores, type Score } from './scores.js';
 
 const Params = z
   .object({
-    probe: z.enum(PROBES).describe('random: uniform random tokens; repeated: a random segment twice (induction); tokens: settings.tokens; text: settings.texts, tokenized'),
+    probe: z
+      .enum(PROBES)
+      .describe(
+        'random: uniform random tokens; repeated: a random segment twice (induction); tokens: settings.tokens; text: settings.texts, tokenized',
+      ),
     T: z.number().int().min(6).max(16384).describe('sequence length, in tokens (the prefix included)'),
   })
   .strict();
@@ -31,19 +35,79 @@ type Params = z.output<typeof Params>;
 const Settings = z
   .object({
     model: z.string().min(1).optional().describe('the ONNX model, a path relative to the experiment file (required)'),
-    ids_input: z.string().min(1).default('input_ids').describe('the int64 token-id input, [1, T] or [batch, T]; other inputs are filled by rule: attention_mask ones, position_ids 0…T−1, token_type_ids zeros; @default input_ids'),
-    vocab: z.number().int().min(2).optional().describe('vocabulary size; @default the rows of the embedding table the ids index, else the width of the first output'),
-    sequences: z.number().int().min(2).max(4096).default(32).describe('sequences per point for the random and repeated probes; @default 32'),
-    attention: z.array(z.string().min(1)).min(1).optional().describe('names of the attention-probability tensors, one per layer in order, for graphs where they cannot be found'),
-    prefix: z.array(z.number().int().min(0)).default([]).describe('token ids that open every sequence (a BOS or [CLS] token), within T; @default none'),
-    tokens: z.array(z.array(z.number().int().min(0)).min(1)).default([]).describe('token-id lists of the tokens probe (each cut to T)'),
+    ids_input: z
+      .string()
+      .min(1)
+      .default('input_ids')
+      .describe(
+        'the int64 token-id input, [1, T] or [batch, T]; other inputs are filled by rule: attention_mask ones, position_ids 0…T−1, token_type_ids zeros; @default input_ids',
+      ),
+    vocab: z
+      .number()
+      .int()
+      .min(2)
+      .optional()
+      .describe(
+        'vocabulary size; @default the rows of the embedding table the ids index, else the width of the first output',
+      ),
+    sequences: z
+      .number()
+      .int()
+      .min(2)
+      .max(4096)
+      .default(32)
+      .describe('sequences per point for the random and repeated probes; @default 32'),
+    attention: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'names of the attention-probability tensors, one per layer in order, for graphs where they cannot be found',
+      ),
+    prefix: z
+      .array(z.number().int().min(0))
+      .default([])
+      .describe('token ids that open every sequence (a BOS or [CLS] token), within T; @default none'),
+    tokens: z
+      .array(z.array(z.number().int().min(0)).min(1))
+      .default([])
+      .describe('token-id lists of the tokens probe (each cut to T)'),
     texts: z.array(z.string().min(1)).default([]).describe('sentences of the text probe, tokenized and cut to T'),
-    tokenizer: z.string().min(1).optional().describe('a Hugging Face tokenizer.json for the text probe and the maps\' labels; @default GPT-2\'s byte-pair encoding for models with 50257 tokens'),
-    baseline: z.enum(['none', 'untrained']).default('none').describe('untrained: the same sequences also through the model with the entries of each weight matrix permuted (its own scale, nothing learned) or re-drawn (baseline_std); @default none'),
+    tokenizer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "a Hugging Face tokenizer.json for the text probe and the maps' labels; @default GPT-2's byte-pair encoding for models with 50257 tokens",
+      ),
+    baseline: z
+      .enum(['none', 'untrained'])
+      .default('none')
+      .describe(
+        'untrained: the same sequences also through the model with the entries of each weight matrix permuted (its own scale, nothing learned) or re-drawn (baseline_std); @default none',
+      ),
     baseline_seed: z.number().int().min(0).default(0).describe('seed of the permutation (or of the draws); @default 0'),
-    baseline_std: z.number().positive().optional().describe('re-draw each weight matrix from N(0, baseline_std²) instead of permuting it: the model\'s own initialisation (GPT-2 and BERT: 0.02); @default permute'),
-    map_T: z.number().int().min(0).max(64).default(24).describe('length of the sequence each point draws its attention maps on (0: no maps); @default 24'),
-    map_heads: z.number().int().min(1).max(8).default(2).describe('heads per score whose maps are kept (the highest at each point); @default 2'),
+    baseline_std: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "re-draw each weight matrix from N(0, baseline_std²) instead of permuting it: the model's own initialisation (GPT-2 and BERT: 0.02); @default permute",
+      ),
+    map_T: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(24)
+      .describe('length of the sequence each point draws its attention maps on (0: no maps); @default 24'),
+    map_heads: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(2)
+      .describe('heads per score whose maps are kept (the highest at each point); @default 2'),
   })
   .strict();
 type Settings = z.output<typeof Settings>;
@@ -80,7 +144,10 @@ async function scoreBatch(model: AttentionModel, batch: ProbeBatch, T: number): 
     outputs.forEach((o, layer) => {
       const n = o.probs.length / (o.heads * T * T);
       for (let h = 0; h < o.heads; h++) {
-        for (let b = 0; b < n; b++) scores[layer]![h]!.push(headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, batch.sequences[first + b]!, batch.repeat));
+        for (let b = 0; b < n; b++)
+          scores[layer]![h]!.push(
+            headScores(o.probs, o.logits, (b * o.heads + h) * T * T, T, batch.sequences[first + b]!, batch.repeat),
+          );
       }
     });
   });
@@ -91,7 +158,14 @@ async function scoreBatch(model: AttentionModel, batch: ProbeBatch, T: number): 
 function summarise(kind: MapsRow['model'], p: Params, scores: HeadScores[][][], timeMs: number): MapsRow[] {
   return scores.flatMap((heads, layer) =>
     heads.map((perSeq, head) => {
-      const row: Record<string, unknown> = { model: kind, probe: p.probe, T: p.T, layer, head, sequences: perSeq.length };
+      const row: Record<string, unknown> = {
+        model: kind,
+        probe: p.probe,
+        T: p.T,
+        layer,
+        head,
+        sequences: perSeq.length,
+      };
       for (const score of SCORES) {
         const values = perSeq.flatMap((s) => (s[score] === null ? [] : [s[score]!]));
         const m = values.length >= 2 ? moments(values) : null;
@@ -106,10 +180,19 @@ function summarise(kind: MapsRow['model'], p: Params, scores: HeadScores[][][], 
 }
 
 /** The point's map sequence through the model: the maps of the heads ranked in the top `map_heads` of some score. */
-async function addMaps(rows: MapsRow[], model: AttentionModel, batch: ProbeBatch, t: number, labels: string[], s: Settings): Promise<void> {
+async function addMaps(
+  rows: MapsRow[],
+  model: AttentionModel,
+  batch: ProbeBatch,
+  t: number,
+  labels: string[],
+  s: Settings,
+): Promise<void> {
   const keep = new Set<MapsRow>();
   for (const score of SCORES) {
-    const ranked = rows.filter((r) => r[score] !== null).sort((a, b) => (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!));
+    const ranked = rows
+      .filter((r) => r[score] !== null)
+      .sort((a, b) => (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!));
     for (const r of ranked.slice(0, s.map_heads)) keep.add(r);
   }
   if (!keep.size) return;
@@ -123,7 +206,8 @@ async function addMaps(rows: MapsRow[], model: AttentionModel, batch: ProbeBatch
 
 export const attentionMaps = defineSimulation({
   kind: 'attention-maps',
-  summary: 'per-head attention scores (previous token, first token, duplicate, induction, entropy, logit variance) of any ONNX transformer',
+  summary:
+    'per-head attention scores (previous token, first token, duplicate, induction, entropy, logit variance) of any ONNX transformer',
   params: Params,
   settings: Settings,
   row: MapsRow,
@@ -134,9 +218,26 @@ export const attentionMaps = defineSimulation({
   engines: ['onnx'],
   tables: { heads: HEAD_COLUMNS, top_heads: TOP_COLUMNS, maps: MAP_COLUMNS },
   files: (s: Settings) => [...(s.model ? [['model']] : []), ...(s.tokenizer ? [['tokenizer']] : [])],
-  prepare: (s: Settings, points, at) => checkModel(s, points.map((p) => p.params), at),
-  estimateMs: (p, s: Settings) => modelCostMs(s.model ?? '', p.T, p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences, s.baseline === 'untrained'),
-  analyse: (rows, s: Settings) => analyseMaps(rows, s.baseline_std === undefined ? 'weight matrices permuted' : `weight matrices re-drawn from N(0, ${s.baseline_std}²)`),
+  prepare: (s: Settings, points, at) =>
+    checkModel(
+      s,
+      points.map((p) => p.params),
+      at,
+    ),
+  estimateMs: (p, s: Settings) =>
+    modelCostMs(
+      s.model ?? '',
+      p.T,
+      p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences,
+      s.baseline === 'untrained',
+    ),
+  analyse: (rows, s: Settings) =>
+    analyseMaps(
+      rows,
+      s.baseline_std === undefined
+        ? 'weight matrices permuted'
+        : `weight matrices re-drawn from N(0, ${s.baseline_std}²)`,
+    ),
   async run({ params, settings: s }, ctx) {
     const t0 = ctx.now();
     const model = await openModel(sink(s));
@@ -144,7 +245,8 @@ export const attentionMaps = defineSimulation({
     const batch = probeSequences(params.probe, params.T, s.sequences, model.vocab, ctx.rng, s.prefix, lists);
     // The map sequence: map_T tokens, or T where the model takes no other length (and T is short enough to draw).
     const t = model.fixedT === null ? Math.min(params.T, s.map_T) : model.fixedT <= s.map_T ? model.fixedT : 0;
-    const mapBatch = t >= 6 ? probeSequences(params.probe, t, 1, model.vocab, ctx.rng, s.prefix, lists.slice(0, 1)) : null;
+    const mapBatch =
+      t >= 6 ? probeSequences(params.probe, t, 1, model.vocab, ctx.rng, s.prefix, lists.slice(0, 1)) : null;
     const trained = await scoreBatch(model, batch, params.T);
     const rows = summarise('trained', params, trained, 0);
     if (mapBatch) {
@@ -162,9 +264,18 @@ export const attentionMaps = defineSimulation({
 });
 
 /** Everything that loading the model can tell before any work: the model, its inputs, the probes' tokens, and T. */
-async function checkModel(s: Settings, points: readonly Params[], at: (path: (string | number)[]) => SourceLocation): Promise<void> {
+async function checkModel(
+  s: Settings,
+  points: readonly Params[],
+  at: (path: (string | number)[]) => SourceLocation,
+): Promise<void> {
   const fail = (path: (string | number)[], text: string) => new AttnlabError('BAD_MODEL', text, at(path));
-  if (!s.model) throw new AttnlabError('SCHEMA', msg.missingKey('settings.model', 'the path of an ONNX model, relative to the experiment file'), at(['settings']));
+  if (!s.model)
+    throw new AttnlabError(
+      'SCHEMA',
+      msg.missingKey('settings.model', 'the path of an ONNX model, relative to the experiment file'),
+      at(['settings']),
+    );
   let model: AttentionModel;
   try {
     model = await openModel(sink(s));
@@ -178,14 +289,19 @@ async function checkModel(s: Settings, points: readonly Params[], at: (path: (st
   if (bad !== undefined) throw fail(['settings', 'prefix'], msg.idsOutOfVocab('settings.prefix', file, bad, vocab));
   s.tokens.forEach((list, i) => {
     const id = outside(list);
-    if (id !== undefined) throw fail(['settings', 'tokens', i], msg.idsOutOfVocab(`settings.tokens[${i}]`, file, id, vocab));
+    if (id !== undefined)
+      throw fail(['settings', 'tokens', i], msg.idsOutOfVocab(`settings.tokens[${i}]`, file, id, vocab));
   });
   const probes = new Set(points.map((p) => p.probe));
   const longest = (probe: Probe) => Math.max(...points.filter((p) => p.probe === probe).map((p) => p.T));
   if (probes.has('tokens')) {
     if (!s.tokens.length) throw fail(['grid', 'probe'], msg.probeMissing('tokens', 'tokens'));
     s.tokens.forEach((list, i) => {
-      if (s.prefix.length + list.length < longest('tokens')) throw fail(['settings', 'tokens', i], msg.probeTooShort(`settings.tokens[${i}]`, s.prefix.length + list.length, longest('tokens')));
+      if (s.prefix.length + list.length < longest('tokens'))
+        throw fail(
+          ['settings', 'tokens', i],
+          msg.probeTooShort(`settings.tokens[${i}]`, s.prefix.length + list.length, longest('tokens')),
+        );
     });
   }
   if (probes.has('text')) {
@@ -195,22 +311,41 @@ async function checkModel(s: Settings, points: readonly Params[], at: (path: (st
       tok = await tokenizerFor(s, vocab);
     } catch (e) {
       tokenizers.clear();
-      throw fail(['settings', 'tokenizer'], msg.tokenizerFailed(s.tokenizer ?? '', (e as Error).message.split('\n')[0]!));
+      throw fail(
+        ['settings', 'tokenizer'],
+        msg.tokenizerFailed(s.tokenizer ?? '', (e as Error).message.split('\n')[0]!),
+      );
     }
     if (!tok) throw fail(['grid', 'probe'], msg.noTokenizer(file, vocab));
     const lists = s.texts.map((t) => tok.encode(t));
     lists.forEach((list, i) => {
       const id = outside(list);
-      if (id !== undefined) throw fail(['settings', 'texts', i], msg.idsOutOfVocab(`settings.texts[${i}] (tokenized)`, file, id, vocab));
-      if (s.prefix.length + list.length < longest('text')) throw fail(['settings', 'texts', i], msg.probeTooShort(`settings.texts[${i}]`, s.prefix.length + list.length, longest('text')));
+      if (id !== undefined)
+        throw fail(['settings', 'texts', i], msg.idsOutOfVocab(`settings.texts[${i}] (tokenized)`, file, id, vocab));
+      if (s.prefix.length + list.length < longest('text'))
+        throw fail(
+          ['settings', 'texts', i],
+          msg.probeTooShort(`settings.texts[${i}]`, s.prefix.length + list.length, longest('text')),
+        );
     });
   }
-  if (probes.has('repeated') && Math.min(...points.filter((p) => p.probe === 'repeated').map((p) => p.T)) - s.prefix.length < 4) {
-    throw fail(['grid', 'T'], msg.probeTooShort('grid.T (repeated probe, after the prefix)', Math.min(...points.map((p) => p.T)) - s.prefix.length, s.prefix.length + 4));
+  if (
+    probes.has('repeated') &&
+    Math.min(...points.filter((p) => p.probe === 'repeated').map((p) => p.T)) - s.prefix.length < 4
+  ) {
+    throw fail(
+      ['grid', 'T'],
+      msg.probeTooShort(
+        'grid.T (repeated probe, after the prefix)',
+        Math.min(...points.map((p) => p.T)) - s.prefix.length,
+        s.prefix.length + 4,
+      ),
+    );
   }
   const maxT = Math.max(...points.map((p) => p.T));
   const other = points.find((p) => model.fixedT !== null && p.T !== model.fixedT);
   if (other && model.fixedT !== null) throw fail(['grid', 'T'], msg.fixedLengthGrid(file, other.T, model.fixedT));
   const problem = await model.tryLength(maxT);
-  if (problem !== null) throw fail(['grid', 'T'], msg.tooLongForModel(file, maxT, await largestLength(model, 6, maxT), problem));
+  if (problem !== null)
+    throw fail(['grid', 'T'], msg.tooLongForModel(file, maxT, await largestLength(model, 6, maxT), problem));
 }

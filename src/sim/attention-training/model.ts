@@ -96,13 +96,20 @@ export function randomWeights(tf: TF, s: Shape, init: number, trainEmbeddings: b
   const { vocab: V, n, d } = s;
   const w = init / Math.sqrt(d);
   return {
-    E: make(V, d, 1, trainEmbeddings, 'E'), M: make(1, d, 1, trainEmbeddings, 'M'), P: make(n, d, 1, trainEmbeddings, 'P'),
-    Wq: make(d, d, w, true, 'Wq'), Wk: make(d, d, w, true, 'Wk'), Wv: make(d, d, w, true, 'Wv'), Wo: make(d, V, w, true, 'Wo'),
+    E: make(V, d, 1, trainEmbeddings, 'E'),
+    M: make(1, d, 1, trainEmbeddings, 'M'),
+    P: make(n, d, 1, trainEmbeddings, 'P'),
+    Wq: make(d, d, w, true, 'Wq'),
+    Wk: make(d, d, w, true, 'Wk'),
+    Wv: make(d, d, w, true, 'Wv'),
+    Wo: make(d, V, w, true, 'Wo'),
   };
 }
 
 /** The hand-designed weights of the module header, as plain arrays (row-major). */
-export function handArrays(s: Shape): Record<(typeof WEIGHT_NAMES)[number], { data: Float32Array; shape: [number, number] }> {
+export function handArrays(
+  s: Shape,
+): Record<(typeof WEIGHT_NAMES)[number], { data: Float32Array; shape: [number, number] }> {
   const { vocab: V, n, d } = s;
   if (d < V + 3) throw new Error(`the hand-designed head needs d_model ≥ vocab + 3 (${V + 3}), got ${d}`);
   const [MARK, BIAS, FIRST] = [V, V + 1, V + 2];
@@ -139,7 +146,13 @@ export function handWeights(tf: TF, s: Shape): Weights {
 }
 
 /** Attention logits [B, n, n] and weights [B, n, n], and output logits [B, n, V]. */
-export function forward(tf: TF, s: Shape, w: Weights, batch: Batch, variant: Variant): { scores: tfc.Tensor3D; weights: tfc.Tensor3D; logits: tfc.Tensor3D } {
+export function forward(
+  tf: TF,
+  s: Shape,
+  w: Weights,
+  batch: Batch,
+  variant: Variant,
+): { scores: tfc.Tensor3D; weights: tfc.Tensor3D; logits: tfc.Tensor3D } {
   const { n, d, vocab: V } = s;
   const B = batch.size;
   // Embeddings by one-hot products (differentiable on every backend).
@@ -147,9 +160,13 @@ export function forward(tf: TF, s: Shape, w: Weights, batch: Batch, variant: Var
   const h = tf.reshape(tf.add(tf.reshape(tf.matMul(onehot, w.E), [B, n, d]), w.P), [B * n, d]) as tfc.Tensor2D;
   // The mark joins the queries' and keys' input only.
   const g = tf.add(h, tf.matMul(tf.tensor2d(batch.marks, [B * n, 1]), w.M)) as tfc.Tensor2D;
-  const [q, k, v] = [tf.matMul(g, w.Wq), tf.matMul(g, w.Wk), tf.matMul(h, w.Wv)].map((x) => tf.reshape(x, [B, n, d]) as tfc.Tensor3D) as [tfc.Tensor3D, tfc.Tensor3D, tfc.Tensor3D];
+  const [q, k, v] = [tf.matMul(g, w.Wq), tf.matMul(g, w.Wk), tf.matMul(h, w.Wv)].map(
+    (x) => tf.reshape(x, [B, n, d]) as tfc.Tensor3D,
+  ) as [tfc.Tensor3D, tfc.Tensor3D, tfc.Tensor3D];
   const scores = tf.mul(tf.matMul(q, k, false, true), s.scale) as tfc.Tensor3D;
-  const weights = (variant === 'argmax' ? tf.oneHot(tf.argMax(scores, -1), n).toFloat() : tf.softmax(scores)) as tfc.Tensor3D;
+  const weights = (
+    variant === 'argmax' ? tf.oneHot(tf.argMax(scores, -1), n).toFloat() : tf.softmax(scores)
+  ) as tfc.Tensor3D;
   const out = tf.reshape(tf.matMul(weights, v), [B * n, d]) as tfc.Tensor2D;
   const logits = tf.reshape(tf.matMul(out, w.Wo), [B, n, V]) as tfc.Tensor3D;
   return { scores, weights, logits };
@@ -162,10 +179,17 @@ export function lossOf(tf: TF, s: Shape, logits: tfc.Tensor3D, batch: Batch): tf
   return tf.neg(tf.mean(tf.sum(tf.mul(labels, logp), -1))) as tfc.Scalar;
 }
 
-export const loss = (tf: TF, s: Shape, w: Weights, batch: Batch, variant: Variant): tfc.Scalar => lossOf(tf, s, forward(tf, s, w, batch, variant).logits, batch);
+export const loss = (tf: TF, s: Shape, w: Weights, batch: Batch, variant: Variant): tfc.Scalar =>
+  lossOf(tf, s, forward(tf, s, w, batch, variant).logits, batch);
 
 /** What a recorded step reports of the weights on a batch: accuracy, entropy of the attention, weight on the target. */
-export function evaluate(tf: TF, s: Shape, w: Weights, batch: Batch, variant: Variant): { loss: number; accuracy: number; entropy: number; targetWeight: number; topIsTarget: number } {
+export function evaluate(
+  tf: TF,
+  s: Shape,
+  w: Weights,
+  batch: Batch,
+  variant: Variant,
+): { loss: number; accuracy: number; entropy: number; targetWeight: number; topIsTarget: number } {
   return tf.tidy(() => {
     const { weights, logits } = forward(tf, s, w, batch, variant);
     const l = lossOf(tf, s, logits, batch).dataSync()[0]!;
@@ -192,6 +216,12 @@ export function evaluate(tf: TF, s: Shape, w: Weights, batch: Batch, variant: Va
       }
     }
     const queries = batch.size * n;
-    return { loss: l, accuracy: correct / queries, entropy: entropy / queries, targetWeight: target / queries, topIsTarget: top / queries };
+    return {
+      loss: l,
+      accuracy: correct / queries,
+      entropy: entropy / queries,
+      targetWeight: target / queries,
+      topIsTarget: top / queries,
+    };
   });
 }

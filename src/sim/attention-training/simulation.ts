@@ -3,7 +3,17 @@ import { z } from 'zod';
 import { NormalRng } from '../../random/normal.js';
 import { loadGradients } from '../../engine/tfjs/autodiff.js';
 import { analyseTraining, CURVE_COLUMNS, MAP_COLUMNS } from './analysis.js';
-import { evaluate, forward, handWeights, loss, makeBatch, randomWeights, type Batch, type Shape, type Weights } from './model.js';
+import {
+  evaluate,
+  forward,
+  handWeights,
+  loss,
+  makeBatch,
+  randomWeights,
+  type Batch,
+  type Shape,
+  type Weights,
+} from './model.js';
 import { defineSimulation } from '../types.js';
 import { TrainingRow } from './rows.js';
 
@@ -16,31 +26,72 @@ import { TrainingRow } from './rows.js';
 
 const Params = z
   .object({
-    task: z.enum(['content', 'position']).describe('content: every position outputs the token at the one marked position; position: the token at position 0'),
-    attention: z.enum(['softmax', 'argmax', 'hand']).describe('softmax and argmax are trained from a small random init; hand is built from the task, not trained'),
-    scaling: z.enum(['sqrt_d', 'none']).default('sqrt_d').describe('logits divided by √d_model, or not; @default sqrt_d'),
+    task: z
+      .enum(['content', 'position'])
+      .describe(
+        'content: every position outputs the token at the one marked position; position: the token at position 0',
+      ),
+    attention: z
+      .enum(['softmax', 'argmax', 'hand'])
+      .describe('softmax and argmax are trained from a small random init; hand is built from the task, not trained'),
+    scaling: z
+      .enum(['sqrt_d', 'none'])
+      .default('sqrt_d')
+      .describe('logits divided by √d_model, or not; @default sqrt_d'),
     vocab: z.number().int().min(2).max(64).default(8).describe('tokens; @default 8'),
     n: z.number().int().min(2).max(64).default(8).describe('sequence length; @default 8'),
     d_model: z.number().int().min(4).max(256).describe('embedding width (the hand-designed head needs vocab + 3)'),
   })
   .strict()
-  .refine((p) => p.attention !== 'hand' || p.d_model >= p.vocab + 3, { message: 'the hand-designed head needs d_model ≥ vocab + 3', path: ['d_model'] });
+  .refine((p) => p.attention !== 'hand' || p.d_model >= p.vocab + 3, {
+    message: 'the hand-designed head needs d_model ≥ vocab + 3',
+    path: ['d_model'],
+  });
 
 const Settings = z
   .object({
     steps: z.number().int().min(1).max(100_000).default(300).describe('Adam steps; @default 300'),
     batch: z.number().int().min(1).default(32).describe('sequences per step; @default 32'),
     lr: z.number().positive().default(0.02).describe('Adam learning rate; @default 0.02'),
-    init: z.number().positive().default(0.1).describe('standard deviation of q, k, v at initialisation (W entries N(0, init²/d_model); embeddings N(0, 1)); @default 0.1'),
-    train_embeddings: z.boolean().default(false).describe('train the token and positional embeddings too (they also feed q and k, so argmax attention then moves its selection through them); @default false'),
-    record_every: z.number().int().min(1).default(25).describe('steps between recorded rows (and the first and the last); @default 25'),
-    eval_size: z.number().int().min(1).default(128).describe('held-out sequences the recorded accuracy, entropy and weights are measured on; @default 128'),
-    fd_probes: z.number().int().min(1).default(4).describe('random directions of W_q and of W_k per recorded step for the finite-difference probe; @default 4'),
-    fd_step: z.number().positive().default(1e-4).describe('the probe moves W by this fraction of its Frobenius norm; @default 1e-4'),
+    init: z
+      .number()
+      .positive()
+      .default(0.1)
+      .describe(
+        'standard deviation of q, k, v at initialisation (W entries N(0, init²/d_model); embeddings N(0, 1)); @default 0.1',
+      ),
+    train_embeddings: z
+      .boolean()
+      .default(false)
+      .describe(
+        'train the token and positional embeddings too (they also feed q and k, so argmax attention then moves its selection through them); @default false',
+      ),
+    record_every: z
+      .number()
+      .int()
+      .min(1)
+      .default(25)
+      .describe('steps between recorded rows (and the first and the last); @default 25'),
+    eval_size: z
+      .number()
+      .int()
+      .min(1)
+      .default(128)
+      .describe('held-out sequences the recorded accuracy, entropy and weights are measured on; @default 128'),
+    fd_probes: z
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe('random directions of W_q and of W_k per recorded step for the finite-difference probe; @default 4'),
+    fd_step: z
+      .number()
+      .positive()
+      .default(1e-4)
+      .describe('the probe moves W by this fraction of its Frobenius norm; @default 1e-4'),
   })
   .strict();
 type Settings = z.output<typeof Settings>;
-
 
 /** The fixed example the attention maps are drawn on: the same sequence for every point of a task, vocab and n. */
 function fixedExample(s: Shape): Batch {
@@ -59,7 +110,8 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 export const attentionTraining = defineSimulation({
   kind: 'attention-training',
-  summary: 'softmax attention learns to select by content and by position, argmax cannot; learned heads beside hand-designed ones',
+  summary:
+    'softmax attention learns to select by content and by position, argmax cannot; learned heads beside hand-designed ones',
   params: Params,
   settings: Settings,
   row: TrainingRow,
@@ -83,12 +135,21 @@ export const attentionTraining = defineSimulation({
     const form = attention === 'argmax' ? 'argmax' : 'softmax';
     const evalBatch = makeBatch(shape, settings.eval_size, rng);
     const example = fixedExample(shape);
-    const weights: Weights = attention === 'hand' ? handWeights(tf, shape) : randomWeights(tf, shape, settings.init, settings.train_embeddings, rng);
+    const weights: Weights =
+      attention === 'hand'
+        ? handWeights(tf, shape)
+        : randomWeights(tf, shape, settings.init, settings.train_embeddings, rng);
     const hand = handWeights(tf, shape);
     const mapOf = (w: Weights) => tf.tidy(() => Array.from(forward(tf, shape, w, example, form).weights.dataSync()));
     const mapInit = mapOf(weights);
     const optimizer = tf.train.adam(settings.lr);
-    const trained = [...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []), weights.Wq, weights.Wk, weights.Wv, weights.Wo];
+    const trained = [
+      ...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []),
+      weights.Wq,
+      weights.Wk,
+      weights.Wv,
+      weights.Wo,
+    ];
     const base = { task, attention, scaling, vocab, n, d_model: d, seed: replicate };
     const rows: TrainingRow[] = [];
     let stepsTo99: number | null = null;
@@ -105,7 +166,10 @@ export const attentionTraining = defineSimulation({
           rng.fill(u);
           tf.tidy(() => {
             const dir = tf.tensor(u, W.shape);
-            const step = tf.mul(dir, (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!));
+            const step = tf.mul(
+              dir,
+              (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!),
+            );
             W.assign(tf.add(original, step));
           });
           const after = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
@@ -122,13 +186,33 @@ export const attentionTraining = defineSimulation({
     const record = (step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) => {
       const e = evaluate(tf, shape, weights, evalBatch, form);
       if (stepsTo99 === null && e.accuracy >= 0.99) stepsTo99 = step;
-      const norm = (k: keyof Weights) => (grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null);
+      const norm = (k: keyof Weights) =>
+        grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null;
       const [fq, fk] = attention === 'hand' ? [null, null] : [probe(weights.Wq, batch), probe(weights.Wk, batch)];
       rows.push({
-        ...base, row_kind: 'step', step, loss: e.loss, accuracy: e.accuracy, entropy: e.entropy, entropy_ratio: e.entropy / Math.log(n), target_weight: e.targetWeight,
-        grad_q: norm('Wq'), grad_k: norm('Wk'), grad_v: norm('Wv'), grad_out: norm('Wo'),
-        fd_zero_q: fq?.zero ?? null, fd_zero_k: fk?.zero ?? null, fd_change_q: fq?.change ?? null,
-        steps_to_99: null, top_key_agreement: null, weights_cosine: null, bilinear_cosine: null, chance: null, map_init: null, map_trained: null, time_ms: 0,
+        ...base,
+        row_kind: 'step',
+        step,
+        loss: e.loss,
+        accuracy: e.accuracy,
+        entropy: e.entropy,
+        entropy_ratio: e.entropy / Math.log(n),
+        target_weight: e.targetWeight,
+        grad_q: norm('Wq'),
+        grad_k: norm('Wk'),
+        grad_v: norm('Wv'),
+        grad_out: norm('Wo'),
+        fd_zero_q: fq?.zero ?? null,
+        fd_zero_k: fk?.zero ?? null,
+        fd_change_q: fq?.change ?? null,
+        steps_to_99: null,
+        top_key_agreement: null,
+        weights_cosine: null,
+        bilinear_cosine: null,
+        chance: null,
+        map_init: null,
+        map_trained: null,
+        time_ms: 0,
       });
       return e;
     };
@@ -152,7 +236,10 @@ export const attentionTraining = defineSimulation({
       const final = evaluate(tf, shape, weights, evalBatch, form);
       // Agreement with the hand-designed head on the held-out batch: attention weights, and W_qW_kᵀ in the input basis
       // (every token at every position), each query's row centred (softmax ignores a per-query constant).
-      const [learnedW, handW] = tf.tidy(() => [forward(tf, shape, weights, evalBatch, form).weights.dataSync(), forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync()]);
+      const [learnedW, handW] = tf.tidy(() => [
+        forward(tf, shape, weights, evalBatch, form).weights.dataSync(),
+        forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync(),
+      ]);
       const bilinear = (w: Weights) =>
         tf.tidy(() => {
           // Every token at every position, unmarked and marked: the queries' and keys' input g = E[t] + P[i] + m·M.
@@ -163,11 +250,29 @@ export const attentionTraining = defineSimulation({
         });
       const chance = 1 / n + (1 - 1 / n) / vocab;
       rows.push({
-        ...base, row_kind: 'final', step: steps, loss: final.loss, accuracy: final.accuracy, entropy: final.entropy, entropy_ratio: final.entropy / Math.log(n),
-        target_weight: final.targetWeight, grad_q: null, grad_k: null, grad_v: null, grad_out: null, fd_zero_q: null, fd_zero_k: null, fd_change_q: null,
-        steps_to_99: stepsTo99, top_key_agreement: final.topIsTarget, weights_cosine: cosine(learnedW, handW), bilinear_cosine: cosine(bilinear(weights), bilinear(hand)),
+        ...base,
+        row_kind: 'final',
+        step: steps,
+        loss: final.loss,
+        accuracy: final.accuracy,
+        entropy: final.entropy,
+        entropy_ratio: final.entropy / Math.log(n),
+        target_weight: final.targetWeight,
+        grad_q: null,
+        grad_k: null,
+        grad_v: null,
+        grad_out: null,
+        fd_zero_q: null,
+        fd_zero_k: null,
+        fd_change_q: null,
+        steps_to_99: stepsTo99,
+        top_key_agreement: final.topIsTarget,
+        weights_cosine: cosine(learnedW, handW),
+        bilinear_cosine: cosine(bilinear(weights), bilinear(hand)),
         chance,
-        map_init: mapInit, map_trained: mapOf(weights), time_ms: 0,
+        map_init: mapInit,
+        map_trained: mapOf(weights),
+        time_ms: 0,
       });
     } finally {
       optimizer.dispose();
@@ -177,4 +282,3 @@ export const attentionTraining = defineSimulation({
     return rows.map((r) => ({ ...r, time_ms: ms }));
   },
 });
-

@@ -15,21 +15,86 @@ import { groupBy } from '../../stats/group.js';
 import type { Analysis, Row } from '../types.js';
 import type { InductionRow } from './rows.js';
 
-export const CURVE_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'step', 'metric', 'mean', 'low', 'high', 'seeds'] as const;
-export const HEAD_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seed', 'layer', 'head', 'prefix_matching_score', 'previous_token_score', 'duplicate_token_score', 'first_token_mass'] as const;
-export const PHASE_COLUMNS = [
-  'layers', 'heads', 'd_model', 'positions', 'seed', 'phase_step', 'window_start', 'window_end', 'loss_before', 'loss_after', 'loss_drop',
-  'induction_step', 'induction_before', 'induction_after', 'window_gap',
-  'loss_first', 'loss_repeated', 'repeated_over_first', 'best_prefix_matching', 'best_previous_token', 'best_duplicate_token', 'best_layer1',
+export const CURVE_COLUMNS = [
+  'layers',
+  'heads',
+  'd_model',
+  'positions',
+  'step',
+  'metric',
+  'mean',
+  'low',
+  'high',
+  'seeds',
 ] as const;
-export const INTERVAL_COLUMNS = ['layers', 'heads', 'd_model', 'positions', 'seeds', 'phase_step_mean', 'phase_step_low', 'phase_step_high'] as const;
+export const HEAD_COLUMNS = [
+  'layers',
+  'heads',
+  'd_model',
+  'positions',
+  'seed',
+  'layer',
+  'head',
+  'prefix_matching_score',
+  'previous_token_score',
+  'duplicate_token_score',
+  'first_token_mass',
+] as const;
+export const PHASE_COLUMNS = [
+  'layers',
+  'heads',
+  'd_model',
+  'positions',
+  'seed',
+  'phase_step',
+  'window_start',
+  'window_end',
+  'loss_before',
+  'loss_after',
+  'loss_drop',
+  'induction_step',
+  'induction_before',
+  'induction_after',
+  'window_gap',
+  'loss_first',
+  'loss_repeated',
+  'repeated_over_first',
+  'best_prefix_matching',
+  'best_previous_token',
+  'best_duplicate_token',
+  'best_layer1',
+] as const;
+export const INTERVAL_COLUMNS = [
+  'layers',
+  'heads',
+  'd_model',
+  'positions',
+  'seeds',
+  'phase_step_mean',
+  'phase_step_low',
+  'phase_step_high',
+] as const;
 export const MAP_COLUMNS = ['layers', 'seed', 'role', 'layer', 'head', 'query', 'key', 'weight'] as const;
 
-const CURVE_METRICS = ['loss_first', 'loss_repeated', 'accuracy_first', 'accuracy_repeated', 'induction', 'previous_token', 'duplicate_token'] as const;
+const CURVE_METRICS = [
+  'loss_first',
+  'loss_repeated',
+  'accuracy_first',
+  'accuracy_repeated',
+  'induction',
+  'previous_token',
+  'duplicate_token',
+] as const;
 
 /** A model's shape: what a curve is drawn for (seeds vary within it). */
-const configKey = (r: { layers: number; heads: number; d_model: number; positions: string }) => `${r.layers}|${r.heads}|${r.d_model}|${r.positions}`;
-const configOf = (r: { layers: number; heads: number; d_model: number; positions: string }) => ({ layers: r.layers, heads: r.heads, d_model: r.d_model, positions: r.positions });
+const configKey = (r: { layers: number; heads: number; d_model: number; positions: string }) =>
+  `${r.layers}|${r.heads}|${r.d_model}|${r.positions}`;
+const configOf = (r: { layers: number; heads: number; d_model: number; positions: string }) => ({
+  layers: r.layers,
+  heads: r.heads,
+  d_model: r.d_model,
+  positions: r.positions,
+});
 
 /** A run's recorded steps of one seed, in order, with the best induction score (last layer) and previous-token score (first layer) at each. */
 interface Trace {
@@ -48,14 +113,29 @@ interface Trace {
 
 function traces(rows: readonly InductionRow[]): Trace[] {
   const out: Trace[] = [];
-  for (const g of groupBy(rows.filter((r) => r.row_kind !== 'map'), (r) => `${configKey(r)}|${r.seed}`).values()) {
+  for (const g of groupBy(
+    rows.filter((r) => r.row_kind !== 'map'),
+    (r) => `${configKey(r)}|${r.seed}`,
+  ).values()) {
     const { layers, heads, d_model, positions, seed } = g[0]!;
     const steps = g.filter((r) => r.row_kind === 'step').sort((a, b) => a.step - b.step);
-    const best = (step: number, layer: number, col: 'prefix_matching_score' | 'previous_token_score' | 'duplicate_token_score') =>
+    const best = (
+      step: number,
+      layer: number,
+      col: 'prefix_matching_score' | 'previous_token_score' | 'duplicate_token_score',
+    ) =>
       Math.max(...g.filter((r) => r.row_kind === 'head' && r.step === step && r.layer === layer).map((r) => r[col]!));
     out.push({
-      layers, heads, d_model, positions, seed, steps: steps.map((r) => r.step), lossFirst: steps.map((r) => r.loss_first!), lossRepeated: steps.map((r) => r.loss_repeated!),
-      induction: steps.map((r) => best(r.step, layers, 'prefix_matching_score')), previous: steps.map((r) => best(r.step, 1, 'previous_token_score')),
+      layers,
+      heads,
+      d_model,
+      positions,
+      seed,
+      steps: steps.map((r) => r.step),
+      lossFirst: steps.map((r) => r.loss_first!),
+      lossRepeated: steps.map((r) => r.loss_repeated!),
+      induction: steps.map((r) => best(r.step, layers, 'prefix_matching_score')),
+      previous: steps.map((r) => best(r.step, 1, 'previous_token_score')),
       duplicate: steps.map((r) => best(r.step, 1, 'duplicate_token_score')),
     });
   }
@@ -66,7 +146,12 @@ function traces(rows: readonly InductionRow[]): Trace[] {
  * The window [steps[i], steps[i] + width] over which `values` change most in `direction` (−1: the largest fall, +1:
  * the largest rise); windows end at a recorded step. Its index, or −1 when no window fits.
  */
-export function steepestWindow(steps: readonly number[], values: readonly number[], width: number, direction: 1 | -1): { start: number; end: number } | null {
+export function steepestWindow(
+  steps: readonly number[],
+  values: readonly number[],
+  width: number,
+  direction: 1 | -1,
+): { start: number; end: number } | null {
   let best: { start: number; end: number; change: number } | null = null;
   for (let i = 0; i < steps.length; i++) {
     const j = steps.indexOf(steps[i]! + width);
@@ -81,17 +166,35 @@ export function steepestWindow(steps: readonly number[], values: readonly number
 export function phaseOf(t: Trace, width: number): Row | null {
   // The repeated-token loss's fall beyond the first-occurrence loss's: both fall at first, while the model learns the
   // token frequencies and position statistics (≈ 3.1 → 2.8 nats in the first 100 steps), which is not copying.
-  const fall = steepestWindow(t.steps, t.lossRepeated.map((l, i) => l - t.lossFirst[i]!), width, -1);
+  const fall = steepestWindow(
+    t.steps,
+    t.lossRepeated.map((l, i) => l - t.lossFirst[i]!),
+    width,
+    -1,
+  );
   const rise = steepestWindow(t.steps, t.induction, width, 1);
   if (!fall || !rise) return null;
   const mid = (w: { start: number; end: number }) => (t.steps[w.start]! + t.steps[w.end]!) / 2;
   const last = t.steps.length - 1;
   return {
-    ...configOf(t), seed: t.seed, phase_step: mid(fall), window_start: t.steps[fall.start]!, window_end: t.steps[fall.end]!,
-    loss_before: t.lossRepeated[fall.start]!, loss_after: t.lossRepeated[fall.end]!, loss_drop: t.lossRepeated[fall.start]! - t.lossRepeated[fall.end]!,
-    induction_step: mid(rise), induction_before: t.induction[rise.start]!, induction_after: t.induction[rise.end]!, window_gap: Math.abs(mid(rise) - mid(fall)),
-    loss_first: t.lossFirst[last]!, loss_repeated: t.lossRepeated[last]!, repeated_over_first: t.lossRepeated[last]! / t.lossFirst[last]!,
-    best_prefix_matching: t.induction[last]!, best_previous_token: t.previous[last]!, best_duplicate_token: t.duplicate[last]!,
+    ...configOf(t),
+    seed: t.seed,
+    phase_step: mid(fall),
+    window_start: t.steps[fall.start]!,
+    window_end: t.steps[fall.end]!,
+    loss_before: t.lossRepeated[fall.start]!,
+    loss_after: t.lossRepeated[fall.end]!,
+    loss_drop: t.lossRepeated[fall.start]! - t.lossRepeated[fall.end]!,
+    induction_step: mid(rise),
+    induction_before: t.induction[rise.start]!,
+    induction_after: t.induction[rise.end]!,
+    window_gap: Math.abs(mid(rise) - mid(fall)),
+    loss_first: t.lossFirst[last]!,
+    loss_repeated: t.lossRepeated[last]!,
+    repeated_over_first: t.lossRepeated[last]! / t.lossFirst[last]!,
+    best_prefix_matching: t.induction[last]!,
+    best_previous_token: t.previous[last]!,
+    best_duplicate_token: t.duplicate[last]!,
     best_layer1: Math.max(t.previous[last]!, t.duplicate[last]!),
   };
 }
@@ -107,7 +210,15 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
   for (const g of groupBy(all, configKey).values()) {
     const key = configKey(g[0]!);
     const metric = (t: Trace, m: (typeof CURVE_METRICS)[number], i: number) =>
-      ({ loss_first: t.lossFirst, loss_repeated: t.lossRepeated, accuracy_first: null, accuracy_repeated: null, induction: t.induction, previous_token: t.previous, duplicate_token: t.duplicate })[m]?.[i];
+      ({
+        loss_first: t.lossFirst,
+        loss_repeated: t.lossRepeated,
+        accuracy_first: null,
+        accuracy_repeated: null,
+        induction: t.induction,
+        previous_token: t.previous,
+        duplicate_token: t.duplicate,
+      })[m]?.[i];
     for (const [i, step] of g[0]!.steps.entries()) {
       for (const m of CURVE_METRICS) {
         const values =
@@ -116,7 +227,15 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
             : g.map((t) => metric(t, m, i)!).filter((v) => v !== undefined);
         if (!values.length) continue;
         const c = meanCi(values);
-        curves.push({ ...configOf(g[0]!), step, metric: m, mean: c.mean, low: c.low, high: c.high, seeds: values.length });
+        curves.push({
+          ...configOf(g[0]!),
+          step,
+          metric: m,
+          mean: c.mean,
+          low: c.low,
+          high: c.high,
+          seeds: values.length,
+        });
       }
     }
   }
@@ -126,30 +245,79 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
   for (const r of rows) if (r.row_kind === 'head') last.set(seedKey(r), Math.max(last.get(seedKey(r)) ?? -1, r.step));
   const heads: Row[] = rows
     .filter((r) => r.row_kind === 'head' && r.step === last.get(seedKey(r)))
-    .map((r) => ({ ...configOf(r), seed: r.seed, layer: r.layer, head: r.head, prefix_matching_score: r.prefix_matching_score, previous_token_score: r.previous_token_score, duplicate_token_score: r.duplicate_token_score, first_token_mass: r.first_token_mass }));
+    .map((r) => ({
+      ...configOf(r),
+      seed: r.seed,
+      layer: r.layer,
+      head: r.head,
+      prefix_matching_score: r.prefix_matching_score,
+      previous_token_score: r.previous_token_score,
+      duplicate_token_score: r.duplicate_token_score,
+      first_token_mass: r.first_token_mass,
+    }));
 
   const phase = all.map((t) => phaseOf(t, window)).filter((r): r is Row => r !== null);
-  const phaseInterval: Row[] = [...groupBy(all.filter((t) => phaseOf(t, window)), configKey).values()].map((g) => {
+  const phaseInterval: Row[] = [
+    ...groupBy(
+      all.filter((t) => phaseOf(t, window)),
+      configKey,
+    ).values(),
+  ].map((g) => {
     const c = meanCi(g.map((t) => Number(phaseOf(t, window)!.phase_step)));
-    return { ...configOf(g[0]!), seeds: g.length, phase_step_mean: c.mean, phase_step_low: c.low, phase_step_high: c.high };
+    return {
+      ...configOf(g[0]!),
+      seeds: g.length,
+      phase_step_mean: c.mean,
+      phase_step_low: c.low,
+      phase_step_high: c.high,
+    };
   });
 
   // Maps of seed 0 of the deepest model: its best induction head (last layer) and best previous-token head (layer 1).
   const maps: Row[] = [];
   const deepest = Math.max(...rows.map((r) => r.layers));
   const mine = heads.filter((h) => h.layers === deepest && h.seed === 0);
-  const top = (layer: number, score: (h: Row) => number) => mine.filter((h) => h.layer === layer).reduce<Row | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
+  const top = (layer: number, score: (h: Row) => number) =>
+    mine
+      .filter((h) => h.layer === layer)
+      .reduce<Row | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
   const layer1 = (h: Row) => Math.max(Number(h.previous_token_score), Number(h.duplicate_token_score));
   const first = deepest > 1 ? top(1, layer1) : undefined;
   const picks = [
     { role: 'induction head', at: top(deepest, (h) => Number(h.prefix_matching_score)) },
-    ...(first ? [{ role: Number(first.previous_token_score) >= Number(first.duplicate_token_score) ? 'previous-token head' : 'duplicate-token head', at: first }] : []),
+    ...(first
+      ? [
+          {
+            role:
+              Number(first.previous_token_score) >= Number(first.duplicate_token_score)
+                ? 'previous-token head'
+                : 'duplicate-token head',
+            at: first,
+          },
+        ]
+      : []),
   ];
   for (const { role, at } of picks) {
-    const r = at && rows.find((x) => x.row_kind === 'map' && x.layers === deepest && x.seed === 0 && x.layer === at.layer && x.head === at.head);
+    const r =
+      at &&
+      rows.find(
+        (x) =>
+          x.row_kind === 'map' && x.layers === deepest && x.seed === 0 && x.layer === at.layer && x.head === at.head,
+      );
     if (!r?.map) continue;
     const n = Math.round(Math.sqrt(r.map.length));
-    for (let q = 0; q < n; q++) for (let k = 0; k <= q; k++) maps.push({ layers: r.layers, seed: r.seed, role: `${role} (layer ${r.layer}, head ${r.head})`, layer: r.layer, head: r.head, query: q, key: k, weight: r.map[q * n + k]! });
+    for (let q = 0; q < n; q++)
+      for (let k = 0; k <= q; k++)
+        maps.push({
+          layers: r.layers,
+          seed: r.seed,
+          role: `${role} (layer ${r.layer}, head ${r.head})`,
+          layer: r.layer,
+          head: r.head,
+          query: q,
+          key: k,
+          weight: r.map[q * n + k]!,
+        });
   }
 
   return {
@@ -180,7 +348,12 @@ function findingsOf(phase: readonly Row[], interval: readonly Row[]): string[] {
   const [one, two] = [of(1), of(2)];
   const out: string[] = [];
   if (two.length) {
-    const formed = two.filter((r) => Number(r.repeated_over_first) < 0.5 && Number(r.best_prefix_matching) > 0.5 && Number(r.best_previous_token) > 0.5);
+    const formed = two.filter(
+      (r) =>
+        Number(r.repeated_over_first) < 0.5 &&
+        Number(r.best_prefix_matching) > 0.5 &&
+        Number(r.best_previous_token) > 0.5,
+    );
     out.push(
       `Two layers form an induction head in ${formed.length} of ${two.length} seeds: the repeated-token loss ends at ${range(two.map((r) => r.loss_repeated))} nats against ${range(two.map((r) => r.loss_first))} for first occurrences, with a layer-2 head's prefix-matching score ${range(two.map((r) => r.best_prefix_matching))} and a layer-1 previous-token head at ${range(two.map((r) => r.best_previous_token))}.`,
     );
@@ -191,7 +364,9 @@ function findingsOf(phase: readonly Row[], interval: readonly Row[]): string[] {
       );
     }
     const together = two.filter((r) => Number(r.window_gap) <= Number(r.window_end) - Number(r.window_start));
-    out.push(`The induction score rises in the same window in which the loss falls in ${together.length} of ${two.length} seeds (prefix-matching ${range(two.map((r) => r.induction_before))} → ${range(two.map((r) => r.induction_after))} across its steepest window).`);
+    out.push(
+      `The induction score rises in the same window in which the loss falls in ${together.length} of ${two.length} seeds (prefix-matching ${range(two.map((r) => r.induction_before))} → ${range(two.map((r) => r.induction_after))} across its steepest window).`,
+    );
   }
   if (one.length) {
     out.push(

@@ -63,7 +63,8 @@ export function repeatedRandom(size: number, n: number, vocab: number, rng: Norm
       } else tokens[o + i] = draw(rng, vocab);
     }
     for (let i = period; i < n; i++) tokens[o + i] = tokens[o + i - period]!;
-    for (let i = 0; i < n - 1; i++) kind[o + i] = i + 1 > period ? Target.repeated : i + 1 === period ? Target.none : Target.first;
+    for (let i = 0; i < n - 1; i++)
+      kind[o + i] = i + 1 > period ? Target.repeated : i + 1 === period ? Target.none : Target.first;
   }
   return { tokens, kind, size };
 }

@@ -23,13 +23,17 @@ export function modelGraph(s: Shape, w: Weights, name = 'attnlab-induction-heads
   const scale = g.floats([1 / Math.sqrt(dh)]);
   const split = g.ints([0, 0, H, dh]);
   for (let l = 0; l < layers; l++) {
-    const proj = (W: Float64Array, perm: number[]) => g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [x, g.floats(W, [d, d])]), split])], { perm });
+    const proj = (W: Float64Array, perm: number[]) =>
+      g.op('Transpose', [g.op('Reshape', [g.op('MatMul', [x, g.floats(W, [d, d])]), split])], { perm });
     const q = proj(w.Wq[l]!, [0, 2, 1, 3]);
     const kT = proj(w.Wk[l]!, [0, 2, 3, 1]);
     const v = proj(w.Wv[l]!, [0, 2, 1, 3]);
     const logits = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), scale]), causal]);
     const probs = g.op('Softmax', [logits], { axis: -1 });
-    const z = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, d])]);
+    const z = g.op('Reshape', [
+      g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }),
+      g.ints([0, 0, d]),
+    ]);
     x = g.op('Add', [x, g.op('MatMul', [z, g.floats(w.Wo[l]!, [d, d])])]);
   }
   g.output(g.op('MatMul', [x, g.floats(w.U, [d, V])]), 'logits', ['batch', 'seq', V]);

@@ -88,7 +88,8 @@ function mm(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: num
       const b1 = b0 + n;
       const b2 = b1 + n;
       const b3 = b2 + n;
-      for (let j = 0; j < n; j++) C[ci + j] = C[ci + j]! + a0 * B[b0 + j]! + a1 * B[b1 + j]! + a2 * B[b2 + j]! + a3 * B[b3 + j]!;
+      for (let j = 0; j < n; j++)
+        C[ci + j] = C[ci + j]! + a0 * B[b0 + j]! + a1 * B[b1 + j]! + a2 * B[b2 + j]! + a3 * B[b3 + j]!;
     }
     for (; p < k; p++) {
       const a = A[ai + p]!;
@@ -150,7 +151,8 @@ function mmAt(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: n
       const a2 = A[(i + 2) * k + p]!;
       const a3 = A[(i + 3) * k + p]!;
       const cp = p * n;
-      for (let j = 0; j < n; j++) C[cp + j] = C[cp + j]! + a0 * B[r0 + j]! + a1 * B[r1 + j]! + a2 * B[r2 + j]! + a3 * B[r3 + j]!;
+      for (let j = 0; j < n; j++)
+        C[cp + j] = C[cp + j]! + a0 * B[r0 + j]! + a1 * B[r1 + j]! + a2 * B[r2 + j]! + a3 * B[r3 + j]!;
     }
   }
   for (; i < m; i++) {
@@ -257,7 +259,12 @@ export function forward(s: Shape, w: Weights, tokens: Int32Array, batch: number,
 }
 
 /** Per-position cross-entropy of the next token (NaN at the last position, which has none) and whether the argmax was right. */
-export function tokenLosses(s: Shape, out: Float64Array, tokens: Int32Array, batch: number): { loss: Float64Array; correct: Uint8Array; probs: Float64Array } {
+export function tokenLosses(
+  s: Shape,
+  out: Float64Array,
+  tokens: Int32Array,
+  batch: number,
+): { loss: Float64Array; correct: Uint8Array; probs: Float64Array } {
   const { vocab: V, n: T } = s;
   const rows = batch * T;
   const loss = new Float64Array(rows).fill(NaN);
@@ -282,7 +289,12 @@ export function tokenLosses(s: Shape, out: Float64Array, tokens: Int32Array, bat
 }
 
 /** The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights). */
-export function lossAndGrads(s: Shape, w: Weights, tokens: Int32Array, batch: number): { loss: number; grads: Weights } {
+export function lossAndGrads(
+  s: Shape,
+  w: Weights,
+  tokens: Int32Array,
+  batch: number,
+): { loss: number; grads: Weights } {
   const { vocab: V, n: T, d, layers, heads: H } = s;
   const dh = (d / H) | 0; // an integer: V8 indexes typed arrays slowly with keys it holds as doubles
   const scale = 1 / Math.sqrt(dh);
@@ -303,7 +315,15 @@ export function lossAndGrads(s: Shape, w: Weights, tokens: Int32Array, batch: nu
     for (let c = 0; c < V; c++) dout[r * V + c] = dout[r * V + c]! / count;
   }
   const zeros = (a: Float64Array) => new Float64Array(a.length);
-  const g: Weights = { E: zeros(w.E), P: zeros(w.P), Wq: w.Wq.map(zeros), Wk: w.Wk.map(zeros), Wv: w.Wv.map(zeros), Wo: w.Wo.map(zeros), U: zeros(w.U) };
+  const g: Weights = {
+    E: zeros(w.E),
+    P: zeros(w.P),
+    Wq: w.Wq.map(zeros),
+    Wk: w.Wk.map(zeros),
+    Wv: w.Wv.map(zeros),
+    Wo: w.Wo.map(zeros),
+    U: zeros(w.U),
+  };
   mmAt(f.xs[layers]!, dout, g.U, rows, d, V);
   const dx = new Float64Array(rows * d);
   mmBt(dout, w.U, dx, rows, V, d);

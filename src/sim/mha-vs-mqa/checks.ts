@@ -51,7 +51,13 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Run the step for g kv heads and value head width kv; returns y and the float64 reference. */
-function runCase(tf: TF, rng: NormalRng, dims: { b: number; d: number; h: number; g: number; n: number; kv: number }, shared?: { wk: Float32Array; wv: Float32Array; kc: Float32Array; vc: Float32Array }, path: DecodePath = 'auto') {
+function runCase(
+  tf: TF,
+  rng: NormalRng,
+  dims: { b: number; d: number; h: number; g: number; n: number; kv: number },
+  shared?: { wk: Float32Array; wv: Float32Array; kc: Float32Array; vc: Float32Array },
+  path: DecodePath = 'auto',
+) {
   const { b, d, h, g, n, kv } = dims;
   const k = d / h;
   const x = randn(rng, b * d);
@@ -65,25 +71,43 @@ function runCase(tf: TF, rng: NormalRng, dims: { b: number; d: number; h: number
     decodeStep(
       tf,
       tf.tensor2d(x, [b, d]),
-      { wq: tf.tensor2d(wq, [d, h * k]), wk: tf.tensor2d(wk, [d, g * k]), wv: tf.tensor2d(wv, [d, g * kv]), wo: tf.tensor2d(wo, [h * kv, d]) },
+      {
+        wq: tf.tensor2d(wq, [d, h * k]),
+        wk: tf.tensor2d(wk, [d, g * k]),
+        wv: tf.tensor2d(wv, [d, g * kv]),
+        wo: tf.tensor2d(wo, [h * kv, d]),
+      },
       cacheTensors(tf, kc, vc, b * g, n, k, kv),
       h,
       g,
       path,
     ),
   );
-  const out = { y: y.dataSync() as Float32Array, shape: y.shape, ref: decodeReference(x, wq, wo, kc, vc, dims), x, wq, wo };
+  const out = {
+    y: y.dataSync() as Float32Array,
+    shape: y.shape,
+    ref: decodeReference(x, wq, wo, kc, vc, dims),
+    x,
+    wq,
+    wo,
+  };
   y.dispose();
   return out;
 }
 
 /** Every check, on both formulations of the step (one batched product, or one per item). */
 export function decodeChecks(tf: TF, rng: NormalRng): DecodeCheck[] {
-  return (['batched', 'per-item'] as const).flatMap((path) => checksFor(tf, rng, path).map((c) => ({ ...c, check: `${c.check} (${path})` })));
+  return (['batched', 'per-item'] as const).flatMap((path) =>
+    checksFor(tf, rng, path).map((c) => ({ ...c, check: `${c.check} (${path})` })),
+  );
 }
 
 function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
-  const b = 2, d = 32, h = 8, n = 24, k = d / h;
+  const b = 2,
+    d = 32,
+    h = 8,
+    n = 24,
+    k = d / h;
   const checks: DecodeCheck[] = [];
 
   // MQA equals MHA when every head's K/V weights (and so cache) are the same.
@@ -91,12 +115,27 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
   const wv1 = randn(rng, d * k, 1 / Math.sqrt(d));
   const kc1 = randn(rng, b * n * k);
   const vc1 = randn(rng, b * n * k);
-  const tileCols = (w: Float32Array) => Float32Array.from({ length: d * h * k }, (_, i) => w[Math.floor(i / (h * k)) * k + (i % k)]!);
-  const tileCache = (c: Float32Array) => Float32Array.from({ length: b * h * n * k }, (_, i) => c[Math.floor(i / (h * n * k)) * n * k + (i % (n * k))]!);
+  const tileCols = (w: Float32Array) =>
+    Float32Array.from({ length: d * h * k }, (_, i) => w[Math.floor(i / (h * k)) * k + (i % k)]!);
+  const tileCache = (c: Float32Array) =>
+    Float32Array.from({ length: b * h * n * k }, (_, i) => c[Math.floor(i / (h * n * k)) * n * k + (i % (n * k))]!);
   const seed = rng.nextInt32();
   const mqa = runCase(tf, rngFrom(seed), { b, d, h, g: 1, n, kv: k }, { wk: wk1, wv: wv1, kc: kc1, vc: vc1 }, path);
-  const mha = runCase(tf, rngFrom(seed), { b, d, h, g: h, n, kv: k }, { wk: tileCols(wk1), wv: tileCols(wv1), kc: tileCache(kc1), vc: tileCache(vc1) }, path);
-  checks.push(float32Check({ check: 'mqa-equals-mha-shared-kv', description: 'MQA = MHA when every head has the same K/V weights', max_abs_diff: maxAbsDiff(mqa.y, mha.y), passed_shape: true }));
+  const mha = runCase(
+    tf,
+    rngFrom(seed),
+    { b, d, h, g: h, n, kv: k },
+    { wk: tileCols(wk1), wv: tileCols(wv1), kc: tileCache(kc1), vc: tileCache(vc1) },
+    path,
+  );
+  checks.push(
+    float32Check({
+      check: 'mqa-equals-mha-shared-kv',
+      description: 'MQA = MHA when every head has the same K/V weights',
+      max_abs_diff: maxAbsDiff(mqa.y, mha.y),
+      passed_shape: true,
+    }),
+  );
 
   for (const [name, g, description] of [
     ['gqa-g=h-is-mha', h, 'GQA with g = h against the per-head MHA loop'],
@@ -104,7 +143,9 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
     ['gqa-g=1-is-mqa', 1, 'GQA with g = 1 against the per-head MQA loop'],
   ] as const) {
     const r = runCase(tf, rng, { b, d, h, g, n, kv: k }, undefined, path);
-    checks.push(float32Check({ check: name, description, max_abs_diff: maxAbsDiff(r.y, r.ref), passed_shape: r.shape[1] === d }));
+    checks.push(
+      float32Check({ check: name, description, max_abs_diff: maxAbsDiff(r.y, r.ref), passed_shape: r.shape[1] === d }),
+    );
   }
 
   // The homework's 3b: W_v is 2·d_model wide, so the value head width is 2k; split and merge must both use it.
@@ -116,7 +157,10 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
         tf,
         tf.zeros([b, d]),
         { wq: tf.zeros([d, d]), wk: tf.zeros([d, d]), wv: tf.zeros([d, 2 * d]), wo: tf.zeros([h * k, d]) },
-        { k: Array.from({ length: b * h }, () => tf.zeros([n, k]) as ReturnType<TF['tensor2d']>), vT: Array.from({ length: b * h }, () => tf.zeros([2 * k, n]) as ReturnType<TF['tensor2d']>) },
+        {
+          k: Array.from({ length: b * h }, () => tf.zeros([n, k]) as ReturnType<TF['tensor2d']>),
+          vT: Array.from({ length: b * h }, () => tf.zeros([2 * k, n]) as ReturnType<TF['tensor2d']>),
+        },
         h,
         h,
         path,
@@ -125,12 +169,15 @@ function checksFor(tf: TF, rng: NormalRng, path: DecodePath): DecodeCheck[] {
   } catch {
     refusesWrongWidth = true; // merging o (h·2k wide) into a W_o built for h·k rows cannot run
   }
-  checks.push(float32Check({
-    check: 'wide-values-3b',
-    description: 'values 2·d_model wide: runs with the value head width in split and merge, output d_model wide, equals the per-head loop; a merge built for width k is refused',
-    max_abs_diff: maxAbsDiff(wide.y, wide.ref),
-    passed_shape: wide.shape[1] === d && refusesWrongWidth,
-  }));
+  checks.push(
+    float32Check({
+      check: 'wide-values-3b',
+      description:
+        'values 2·d_model wide: runs with the value head width in split and merge, output d_model wide, equals the per-head loop; a merge built for width k is refused',
+      max_abs_diff: maxAbsDiff(wide.y, wide.ref),
+      passed_shape: wide.shape[1] === d && refusesWrongWidth,
+    }),
+  );
   return checks;
 }
 

@@ -51,11 +51,23 @@ export interface DecodeCost {
 }
 
 function total(c: Omit<DecodeCost, 'bytesTotal' | 'intensity'>): DecodeCost {
-  const bytesTotal = c.bytesWeights + c.bytesActivations + c.bytesKvRead + c.bytesKvScales + c.bytesKvWrite + c.bytesKvCopy;
+  const bytesTotal =
+    c.bytesWeights + c.bytesActivations + c.bytesKvRead + c.bytesKvScales + c.bytesKvWrite + c.bytesKvCopy;
   return { ...c, bytesTotal, intensity: c.flops / bytesTotal };
 }
 
-export function decodeCost({ b, n, d, h, g, s, sKv = s, scaleNumbers = 0, window, copiesCache = false }: DecodeShape): DecodeCost {
+export function decodeCost({
+  b,
+  n,
+  d,
+  h,
+  g,
+  s,
+  sKv = s,
+  scaleNumbers = 0,
+  window,
+  copiesCache = false,
+}: DecodeShape): DecodeCost {
   const k = d / h;
   const kv = g * k; // width of the K (and V) projection
   const t = Math.min(n, window ?? n);
@@ -101,14 +113,26 @@ export function mlaCost({ b, n: all, d, h, dc, dr, s, sKv = s, window }: MlaShap
   const k = d / h;
   const n = Math.min(all, window ?? all);
   const projections =
-    2 * b * d * d /* q */ + 2 * b * h * k * dc /* q → latent */ + 2 * b * d * h * dr /* RoPE query */ + 2 * b * d * (dc + dr) /* new latent, RoPE key */ +
-    2 * b * h * dc * k /* latent → value */ + 2 * b * d * d; /* o */
+    2 * b * d * d /* q */ +
+    2 * b * h * k * dc /* q → latent */ +
+    2 * b * d * h * dr /* RoPE query */ +
+    2 * b * d * (dc + dr) /* new latent, RoPE key */ +
+    2 * b * h * dc * k /* latent → value */ +
+    2 * b * d * d; /* o */
   const attention = 2 * b * h * n * (dc + dr) /* scores */ + 2 * b * h * n * dc; /* weights · latents */
   const softmax = 5 * b * h * n;
   return total({
     flops: projections + attention + softmax,
     bytesWeights: s * (d * d + h * k * dc + d * h * dr + d * (dc + dr) + h * dc * k + d * d),
-    bytesActivations: s * b * (2 * d /* x, y */ + h * k /* q */ + h * (dc + dr) /* latent query */ + (dc + dr) /* new token */ + h * dc + h * k /* o */),
+    bytesActivations:
+      s *
+      b *
+      (2 * d /* x, y */ +
+        h * k /* q */ +
+        h * (dc + dr) /* latent query */ +
+        (dc + dr) /* new token */ +
+        h * dc +
+        h * k) /* o */,
     bytesKvRead: sKv * b * n * (dc + dr),
     bytesKvScales: 0,
     bytesKvWrite: sKv * b * (dc + dr),

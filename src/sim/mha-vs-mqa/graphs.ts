@@ -27,7 +27,15 @@ const scalar = (g: Graph, elem: FloatElem, v: number) => (elem === 'float16' ? g
 export const decodeInputs = ({ b, n, d, h, g, window }: DecodeShape): Record<string, number[]> => {
   const k = d / h;
   const t = Math.min(n, window ?? n);
-  return { x: [b, d], Wq: [d, h * k], Wk: [d, g * k], Wv: [d, g * k], Wo: [h * k, d], Kt: [b, g, k, t], V: [b, g, t, k] };
+  return {
+    x: [b, d],
+    Wq: [d, h * k],
+    Wk: [d, g * k],
+    Wv: [d, g * k],
+    Wo: [h * k, d],
+    Kt: [b, g, k, t],
+    V: [b, g, t, k],
+  };
 };
 
 export function decodeGraph(s: DecodeShape): Uint8Array {
@@ -37,7 +45,10 @@ export function decodeGraph(s: DecodeShape): Uint8Array {
   const dims = decodeInputs(s);
   const g = new Graph('attnlab-decode-step');
   const [x, wq, wk, wv, wo, kT, v] = Object.entries(dims).map(([name, shape]) => g.input(name, shape, elem));
-  const q = g.op('Mul', [g.op('Reshape', [g.op('MatMul', [x!, wq!]), g.ints([b, groups, r, k])]), scalar(g, elem, 1 / Math.sqrt(k))]);
+  const q = g.op('Mul', [
+    g.op('Reshape', [g.op('MatMul', [x!, wq!]), g.ints([b, groups, r, k])]),
+    scalar(g, elem, 1 / Math.sqrt(k)),
+  ]);
   const weights = g.op('Softmax', [g.op('MatMul', [q, kT!])], { axis: -1 }); // [b, g, r, n]
   const o = g.op('Reshape', [g.op('MatMul', [weights, v!]), g.ints([b, h * k])]);
   g.output(g.op('MatMul', [o, wo!]), 'y', [b, d], elem);
@@ -61,7 +72,12 @@ export interface GqaOpShape {
   window?: number | undefined;
 }
 
-const CACHE_ELEM: Record<CacheDtype, ElemType> = { float32: 'float32', float16: 'float16', int8: 'int8', int4: 'uint8' };
+const CACHE_ELEM: Record<CacheDtype, ElemType> = {
+  float32: 'float32',
+  float16: 'float16',
+  int8: 'int8',
+  int4: 'uint8',
+};
 export const computeElem = (kv: CacheDtype): FloatElem => (kv === 'float16' ? 'float16' : 'float32');
 const quantized = (kv: CacheDtype) => kv === 'int8' || kv === 'int4';
 
@@ -71,8 +87,15 @@ export function gqaOpInputs({ b, n, d, h, g, kv, scales }: GqaOpShape): Record<s
   const f = computeElem(kv);
   const cache: [number[], ElemType] = [[b, g, n + 1, kv === 'int4' ? k / 2 : k], CACHE_ELEM[kv]];
   const inputs: Record<string, [number[], ElemType]> = {
-    x: [[b, d], f], Wq: [[d, h * k], f], Wk: [[d, g * k], f], Wv: [[d, g * k], f], Wo: [[h * k, d], f],
-    past_key: cache, past_value: cache, seqlens_k: [[b], 'int32'], total_sequence_length: [[1], 'int32'],
+    x: [[b, d], f],
+    Wq: [[d, h * k], f],
+    Wk: [[d, g * k], f],
+    Wv: [[d, g * k], f],
+    Wo: [[h * k, d], f],
+    past_key: cache,
+    past_value: cache,
+    seqlens_k: [[b], 'int32'],
+    total_sequence_length: [[1], 'int32'],
   };
   if (quantized(kv)) {
     const sd = scales === 'per-tensor' ? [1] : [1, g, 1, k];
@@ -116,7 +139,18 @@ export type MlaGraphShape = Pick<MlaShape, 'b' | 'n' | 'd' | 'h' | 'dc' | 'dr'> 
 
 export function mlaInputs({ b, n, d, h, dc, dr }: MlaGraphShape): Record<string, number[]> {
   const k = d / h;
-  return { x: [b, d], Wq: [d, d], Wuk: [h, k, dc], Wqr: [d, h * dr], Wdkv: [d, dc], Wkr: [d, dr], Wuv: [h, dc, k], Wo: [d, d], C: [b, n, dc], KR: [b, n, dr] };
+  return {
+    x: [b, d],
+    Wq: [d, d],
+    Wuk: [h, k, dc],
+    Wqr: [d, h * dr],
+    Wdkv: [d, dc],
+    Wkr: [d, dr],
+    Wuv: [h, dc, k],
+    Wo: [d, d],
+    C: [b, n, dc],
+    KR: [b, n, dr],
+  };
 }
 
 export function mlaGraph(s: MlaGraphShape): Uint8Array {
@@ -128,7 +162,10 @@ export function mlaGraph(s: MlaGraphShape): Uint8Array {
   const q = g.op('Reshape', [g.op('MatMul', ['x', 'Wq']), g.ints([b, h, 1, k])]);
   const qc = g.op('Reshape', [g.op('MatMul', [q, 'Wuk']), g.ints([b, h, dc])]); // the query in the latent space
   const qr = g.op('Reshape', [g.op('MatMul', ['x', 'Wqr']), g.ints([b, h, dr])]);
-  const scores = g.op('Add', [g.contrib('FusedMatMul', [qc, 'C'], 1, { transB: 1, alpha })[0]!, g.contrib('FusedMatMul', [qr, 'KR'], 1, { transB: 1, alpha })[0]!]);
+  const scores = g.op('Add', [
+    g.contrib('FusedMatMul', [qc, 'C'], 1, { transB: 1, alpha })[0]!,
+    g.contrib('FusedMatMul', [qr, 'KR'], 1, { transB: 1, alpha })[0]!,
+  ]);
   const oc = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), 'C']); // [b, h, dc]
   const o = g.op('MatMul', [g.op('Reshape', [oc, g.ints([b, h, 1, dc])]), 'Wuv']); // [b, h, 1, k]
   g.output(g.op('MatMul', [g.op('Reshape', [o, g.ints([b, d])]), 'Wo']), 'y', [b, d], elem);

@@ -41,7 +41,15 @@ export const BATCHED_BELOW = 32_000;
 export type DecodePath = 'auto' | 'batched' | 'per-item';
 
 /** y (b × d) for x (b × d); also computes the new token's k and v (their cache write is in the cost model). */
-export function decodeStep(tf: TF, x: tfc.Tensor2D, w: DecodeWeights, cache: DecodeCache, h: number, g: number, path: DecodePath = 'auto'): tfc.Tensor2D {
+export function decodeStep(
+  tf: TF,
+  x: tfc.Tensor2D,
+  w: DecodeWeights,
+  cache: DecodeCache,
+  h: number,
+  g: number,
+  path: DecodePath = 'auto',
+): tfc.Tensor2D {
   const [b] = x.shape;
   const k = w.wq.shape[1] / h;
   const [kv, n] = cache.vT[0]!.shape;
@@ -60,7 +68,10 @@ export function decodeStep(tf: TF, x: tfc.Tensor2D, w: DecodeWeights, cache: Dec
     const qT = tf.unstack(tf.transpose(q, [0, 2, 1])) as tfc.Tensor2D[];
     const oT = qT.map((qi, i) => {
       const scoresT = tf.matMul(cache.k[i]!, qi); // [n, r]
-      const weightsT = r === 1 ? tf.reshape(tf.softmax(tf.reshape(scoresT, [1, -1])), [-1, 1]) : tf.transpose(tf.softmax(tf.transpose(scoresT)));
+      const weightsT =
+        r === 1
+          ? tf.reshape(tf.softmax(tf.reshape(scoresT, [1, -1])), [-1, 1])
+          : tf.transpose(tf.softmax(tf.transpose(scoresT)));
       return tf.matMul(cache.vT[i]!, weightsT as tfc.Tensor2D); // [kv, r]
     });
     const o = tf.transpose(tf.stack(oT), [0, 2, 1]); // [b·g, r, kv]
@@ -70,7 +81,11 @@ export function decodeStep(tf: TF, x: tfc.Tensor2D, w: DecodeWeights, cache: Dec
 
 /** The same step as a per-head loop in float64: the reference for every variant. */
 export function decodeReference(
-  x: ArrayLike<number>, wq: ArrayLike<number>, wo: ArrayLike<number>, kCache: ArrayLike<number>, vCache: ArrayLike<number>,
+  x: ArrayLike<number>,
+  wq: ArrayLike<number>,
+  wo: ArrayLike<number>,
+  kCache: ArrayLike<number>,
+  vCache: ArrayLike<number>,
   dims: { b: number; d: number; h: number; g: number; n: number; kv: number },
 ): Float64Array {
   const { b, d, h, g, n, kv } = dims;
@@ -80,7 +95,8 @@ export function decodeReference(
     for (let hi = 0; hi < h; hi++) {
       const gi = Math.floor(hi / (h / g));
       const q = new Float64Array(k);
-      for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) q[c] = q[c]! + x[bi * d + j]! * wq[j * h * k + hi * k + c]!;
+      for (let c = 0; c < k; c++)
+        for (let j = 0; j < d; j++) q[c] = q[c]! + x[bi * d + j]! * wq[j * h * k + hi * k + c]!;
       // kCache is [b, g, n, k] and vCache [b, g, n, kv], row-major
       const logits = new Float64Array(n);
       let max = -Infinity;
@@ -91,7 +107,7 @@ export function decodeReference(
         max = Math.max(max, logits[t]!);
       }
       let z = 0;
-      for (let t = 0; t < n; t++) z += (logits[t] = Math.exp(logits[t]! - max));
+      for (let t = 0; t < n; t++) z += logits[t] = Math.exp(logits[t]! - max);
       for (let c = 0; c < kv; c++) {
         let o = 0;
         for (let t = 0; t < n; t++) o += (logits[t]! / z) * vCache[((bi * g + gi) * n + t) * kv + c]!;
@@ -103,12 +119,19 @@ export function decodeReference(
 }
 
 /** x (rows × inner) · w (inner × cols) in float64. */
-export function matmul64(x: ArrayLike<number>, w: ArrayLike<number>, rows: number, inner: number, cols: number): Float64Array {
+export function matmul64(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  rows: number,
+  inner: number,
+  cols: number,
+): Float64Array {
   const y = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < inner; j++) {
-    const a = x[i * inner + j]!;
-    for (let c = 0; c < cols; c++) y[i * cols + c] = y[i * cols + c]! + a * w[j * cols + c]!;
-  }
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < inner; j++) {
+      const a = x[i * inner + j]!;
+      for (let c = 0; c < cols; c++) y[i * cols + c] = y[i * cols + c]! + a * w[j * cols + c]!;
+    }
   return y;
 }
 
@@ -123,7 +146,12 @@ export interface QuantizedCache {
   dequantized: Float64Array;
 }
 
-export function quantizeCache(values: ArrayLike<number>, dims: { b: number; g: number; t: number; k: number }, bits: 8 | 4, scales: Float32Array): QuantizedCache {
+export function quantizeCache(
+  values: ArrayLike<number>,
+  dims: { b: number; g: number; t: number; k: number },
+  bits: 8 | 4,
+  scales: Float32Array,
+): QuantizedCache {
   const { b, g, t, k } = dims;
   const max = bits === 8 ? 127 : 7;
   const min = -max - 1;
@@ -142,7 +170,12 @@ export function quantizeCache(values: ArrayLike<number>, dims: { b: number; g: n
 }
 
 /** Scales that map the largest |value| to the largest code: one for the tensor, or one per (kv head, channel). */
-export function chooseScales(values: ArrayLike<number>, dims: { b: number; g: number; t: number; k: number }, bits: 8 | 4, perChannel: boolean): Float32Array {
+export function chooseScales(
+  values: ArrayLike<number>,
+  dims: { b: number; g: number; t: number; k: number },
+  bits: 8 | 4,
+  perChannel: boolean,
+): Float32Array {
   const { b, g, t, k } = dims;
   const top = bits === 8 ? 127 : 7;
   const amax = new Float64Array(perChannel ? g * k : 1);
@@ -159,7 +192,13 @@ export function chooseScales(values: ArrayLike<number>, dims: { b: number; g: nu
  * attention over the last min(n + 1, window) tokens, as decodeReference.
  */
 export function gqaOpReference(
-  w: { x: ArrayLike<number>; wq: ArrayLike<number>; wk: ArrayLike<number>; wv: ArrayLike<number>; wo: ArrayLike<number> },
+  w: {
+    x: ArrayLike<number>;
+    wq: ArrayLike<number>;
+    wk: ArrayLike<number>;
+    wv: ArrayLike<number>;
+    wo: ArrayLike<number>;
+  },
   cache: { k: ArrayLike<number>; v: ArrayLike<number> },
   dims: { b: number; d: number; h: number; g: number; n: number; window?: number | undefined },
   store: (values: Float64Array, which: 'k' | 'v') => Float64Array,
@@ -177,7 +216,8 @@ export function gqaOpReference(
       const pos = from + s;
       for (let c = 0; c < k; c++) {
         const at = (bg * t + s) * k + c;
-        const bi = Math.floor(bg / g), gi = bg % g;
+        const bi = Math.floor(bg / g),
+          gi = bg % g;
         kc[at] = pos < n ? cache.k[(bg * n + pos) * k + c]! : kNew[bi * g * k + gi * k + c]!;
         vc[at] = pos < n ? cache.v[(bg * n + pos) * k + c]! : vNew[bi * g * k + gi * k + c]!;
       }
@@ -200,7 +240,8 @@ export function mlaReference(
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
       const qc = new Float64Array(dc);
-      for (let c = 0; c < k; c++) for (let l = 0; l < dc; l++) qc[l] = qc[l]! + q[bi * d + hi * k + c]! * w.Wuk[(hi * k + c) * dc + l]!;
+      for (let c = 0; c < k; c++)
+        for (let l = 0; l < dc; l++) qc[l] = qc[l]! + q[bi * d + hi * k + c]! * w.Wuk[(hi * k + c) * dc + l]!;
       const logits = new Float64Array(n);
       let max = -Infinity;
       for (let t = 0; t < n; t++) {
@@ -211,10 +252,13 @@ export function mlaReference(
         max = Math.max(max, logits[t]!);
       }
       let z = 0;
-      for (let t = 0; t < n; t++) z += (logits[t] = Math.exp(logits[t]! - max));
+      for (let t = 0; t < n; t++) z += logits[t] = Math.exp(logits[t]! - max);
       const oc = new Float64Array(dc);
-      for (let t = 0; t < n; t++) for (let l = 0; l < dc; l++) oc[l] = oc[l]! + (logits[t]! / z) * w.C[(bi * n + t) * dc + l]!;
-      for (let l = 0; l < dc; l++) for (let c = 0; c < k; c++) o[bi * d + hi * k + c] = o[bi * d + hi * k + c]! + oc[l]! * w.Wuv[(hi * dc + l) * k + c]!;
+      for (let t = 0; t < n; t++)
+        for (let l = 0; l < dc; l++) oc[l] = oc[l]! + (logits[t]! / z) * w.C[(bi * n + t) * dc + l]!;
+      for (let l = 0; l < dc; l++)
+        for (let c = 0; c < k; c++)
+          o[bi * d + hi * k + c] = o[bi * d + hi * k + c]! + oc[l]! * w.Wuv[(hi * dc + l) * k + c]!;
     }
   }
   return matmul64(o, w.Wo, b, d, d);

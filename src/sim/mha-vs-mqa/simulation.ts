@@ -4,7 +4,14 @@ import { decodeChecks } from './checks.js';
 import { decodeStep } from './reference.js';
 import { analyseDecode, DESIGN_COLUMNS, KERNEL_COLUMNS, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './analysis.js';
 import { decodeCost, KV_DTYPE_BYTES, mlaCost, scaleNumbers, type DecodeCost, type KvDtype } from './cost.js';
-import { float16Native, onnxDecodeChecks, onnxDecodeStep, onnxKernelChecks, onnxProbes, type StepSpec } from './engines.js';
+import {
+  float16Native,
+  onnxDecodeChecks,
+  onnxDecodeStep,
+  onnxKernelChecks,
+  onnxProbes,
+  type StepSpec,
+} from './engines.js';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
@@ -22,32 +29,67 @@ import { DecodeRow } from './rows.js';
 
 const Params = z
   .object({
-    variant: z.enum(['mha', 'gqa', 'mqa', 'mla']).describe('mha: g = h; gqa: g = groups; mqa: g = 1; mla: a latent cache of d_latent + d_rope per token'),
+    variant: z
+      .enum(['mha', 'gqa', 'mqa', 'mla'])
+      .describe('mha: g = h; gqa: g = groups; mqa: g = 1; mla: a latent cache of d_latent + d_rope per token'),
     groups: z.number().int().min(1).default(4).describe('key/value heads of gqa; @default 4'),
-    kernel: z.enum(['graph', 'gqa-op']).default('graph').describe('graph: the hand-built MatMul–Softmax–MatMul step; gqa-op: com.microsoft GroupQueryAttention (onnx only); @default graph'),
-    kv_dtype: z.enum(['float32', 'float16', 'int8', 'int4']).optional().describe('number type of the KV cache; int8 and int4 on gqa-op only; @default float32 (float16 where dtype_bytes is 2)'),
-    kv_scales: z.enum(['per-tensor', 'per-channel']).default('per-channel').describe('scales of an int8/int4 cache: one per tensor, or one per (kv head, channel); @default per-channel'),
-    window: z.number().int().min(1).optional().describe('sliding window: the step reads the last min(n, window) tokens (a rolling buffer)'),
+    kernel: z
+      .enum(['graph', 'gqa-op'])
+      .default('graph')
+      .describe(
+        'graph: the hand-built MatMul–Softmax–MatMul step; gqa-op: com.microsoft GroupQueryAttention (onnx only); @default graph',
+      ),
+    kv_dtype: z
+      .enum(['float32', 'float16', 'int8', 'int4'])
+      .optional()
+      .describe(
+        'number type of the KV cache; int8 and int4 on gqa-op only; @default float32 (float16 where dtype_bytes is 2)',
+      ),
+    kv_scales: z
+      .enum(['per-tensor', 'per-channel'])
+      .default('per-channel')
+      .describe('scales of an int8/int4 cache: one per tensor, or one per (kv head, channel); @default per-channel'),
+    window: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('sliding window: the step reads the last min(n, window) tokens (a rolling buffer)'),
     d_latent: z.number().int().min(1).optional().describe('mla: latent width per token and layer (DeepSeek-V2: 512)'),
-    d_rope: z.number().int().min(0).optional().describe('mla: width of the shared RoPE key per token and layer; @default 64 with mla'),
+    d_rope: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('mla: width of the shared RoPE key per token and layer; @default 64 with mla'),
     b: z.number().int().min(1).describe('sequences decoded at once'),
     n: z.number().int().min(1).describe('tokens in the KV cache'),
     d: z.number().int().min(1).describe('model width'),
     h: z.number().int().min(1).describe('query heads (head width d/h)'),
-    dtype_bytes: z.union([z.literal(4), z.literal(2)]).default(4).describe('bytes per number of weights and activations (4: float32, 2: float16); @default 4'),
+    dtype_bytes: z
+      .union([z.literal(4), z.literal(2)])
+      .default(4)
+      .describe('bytes per number of weights and activations (4: float32, 2: float16); @default 4'),
   })
   .strict()
   .refine((p) => p.d % p.h === 0, { message: 'h must divide d', path: ['h'] })
-  .refine((p) => p.variant !== 'gqa' || (p.groups < p.h && p.h % p.groups === 0), { message: 'gqa groups must divide h and be below it', path: ['groups'] })
+  .refine((p) => p.variant !== 'gqa' || (p.groups < p.h && p.h % p.groups === 0), {
+    message: 'gqa groups must divide h and be below it',
+    path: ['groups'],
+  })
   .refine((p) => p.variant !== 'mla' || p.d_latent !== undefined, { message: msg.decodeMlaNeeds(), path: ['variant'] })
   // Combinations that do not exist, with messages from the catalog that name the point's values.
   .superRefine((p, ctx) => {
     const say = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    if (p.d_latent !== undefined && p.variant !== 'mla') say(msg.decodeLatentWithout('d_latent', p.variant), 'd_latent');
+    if (p.d_latent !== undefined && p.variant !== 'mla')
+      say(msg.decodeLatentWithout('d_latent', p.variant), 'd_latent');
     else if (p.d_rope !== undefined && p.variant !== 'mla') say(msg.decodeLatentWithout('d_rope', p.variant), 'd_rope');
-    else if (p.kernel === 'graph' && (p.kv_dtype === 'int8' || p.kv_dtype === 'int4')) say(msg.decodeQuantizedOnGraph(p.kv_dtype), 'kv_dtype');
-    else if ((p.kv_dtype === 'float32' && p.dtype_bytes === 2) || (p.kv_dtype === 'float16' && p.dtype_bytes === 4)) say(msg.decodeKvDtype(p.kv_dtype, p.dtype_bytes), 'kv_dtype');
-    else if ((p.kv_dtype === 'int8' || p.kv_dtype === 'int4') && !isQuantHead(p.d / p.h)) say(msg.decodeQuantHead(p.d / p.h), 'kv_dtype');
+    else if (p.kernel === 'graph' && (p.kv_dtype === 'int8' || p.kv_dtype === 'int4'))
+      say(msg.decodeQuantizedOnGraph(p.kv_dtype), 'kv_dtype');
+    else if ((p.kv_dtype === 'float32' && p.dtype_bytes === 2) || (p.kv_dtype === 'float16' && p.dtype_bytes === 4))
+      say(msg.decodeKvDtype(p.kv_dtype, p.dtype_bytes), 'kv_dtype');
+    else if ((p.kv_dtype === 'int8' || p.kv_dtype === 'int4') && !isQuantHead(p.d / p.h))
+      say(msg.decodeQuantHead(p.d / p.h), 'kv_dtype');
   });
 type Params = z.output<typeof Params>;
 
@@ -71,23 +113,63 @@ const Design = z
   })
   .strict();
 
-const Hardware = z.object({ name: z.string(), bandwidth: z.number().positive(), peak_flops: z.number().positive(), dtype_bytes: z.number().int().positive().default(2) }).strict();
+const Hardware = z
+  .object({
+    name: z.string(),
+    bandwidth: z.number().positive(),
+    peak_flops: z.number().positive(),
+    dtype_bytes: z.number().int().positive().default(2),
+  })
+  .strict();
 
 const Settings = z
   .object({
-    max_cache_bytes: z.number().positive().default(2 ** 30).describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
-    time_budget_ms: z.number().positive().default(150).describe('minimum time spent measuring each point; @default 150'),
+    max_cache_bytes: z
+      .number()
+      .positive()
+      .default(2 ** 30)
+      .describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
+    time_budget_ms: z
+      .number()
+      .positive()
+      .default(150)
+      .describe('minimum time spent measuring each point; @default 150'),
     min_samples: z.number().int().min(3).default(5).describe('@default 5'),
-    rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point once per round, each with its share of time_budget_ms and min_samples, samples pooled (as in scaling); @default 3'),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe(
+        'timing rounds: every point once per round, each with its share of time_budget_ms and min_samples, samples pooled (as in scaling); @default 3',
+      ),
     hardware: z.array(Hardware).default([]).describe('roofline presets (bytes/s, FLOP/s)'),
-    roofline: z.object({ n: z.number().int().positive(), d: z.number().int().positive(), h: z.number().int().positive(), b: z.array(z.number().int().positive()) }).strict().default({ n: 4096, d: 1024, h: 16, b: [1, 8, 64] }),
-    designs: z.array(Design).default([]).describe('published models whose KV bytes per token the report tabulates (analytic)'),
-    designs_n: z.number().int().positive().default(32768).describe('the context length at which the designs table compares the bytes a step reads; @default 32768'),
+    roofline: z
+      .object({
+        n: z.number().int().positive(),
+        d: z.number().int().positive(),
+        h: z.number().int().positive(),
+        b: z.array(z.number().int().positive()),
+      })
+      .strict()
+      .default({ n: 4096, d: 1024, h: 16, b: [1, 8, 64] }),
+    designs: z
+      .array(Design)
+      .default([])
+      .describe('published models whose KV bytes per token the report tabulates (analytic)'),
+    designs_n: z
+      .number()
+      .int()
+      .positive()
+      .default(32768)
+      .describe('the context length at which the designs table compares the bytes a step reads; @default 32768'),
   })
   .strict();
 type Settings = z.output<typeof Settings>;
 
-const kvHeads = (p: { variant: string; groups: number; h: number }) => (p.variant === 'mha' ? p.h : p.variant === 'mqa' || p.variant === 'mla' ? 1 : p.groups);
+const kvHeads = (p: { variant: string; groups: number; h: number }) =>
+  p.variant === 'mha' ? p.h : p.variant === 'mqa' || p.variant === 'mla' ? 1 : p.groups;
 const kvDtype = (p: Params): KvDtype => p.kv_dtype ?? (p.dtype_bytes === 2 ? 'float16' : 'float32');
 const quantizedDtype = (t: KvDtype): t is 'int8' | 'int4' => t === 'int8' || t === 'int4';
 
@@ -95,26 +177,55 @@ const quantizedDtype = (t: KvDtype): t is 'int8' | 'int4' => t === 'int8' || t =
 function pointCost(p: Params): DecodeCost {
   const { b, n, d, h, dtype_bytes: s } = p;
   const t = kvDtype(p);
-  if (p.variant === 'mla') return mlaCost({ b, n, d, h, dc: p.d_latent!, dr: p.d_rope ?? 64, s, sKv: KV_DTYPE_BYTES[t], window: p.window });
+  if (p.variant === 'mla')
+    return mlaCost({ b, n, d, h, dc: p.d_latent!, dr: p.d_rope ?? 64, s, sKv: KV_DTYPE_BYTES[t], window: p.window });
   const g = kvHeads(p);
-  return decodeCost({ b, n, d, h, g, s, sKv: KV_DTYPE_BYTES[t], scaleNumbers: scaleNumbers(t, p.kv_scales, g, d / h), window: p.window, copiesCache: p.kernel === 'gqa-op' });
+  return decodeCost({
+    b,
+    n,
+    d,
+    h,
+    g,
+    s,
+    sKv: KV_DTYPE_BYTES[t],
+    scaleNumbers: scaleNumbers(t, p.kv_scales, g, d / h),
+    window: p.window,
+    copiesCache: p.kernel === 'gqa-op',
+  });
 }
 
 /** The largest cache of the point's shape (MHA's, float32): points whose MHA cache exceeds max_cache_bytes are skipped together. */
-const mhaCacheBytes = (p: Params) => decodeCost({ b: p.b, n: p.n, d: p.d, h: p.h, g: p.h, s: 4, window: p.window }).kvCacheBytes;
+const mhaCacheBytes = (p: Params) =>
+  decodeCost({ b: p.b, n: p.n, d: p.d, h: p.h, g: p.h, s: 4, window: p.window }).kvCacheBytes;
 
-const CHECK_COLUMNS = ['check', 'description', 'max_abs_diff', 'tolerance', 'diff_over_tolerance', 'passed_shape'] as const;
+const CHECK_COLUMNS = [
+  'check',
+  'description',
+  'max_abs_diff',
+  'tolerance',
+  'diff_over_tolerance',
+  'passed_shape',
+] as const;
 
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
-const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: 20 });
-
+const timingWindow = (settings: Settings) => ({
+  timeMs: settings.time_budget_ms,
+  minSamples: settings.min_samples,
+  warmupMs: 20,
+});
 
 /** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
 function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
   return {
-    time_ms: t.medianMs, time_ci_low: t.lowMs, time_ci_high: t.highMs, samples: t.samples.length,
-    bandwidth_gbs: bytes / (t.medianMs * 1e6), gflops: flops / (t.medianMs * 1e6), time_samples_ms: t.samples,
-    predicted_ms: predictedMs, time_over_bound: predictedMs ? t.medianMs / predictedMs : null,
+    time_ms: t.medianMs,
+    time_ci_low: t.lowMs,
+    time_ci_high: t.highMs,
+    samples: t.samples.length,
+    bandwidth_gbs: bytes / (t.medianMs * 1e6),
+    gflops: flops / (t.medianMs * 1e6),
+    time_samples_ms: t.samples,
+    predicted_ms: predictedMs,
+    time_over_bound: predictedMs ? t.medianMs / predictedMs : null,
   };
 }
 
@@ -122,9 +233,17 @@ function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: num
 function stepSpec(p: Params): StepSpec {
   const { b, n, d, h } = p;
   const elem = p.dtype_bytes === 2 ? 'float16' : 'float32';
-  if (p.variant === 'mla') return { kernel: 'mla', shape: { b, n: Math.min(n, p.window ?? n), d, h, dc: p.d_latent!, dr: p.d_rope ?? 64, elem } };
+  if (p.variant === 'mla')
+    return {
+      kernel: 'mla',
+      shape: { b, n: Math.min(n, p.window ?? n), d, h, dc: p.d_latent!, dr: p.d_rope ?? 64, elem },
+    };
   const g = kvHeads(p);
-  if (p.kernel === 'gqa-op') return { kernel: 'gqa-op', shape: { b, n: Math.min(n, p.window ?? n), d, h, g, kv: kvDtype(p), scales: p.kv_scales, window: p.window } };
+  if (p.kernel === 'gqa-op')
+    return {
+      kernel: 'gqa-op',
+      shape: { b, n: Math.min(n, p.window ?? n), d, h, g, kv: kvDtype(p), scales: p.kv_scales, window: p.window },
+    };
   return { kernel: 'graph', shape: { b, n, d, h, g, window: p.window, elem } };
 }
 
@@ -132,7 +251,8 @@ function stepSpec(p: Params): StepSpec {
 function analyticOnly(p: Params, backend: string): string | null {
   if (p.variant === 'mla' && p.kernel === 'gqa-op') return msg.decodeMlaKernel();
   if (backend === 'onnx') return null;
-  if (p.kernel === 'gqa-op' || p.variant === 'mla') return `${p.variant === 'mla' ? 'the mla graph' : 'kernel gqa-op'} runs on the onnx engine only`;
+  if (p.kernel === 'gqa-op' || p.variant === 'mla')
+    return `${p.variant === 'mla' ? 'the mla graph' : 'kernel gqa-op'} runs on the onnx engine only`;
   if (kvDtype(p) !== 'float32') return `${kvDtype(p)} steps run on the onnx engine only (the tfjs step is float32)`;
   return null;
 }
@@ -141,13 +261,19 @@ function analyticOnly(p: Params, backend: string): string | null {
 function float16Converted(p: Params, setup: Record<string, number>): string | null {
   if (p.dtype_bytes !== 2) return null;
   const kernel = p.variant === 'mla' ? 'mla' : p.kernel === 'gqa-op' ? 'gqa_op' : 'graph';
-  return setup[`float16_native_${kernel}`] === 0 ? msg.decodeFloat16Converted(p.variant === 'mla' ? 'mla graph' : `${p.kernel} kernel`) : null;
+  return setup[`float16_native_${kernel}`] === 0
+    ? msg.decodeFloat16Converted(p.variant === 'mla' ? 'mla graph' : `${p.kernel} kernel`)
+    : null;
 }
 
 /** A window larger than every n of its points never fills: an error at the grid's window key. */
-async function checkWindows(points: readonly { params: Params }[], at: (path: (string | number)[]) => SourceLocation): Promise<void> {
+async function checkWindows(
+  points: readonly { params: Params }[],
+  at: (path: (string | number)[]) => SourceLocation,
+): Promise<void> {
   const largest = new Map<number, number>();
-  for (const { params: p } of points) if (p.window !== undefined) largest.set(p.window, Math.max(largest.get(p.window) ?? 0, p.n));
+  for (const { params: p } of points)
+    if (p.window !== undefined) largest.set(p.window, Math.max(largest.get(p.window) ?? 0, p.n));
   for (const [window, n] of largest) {
     if (window <= n) continue;
     // The first grid block that names a window (a block without one locates at the block itself).
@@ -165,14 +291,32 @@ async function checkWindows(points: readonly { params: Params }[], at: (path: (s
 
 export const mhaVsMqa = defineSimulation({
   kind: 'mha-vs-mqa',
-  summary: 'bytes moved and time per decoding step for MHA, GQA, MQA and MLA, quantized KV caches and sliding windows, on a hand graph and on GroupQueryAttention',
+  summary:
+    'bytes moved and time per decoding step for MHA, GQA, MQA and MLA, quantized KV caches and sliding windows, on a hand graph and on GroupQueryAttention',
   params: Params,
   settings: Settings,
   timing: true,
   engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
   row: DecodeRow,
-  measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'measured_bytes', 'bandwidth_gbs', 'gflops', 'predicted_ms', 'time_over_bound', 'time_samples_ms'],
-  tables: { ratios: RATIO_COLUMNS, kernels: KERNEL_COLUMNS, designs: DESIGN_COLUMNS, roofline: ROOFLINE_COLUMNS, checks: CHECK_COLUMNS },
+  measuredColumns: [
+    'time_ms',
+    'time_ci_low',
+    'time_ci_high',
+    'samples',
+    'measured_bytes',
+    'bandwidth_gbs',
+    'gflops',
+    'predicted_ms',
+    'time_over_bound',
+    'time_samples_ms',
+  ],
+  tables: {
+    ratios: RATIO_COLUMNS,
+    kernels: KERNEL_COLUMNS,
+    designs: DESIGN_COLUMNS,
+    roofline: ROOFLINE_COLUMNS,
+    checks: CHECK_COLUMNS,
+  },
   prepare: (_settings: Settings, points, at) => checkWindows(points, at),
   async setup({ tf, now, rng, backend, onnx }) {
     if (backend === 'onnx') {
@@ -185,8 +329,12 @@ export const mhaVsMqa = defineSimulation({
       const checks = [...graph.checks, ...kernels, ...decodeChecks(tf, rng)];
       return {
         values: {
-          bandwidth_bytes_per_s: bandwidth, peak_flops: peak, ...graph.values,
-          float16_native_graph: native.graph, float16_native_gqa_op: native['gqa-op'], float16_native_mla: native.mla,
+          bandwidth_bytes_per_s: bandwidth,
+          peak_flops: peak,
+          ...graph.values,
+          float16_native_graph: native.graph,
+          float16_native_gqa_op: native['gqa-op'],
+          float16_native_mla: native.mla,
         },
         tables: { checks: { columns: CHECK_COLUMNS, rows: checks.map((c) => ({ ...c })) } },
       };
@@ -210,7 +358,12 @@ export const mhaVsMqa = defineSimulation({
     analyseDecode(
       rows,
       [
-        { name: 'this machine (measured)', bandwidth: setup.values['bandwidth_bytes_per_s'] ?? 1, peak_flops: setup.values['peak_flops'] ?? 1, dtype_bytes: 4 },
+        {
+          name: 'this machine (measured)',
+          bandwidth: setup.values['bandwidth_bytes_per_s'] ?? 1,
+          peak_flops: setup.values['peak_flops'] ?? 1,
+          dtype_bytes: 4,
+        },
         ...settings.hardware,
       ],
       { n: settings.roofline.n, d: settings.roofline.d, h: settings.roofline.h, bs: settings.roofline.b },
@@ -241,31 +394,78 @@ export const mhaVsMqa = defineSimulation({
     const call = 0.1 + cost.bytesTotal / 4.5e6;
     const profiled = call + cost.bytesWeights / 3e5;
     // per round: the cache and weights filled, then the round's warm-up and samples; once: the profiled call
-    return profiled + settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) + roundsMs(settings.rounds, call, timingWindow(settings));
+    return (
+      profiled +
+      settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) +
+      roundsMs(settings.rounds, call, timingWindow(settings))
+    );
   },
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.bytes_total, first.flops, first.predicted_ms) })),
+  combine: (rounds) =>
+    combineRounds(rounds, (first, t) => ({
+      ...first,
+      ...timingColumns(t, first.bytes_total, first.flops, first.predicted_ms),
+    })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
     const g = kvHeads(params);
     const cost = pointCost(params);
     const dtype = kvDtype(params);
     const row: DecodeRow = {
-      variant, kernel, kv_dtype: dtype, kv_scales: quantizedDtype(dtype) ? params.kv_scales : null, window: params.window ?? null,
-      d_latent: params.d_latent ?? null, d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
-      kv_heads: g, b, n, d, h, dtype_bytes: s, flops: cost.flops, bytes_weights: cost.bytesWeights,
-      bytes_activations: cost.bytesActivations, bytes_kv_read: cost.bytesKvRead, bytes_kv_scales: cost.bytesKvScales, bytes_kv_write: cost.bytesKvWrite, bytes_kv_copy: cost.bytesKvCopy,
-      bytes_total: cost.bytesTotal, intensity: cost.intensity, kv_cache_bytes: cost.kvCacheBytes, kv_bytes_per_token: cost.kvBytesPerToken, tokens_read: cost.tokensRead,
-      time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, measured_bytes: null, bandwidth_gbs: null, gflops: null,
-      predicted_ms: null, time_over_bound: null, skipped_reason: null, time_samples_ms: null,
+      variant,
+      kernel,
+      kv_dtype: dtype,
+      kv_scales: quantizedDtype(dtype) ? params.kv_scales : null,
+      window: params.window ?? null,
+      d_latent: params.d_latent ?? null,
+      d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
+      kv_heads: g,
+      b,
+      n,
+      d,
+      h,
+      dtype_bytes: s,
+      flops: cost.flops,
+      bytes_weights: cost.bytesWeights,
+      bytes_activations: cost.bytesActivations,
+      bytes_kv_read: cost.bytesKvRead,
+      bytes_kv_scales: cost.bytesKvScales,
+      bytes_kv_write: cost.bytesKvWrite,
+      bytes_kv_copy: cost.bytesKvCopy,
+      bytes_total: cost.bytesTotal,
+      intensity: cost.intensity,
+      kv_cache_bytes: cost.kvCacheBytes,
+      kv_bytes_per_token: cost.kvBytesPerToken,
+      tokens_read: cost.tokensRead,
+      time_ms: null,
+      time_ci_low: null,
+      time_ci_high: null,
+      samples: null,
+      measured_bytes: null,
+      bandwidth_gbs: null,
+      gflops: null,
+      predicted_ms: null,
+      time_over_bound: null,
+      skipped_reason: null,
+      time_samples_ms: null,
     };
     const why = analyticOnly(params, ctx.backend) ?? float16Converted(params, ctx.setup.values);
     if (why) return [{ ...row, skipped_reason: why }];
     const mhaCache = mhaCacheBytes(params);
-    if (mhaCache > settings.max_cache_bytes) return [{ ...row, skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB` }];
+    if (mhaCache > settings.max_cache_bytes)
+      return [
+        {
+          ...row,
+          skipped_reason: `MHA cache ${(mhaCache / 2 ** 20).toFixed(0)} MiB > ${(settings.max_cache_bytes / 2 ** 20).toFixed(0)} MiB`,
+        },
+      ];
     const bw = ctx.setup.values['bandwidth_bytes_per_s'];
     const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
-      { ...row, ...timingColumns(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null), measured_bytes: measuredBytes },
+      {
+        ...row,
+        ...timingColumns(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),
+        measured_bytes: measuredBytes,
+      },
     ];
     const label = `${variant} (${kernel}, ${dtype}) at n=${n}`;
     if (ctx.backend === 'onnx') {
@@ -274,13 +474,22 @@ export const mhaVsMqa = defineSimulation({
         step = await onnxDecodeStep(await ctx.onnx(), stepSpec(params));
       } catch (e) {
         // A float16 graph the engine has no kernel for stays analytic, with the engine's reason.
-        if (s === 2) return [{ ...row, skipped_reason: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}` }];
+        if (s === 2)
+          return [
+            {
+              ...row,
+              skipped_reason: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}`,
+            },
+          ];
         throw e;
       }
       try {
         // The bytes a step holds are measured once, in the first round; every round times the step.
         const measuredBytes = round.index === 0 ? await step.measuredBytes() : null;
-        return timed(await timeCall(step.step, { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label }), measuredBytes);
+        return timed(
+          await timeCall(step.step, { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label }),
+          measuredBytes,
+        );
       } finally {
         await step.release();
       }

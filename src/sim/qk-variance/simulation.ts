@@ -12,13 +12,23 @@ import { defineSimulation } from '../types.js';
 const Mu = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('zero') }).strict(),
   z.object({ kind: z.literal('constant'), m: z.number().describe('every entry equals m: mu = m·1') }).strict(),
-  z.object({ kind: z.literal('random'), norm: z.number().nonnegative().describe('‖mu‖; direction uniform on the sphere') }).strict(),
+  z
+    .object({
+      kind: z.literal('random'),
+      norm: z.number().nonnegative().describe('‖mu‖; direction uniform on the sphere'),
+    })
+    .strict(),
 ]);
 type Mu = z.output<typeof Mu>;
 
 const Params = z
   .object({
-    d: z.number().int().min(1).max(1 << 20).describe('dimension of q and k'),
+    d: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .describe('dimension of q and k'),
     sigma: z.number().positive().describe('standard deviation of every entry'),
     mu: Mu.default({ kind: 'zero' }).describe('mean vector spec; @default {kind: zero}'),
     scaling: z.enum(['none', 'sqrt_d']).default('none').describe('divide q·k by √d; @default none'),
@@ -45,10 +55,28 @@ function meanVector(mu: Mu, d: number, normals: (out: Float64Array) => void): Fl
 
 type QkRow = z.output<typeof QkRow>;
 const QkRow = z.object({
-  d: z.number(), sigma: z.number(), mu_kind: z.string(), mu_m: z.number().nullable(), mu_norm: z.number(), scaling: z.string(), trials: z.number(),
-  mean: z.number(), mean_ci_low: z.number(), mean_ci_high: z.number(), mean_ci99_low: z.number(), mean_ci99_high: z.number(),
-  var: z.number(), var_ci_low: z.number(), var_ci_high: z.number(), var_ci99_low: z.number(), var_ci99_high: z.number(),
-  theory_mean: z.number(), theory_var: z.number(), z_mean: z.number(), z_var: z.number(), time_ms: z.number(),
+  d: z.number(),
+  sigma: z.number(),
+  mu_kind: z.string(),
+  mu_m: z.number().nullable(),
+  mu_norm: z.number(),
+  scaling: z.string(),
+  trials: z.number(),
+  mean: z.number(),
+  mean_ci_low: z.number(),
+  mean_ci_high: z.number(),
+  mean_ci99_low: z.number(),
+  mean_ci99_high: z.number(),
+  var: z.number(),
+  var_ci_low: z.number(),
+  var_ci_high: z.number(),
+  var_ci99_low: z.number(),
+  var_ci99_high: z.number(),
+  theory_mean: z.number(),
+  theory_var: z.number(),
+  z_mean: z.number(),
+  z_var: z.number(),
+  time_ms: z.number(),
 });
 
 const g3 = (v: number) => Number(v.toPrecision(3)).toString();
@@ -61,20 +89,45 @@ function findings(rows: readonly QkRow[]): string[] {
   const zero = rows.filter((r) => r.mu_kind === 'zero' && r.sigma === sigma);
   const raw = zero.filter((r) => r.scaling === 'none');
   if (raw.length >= 3) {
-    const f = logLogSlope(raw.map((r) => r.d), raw.map((r) => r.var));
-    out.push(`Unscaled, Var(q·k) grows like d^${g3(f.slope)} ± ${g3(f.slopeSe)} (mu = 0, σ = ${sigma}, d = ${Math.min(...raw.map((r) => r.d))} … ${Math.max(...raw.map((r) => r.d))}); the theory is d·σ⁴.`);
+    const f = logLogSlope(
+      raw.map((r) => r.d),
+      raw.map((r) => r.var),
+    );
+    out.push(
+      `Unscaled, Var(q·k) grows like d^${g3(f.slope)} ± ${g3(f.slopeSe)} (mu = 0, σ = ${sigma}, d = ${Math.min(...raw.map((r) => r.d))} … ${Math.max(...raw.map((r) => r.d))}); the theory is d·σ⁴.`,
+    );
   }
   const scaled = zero.filter((r) => r.scaling === 'sqrt_d');
-  if (scaled.length) out.push(`Divided by √d it stays at σ⁴ = ${g3(sigma! ** 4)}: ${span(scaled.map((r) => r.var))} at every d (each estimate's 95% interval within ±${g3(100 * Math.max(...scaled.map((r) => (r.var_ci_high - r.var_ci_low) / 2 / r.var)))}%).`);
-  const shifted = rows.filter((r) => r.mu_kind === 'constant' && r.scaling === 'sqrt_d' && r.sigma === sigma && r.mu_m === Math.max(...rows.filter((x) => x.mu_kind === 'constant').map((x) => x.mu_m ?? 0)));
+  if (scaled.length)
+    out.push(
+      `Divided by √d it stays at σ⁴ = ${g3(sigma! ** 4)}: ${span(scaled.map((r) => r.var))} at every d (each estimate's 95% interval within ±${g3(100 * Math.max(...scaled.map((r) => (r.var_ci_high - r.var_ci_low) / 2 / r.var)))}%).`,
+    );
+  const shifted = rows.filter(
+    (r) =>
+      r.mu_kind === 'constant' &&
+      r.scaling === 'sqrt_d' &&
+      r.sigma === sigma &&
+      r.mu_m === Math.max(...rows.filter((x) => x.mu_kind === 'constant').map((x) => x.mu_m ?? 0)),
+  );
   if (shifted.length >= 3) {
-    const f = logLogSlope(shifted.map((r) => r.d), shifted.map((r) => r.mean));
-    out.push(`√d fixes only the zero-mean case: with mu = ${shifted[0]!.mu_m}·1 the scaled mean still grows like d^${g3(f.slope)} ± ${g3(f.slopeSe)} (theory m²·√d).`);
+    const f = logLogSlope(
+      shifted.map((r) => r.d),
+      shifted.map((r) => r.mean),
+    );
+    out.push(
+      `√d fixes only the zero-mean case: with mu = ${shifted[0]!.mu_m}·1 the scaled mean still grows like d^${g3(f.slope)} ± ${g3(f.slopeSe)} (theory m²·√d).`,
+    );
   }
   const random = rows.filter((r) => r.mu_kind === 'random' && r.scaling === 'none');
-  if (random.length) out.push(`A random mu of norm ${g3(random[0]!.mu_norm)} keeps E[q·k] at ‖mu‖² = ${g3(random[0]!.mu_norm ** 2)}: ${span(random.map((r) => r.mean))} at every d (not d·mu²).`);
+  if (random.length)
+    out.push(
+      `A random mu of norm ${g3(random[0]!.mu_norm)} keeps E[q·k] at ‖mu‖² = ${g3(random[0]!.mu_norm ** 2)}: ${span(random.map((r) => r.mean))} at every d (not d·mu²).`,
+    );
   const z = rows.map((r) => Math.abs(r.z_var));
-  if (z.length) out.push(`Every estimate is within ${g3(Math.max(...z))} standard errors of the closed form (${rows.length} points).`);
+  if (z.length)
+    out.push(
+      `Every estimate is within ${g3(Math.max(...z))} standard errors of the closed form (${rows.length} points).`,
+    );
   return out;
 }
 
@@ -120,31 +173,36 @@ export const qkVariance = defineSimulation({
     const theoryVar = (d * sigma ** 4 + 2 * sigma ** 2 * muSq) * scale * scale;
     const ci = (est: number, se: number, level: number) => normalInterval(est, se, level);
     const [mean95, mean99, var95, var99] = [
-      ci(m.mean, m.meanSe, 0.95), ci(m.mean, m.meanSe, 0.99), ci(m.variance, m.varianceSe, 0.95), ci(m.variance, m.varianceSe, 0.99),
+      ci(m.mean, m.meanSe, 0.95),
+      ci(m.mean, m.meanSe, 0.99),
+      ci(m.variance, m.varianceSe, 0.95),
+      ci(m.variance, m.varianceSe, 0.99),
     ];
-    return [{
-      d,
-      sigma,
-      mu_kind: params.mu.kind,
-      mu_m: params.mu.kind === 'constant' ? params.mu.m : null,
-      mu_norm: Math.sqrt(muSq),
-      scaling,
-      trials,
-      mean: m.mean,
-      mean_ci_low: mean95.low,
-      mean_ci_high: mean95.high,
-      mean_ci99_low: mean99.low,
-      mean_ci99_high: mean99.high,
-      var: m.variance,
-      var_ci_low: var95.low,
-      var_ci_high: var95.high,
-      var_ci99_low: var99.low,
-      var_ci99_high: var99.high,
-      theory_mean: theoryMean,
-      theory_var: theoryVar,
-      z_mean: zScore(m.mean, theoryMean, m.meanSe),
-      z_var: zScore(m.variance, theoryVar, m.varianceSe),
-      time_ms: ctx.now() - t0,
-    }];
+    return [
+      {
+        d,
+        sigma,
+        mu_kind: params.mu.kind,
+        mu_m: params.mu.kind === 'constant' ? params.mu.m : null,
+        mu_norm: Math.sqrt(muSq),
+        scaling,
+        trials,
+        mean: m.mean,
+        mean_ci_low: mean95.low,
+        mean_ci_high: mean95.high,
+        mean_ci99_low: mean99.low,
+        mean_ci99_high: mean99.high,
+        var: m.variance,
+        var_ci_low: var95.low,
+        var_ci_high: var95.high,
+        var_ci99_low: var99.low,
+        var_ci99_high: var99.high,
+        theory_mean: theoryMean,
+        theory_var: theoryVar,
+        z_mean: zScore(m.mean, theoryMean, m.meanSe),
+        z_var: zScore(m.variance, theoryVar, m.varianceSe),
+        time_ms: ctx.now() - t0,
+      },
+    ];
   },
 });

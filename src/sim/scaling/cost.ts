@@ -109,13 +109,15 @@ export function predictedBytes(p: CostPoint): number | null {
  * causal (GroupQueryAttention) also its present K and V, 4(3D + 3M). Measured with the memory probe at D = M = 64
  * (1024 and 1536 per row; the constant part is the kernel's per-thread tiles).
  */
-export const flashBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M'>): number => 4 * (p.causal ? 3 : 2) * (p.D + p.M);
+export const flashBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M'>): number =>
+  4 * (p.causal ? 3 : 2) * (p.D + p.M);
 
 /**
  * Bytes per row of the linear form on onnx (the b of a + b·N in `predictedBytes`): Qᵀ, Kᵀ, V and the output, and when
  * causal the chunks' partial results kept until the final Concat.
  */
-export const linearBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M' | 'F'>): number => 4 * (2 * p.M + 1 + 2 * p.D + (p.causal ? 2 * (p.M + 1) + p.F / 5 : 0));
+export const linearBytesPerRow = (p: Pick<CostPoint, 'causal' | 'D' | 'M' | 'F'>): number =>
+  4 * (2 * p.M + 1 + 2 * p.D + (p.causal ? 2 * (p.M + 1) + p.F / 5 : 0));
 
 /**
  * Predicted ms of one call: FLOPs at the engine's rate on the reference machine (2 cores: onnx about 45 GFLOP/s,

@@ -23,11 +23,21 @@ export interface PreparedCall {
  * Prepare a call of `shape` (random features R = 0 for the methods without them) on inputs `x`. `file`: the model
  * file of a method from `settings.methods`, which stands for the graph (its shape's method is then ignored).
  */
-export async function prepareCall(ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>, shape: GraphCall, x: SharedInputs, file?: string): Promise<PreparedCall> {
+export async function prepareCall(
+  ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>,
+  shape: GraphCall,
+  x: SharedInputs,
+  file?: string,
+): Promise<PreparedCall> {
   return ctx.backend === 'onnx' ? prepareOnnx(ctx, shape, x, file) : prepareTfjs(ctx, shape, x);
 }
 
-async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: GraphCall, x: SharedInputs, file?: string): Promise<PreparedCall> {
+async function prepareOnnx(
+  ctx: Pick<SimContext, 'onnx'>,
+  shape: GraphCall,
+  x: SharedInputs,
+  file?: string,
+): Promise<PreparedCall> {
   const { engine, probe } = await ctx.onnx();
   const model = file ?? attentionGraph(shape);
   const session = await engine.session(model);
@@ -40,21 +50,43 @@ async function prepareOnnx(ctx: Pick<SimContext, 'onnx'>, shape: GraphCall, x: S
   // wrap them, and every call reads them where they lie.
   const data: Record<string, Float32Array> = { Q: x.q.slice(), K: x.k.slice(), V: x.v.slice() };
   const tensor = (name: string, values: Float32Array) => new engine.ort.Tensor('float32', values, dims[name]!);
-  const fixed: Record<string, Ort.Tensor> = Object.fromEntries(names.filter((n) => n !== 'W').map((name) => [name, tensor(name, data[name]!)]));
+  const fixed: Record<string, Ort.Tensor> = Object.fromEntries(
+    names.filter((n) => n !== 'W').map((name) => [name, tensor(name, data[name]!)]),
+  );
   return {
     async run(w) {
       const out = await session.run(w ? { ...fixed, W: tensor('W', w) } : fixed);
       return out[output]!.data as Float32Array;
     },
-    peakBytes: async () => (probe ? probe.peak(model, Object.fromEntries(names.map((name) => [name, dims[name]!])), file ?? `${shape.method}${shape.causal ? ' causal' : ''}`) : null),
+    peakBytes: async () =>
+      probe
+        ? probe.peak(
+            model,
+            Object.fromEntries(names.map((name) => [name, dims[name]!])),
+            file ?? `${shape.method}${shape.causal ? ' causal' : ''}`,
+          )
+        : null,
     release: () => session.release(),
   };
 }
 
-async function prepareTfjs(ctx: Pick<SimContext, 'executor'>, shape: GraphCall, x: SharedInputs): Promise<PreparedCall> {
+async function prepareTfjs(
+  ctx: Pick<SimContext, 'executor'>,
+  shape: GraphCall,
+  x: SharedInputs,
+): Promise<PreparedCall> {
   const exec = await ctx.executor();
   await exec.setInputs(x);
-  const call = (w: Float32Array | null) => ({ method: shape.method, causal: shape.causal, n: shape.n, d: shape.d, m: shape.m, map: featureMap(shape.method, shape.count, w), chunk: shape.chunk, causalChunk: shape.causalChunk });
+  const call = (w: Float32Array | null) => ({
+    method: shape.method,
+    causal: shape.causal,
+    n: shape.n,
+    d: shape.d,
+    m: shape.m,
+    map: featureMap(shape.method, shape.count, w),
+    chunk: shape.chunk,
+    causalChunk: shape.causalChunk,
+  });
   return {
     run: async (w) => (await runMethod(exec, call(w), false)).out,
     peakBytes: async (w) => (await runMethod(exec, call(w), true)).peakBytes,

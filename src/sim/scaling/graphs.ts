@@ -24,7 +24,6 @@ import { causalSoftmaxRows } from './cost.js';
 import type { Method } from './methods.js';
 import { Graph } from '../../engine/onnx/graph.js';
 
-
 export interface GraphCall {
   method: Method;
   causal: boolean;
@@ -56,14 +55,23 @@ export function attentionGraph(c: GraphCall): Uint8Array {
   else if (c.causal) out = causalLinear(g, c, q, k, v);
   else if (c.method === 'quadratic-kernel') {
     const scale = g.floats([c.d ** -0.25]);
-    out = linear(g, c, g.op('Mul', [q, scale]), g.op('Mul', [k, scale]), v, (xT, rows) => quadratic(g, c.d, xT, rows), true);
+    out = linear(
+      g,
+      c,
+      g.op('Mul', [q, scale]),
+      g.op('Mul', [k, scale]),
+      v,
+      (xT, rows) => quadratic(g, c.d, xT, rows),
+      true,
+    );
   } else out = linear(g, c, q, k, v, (xT) => randomFeatures(g, c, xT, w), false);
   g.output(out, 'O', [c.n, c.m]);
   return g.encode();
 }
 
 /** Scaled scores (Q/√D)·Kᵀ: the scale on the N×D side, so that no N×N pass is spent on it. */
-const scores = (g: Graph, c: GraphCall, q: string, kT: string) => g.op('MatMul', [g.op('Mul', [q, g.floats([1 / Math.sqrt(c.d)])]), kT]);
+const scores = (g: Graph, c: GraphCall, q: string, kT: string) =>
+  g.op('MatMul', [g.op('Mul', [q, g.floats([1 / Math.sqrt(c.d)])]), kT]);
 
 function softmax(g: Graph, c: GraphCall, q: string, k: string, v: string): string {
   const kT = g.op('Transpose', [k], { perm: [1, 0] });
@@ -73,7 +81,9 @@ function softmax(g: Graph, c: GraphCall, q: string, k: string, v: string): strin
   const outs = chunks(c.n, rows).map(({ lo, hi }) => {
     const qb = slice(g, q, lo, hi, 0);
     // −∞ strictly above the diagonal, 0 elsewhere (a constant ONNX Runtime folds when the session is made).
-    const bias = g.op('Trilu', [g.op('Expand', [g.floats([-Infinity]), g.ints([hi - lo, hi - lo])]), g.ints([1], [])], { upper: 1 });
+    const bias = g.op('Trilu', [g.op('Expand', [g.floats([-Infinity]), g.ints([hi - lo, hi - lo])]), g.ints([1], [])], {
+      upper: 1,
+    });
     const diagonal = g.op('Add', [scores(g, c, qb, slice(g, kT, lo, hi, 1)), bias]);
     const s = lo === 0 ? diagonal : g.op('Concat', [scores(g, c, qb, slice(g, kT, 0, lo, 1)), diagonal], { axis: 1 });
     return g.op('MatMul', [g.op('Softmax', [s], { axis: -1 }), slice(g, v, 0, hi, 0)]);
@@ -91,17 +101,26 @@ function flash(g: Graph, c: GraphCall, q: string, k: string, v: string): string 
   const bsh = (x: string, width: number) => g.op('Reshape', [x, g.ints([1, c.n, width])]);
   const o = c.causal
     ? // seqlens_k = N − 1 (the last position), total_sequence_length = N; no past: a prompt of N tokens.
-      g.contrib('GroupQueryAttention', [bsh(q, c.d), bsh(k, c.d), bsh(v, c.m), '', '', g.int32s([c.n - 1], [1]), g.int32s([c.n], [])], 3, { num_heads: 1, kv_num_heads: 1 })[0]!
+      g.contrib(
+        'GroupQueryAttention',
+        [bsh(q, c.d), bsh(k, c.d), bsh(v, c.m), '', '', g.int32s([c.n - 1], [1]), g.int32s([c.n], [])],
+        3,
+        { num_heads: 1, kv_num_heads: 1 },
+      )[0]!
     : g.contrib('MultiHeadAttention', [bsh(q, c.d), bsh(k, c.d), bsh(v, c.m)], 1, { num_heads: 1 })[0]!;
   return g.op('Reshape', [o, g.ints([c.n, c.m])]);
 }
 
 /** [V | 1]: the denominators ride along as one more value column. */
-const withOnes = (g: Graph, v: string, rows: number) => g.op('Concat', [v, g.floats(new Float32Array(rows).fill(1), [rows, 1])], { axis: 1 });
+const withOnes = (g: Graph, v: string, rows: number) =>
+  g.op('Concat', [v, g.floats(new Float32Array(rows).fill(1), [rows, 1])], { axis: 1 });
 
 /** Numerators ÷ denominators: the first M columns of R over its last. */
 const divideLast = (g: Graph, r: string, m: number) =>
-  g.op('Div', [g.op('Slice', [r, g.ints([0]), g.ints([m]), g.ints([1])]), g.op('Slice', [r, g.ints([m]), g.ints([m + 1]), g.ints([1])])]);
+  g.op('Div', [
+    g.op('Slice', [r, g.ints([0]), g.ints([m]), g.ints([1])]),
+    g.op('Slice', [r, g.ints([m]), g.ints([m + 1]), g.ints([1])]),
+  ]);
 
 /** (S + 1)² of scaled scores, lower triangle kept when causal. */
 function kernelBlock(g: Graph, s: string, causal: boolean): string {
@@ -121,7 +140,8 @@ function chunks(n: number, rows: number): { lo: number; hi: number }[] {
   return out;
 }
 
-const slice = (g: Graph, x: string, lo: number, hi: number, axis: number) => g.op('Slice', [x, g.ints([lo]), g.ints([hi]), g.ints([axis])]);
+const slice = (g: Graph, x: string, lo: number, hi: number, axis: number) =>
+  g.op('Slice', [x, g.ints([lo]), g.ints([hi]), g.ints([axis])]);
 
 /** φ(xᵀ) for a chunk, xᵀ D × rows: features × rows, in parts (features split across them; Q and K alike). */
 type Featurize = (xT: string, rows: number) => string[];
@@ -150,7 +170,11 @@ function linear(g: Graph, c: GraphCall, q: string, k: string, v: string, phi: Fe
   if (!closed) return out;
   const gram = g.op('Gemm', [k, k], { transA: 1 });
   const keySum2 = g.op('Mul', [g.op('ReduceSum', [k, g.ints([0])], { keepdims: 1 }), g.floats([2])]);
-  const quadratic = g.op('ReduceSum', [g.op('Mul', [q, g.op('Add', [g.op('MatMul', [q, gram]), keySum2])]), g.ints([1])], { keepdims: 1 });
+  const quadratic = g.op(
+    'ReduceSum',
+    [g.op('Mul', [q, g.op('Add', [g.op('MatMul', [q, gram]), keySum2])]), g.ints([1])],
+    { keepdims: 1 },
+  );
   return g.op('Div', [out, g.op('Add', [quadratic, g.floats([c.n])])]);
 }
 
@@ -175,7 +199,9 @@ function causalLinear(g: Graph, c: GraphCall, q: string, k: string, v: string): 
     const kTc = slice(g, kT, lo, hi, 1);
     const vc = slice(g, v1, lo, hi, 0);
     const own = g.op('MatMul', [kernelBlock(g, scores(g, c, slice(g, q, lo, hi, 0), kTc), true), vc]);
-    const past = state.length ? applyState(g, quadratic(g, c.d, g.op('Mul', [slice(g, qT, lo, hi, 1), scale]), rows), state) : '';
+    const past = state.length
+      ? applyState(g, quadratic(g, c.d, g.op('Mul', [slice(g, qT, lo, hi, 1), scale]), rows), state)
+      : '';
     outs.push(divideLast(g, past ? g.op('Add', [own, past]) : own, c.m));
     if (hi === c.n) break;
     const s = quadratic(g, c.d, g.op('Mul', [kTc, scale]), rows).map((f) => g.op('MatMul', [f, vc]));
@@ -210,7 +236,9 @@ function randomFeatures(g: Graph, c: GraphCall, xT: string, w: string): string[]
  */
 function quadratic(g: Graph, d: number, xs: string, rows: number): string[] {
   const x2 = g.op('Mul', [xs, g.floats([Math.SQRT2])]);
-  const parts = [g.op('Concat', [g.floats(new Float32Array(rows).fill(1), [1, rows]), x2, g.op('Mul', [xs, xs])], { axis: 0 })];
+  const parts = [
+    g.op('Concat', [g.floats(new Float32Array(rows).fill(1), [1, rows]), x2, g.op('Mul', [xs, xs])], { axis: 0 }),
+  ];
   const turns = Math.floor((d - 1) / 2);
   if (turns > 0) {
     const rolled = g.op('Gather', [xs, g.ints(rolledRows(d))], { axis: 0 });

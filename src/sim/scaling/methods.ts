@@ -8,7 +8,15 @@ import type { OpArgs } from '../../engine/tfjs/attention.js';
 import type { Executor } from '../../engine/tfjs/executor.js';
 import type { FeatureMap } from '../../tensor/features.js';
 
-export const METHODS = ['softmax', 'flash', 'quadratic-kernel', 'quadratic-kernel-direct', 'rff', 'rff-homework', 'favor'] as const;
+export const METHODS = [
+  'softmax',
+  'flash',
+  'quadratic-kernel',
+  'quadratic-kernel-direct',
+  'rff',
+  'rff-homework',
+  'favor',
+] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface MethodCall {
@@ -52,7 +60,7 @@ export async function runMethod(exec: Executor, c: MethodCall, profile: boolean)
   if (c.causal) {
     if (c.method !== 'quadratic-kernel') throw new Error(`causal ${c.method} is not implemented`);
     // Lane 0 scans the first half; lane 1 first sums the first half's state, then scans the second half from it.
-    const [first, second] = ranges as [typeof ranges[0], typeof ranges[0]];
+    const [first, second] = ranges as [(typeof ranges)[0], (typeof ranges)[0]];
     const [a, b] = await Promise.all([
       exec.run({ op: 'causal', ...first, chunk: c.causalChunk, carry: null }, profile, 0),
       (async () => {

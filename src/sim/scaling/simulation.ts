@@ -15,7 +15,8 @@ import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
 /** Why `flash` does not run on the tfjs engines (the row's skipped_reason). */
-export const FLASH_TFJS = 'flash is ONNX Runtime\'s fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only';
+export const FLASH_TFJS =
+  "flash is ONNX Runtime's fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only";
 
 /**
  * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
@@ -30,22 +31,43 @@ const RANDOM: readonly string[] = ['rff', 'rff-homework', 'favor'];
 function paramsSchema(names: readonly string[]) {
   return z
     .object({
-      method: z.enum(names as [string, ...string[]]).describe('attention method: a built-in, or a name of settings.methods'),
+      method: z
+        .enum(names as [string, ...string[]])
+        .describe('attention method: a built-in, or a name of settings.methods'),
       causal: z.boolean().default(false).describe('mask future keys; @default false'),
-      N: z.number().int().min(2).max(1 << 20).describe('sequence length'),
+      N: z
+        .number()
+        .int()
+        .min(2)
+        .max(1 << 20)
+        .describe('sequence length'),
       D: z.number().int().min(1).max(256).describe('query/key width'),
       M: z.number().int().min(1).max(4096).describe('value width'),
-      D_random: z.number().int().min(1).max(1 << 16).optional().describe('random features (rff, rff-homework, favor only)'),
+      D_random: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 16)
+        .optional()
+        .describe('random features (rff, rff-homework, favor only)'),
     })
     .strict()
     .refine((p) => RANDOM.includes(p.method) === (p.D_random !== undefined), {
       message: 'D_random is required for rff, rff-homework and favor, and only for them',
       path: ['D_random'],
     })
-    .refine((p) => !p.causal || p.method === 'softmax' || p.method === 'flash' || p.method === 'quadratic-kernel' || p.method === 'quadratic-kernel-direct', {
-      message: 'causal is implemented for softmax, flash and the quadratic kernel only',
-      path: ['causal'],
-    })
+    .refine(
+      (p) =>
+        !p.causal ||
+        p.method === 'softmax' ||
+        p.method === 'flash' ||
+        p.method === 'quadratic-kernel' ||
+        p.method === 'quadratic-kernel-direct',
+      {
+        message: 'causal is implemented for softmax, flash and the quadratic kernel only',
+        path: ['causal'],
+      },
+    )
     .refine((p) => !(p.method === 'flash' && p.causal && p.D !== p.M), {
       message: 'causal flash (GroupQueryAttention) needs D = M: one head size for queries, keys and values',
       path: ['M'],
@@ -56,21 +78,79 @@ type Params = z.output<typeof Params>;
 
 const Settings = z
   .object({
-    memory_budget_bytes: z.number().positive().default(2 ** 30).describe('skip points predicted to hold more memory; @default 1 GiB'),
-    time_budget_ms: z.number().positive().default(400).describe('minimum time spent measuring each point; @default 400'),
-    warmup_ms: z.number().nonnegative().default(50).describe('warm-up time before measuring a shape the first time (operator caches, tier-up); later rounds warm up with one call; @default 50'),
+    memory_budget_bytes: z
+      .number()
+      .positive()
+      .default(2 ** 30)
+      .describe('skip points predicted to hold more memory; @default 1 GiB'),
+    time_budget_ms: z
+      .number()
+      .positive()
+      .default(400)
+      .describe('minimum time spent measuring each point; @default 400'),
+    warmup_ms: z
+      .number()
+      .nonnegative()
+      .default(50)
+      .describe(
+        'warm-up time before measuring a shape the first time (operator caches, tier-up); later rounds warm up with one call; @default 50',
+      ),
     min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
-    error_rows: z.number().int().min(1).default(64).describe('query rows compared with the float64 reference; @default 64'),
-    error_draws: z.number().int().min(1).default(16).describe('independent draws of the random features per point (median error reported); @default 16'),
-    chunk_bytes: z.number().int().min(4096).default(2 ** 24).describe('φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, from 64 to 4096, and at least N/128 (a graph has at most 128 chunks); @default 16 MiB'),
-    causal_chunk: z.number().int().min(8).default(256).describe('rows per chunk of the causal prefix sums (at least N/128); @default 256'),
+    error_rows: z
+      .number()
+      .int()
+      .min(1)
+      .default(64)
+      .describe('query rows compared with the float64 reference; @default 64'),
+    error_draws: z
+      .number()
+      .int()
+      .min(1)
+      .default(16)
+      .describe('independent draws of the random features per point (median error reported); @default 16'),
+    chunk_bytes: z
+      .number()
+      .int()
+      .min(4096)
+      .default(2 ** 24)
+      .describe(
+        'φ bytes per chunk of the linear forms (φ is built for one chunk at a time): rows per chunk are the power of two nearest to it, from 64 to 4096, and at least N/128 (a graph has at most 128 chunks); @default 16 MiB',
+      ),
+    causal_chunk: z
+      .number()
+      .int()
+      .min(8)
+      .default(256)
+      .describe('rows per chunk of the causal prefix sums (at least N/128); @default 256'),
     fit_min_N: z.number().int().min(2).default(1024).describe('slopes and classes use N ≥ this; @default 1024'),
-    single_round_ms: z.number().positive().default(100).describe('a point whose call the cost model puts at this many ms or more is timed in the first round only, with all of time_budget_ms and min_samples: later rounds would each make a new session and fault in its arena again (1 GiB for softmax at N = 16384: 0.6 – 2 s a round), and its samples already span a second or more; @default 100'),
-    rounds: z.number().int().min(1).max(20).default(3).describe('timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3'),
-    methods: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits, dashes'), UserMethod).default({}).describe('attention methods from ONNX files: name → { onnx: path relative to the experiment file, exact: softmax | none, flops: expression in N, D, M }; grid methods may use the names'),
+    single_round_ms: z
+      .number()
+      .positive()
+      .default(100)
+      .describe(
+        'a point whose call the cost model puts at this many ms or more is timed in the first round only, with all of time_budget_ms and min_samples: later rounds would each make a new session and fault in its arena again (1 GiB for softmax at N = 16384: 0.6 – 2 s a round), and its samples already span a second or more; @default 100',
+      ),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe(
+        'timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3',
+      ),
+    methods: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits, dashes'), UserMethod)
+      .default({})
+      .describe(
+        'attention methods from ONNX files: name → { onnx: path relative to the experiment file, exact: softmax | none, flops: expression in N, D, M }; grid methods may use the names',
+      ),
   })
   .strict()
-  .refine((s) => Object.keys(s.methods).every((name) => !(METHODS as readonly string[]).includes(name)), { message: `a method from a file cannot take a built-in name (${METHODS.join(', ')})`, path: ['methods'] });
+  .refine((s) => Object.keys(s.methods).every((name) => !(METHODS as readonly string[]).includes(name)), {
+    message: `a method from a file cannot take a built-in name (${METHODS.join(', ')})`,
+    path: ['methods'],
+  });
 type Settings = z.output<typeof Settings>;
 
 /** Directions w of the random features (R × D): w ~ N(0, σ⁻²I) for rff (σ² = √D), N(0, σ²I) for the homework's variant, N(0, I) for FAVOR+. */
@@ -86,12 +166,26 @@ function drawDirections(method: string, d: number, count: number, rng: NormalRng
 /** What the cost formulas need of a point: its shape and the width F of its features. */
 function costPoint(p: Params, settings: Settings, backend: Backend): CostPoint {
   const count = p.D_random ?? 0;
-  const F = p.method === 'favor' ? count : RANDOM.includes(p.method) ? 2 * count : p.method === 'quadratic-kernel' ? quadraticFeatures(p.D) : 0;
+  const F =
+    p.method === 'favor'
+      ? count
+      : RANDOM.includes(p.method)
+        ? 2 * count
+        : p.method === 'quadratic-kernel'
+          ? quadraticFeatures(p.D)
+          : 0;
   const user = settings.methods[p.method];
   return {
-    method: user ? 'user' : (p.method as Method), causal: p.causal, N: p.N, D: p.D, M: p.M, F,
-    causalChunk: chunkRowsFor(p.N, settings.causal_chunk), chunkRows: linearChunkRows(p.N, F, settings.chunk_bytes),
-    engine: backend === 'onnx' ? 'onnx' : 'tfjs', ...(user?.flops ? { flops: user.flops } : {}),
+    method: user ? 'user' : (p.method as Method),
+    causal: p.causal,
+    N: p.N,
+    D: p.D,
+    M: p.M,
+    F,
+    causalChunk: chunkRowsFor(p.N, settings.causal_chunk),
+    chunkRows: linearChunkRows(p.N, F, settings.chunk_bytes),
+    engine: backend === 'onnx' ? 'onnx' : 'tfjs',
+    ...(user?.flops ? { flops: user.flops } : {}),
   };
 }
 
@@ -105,12 +199,12 @@ function methodShapes(points: readonly { params: Params }[]): MethodShapes {
   return out;
 }
 
-
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 export const scaling = defineSimulation({
   kind: 'scaling',
-  summary: 'time and memory of exact softmax attention (materialized, and fused: flash) versus quadratic-kernel linear attention as N grows',
+  summary:
+    'time and memory of exact softmax attention (materialized, and fused: flash) versus quadratic-kernel linear attention as N grows',
   params: Params,
   paramsFor: (settings: Settings) => paramsSchema([...METHODS, ...Object.keys(settings.methods)]),
   settings: Settings,
@@ -121,19 +215,29 @@ export const scaling = defineSimulation({
   row: ScalingRow,
   measuredColumns: ['time_ms', 'time_ci_low', 'time_ci_high', 'samples', 'peak_bytes', 'gflops', 'time_samples_ms'],
   tables: { fits: FITS_COLUMNS },
-  analyse: (rows, settings: Settings) => analyseScaling(rows, settings.fit_min_N, new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax'))),
+  analyse: (rows, settings: Settings) =>
+    analyseScaling(
+      rows,
+      settings.fit_min_N,
+      new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax')),
+    ),
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
-    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx')) return 0;
+    if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx'))
+      return 0;
     // Per round a session (onnx: graph built and planned) and a warm-up and its share of the samples; once, the error
     // calls (one per draw of random features) and on onnx the memory probe's call, in a process of its own.
     const call = callMs(cost);
     const draws = RANDOM.includes(params.method) ? settings.error_draws : 1;
     const onnx = engine === 'onnx';
     const rounds = call >= settings.single_round_ms ? 1 : settings.rounds;
-    return (draws + (onnx ? 1 : 0)) * call + rounds * (onnx ? sessionMs(cost) : 0) + roundsMs(rounds, call, timingWindow(settings));
+    return (
+      (draws + (onnx ? 1 : 0)) * call +
+      rounds * (onnx ? sessionMs(cost) : 0) +
+      roundsMs(rounds, call, timingWindow(settings))
+    );
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
@@ -142,23 +246,54 @@ export const scaling = defineSimulation({
     const predicted = predictedBytes(cost);
     const user = settings.methods[method];
     const row: ScalingRow = {
-      method, causal, N, D, M, C: quadraticFeatures(D), D_random: params.D_random ?? null, features: cost.F || null,
-      time_ms: null, time_ci_low: null, time_ci_high: null, samples: null, peak_bytes: null, predicted_bytes: predicted,
-      flops, gflops: null, max_rel_error: null, rel_error: null, rel_error_ci_low: null, rel_error_ci_high: null, draws: null,
-      skipped_reason: null, time_samples_ms: null,
+      method,
+      causal,
+      N,
+      D,
+      M,
+      C: quadraticFeatures(D),
+      D_random: params.D_random ?? null,
+      features: cost.F || null,
+      time_ms: null,
+      time_ci_low: null,
+      time_ci_high: null,
+      samples: null,
+      peak_bytes: null,
+      predicted_bytes: predicted,
+      flops,
+      gflops: null,
+      max_rel_error: null,
+      rel_error: null,
+      rel_error_ci_low: null,
+      rel_error_ci_high: null,
+      draws: null,
+      skipped_reason: null,
+      time_samples_ms: null,
     };
     if (predicted !== null && predicted > settings.memory_budget_bytes) {
-      return [{ ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` }];
+      return [
+        { ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` },
+      ];
     }
     if (method === 'flash' && ctx.backend !== 'onnx') return [{ ...row, skipped_reason: FLASH_TFJS }];
     // A long call is timed in the first round only (see single_round_ms); later rounds add no samples.
     const single = callMs(cost) >= settings.single_round_ms;
     if (single && round.index > 0) return [{ ...row, time_samples_ms: [] }];
-    if (user && ctx.backend !== 'onnx') throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
+    if (user && ctx.backend !== 'onnx')
+      throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
 
     const x = randomInputs(ctx.rng, N, D, M);
     // A method from a file brings its own graph: the shape's method is then only a placeholder.
-    const shape = { method: (user ? 'softmax' : method) as Method, causal, n: N, d: D, m: M, count: params.D_random ?? 0, chunk: cost.chunkRows, causalChunk: cost.causalChunk };
+    const shape = {
+      method: (user ? 'softmax' : method) as Method,
+      causal,
+      n: N,
+      d: D,
+      m: M,
+      count: params.D_random ?? 0,
+      chunk: cost.chunkRows,
+      causalChunk: cost.causalChunk,
+    };
     const call = await prepareCall(ctx, shape, x, user?.onnx);
     try {
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
@@ -166,7 +301,13 @@ export const scaling = defineSimulation({
       // Errors and peak bytes are deterministic: measured in the first round only, which later rounds just time.
       let measured: Partial<ScalingRow> = {};
       if (round.index === 0) {
-        const exact = user ? (user.exact === 'none' ? null : user.exact) : method.startsWith('quadratic') ? 'quadratic' : 'softmax';
+        const exact = user
+          ? user.exact === 'none'
+            ? null
+            : user.exact
+          : method.startsWith('quadratic')
+            ? 'quadratic'
+            : 'softmax';
         const rows = sampleRows(N, settings.error_rows);
         const ref = exact ? referenceRows(x, exact, causal, rows) : null;
         // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
@@ -209,7 +350,11 @@ export const scaling = defineSimulation({
   },
 });
 
-const timingWindow = (settings: Settings) => ({ timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs: settings.warmup_ms });
+const timingWindow = (settings: Settings) => ({
+  timeMs: settings.time_budget_ms,
+  minSamples: settings.min_samples,
+  warmupMs: settings.warmup_ms,
+});
 
 function timingColumns(t: Timing, flops: number | null): Partial<ScalingRow> {
   return {
@@ -221,5 +366,3 @@ function timingColumns(t: Timing, flops: number | null): Partial<ScalingRow> {
     time_samples_ms: t.samples,
   };
 }
-
-

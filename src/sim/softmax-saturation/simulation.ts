@@ -19,8 +19,18 @@ const RANKS = [1, 2, 4, 8, 16, 32] as const;
 
 const Params = z
   .object({
-    d: z.number().int().min(1).max(1 << 16).describe('dimension of q and k'),
-    n: z.number().int().min(2).max(1 << 20).describe('number of keys'),
+    d: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 16)
+      .describe('dimension of q and k'),
+    n: z
+      .number()
+      .int()
+      .min(2)
+      .max(1 << 20)
+      .describe('number of keys'),
     scaling: z.enum(['none', 'sqrt_d']).default('none').describe('divide q·k by √d; @default none'),
     temperature: z.number().positive().default(1).describe('logits are divided by it; @default 1'),
   })
@@ -28,22 +38,63 @@ const Params = z
 
 const Settings = z
   .object({
-    draws: z.number().int().min(10).default(10000).describe('query draws per point for entropy, weights, Jacobian Frobenius; @default 10000'),
-    spectral_draws: z.number().int().min(1).default(256).describe('draws whose Jacobian spectral norm is solved (O(n) bisection each); @default 256'),
-    grad_draws: z.number().int().min(1).default(8).describe('draws with real K and V for autodiff gradients; @default 8'),
+    draws: z
+      .number()
+      .int()
+      .min(10)
+      .default(10000)
+      .describe('query draws per point for entropy, weights, Jacobian Frobenius; @default 10000'),
+    spectral_draws: z
+      .number()
+      .int()
+      .min(1)
+      .default(256)
+      .describe('draws whose Jacobian spectral norm is solved (O(n) bisection each); @default 256'),
+    grad_draws: z
+      .number()
+      .int()
+      .min(1)
+      .default(8)
+      .describe('draws with real K and V for autodiff gradients; @default 8'),
     value_dim: z.number().int().min(1).default(16).describe('width of the random values V; @default 16'),
   })
   .strict();
 
 const SatRow = z.object({
-  d: z.number(), n: z.number(), scaling: z.string(), temperature: z.number(), draws: z.number(), logit_var: z.number(),
-  entropy: z.number(), entropy_ci_low: z.number(), entropy_ci_high: z.number(), entropy_norm: z.number(), theory_entropy: z.number(), entropy_theory_rel: z.number(),
-  max_weight: z.number(), max_weight_ci_low: z.number(), max_weight_ci_high: z.number(), top2_gap: z.number(), saturated_frac: z.number(),
-  jacobian_fro: z.number(), jacobian_fro_ci_low: z.number(), jacobian_fro_ci_high: z.number(), jacobian_spec: z.number(), jacobian_spec_max: z.number(),
-  grad_q_norm: z.number(), grad_q_ci_low: z.number().nullable(), grad_q_ci_high: z.number().nullable(), grad_k_norm: z.number(),
-  argmax_grad_q_norm: z.number(), argmax_grad_k_norm: z.number(), argmax_grad_v_rows: z.number(),
+  d: z.number(),
+  n: z.number(),
+  scaling: z.string(),
+  temperature: z.number(),
+  draws: z.number(),
+  logit_var: z.number(),
+  entropy: z.number(),
+  entropy_ci_low: z.number(),
+  entropy_ci_high: z.number(),
+  entropy_norm: z.number(),
+  theory_entropy: z.number(),
+  entropy_theory_rel: z.number(),
+  max_weight: z.number(),
+  max_weight_ci_low: z.number(),
+  max_weight_ci_high: z.number(),
+  top2_gap: z.number(),
+  saturated_frac: z.number(),
+  jacobian_fro: z.number(),
+  jacobian_fro_ci_low: z.number(),
+  jacobian_fro_ci_high: z.number(),
+  jacobian_spec: z.number(),
+  jacobian_spec_max: z.number(),
+  grad_q_norm: z.number(),
+  grad_q_ci_low: z.number().nullable(),
+  grad_q_ci_high: z.number().nullable(),
+  grad_k_norm: z.number(),
+  argmax_grad_q_norm: z.number(),
+  argmax_grad_k_norm: z.number(),
+  argmax_grad_v_rows: z.number(),
   /** Mean weight of the r-th largest key (null where r > n). */
-  ...(Object.fromEntries(RANKS.map((r) => [`w${r}`, z.number().nullable()])) as Record<`w${(typeof RANKS)[number]}`, z.ZodNullable<z.ZodNumber>>),
+  ...(Object.fromEntries(RANKS.map((r) => [`w${r}`, z.number().nullable()])) as Record<
+    `w${(typeof RANKS)[number]}`,
+    z.ZodNullable<z.ZodNumber>
+  >),
   time_ms: z.number(),
 });
 type SatRow = z.output<typeof SatRow>;
@@ -54,16 +105,26 @@ const g3 = (v: number) => Number(v.toPrecision(3)).toString();
 function findings(rows: readonly SatRow[]): string[] {
   const out: string[] = [];
   const n = Math.max(...rows.map((r) => r.n));
-  const at = (scaling: string) => rows.filter((r) => r.n === n && r.scaling === scaling && r.temperature === 1).sort((a, b) => a.d - b.d);
+  const at = (scaling: string) =>
+    rows.filter((r) => r.n === n && r.scaling === scaling && r.temperature === 1).sort((a, b) => a.d - b.d);
   const [raw, scaled] = [at('none'), at('sqrt_d')];
   if (raw.length >= 2) {
     const [lo, hi] = [raw[0]!, raw[raw.length - 1]!];
-    out.push(`Unscaled logits (variance d) collapse softmax over n = ${n} keys: entropy falls from ${g3(lo.entropy_norm)} of ln n at d = ${lo.d} to ${g3(hi.entropy_norm)} at d = ${hi.d}, where the largest weight averages ${g3(hi.max_weight)} [${g3(hi.max_weight_ci_low)}, ${g3(hi.max_weight_ci_high)}].`);
-    out.push(`Its Jacobian vanishes with it: ‖J‖_F ${g3(lo.jacobian_fro)} at d = ${lo.d}, ${g3(hi.jacobian_fro)} at d = ${hi.d}; the gradient to q ${g3(lo.grad_q_norm)} → ${g3(hi.grad_q_norm)}.`);
+    out.push(
+      `Unscaled logits (variance d) collapse softmax over n = ${n} keys: entropy falls from ${g3(lo.entropy_norm)} of ln n at d = ${lo.d} to ${g3(hi.entropy_norm)} at d = ${hi.d}, where the largest weight averages ${g3(hi.max_weight)} [${g3(hi.max_weight_ci_low)}, ${g3(hi.max_weight_ci_high)}].`,
+    );
+    out.push(
+      `Its Jacobian vanishes with it: ‖J‖_F ${g3(lo.jacobian_fro)} at d = ${lo.d}, ${g3(hi.jacobian_fro)} at d = ${hi.d}; the gradient to q ${g3(lo.grad_q_norm)} → ${g3(hi.grad_q_norm)}.`,
+    );
   }
-  if (scaled.length >= 2) out.push(`Divided by √d the logits keep variance 1 and the entropy stays at ${g3(Math.min(...scaled.map((r) => r.entropy_norm)))} – ${g3(Math.max(...scaled.map((r) => r.entropy_norm)))} of ln n for every d.`);
+  if (scaled.length >= 2)
+    out.push(
+      `Divided by √d the logits keep variance 1 and the entropy stays at ${g3(Math.min(...scaled.map((r) => r.entropy_norm)))} – ${g3(Math.max(...scaled.map((r) => r.entropy_norm)))} of ln n for every d.`,
+    );
   const zero = rows.every((r) => r.argmax_grad_q_norm === 0 && r.argmax_grad_k_norm === 0);
-  out.push(`Argmax attention's gradients to q and K are ${zero ? 'exactly 0 at every point' : 'not all 0'}; only the selected value row gets a gradient (${Math.max(...rows.map((r) => r.argmax_grad_v_rows))} row).`);
+  out.push(
+    `Argmax attention's gradients to q and K are ${zero ? 'exactly 0 at every point' : 'not all 0'}; only the selected value row gets a gradient (${Math.max(...rows.map((r) => r.argmax_grad_v_rows))} row).`,
+  );
   const spec = Math.max(...rows.map((r) => r.jacobian_spec_max));
   out.push(`‖J‖₂ never exceeds 1/2: the largest spectral norm over all draws is ${spec.toFixed(4)}.`);
   return out;
@@ -153,18 +214,43 @@ export const softmaxSaturation = defineSimulation({
     const gCi = normalInterval(mG.mean, mG.meanSe);
     const logitVar = d * scale * scale;
     const theory = Math.log(n) - logitVar / 2;
-    return [{
-      d, n, scaling, temperature, draws, logit_var: logitVar,
-      entropy: mH.mean, entropy_ci_low: hCi.low, entropy_ci_high: hCi.high, entropy_norm: mH.mean / Math.log(n),
-      theory_entropy: theory, entropy_theory_rel: mH.mean / theory - 1,
-      max_weight: mW.mean, max_weight_ci_low: wCi.low, max_weight_ci_high: wCi.high,
-      top2_gap: gap / draws, saturated_frac: saturated / draws,
-      jacobian_fro: mF.mean, jacobian_fro_ci_low: fCi.low, jacobian_fro_ci_high: fCi.high,
-      jacobian_spec: spec / Math.min(draws, settings.spectral_draws), jacobian_spec_max: specMax,
-      grad_q_norm: mG.mean, grad_q_ci_low: gradQ.length > 1 ? gCi.low : null, grad_q_ci_high: gradQ.length > 1 ? gCi.high : null, grad_k_norm: grads.k,
-      argmax_grad_q_norm: grads.aq, argmax_grad_k_norm: grads.ak, argmax_grad_v_rows: grads.avRows,
-      ...(Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])) as Record<`w${(typeof RANKS)[number]}`, number | null>),
-      time_ms: ctx.now() - t0,
-    }];
+    return [
+      {
+        d,
+        n,
+        scaling,
+        temperature,
+        draws,
+        logit_var: logitVar,
+        entropy: mH.mean,
+        entropy_ci_low: hCi.low,
+        entropy_ci_high: hCi.high,
+        entropy_norm: mH.mean / Math.log(n),
+        theory_entropy: theory,
+        entropy_theory_rel: mH.mean / theory - 1,
+        max_weight: mW.mean,
+        max_weight_ci_low: wCi.low,
+        max_weight_ci_high: wCi.high,
+        top2_gap: gap / draws,
+        saturated_frac: saturated / draws,
+        jacobian_fro: mF.mean,
+        jacobian_fro_ci_low: fCi.low,
+        jacobian_fro_ci_high: fCi.high,
+        jacobian_spec: spec / Math.min(draws, settings.spectral_draws),
+        jacobian_spec_max: specMax,
+        grad_q_norm: mG.mean,
+        grad_q_ci_low: gradQ.length > 1 ? gCi.low : null,
+        grad_q_ci_high: gradQ.length > 1 ? gCi.high : null,
+        grad_k_norm: grads.k,
+        argmax_grad_q_norm: grads.aq,
+        argmax_grad_k_norm: grads.ak,
+        argmax_grad_v_rows: grads.avRows,
+        ...(Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])) as Record<
+          `w${(typeof RANKS)[number]}`,
+          number | null
+        >),
+        time_ms: ctx.now() - t0,
+      },
+    ];
   },
 });
