@@ -119,7 +119,14 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     const target = positionals[0];
     if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
     if (target === 'merge') return await merge(positionals.slice(1), values, rawArgs, io);
-    const overrides: Overrides = { quick: Boolean(values.quick), seed: parseSeed(values.seed), sets: values.set ?? [] };
+    // Paths in --set are the user's: relative to where they typed the command (npm run moves to the package root).
+    const cwd = process.env['INIT_CWD'] ?? process.cwd();
+    const overrides: Overrides = {
+      quick: Boolean(values.quick),
+      seed: parseSeed(values.seed),
+      sets: values.set ?? [],
+      cwd,
+    };
     const requestedBackend = parseBackend(values.backend);
     const workers = parseJobs(values.jobs);
     const shard = parseShard(values.shard);
@@ -130,7 +137,8 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     const jobs: ResolvedExperiment[] = [];
     for (const n of names) jobs.push(resolveExperiment(await loadExperiment(resolveExperimentFile(n)), overrides));
     // Checks that load the files an experiment names (models), still before anything is written.
-    for (const r of jobs) await r.sim.prepare?.(r.settings, r.points, (path) => r.locator.at(path));
+    for (const r of jobs) await r.sim.prepare?.(r.settings, r.points, (path) => r.where.at(path));
+    for (const r of jobs) for (const note of r.overrideNotes) io.stderr.write(`${note}\n`);
     const backends = new Map<string, SelectedBackend>();
     const backendOf = (r: ResolvedExperiment) => backends.get((r.sim.engines ?? TFJS_BACKENDS).join())!;
     for (const r of jobs) {

@@ -51,6 +51,8 @@ export const msg = {
   gridUnknownParam: (key: string, allowed: readonly string[]) =>
     `grid: unknown parameter ${show(key)}${didYouMean(key, allowed)}; parameters of this simulation: ${list(allowed)}`,
   gridMissingParam: (key: string) => `grid: parameter ${show(key)} has no values and no default; add grid.${key}`,
+  gridAxesDropped: (path: string, keys: readonly string[], sets: readonly string[], points: number, again: number) =>
+    `note: ${path}: ${keys.join(', ')} dropped from ${points} point${points === 1 ? '' : 's'} where ${keys.length === 1 ? 'it no longer applies' : 'they no longer apply'} after ${sets.map((s) => `--set ${s}`).join(' ')}${again ? `; ${again} of them now coincide with earlier points and run once` : ''}`,
   gridPointInvalid: (path: string, point: string, detail: string) =>
     `${path}: the point ${point} is not allowed: ${detail}`,
   zipUnknown: (key: string) => `zip: ${show(key)} is not a grid parameter`,
@@ -125,6 +127,8 @@ export const msg = {
     `simulation module ${file} changed while the run was going (its content hash differs from the run's); rerun to start a new run`,
   fileMissing: (key: string, file: string) =>
     `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
+  setFileMissing: (key: string, file: string, cwd: string) =>
+    `${key}: file ${file} does not exist (a path given by --set is relative to the directory the command ran in, ${cwd})`,
   modelNotOnnx: (name: string, file: string, detail: string) =>
     `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
   modelContract: (name: string, file: string, found: string, expected: string) =>
@@ -251,6 +255,8 @@ export const msg = {
   // mha-vs-mqa: combinations of the decode step's parameters that do not exist (the grid reports file, line and key)
   decodeQuantizedOnGraph: (dtype: string) =>
     `kv_dtype ${dtype} runs on kernel gqa-op only (GroupQueryAttention dequantizes as it reads; the graph kernel has no quantized product); allowed on kernel graph: float32, float16`,
+  decodeLatentOnly: (key: string, variant: string) =>
+    `${key} describes the latent cache of variant mla, not ${variant}`,
   decodeLatentWithout: (key: string, variant: string) =>
     `${key} describes the latent cache of variant mla, not ${variant}; drop ${key} or set variant: mla`,
   decodeMlaNeeds: () => 'variant mla needs d_latent (the latent width per token and layer, e.g. 512 for DeepSeek-V2)',

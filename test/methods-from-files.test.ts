@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../src/engine/onnx/graph.js';
 import { FITS_COLUMNS } from '../src/sim/scaling/analysis.js';
-import { loadExperiment, sourceHash } from '../src/spec/load.js';
+import { loadExperiment } from '../src/spec/load.js';
+import { resolveExperiment } from '../src/spec/resolve.js';
 import { cli, latestRun, ROOT, tmp } from './helpers.js';
 
 const EXAMPLE = join(ROOT, 'examples/elu-attention');
@@ -195,8 +196,9 @@ describe('methods from ONNX files: bad models are refused before any work (exit 
 
   it('editing a model changes the configuration hash (a new run, not a resume of the old one)', async () => {
     const file = experiment(dir, '    m: { onnx: ./good.onnx }');
-    const before = sourceHash(await loadExperiment(file));
+    const hash = async () => resolveExperiment(await loadExperiment(file), { quick: false, sets: [] }).sourceHash;
+    const before = await hash();
     writeFileSync(join(dir, 'good.onnx'), Buffer.concat([readFileSync(join(dir, 'good.onnx')), Buffer.from([0])]));
-    expect(sourceHash(await loadExperiment(file))).not.toBe(before);
+    expect(await hash()).not.toBe(before);
   });
 });

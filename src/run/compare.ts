@@ -154,6 +154,7 @@ async function labeller(run: StoredRun): Promise<(pointId: string) => string> {
       quick: m.quick,
       sets: m.sets,
       seed: m.seed,
+      ...(m.cwd ? { cwd: m.cwd } : {}),
     });
     const keys = Object.keys(points[0]?.params ?? {});
     const varying = keys.filter((k) => new Set(points.map((p) => canonicalJson(p.params[k]))).size > 1);

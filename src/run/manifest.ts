@@ -14,8 +14,11 @@ export interface Manifest {
   command: string;
   experimentFile: string;
   experimentSha256: string;
-  /** Files the experiment names (model files), with their sha256: part of the configuration hash. */
-  inputs?: { path: string; sha256: string }[];
+  /**
+   * Files the run reads (models, methods, tokenizers), with their sha256 (part of the configuration hash), the
+   * setting that names each and where it was named (the experiment file or a --set).
+   */
+  inputs?: { key?: string; path: string; sha256: string; namedIn?: string }[];
   /** The simulation's module, where it comes from the user's file: part of the configuration hash. */
   simulationModule?: { path: string; sha256: string };
   /** Hash of the effective experiment and backend; an unfinished run with the same hash is resumed. */
@@ -23,6 +26,8 @@ export interface Manifest {
   seed: number;
   quick: boolean;
   sets: string[];
+  /** The directory paths in --set were resolved against (where the command was typed). */
+  cwd?: string;
   git: { commit: string; dirty: boolean } | null;
   /** The engine: name, providing package and, for onnx, its version, execution provider and threads. */
   backend: EngineInfo;

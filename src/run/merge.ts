@@ -118,7 +118,12 @@ export async function mergeShards(
       'MERGE',
       msg.mergeModuleChanged(loaded.module?.path ?? first.simulationModule?.path ?? loaded.file, was, now),
     );
-  const resolved = resolveExperiment(loaded, { quick: first.quick, sets: first.sets, seed: first.seed });
+  const resolved = resolveExperiment(loaded, {
+    quick: first.quick,
+    sets: first.sets,
+    seed: first.seed,
+    ...(first.cwd ? { cwd: first.cwd } : {}),
+  });
   if (configHash(resolved, first.backend.name) !== first.configHash)
     throw new AttnlabError('MERGE', msg.mergeConfig(loaded.file));
   const outRoot = resolve(req.outRoot);

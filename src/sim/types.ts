@@ -171,3 +171,17 @@ export function checkedRows<T extends object>(sim: Pick<Simulation, 'kind' | 'co
   });
   return [...rows];
 }
+
+/**
+ * Issue params for a parameter that does not apply to a point (`d_latent` on a variant without a latent cache):
+ * `ctx.addIssue({ code: 'custom', message, path: [key], params: notApplicable(reason) })`. Where a --set made the
+ * point (`--set variant=[gqa]` over a block of mla), the grid drops the parameter from it, with a note; in the
+ * experiment file it stays an error.
+ */
+export const notApplicable = (reason: string) => ({ notApplicable: reason });
+
+/** The reason of a `notApplicable` issue, or undefined for any other issue. */
+export function notApplicableReason(issue: { code: string; params?: Record<string, unknown> }): string | undefined {
+  const reason = issue.code === 'custom' ? issue.params?.['notApplicable'] : undefined;
+  return typeof reason === 'string' ? reason : undefined;
+}

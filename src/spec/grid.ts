@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
-import type { Simulation } from '../sim/types.js';
+import { notApplicableReason, type Simulation } from '../sim/types.js';
 import { gridBlocks, type Experiment, type GridBlock, type GridValues } from './schema.js';
 import { describeExpected } from './issue.js';
 import { formatPath, type Locator } from './locate.js';
@@ -19,7 +19,12 @@ export interface Point<P = Record<string, unknown>> {
 export interface ExpandedGrid<P = Record<string, unknown>> {
   blocks: Record<string, unknown[]>[];
   points: Point<P>[];
+  /** One line per parameter a --set left without meaning in a block's points, dropped from them. */
+  notes: string[];
 }
+
+/** The grid parameters a --set gave block i, with the --set as typed (none for a grid as the file wrote it). */
+export type SetIn = (block: number) => readonly { key: string; raw: string }[];
 
 /** Largest grid we expand; beyond it a typo (a huge range) is more likely than intent. */
 export const MAX_POINTS = 100_000;
@@ -76,31 +81,51 @@ export function expandValues(key: string, values: GridValues, loc?: SourceLocati
 /**
  * Expand the grid: in each block, the product of its axes, where each zip group is one axis
  * of tuples; axes follow the file's key order, the first varying slowest. Blocks are joined
- * in order; a point that two blocks both produce is kept once.
+ * in order; a point that two blocks both produce is kept once. In a block a --set changed (`setIn`), a parameter
+ * the file gave but that no longer applies to a point (the simulation says so with `notApplicable`) is dropped
+ * from that point, with a note, instead of failing it.
  */
 export function expandGrid<P extends z.ZodObject>(
   exp: Experiment,
   sim: Simulation<P>,
   where?: Locator,
+  setIn: SetIn = () => [],
 ): ExpandedGrid<z.output<P>> {
   const list = Array.isArray(exp.grid);
   const points: Point<z.output<P>>[] = [];
   const blocks: Record<string, unknown[]>[] = [];
+  const notes: string[] = [];
   const seen = new Set<string>();
   gridBlocks(exp.grid).forEach((block, bi) => {
     const path = list ? ['grid', bi] : ['grid'];
-    const expanded = expandBlock(block, exp.zip, exp.settings, sim, path, where);
+    const set = setIn(bi);
+    const expanded = expandBlock(block, exp.zip, exp.settings, sim, path, where, set);
     blocks.push(expanded.axes);
+    let again = 0;
     for (const params of expanded.points) {
       const id = pointId(params);
-      if (seen.has(id)) continue;
+      if (seen.has(id)) {
+        again++;
+        continue;
+      }
       seen.add(id);
       points.push({ id, index: points.length, params });
       if (points.length > MAX_POINTS)
         throw new AttnlabError('BAD_GRID', msg.gridTooLarge(points.length, MAX_POINTS), where?.at(['grid']));
     }
+    const keys = [...expanded.dropped.keys()];
+    if (keys.length)
+      notes.push(
+        msg.gridAxesDropped(
+          formatPath(path),
+          keys,
+          set.map((s) => s.raw),
+          expanded.droppedPoints,
+          again,
+        ),
+      );
   });
-  return { blocks, points };
+  return { blocks, points, notes };
 }
 
 function expandBlock<P extends z.ZodObject>(
@@ -109,8 +134,15 @@ function expandBlock<P extends z.ZodObject>(
   settings: Record<string, unknown>,
   sim: Simulation<P>,
   path: (string | number)[],
-  where?: Locator,
-): { axes: Record<string, unknown[]>; points: z.output<P>[] } {
+  where: Locator | undefined,
+  set: ReturnType<SetIn>,
+): {
+  axes: Record<string, unknown[]>;
+  points: z.output<P>[];
+  /** Parameters dropped from some points (they no longer apply after a --set), and how many points lost any. */
+  dropped: Set<string>;
+  droppedPoints: number;
+} {
   const paramKeys = Object.keys(sim.params.shape);
   const gridKeys = Object.keys(block).filter((k) => block[k] !== undefined);
   for (const k of gridKeys) {
@@ -146,12 +178,18 @@ function expandBlock<P extends z.ZodObject>(
   if (count > MAX_POINTS) throw new AttnlabError('BAD_GRID', msg.gridTooLarge(count, MAX_POINTS), where?.at(path));
 
   const out: z.output<P>[] = [];
+  const dropped = new Set<string>();
+  let droppedPoints = 0;
+  // Only a parameter the file gave this block, in a block a --set changed, and not one the --set gave itself.
+  const droppable = (k: string) => set.length > 0 && gridKeys.includes(k) && !set.some((s) => s.key === k);
   const idx = axes.map(() => 0);
   const schema = sim.paramsFor?.(settings) ?? sim.params;
   for (let p = 0; p < count; p++) {
     const raw: Record<string, unknown> = {};
     axes.forEach((a, ai) => a.keys.forEach((k, j) => (raw[k] = a.tuples[idx[ai]!]![j])));
-    const parsed = schema.safeParse(raw);
+    const before = Object.keys(raw).length;
+    const parsed = parseDropping(schema, raw, droppable, (key) => dropped.add(key));
+    if (Object.keys(raw).length < before) droppedPoints++;
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const key = String(issue.path[0] ?? '');
@@ -168,12 +206,30 @@ function expandBlock<P extends z.ZodObject>(
         where?.at([...path, key]),
       );
     }
-    out.push(parsed.data);
+    out.push(parsed.data as z.output<P>);
     for (let ai = axes.length - 1; ai >= 0; ai--) {
       idx[ai]! += 1;
       if (idx[ai]! < axes[ai]!.tuples.length) break;
       idx[ai] = 0;
     }
   }
-  return { axes: Object.fromEntries(lists), points: out };
+  return { axes: Object.fromEntries(lists), points: out, dropped, droppedPoints };
+}
+
+/** Parse a point, dropping (from `raw`) each droppable parameter the schema says does not apply to it. */
+function parseDropping<P extends z.ZodType>(
+  schema: P,
+  raw: Record<string, unknown>,
+  droppable: (key: string) => boolean,
+  onDrop: (key: string) => void,
+): ReturnType<P['safeParse']> {
+  for (;;) {
+    const parsed = schema.safeParse(raw) as ReturnType<P['safeParse']>;
+    const issue = parsed.success ? undefined : parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const reason = issue ? notApplicableReason(issue as { code: string; params?: Record<string, unknown> }) : undefined;
+    if (reason === undefined || !(key in raw) || !droppable(key)) return parsed;
+    delete raw[key];
+    onDrop(key);
+  }
 }

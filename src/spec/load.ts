@@ -27,14 +27,14 @@ export interface LoadedExperiment<
   experiment: Experiment;
   sim: Simulation<P, S, R>;
   locator: Locator;
-  /** Files the settings name (model files), resolved against the experiment file's folder, with their sha256. */
-  inputs: { path: string; sha256: string }[];
   /** The simulation's module, where it comes from the user's file (`simulation: ./my-sim.ts`). */
   module?: ModuleSource;
 }
 
-/** What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and every file it names. */
-export function sourceHash(l: Pick<LoadedExperiment, 'sha256' | 'inputs' | 'module'>): string {
+/** What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and every file it reads. */
+export function sourceHash(
+  l: Pick<LoadedExperiment, 'sha256' | 'module'> & { inputs: readonly { sha256: string }[] },
+): string {
   // Inputs by content only: where they lie is no part of what a run computes (see configHash).
   const parts = [...(l.module ? [`module:${l.module.sha256}`] : []), ...l.inputs.map((i) => `input:${i.sha256}`)];
   return parts.length
@@ -103,7 +103,6 @@ export async function parseExperiment(text: string, file: string): Promise<Loade
     );
 
   const experiment = validate(experimentSchema(sim, fromFile ? (kind as string) : sim.kind), data, locator);
-  const inputs = resolveFiles(experiment, sim, dirname(file), locator);
   checkSemantics(experiment, sim, locator);
   return {
     file,
@@ -111,29 +110,8 @@ export async function parseExperiment(text: string, file: string): Promise<Loade
     experiment,
     sim,
     locator,
-    inputs,
     ...(fromFile ? { module: fromFile.source } : {}),
   };
-}
-
-/** The files the settings name: each resolved (in place) against `dir`, checked to exist, and hashed. */
-function resolveFiles(exp: Experiment, sim: Simulation, dir: string, locator: Locator): LoadedExperiment['inputs'] {
-  const settings = exp.settings as Record<string, unknown>;
-  return (sim.files?.(settings) ?? []).map((path) => {
-    const parent = path
-      .slice(0, -1)
-      .reduce<Record<string | number, unknown>>((o, k) => o[k] as Record<string | number, unknown>, settings);
-    const key = path.at(-1)!;
-    const full = resolve(dir, String(parent[key]));
-    if (!existsSync(full))
-      throw new AttnlabError(
-        'BAD_MODEL',
-        msg.fileMissing(formatPath(['settings', ...path]), full),
-        locator.at(['settings', ...path]),
-      );
-    parent[key] = full;
-    return { path: full, sha256: createHash('sha256').update(readFileSync(full)).digest('hex') };
-  });
 }
 
 /** Validate with zod, turning its first issue into a located, catalogued error. Used for files and for --set. */

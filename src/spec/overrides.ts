@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Simulation } from '../sim/types.js';
 import { describeExpected, describeSchema } from './issue.js';
 import { validate } from './load.js';
+import type { SetIn } from './grid.js';
 import { Locator, type Path } from './locate.js';
 import { experimentSchema, gridBlocks, overlayGrid, type Experiment, type GridValues } from './schema.js';
 
@@ -14,6 +15,8 @@ export interface Overrides {
   seed?: number | undefined;
   /** Raw `key=value` strings from --set, applied in order after --quick. */
   sets: readonly string[];
+  /** The directory the command was typed in: paths given by --set are relative to it. @default process.cwd() */
+  cwd?: string | undefined;
 }
 
 const TOP_LEVEL = ['seed', 'replicates'] as const;
@@ -71,23 +74,30 @@ function checkSetValues({ raw, key, value }: ParsedSet, sim: Simulation, params:
 }
 
 /**
- * Where a problem in the overridden experiment points: at the last --set of a key on the problem's
- * path, else at all of them (the file alone was valid, so the combination is at fault).
+ * Where a problem in the overridden experiment points: at the last --set of a key on the problem's path; else, for a
+ * setting no --set touched, at its line in the file; else at all of them (the file alone was valid, so the
+ * combination is at fault).
  */
 class OverrideLocator extends Locator {
   private readonly sets: readonly ParsedSet[];
+  private readonly file_: Locator;
 
-  constructor(sets: readonly ParsedSet[]) {
+  constructor(sets: readonly ParsedSet[], file: Locator) {
     super(sets.map((s) => `--set ${s.raw}`).join(' '));
     this.sets = sets;
+    this.file_ = file;
   }
 
   override at(path: Path, opts: { key?: string | undefined } = {}): SourceLocation {
     const keys = [...path, ...(opts.key !== undefined ? [opts.key] : [])].map(String);
     const last = [...this.sets].reverse().find((s) => keys.includes(s.key));
-    return { file: last ? `--set ${last.raw}` : this.file };
+    if (last) return { file: `--set ${last.raw}` };
+    return path[0] === 'settings' && path.length > 1 ? this.file_.at(path, opts) : { file: this.file };
   }
 }
+
+/** The last --set of a key (its raw `key=value`), or undefined where none set it. */
+export type SetOf = (key: string) => string | undefined;
 
 /**
  * The experiment a command actually runs: --quick, then every --set (in order; a later one wins),
@@ -99,7 +109,7 @@ export function applyOverrides(
   sim: Simulation,
   o: Overrides,
   file: Locator,
-): { experiment: Experiment; where: Locator } {
+): { experiment: Experiment; where: Locator; setOf: SetOf; setIn: SetIn } {
   const schema = experimentSchema(sim, base.simulation);
   let exp: Experiment = structuredClone(base);
   if (o.quick) {
@@ -137,8 +147,11 @@ export function applyOverrides(
       : undefined;
   for (const set of sets) if (set.key in sim.params.shape) checkSetValues(set, sim, widened ?? sim.params.shape);
   // The grid is expanded by the caller: problems in it point at the --set that made them, else at the file.
-  const where = sets.length ? new OverrideLocator(sets) : file;
+  const where = sets.length ? new OverrideLocator(sets, file) : file;
   if (sets.length) exp = validate(schema, exp, where);
   if (o.seed !== undefined) exp = validate(schema, { ...exp, seed: o.seed }, new Locator('--seed'));
-  return { experiment: exp, where };
+  const setOf: SetOf = (key) => [...sets].reverse().find((s) => s.key === key)?.raw;
+  const setIn = (block: number) =>
+    sets.filter((s) => s.key in sim.params.shape && (s.block ?? block) === block).map(({ key, raw }) => ({ key, raw }));
+  return { experiment: exp, where, setOf, setIn };
 }

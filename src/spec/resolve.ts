@@ -5,9 +5,11 @@
  * applies an override or expands a grid again.
  */
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import type { z } from 'zod';
 import type { RowShape, Simulation } from '../sim/types.js';
 import { canonicalJson, expandGrid, type Point } from './grid.js';
+import { resolveInputFiles, type InputFile } from './files.js';
 import { sourceHash, type LoadedExperiment } from './load.js';
 import type { Locator } from './locate.js';
 import type { ModuleSource } from './plugin.js';
@@ -19,14 +21,18 @@ export interface ResolvedExperiment<
   S extends z.ZodObject = z.ZodObject,
   R extends z.ZodObject<RowShape> = z.ZodObject<RowShape>,
 > {
-  /** The experiment file, its sha256, and the files its settings name (resolved, hashed). */
+  /** The experiment file, its sha256, and the files the effective settings name (resolved where named, hashed). */
   readonly file: string;
   readonly sha256: string;
-  readonly inputs: LoadedExperiment['inputs'];
+  readonly inputs: readonly InputFile[];
   /** The simulation's module and its sha256, where it comes from the user's file. */
   readonly module?: ModuleSource;
   /** Where errors about the file point. */
   readonly locator: Locator;
+  /** Where errors about the effective experiment point: a --set where one made the problem, else the file. */
+  readonly where: Locator;
+  /** What the overrides changed beyond what was typed (parameters dropped from grid blocks), one line each. */
+  readonly overrideNotes: readonly string[];
   readonly sim: Simulation<P, S, R>;
   /** The overrides as given, recorded in the manifest and reapplied by nothing. */
   readonly overrides: Readonly<Overrides>;
@@ -45,21 +51,25 @@ export function resolveExperiment<P extends z.ZodObject, S extends z.ZodObject, 
   loaded: LoadedExperiment<P, S, R>,
   overrides: Overrides,
 ): ResolvedExperiment<P, S, R> {
-  const { experiment, where } = applyOverrides(loaded.experiment, loaded.sim, overrides, loaded.locator);
-  const grid = expandGrid(experiment, loaded.sim, where);
+  const { experiment, where, setOf, setIn } = applyOverrides(loaded.experiment, loaded.sim, overrides, loaded.locator);
+  const grid = expandGrid(experiment, loaded.sim, where, setIn);
+  const origins = { file: loaded.file, dir: dirname(loaded.file), cwd: overrides.cwd ?? process.cwd(), setOf };
+  const inputs = resolveInputFiles(experiment.settings as Record<string, unknown>, loaded.sim, origins, loaded.locator);
   return deepFreeze({
     file: loaded.file,
     sha256: loaded.sha256,
-    inputs: loaded.inputs,
+    inputs,
     ...(loaded.module ? { module: loaded.module } : {}),
     locator: loaded.locator,
+    where,
+    overrideNotes: grid.notes,
     sim: loaded.sim,
     overrides: { ...overrides, sets: [...overrides.sets] },
     experiment,
     settings: experiment.settings as z.output<S>,
     blocks: grid.blocks,
     points: grid.points,
-    sourceHash: sourceHash(loaded),
+    sourceHash: sourceHash({ ...loaded, inputs }),
   });
 }
 
@@ -86,12 +96,12 @@ export function configHash(
 }
 
 /** Freeze the plain data of a resolved experiment (not the simulation or locator, which are shared). */
-function deepFreeze<T extends { sim: unknown; locator: unknown }>(r: T): T {
+function deepFreeze<T extends { sim: unknown; locator: unknown; where: unknown }>(r: T): T {
   const freeze = (v: unknown): void => {
     if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
     Object.freeze(v);
     for (const x of Object.values(v)) freeze(x);
   };
-  for (const [k, v] of Object.entries(r)) if (k !== 'sim' && k !== 'locator') freeze(v);
+  for (const [k, v] of Object.entries(r)) if (k !== 'sim' && k !== 'locator' && k !== 'where') freeze(v);
   return Object.freeze(r);
 }

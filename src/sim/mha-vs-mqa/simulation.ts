@@ -15,7 +15,7 @@ import {
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
-import { defineSimulation } from '../types.js';
+import { defineSimulation, notApplicable } from '../types.js';
 import { DecodeRow } from './rows.js';
 
 /**
@@ -81,9 +81,16 @@ const Params = z
   // Combinations that do not exist, with messages from the catalog that name the point's values.
   .superRefine((p, ctx) => {
     const say = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    if (p.d_latent !== undefined && p.variant !== 'mla')
-      say(msg.decodeLatentWithout('d_latent', p.variant), 'd_latent');
-    else if (p.d_rope !== undefined && p.variant !== 'mla') say(msg.decodeLatentWithout('d_rope', p.variant), 'd_rope');
+    // A latent width on another variant does not apply to it: a --set of variant drops it (src/spec/grid.ts).
+    const latent = (key: string) =>
+      ctx.addIssue({
+        code: 'custom',
+        message: msg.decodeLatentWithout(key, p.variant),
+        path: [key],
+        params: notApplicable(msg.decodeLatentOnly(key, p.variant)),
+      });
+    if (p.d_latent !== undefined && p.variant !== 'mla') latent('d_latent');
+    else if (p.d_rope !== undefined && p.variant !== 'mla') latent('d_rope');
     else if (p.kernel === 'graph' && (p.kv_dtype === 'int8' || p.kv_dtype === 'int4'))
       say(msg.decodeQuantizedOnGraph(p.kv_dtype), 'kv_dtype');
     else if ((p.kv_dtype === 'float32' && p.dtype_bytes === 2) || (p.kv_dtype === 'float16' && p.dtype_bytes === 4))
