@@ -35,6 +35,8 @@ export interface CliIo {
   now?: () => number;
   /** Aborted on Ctrl-C: the run stops between points and writes what it has. */
   stop?: AbortSignal;
+  /** Where the user typed the command: paths in --set are relative to it. @default process.cwd() */
+  cwd?: string;
 }
 
 export { EXIT_LOCKED } from './commands.js';
@@ -119,8 +121,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     const target = positionals[0];
     if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
     if (target === 'merge') return await merge(positionals.slice(1), values, rawArgs, io);
-    // Paths in --set are the user's: relative to where they typed the command (npm run moves to the package root).
-    const cwd = process.env['INIT_CWD'] ?? process.cwd();
+    const cwd = io.cwd ?? process.cwd();
     const overrides: Overrides = {
       quick: Boolean(values.quick),
       seed: parseSeed(values.seed),
@@ -243,6 +244,8 @@ export async function runMain(): Promise<void> {
       stdout: process.stdout,
       stderr: process.stderr,
       stop: stop.signal,
+      // Paths in --set are the user's: relative to where they typed the command (npm run moves to the package root).
+      cwd: process.env['INIT_CWD'] ?? process.cwd(),
     });
   } catch (e) {
     // A bug, not bad input: say so plainly (an uncaught error would make the wasm runtime print its whole source).

@@ -129,8 +129,8 @@ export const msg = {
     `${key}: file ${file} does not exist (paths are relative to the experiment file)`,
   setFileMissing: (key: string, file: string, cwd: string) =>
     `${key}: file ${file} does not exist (a path given by --set is relative to the directory the command ran in, ${cwd})`,
-  modelNotOnnx: (name: string, file: string, detail: string) =>
-    `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${detail}`,
+  modelNotOnnx: (name: string, file: string, detail: string, looks?: string | null) =>
+    `method ${name}: ${file} is not an ONNX model ONNX Runtime can load: ${looks ? `it is ${looks} (${detail})` : detail}`,
   modelContract: (name: string, file: string, found: string, expected: string) =>
     `method ${name}: ${file} ${found}; expected ${expected}`,
   modelFailed: (name: string, file: string, shape: string, detail: string) =>
@@ -141,8 +141,16 @@ export const msg = {
     `method ${name}: flops ${show(expression)}: ${detail}`,
   // attention-maps: a user's transformer (settings.model) and the probes run through it.
   modelUnreadable: (file: string, detail: string) => `settings.model: ${file} cannot be read: ${detail}`,
-  notOnnx: (file: string, detail: string) =>
-    `settings.model: ${file} is not an ONNX model ONNX Runtime can load (${detail}); expected a file written by torch.onnx.export or onnx.save`,
+  notOnnx: (file: string, detail: string, looks?: string | null) =>
+    `settings.model: ${file} is not an ONNX model ONNX Runtime can load${looks ? `: it is ${looks}` : ''} (${detail}); expected a file written by torch.onnx.export or onnx.save`,
+  looksEmpty: () => 'empty (0 bytes)',
+  looksLfsPointer: () =>
+    'a Git LFS pointer, not the model: the repository was cloned without its LFS files (git lfs install, then git lfs pull)',
+  looksHtml: () => 'an HTML page: the download saved a web page (a login or a blob view) instead of the file',
+  looksZip: () =>
+    'a zip archive, as PyTorch saves a checkpoint (torch.save): export the model with torch.onnx.export instead',
+  looksPickle: () => 'a Python pickle (a PyTorch or NumPy save): export the model with torch.onnx.export instead',
+  looksText: (start: string) => `a text file, beginning ${JSON.stringify(start)}`,
   noIdsInput: (file: string, name: string, inputs: string) =>
     `settings.ids_input: ${file} has no int64 input ${show(name)} of shape [batch, T]; its inputs: ${inputs}. Set ids_input to the name of its token-id input`,
   unknownInput: (file: string, name: string, inputs: string) =>
@@ -167,6 +175,8 @@ export const msg = {
     `settings.attention: tensor ${show(name)} of ${file} has the shape ${dims} at T=${t}; expected [batch, heads, T, T] or [batch·heads, T, T] (attention probabilities)`,
   firstCallFailed: (file: string, t: number, detail: string) =>
     `settings.model: ${file} failed on its first call (one sequence of ${t} tokens): ${detail}`,
+  fixedAxis: (input: string, axis: number, expected: number, fed: string) =>
+    `${input}: axis ${axis} is fixed at ${expected} in this model, and attention-maps feeds ${fed}; export with dynamic_axes={'${input}': {0: 'batch', 1: 'T'}}`,
   fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
   fixedLengthGrid: (file: string, t: number, fixed: number) =>
     `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,

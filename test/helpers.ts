@@ -6,12 +6,16 @@ import { runCli } from '../src/cli.js';
 export const ROOT = join(import.meta.dirname, '..');
 
 /** Run the CLI in-process; returns its exit code and what it wrote. */
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  args: string[],
+  opts: { cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   return { code, stdout, stderr };
 }

@@ -8,9 +8,10 @@
  * Problems a user can cause are thrown as ModelProblem (the settings key they concern and the message), which the
  * simulation turns into a located error.
  */
+import { statSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnx } from '../../engine/onnx/engine.js';
-import { readModelFile } from '../../engine/onnx/model-file.js';
+import { describeNonOnnx, fileStart, readModelFile } from '../../engine/onnx/model-file.js';
 import { NormalRng } from '../../random/normal.js';
 import { msg } from '../../messages.js';
 import { decodeModel, untrainedWeights, softmaxInput, summarize, withOutputs, type ModelSummary } from './graphs.js';
@@ -90,10 +91,21 @@ export function modelSize(file: string): { weights: number; heads: number } | un
   return sizes.get(file);
 }
 
-/** The model opened for inspection, once per process for each file, baseline and option set. */
+/** The file's identity for the cache: a file replaced in place (a new model under the old name) is opened again. */
+function version(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** The model opened for inspection, once per process for each file (as it now is), baseline and option set. */
 export function openModel(o: OpenOptions): Promise<AttentionModel> {
   const key = JSON.stringify([
     o.file,
+    version(o.file),
     o.idsInput,
     o.attention ?? null,
     o.vocab ?? null,
@@ -128,10 +140,13 @@ function surgery(o: OpenOptions) {
   try {
     model = decodeModel(bytes);
   } catch (e) {
-    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
+    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e), describeNonOnnx(bytes.subarray(0, 512))));
   }
   if (!model.graph?.node?.length)
-    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, 'no graph with nodes in it'));
+    throw new ModelProblem(
+      ['settings', 'model'],
+      msg.notOnnx(file, 'no graph with nodes in it', describeNonOnnx(bytes.subarray(0, 512))),
+    );
   const summary = summarize(model);
   const inputsText = summary.inputs.map((i) => `${i.name} (${i.elem} ${dimsText(i.dims)})`).join(', ') || '(none)';
   const ids = summary.inputs.find((i) => i.name === idsInput);
@@ -175,7 +190,8 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   try {
     session = await engine.session(edited);
   } catch (e) {
-    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e)));
+    const start = fileStart(file);
+    throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e), start && describeNonOnnx(start)));
   }
   const ort = engine.ort;
   const batchDim = ids.dims[0];
@@ -229,7 +245,7 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   try {
     probe = await call([Array.from({ length: t0 }, (_, j) => j % vocab)], fetches);
   } catch (e) {
-    throw new ModelProblem(['settings', 'model'], msg.firstCallFailed(file, t0, first(e)));
+    throw new ModelProblem(['settings', 'model'], msg.firstCallFailed(file, t0, explainOrt(e, t0)));
   }
   const seen: string[] = [];
   const kept: Layer[] = [];
@@ -309,6 +325,26 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
       }
     },
   };
+}
+
+/**
+ * ONNX Runtime's message, whole where it names an input's axis and the size it expected (its first line alone says
+ * only "Got invalid dimensions for input: input_ids for the following indices"), followed by what that means here.
+ */
+export function explainOrt(e: unknown, t: number): string {
+  const text = (e instanceof Error ? e.message : String(e)).trim();
+  const input = /invalid dimensions for input: (\S+)/.exec(text)?.[1];
+  const fixed = [...text.matchAll(/index: (\d+) Got: (\d+) Expected: (\d+)/g)];
+  if (input === undefined || !fixed.length) return text.split('\n')[0]!;
+  const whole = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+  const meaning = fixed.map(([, axis, , expected]) =>
+    msg.fixedAxis(input, Number(axis), Number(expected), Number(axis) === 0 ? 'one sequence per call' : `${t} tokens`),
+  );
+  return `${whole} — ${meaning.join('; ')}`;
 }
 
 /** The largest length up to `T` at which the model runs (binary search; the model ran at `low`). */

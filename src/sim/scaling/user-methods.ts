@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
+import { describeNonOnnx, fileStart } from '../../engine/onnx/model-file.js';
 import { evaluateFlops } from '../flops-expression.js';
 
 export const UserMethod = z
@@ -79,7 +80,13 @@ export async function checkMethodFiles(
     try {
       session = await engine.session(m.onnx);
     } catch (e) {
-      throw new AttnlabError('BAD_MODEL', msg.modelNotOnnx(name, m.onnx, (e as Error).message.split('\n')[0]!), where);
+      const start = fileStart(m.onnx);
+      const looks = start && describeNonOnnx(start);
+      throw new AttnlabError(
+        'BAD_MODEL',
+        msg.modelNotOnnx(name, m.onnx, (e as Error).message.split('\n')[0]!, looks),
+        where,
+      );
     }
     try {
       await checkContract(engine, session, name, m.onnx, shapes[name] ?? [], where);
