@@ -44,6 +44,22 @@ All \`--set\`s are applied first (a later one of the same key wins) and the resu
 bad value. The value is YAML: \`--set trials=200000\`, \`--set d=[64,128]\`,
 \`--set 'd={geometric: {from: 8, to: 512}}'\`. A grid parameter applies to every grid block;
 \`--set 'grid[3].D_random=[256]'\` sets it in one block only.
+
+**Over several grid blocks.** Each block takes the override. A parameter the file gave a block that no longer
+applies to some of its points once the \`--set\` is applied is dropped from those points, with a one-line note
+(\`note: grid[3]: d_latent, d_rope dropped from 2 points where they no longer apply after --set variant=[gqa]\`):
+in \`mha-vs-mqa\`, \`d_latent\` and \`d_rope\` once the variant is no longer \`mla\`. Points that then coincide (the
+same parameters, hence the same id) run once, and the note says how many. The simulation decides what "no longer
+applies" means (an issue marked \`notApplicable\` in its parameter schema); anything else that a \`--set\` makes
+invalid stays an error naming that \`--set\`. A parameter the \`--set\` gives itself is never dropped
+(\`--set variant=[gqa] --set d_latent=[512]\` is an error), and in the experiment file itself nothing is dropped.
+
+**Files.** A path given by \`--set\` (\`--set model=other.onnx\`, \`--set 'methods={m: {onnx: m.onnx}}'\`) is relative
+to the directory the command was typed in (under \`npm run\`, npm's \`INIT_CWD\`); a path in the experiment file is
+relative to that file. Either way the file is read, listed in \`manifest.json\`'s \`inputs\` (the setting, the
+absolute path, its sha256 and where it was named) and counted in the configuration hash by its content: a changed
+file starts a new run (a new run id), never a resume of the old one. A file that a \`--set\` replaces is not read and
+need not exist. An error about such a file names the \`--set\`, not a line of the experiment file.
 `;
 
 // Help text is plain prose; escape what markdown would read as HTML or emphasis.

@@ -63,6 +63,53 @@ describe('--set as a whole', () => {
   });
 });
 
+describe('--set over several grid blocks drops the parameters that no longer apply, with a note', () => {
+  const resolved = (sets: string[], quick = true) => resolveExperiment(mha, { quick, sets });
+
+  it("--quick --set variant=[gqa]: the MLA block loses d_latent and d_rope and its points are block 0's", () => {
+    const r = resolved(['variant=[gqa]']);
+    expect(r.overrideNotes).toEqual([msg.gridAxesDropped('grid[3]', ['d_latent', 'd_rope'], ['variant=[gqa]'], 2, 2)]);
+    const points = r.points.map((p) => p.params as Record<string, unknown>);
+    // Quick blocks: 2 kernels × n 256, 2048 (4); int8, int4 at 2048 (2); float16 on 2 kernels (2); MLA's 2, now block
+    // 0's graph points (0 new); the window's 2 kernels × 2 n (4); b = 8 (1): 13, every one gqa, none with a latent.
+    expect(points).toHaveLength(13);
+    expect(points.every((p) => p['variant'] === 'gqa' && !('d_latent' in p) && !('d_rope' in p))).toBe(true);
+  });
+
+  it("LLaMA-2-70B-like sizing: 3 variants × the file's blocks at d = 8192, h = 64, 8 groups, float16", () => {
+    const sets = ['variant=[mha,gqa,mqa]', 'd=[8192]', 'h=[64]', 'groups=8', 'dtype_bytes=[2]'];
+    const r = resolved(sets);
+    expect(r.overrideNotes).toEqual([msg.gridAxesDropped('grid[3]', ['d_latent', 'd_rope'], sets, 6, 6)]);
+    const points = r.points.map((p) => p.params as Record<string, unknown>);
+    // Per variant: block 0's 2 kernels × 2 n (4), int8 and int4 (2), the window's 4, b = 8 (1); block 2 (float16, now
+    // everywhere) and block 3 (MLA, now graph) coincide with block 0: 11 × 3 = 33.
+    expect(points).toHaveLength(33);
+    for (const v of ['mha', 'gqa', 'mqa']) expect(points.filter((p) => p['variant'] === v)).toHaveLength(11);
+    expect(points.every((p) => p['d'] === 8192 && p['h'] === 64 && p['groups'] === 8 && p['dtype_bytes'] === 2)).toBe(
+      true,
+    );
+    // The full grid resolves too: 3 variants × (8 + 4 + 6 + 2), block 2 and 3 once more inside block 0.
+    expect(resolved(sets, false).points).toHaveLength(60);
+  });
+
+  it('a parameter the --set gives itself is never dropped, and the file alone still refuses the combination', () => {
+    const err = (() => {
+      try {
+        resolved(['variant=[gqa]', 'd_latent=[512]']);
+      } catch (e) {
+        if (isAttnlabError(e)) return e.format();
+      }
+      return '';
+    })();
+    expect(err).toContain('error: --set d_latent=[512]: ');
+    expect(err).toContain(msg.decodeLatentWithout('d_latent', 'gqa'));
+    // Without a --set, no block of the file is rewritten: grid[3]'s points keep d_latent.
+    const plain = resolved([]);
+    expect(plain.overrideNotes).toEqual([]);
+    expect(plain.points.filter((p) => (p.params as { d_latent?: number }).d_latent === 512)).toHaveLength(2);
+  });
+});
+
 describe('tests that need system tools', () => {
   it('skip with a reason when the tool is absent, and fail under ATTNLAB_REQUIRE_TOOLS=1', async () => {
     const { hasTool } = await import('./helpers.js');
