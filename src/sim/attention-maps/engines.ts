@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnx } from '../../engine/onnx/engine.js';
 import { describeNonOnnx, fileStart, readModelFile } from '../../engine/onnx/model-file.js';
+import { forwardWeights, recordModelSize } from './cost.js';
 import { NormalRng } from '../../random/normal.js';
 import { msg } from '../../messages.js';
 import { decodeModel, untrainedWeights, softmaxInput, summarize, withOutputs, type ModelSummary } from './graphs.js';
@@ -83,13 +84,6 @@ const DISCOVERY_T = 6;
 const CALL_BYTES = 256 * 2 ** 20;
 
 const cache = new Map<string, Promise<AttentionModel>>();
-/** What the cost model knows of each model opened in this process: float weights, and heads over all layers. */
-const sizes = new Map<string, { weights: number; heads: number }>();
-
-/** The size of a model this process has opened (the run's checks open it before the estimate), or undefined. */
-export function modelSize(file: string): { weights: number; heads: number } | undefined {
-  return sizes.get(file);
-}
 
 /** The file's identity for the cache: a file replaced in place (a new model under the old name) is opened again. */
 function version(file: string): string {
@@ -178,12 +172,13 @@ function surgery(o: OpenOptions) {
     o.permuteSeed === undefined
       ? model
       : untrainedWeights(model, new NormalRng(Uint32Array.of(0x5eed, o.permuteSeed, 1, 2)), o.untrainedStd);
-  return { summary, ids, vocab, layers, fetches, edited: withOutputs(graph, fetches) };
+  const weights = forwardWeights(model, fetches);
+  return { summary, ids, vocab, layers, fetches, weights, edited: withOutputs(graph, fetches) };
 }
 
 async function open(o: OpenOptions): Promise<AttentionModel> {
   const { file } = o;
-  const { summary, ids, vocab, layers, fetches, edited } = surgery(o);
+  const { summary, ids, vocab, layers, fetches, weights, edited } = surgery(o);
   const idsInput = o.idsInput;
   const engine = await loadOnnx();
   let session: Ort.InferenceSession;
@@ -268,7 +263,7 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
   if (!kept.length) throw new ModelProblem(['settings', 'model'], msg.noAttentionShape(file, seen, t0));
   const bytesPerSeq = (t: number) => kept.reduce((a, l) => a + l.heads * t * t * 4 * (l.logits ? 2 : 1), 0);
   const maxBatch = batchDim === 1 ? 1 : Number.MAX_SAFE_INTEGER;
-  sizes.set(file, { weights: summary.weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
+  recordModelSize(file, { forwardWeights: weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
   const names = [...new Set(kept.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
 
   const each: AttentionModel['each'] = async (seqs, use) => {
