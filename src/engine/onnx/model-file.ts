@@ -1,9 +1,19 @@
 /** A user's model file, read once as bytes (attention-maps edits a copy of its graph in memory, never the file). */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { msg } from '../../messages.js';
 
 export function readModelFile(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
+}
+
+/** A file's identity for a cache of opened models: a file replaced in place (a new model, the old name) differs. */
+export function fileVersion(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /** The first bytes of a file (enough to tell what it is), or null where it cannot be read. */
@@ -33,7 +43,8 @@ export function describeNonOnnx(start: Uint8Array): string | null {
   if (/^\s*<(!doctype html|html|head|body)\b/i.test(text)) return msg.looksHtml();
   if (start[0] === 0x50 && start[1] === 0x4b && start[2] === 0x03 && start[3] === 0x04) return msg.looksZip();
   if (start[0] === 0x80 && start.length > 1 && start[1]! >= 2 && start[1]! <= 5) return msg.looksPickle();
-  // Text: no control characters other than tab, newline and carriage return, and no replacement characters.
-  if (!/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text)) return msg.looksText(text.trim().split('\n')[0]!.slice(0, 40));
+  // Text: no control bytes other than tab, newline, vertical tab, form feed and carriage return, and valid UTF-8.
+  const control = start.some((b) => b < 9 || (b > 13 && b < 32));
+  if (!control && !text.includes('\ufffd')) return msg.looksText(text.trim().split('\n')[0]!.slice(0, 40));
   return null;
 }

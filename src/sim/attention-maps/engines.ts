@@ -8,10 +8,9 @@
  * Problems a user can cause are thrown as ModelProblem (the settings key they concern and the message), which the
  * simulation turns into a located error.
  */
-import { statSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnx } from '../../engine/onnx/engine.js';
-import { describeNonOnnx, fileStart, readModelFile } from '../../engine/onnx/model-file.js';
+import { describeNonOnnx, fileStart, fileVersion, readModelFile } from '../../engine/onnx/model-file.js';
 import { forwardWeights, recordModelSize } from './cost.js';
 import { NormalRng } from '../../random/normal.js';
 import { msg } from '../../messages.js';
@@ -85,21 +84,11 @@ const CALL_BYTES = 256 * 2 ** 20;
 
 const cache = new Map<string, Promise<AttentionModel>>();
 
-/** The file's identity for the cache: a file replaced in place (a new model under the old name) is opened again. */
-function version(file: string): string {
-  try {
-    const s = statSync(file);
-    return `${s.size}:${s.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
-
 /** The model opened for inspection, once per process for each file (as it now is), baseline and option set. */
 export function openModel(o: OpenOptions): Promise<AttentionModel> {
   const key = JSON.stringify([
     o.file,
-    version(o.file),
+    fileVersion(o.file),
     o.idsInput,
     o.attention ?? null,
     o.vocab ?? null,
