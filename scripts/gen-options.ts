@@ -48,7 +48,8 @@ bad value. The value is YAML: \`--set trials=200000\`, \`--set d=[64,128]\`,
 **Over several grid blocks.** Each block takes the override. A parameter the file gave a block that no longer
 applies to some of its points once the \`--set\` is applied is dropped from those points, with a one-line note
 (\`note: grid[3]: d_latent, d_rope dropped from 2 points where they no longer apply after --set variant=[gqa]\`):
-in \`mha-vs-mqa\`, \`d_latent\` and \`d_rope\` once the variant is no longer \`mla\`. Points that then coincide (the
+in \`mha-vs-mqa\`, \`d_latent\` and \`d_rope\` once the variant is no longer \`mla\`, and an int8 or int4 \`kv_dtype\`
+once the kernel is \`graph\` (it has no quantized product). Points that then coincide (the
 same parameters, hence the same id) run once, and the note says how many. The simulation decides what "no longer
 applies" means (an issue marked \`notApplicable\` in its parameter schema); anything else that a \`--set\` makes
 invalid stays an error naming that \`--set\`. A parameter the \`--set\` gives itself is never dropped

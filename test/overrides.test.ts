@@ -92,6 +92,15 @@ describe('--set over several grid blocks drops the parameters that no longer app
     expect(resolved(sets, false).points).toHaveLength(60);
   });
 
+  it('--set kernel=[graph]: the quantized block loses kv_dtype (no quantized product on the graph) and joins block 0', () => {
+    const r = resolved(['kernel=[graph]']);
+    expect(r.overrideNotes).toEqual([msg.gridAxesDropped('grid[1]', ['kv_dtype'], ['kernel=[graph]'], 6, 6)]);
+    const points = r.points.map((p) => p.params as Record<string, unknown>);
+    expect(points.every((p) => p['kernel'] === 'graph' && p['kv_dtype'] === undefined)).toBe(true);
+    // Per variant: block 0's 2 n, block 2's float16 point, the window's 2 n, b = 8: 6; MLA's 2 points: 20.
+    expect(points).toHaveLength(20);
+  });
+
   it('a parameter the --set gives itself is never dropped, and the file alone still refuses the combination', () => {
     const err = (() => {
       try {

@@ -81,18 +81,15 @@ const Params = z
   // Combinations that do not exist, with messages from the catalog that name the point's values.
   .superRefine((p, ctx) => {
     const say = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    // A latent width on another variant does not apply to it: a --set of variant drops it (src/spec/grid.ts).
+    // A parameter of another variant or kernel does not apply to this point: a --set that made it drops it (grid.ts).
+    const moot = (message: string, path: string, reason: string) =>
+      ctx.addIssue({ code: 'custom', message, path: [path], params: notApplicable(reason) });
     const latent = (key: string) =>
-      ctx.addIssue({
-        code: 'custom',
-        message: msg.decodeLatentWithout(key, p.variant),
-        path: [key],
-        params: notApplicable(msg.decodeLatentOnly(key, p.variant)),
-      });
+      moot(msg.decodeLatentWithout(key, p.variant), key, msg.decodeLatentOnly(key, p.variant));
     if (p.d_latent !== undefined && p.variant !== 'mla') latent('d_latent');
     else if (p.d_rope !== undefined && p.variant !== 'mla') latent('d_rope');
     else if (p.kernel === 'graph' && (p.kv_dtype === 'int8' || p.kv_dtype === 'int4'))
-      say(msg.decodeQuantizedOnGraph(p.kv_dtype), 'kv_dtype');
+      moot(msg.decodeQuantizedOnGraph(p.kv_dtype), 'kv_dtype', msg.decodeQuantizedOnGraph(p.kv_dtype));
     else if ((p.kv_dtype === 'float32' && p.dtype_bytes === 2) || (p.kv_dtype === 'float16' && p.dtype_bytes === 4))
       say(msg.decodeKvDtype(p.kv_dtype, p.dtype_bytes), 'kv_dtype');
     else if ((p.kv_dtype === 'int8' || p.kv_dtype === 'int4') && !isQuantHead(p.d / p.h))
