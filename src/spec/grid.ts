@@ -190,22 +190,7 @@ function expandBlock<P extends z.ZodObject>(
     const before = Object.keys(raw).length;
     const parsed = parseDropping(schema, raw, droppable, (key) => dropped.add(key));
     if (Object.keys(raw).length < before) droppedPoints++;
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const key = String(issue.path[0] ?? '');
-      if (issue.code === 'custom')
-        throw new AttnlabError(
-          'BAD_GRID',
-          msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message),
-          where?.at([...path, ...issue.path.map(String)]),
-        );
-      if (!(key in raw)) throw new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
-      throw new AttnlabError(
-        'BAD_GRID',
-        msg.wrongValue(`${formatPath(path)}.${key}`, raw[key], describeExpected(issue)),
-        where?.at([...path, key]),
-      );
-    }
+    if (!parsed.success) throw pointError(parsed.error.issues[0]!, raw, path, where);
     out.push(parsed.data as z.output<P>);
     for (let ai = axes.length - 1; ai >= 0; ai--) {
       idx[ai]! += 1;
@@ -214,6 +199,28 @@ function expandBlock<P extends z.ZodObject>(
     }
   }
   return { axes: Object.fromEntries(lists), points: out, dropped, droppedPoints };
+}
+
+/** The error of a point its schema refuses, located at the parameter the issue names. */
+function pointError(
+  issue: z.core.$ZodIssue,
+  raw: Record<string, unknown>,
+  path: (string | number)[],
+  where: Locator | undefined,
+): AttnlabError {
+  const key = String(issue.path[0] ?? '');
+  if (issue.code === 'custom')
+    return new AttnlabError(
+      'BAD_GRID',
+      msg.gridPointInvalid(formatPath(path), canonicalJson(raw), issue.message),
+      where?.at([...path, ...issue.path.map(String)]),
+    );
+  if (!(key in raw)) return new AttnlabError('BAD_GRID', msg.gridMissingParam(key), where?.at(path));
+  return new AttnlabError(
+    'BAD_GRID',
+    msg.wrongValue(`${formatPath(path)}.${key}`, raw[key], describeExpected(issue)),
+    where?.at([...path, key]),
+  );
 }
 
 /** Parse a point, dropping (from `raw`) each droppable parameter the schema says does not apply to it. */
