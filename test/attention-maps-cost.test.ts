@@ -11,7 +11,7 @@ import { openModel } from '../src/sim/attention-maps/engines.js';
 import { ROOT } from './helpers.js';
 
 describe('the weights of the forward pass', () => {
-  it('counts each MatMul weight upstream of the attention once per use; not the embedding, not what no output needs', () => {
+  it('counts MatMul weights upstream of the attention, once per use; not the embedding, nor what no output needs', () => {
     const g = new Graph('w');
     const x = g.op('Gather', [g.floats(new Array(10 * 4).fill(0.1), [10, 4]), g.input('input_ids', [1, 'T'], 'int64')]);
     const w1 = g.floats(new Array(4 * 8).fill(0.1), [4, 8]);

@@ -31,7 +31,10 @@ export interface LoadedExperiment<
   module?: ModuleSource;
 }
 
-/** What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and every file it reads. */
+/**
+ * What a run's configuration hash takes from the files: the experiment file's bytes, the simulation's module and
+ * every file it reads (by content).
+ */
 export function sourceHash(
   l: Pick<LoadedExperiment, 'sha256' | 'module'> & { inputs: readonly { sha256: string }[] },
 ): string {

@@ -16,9 +16,9 @@ export interface ModelSize {
 
 /**
  * Fitted on the 2-core AMD EPYC reference machine (docs/experiments/attention-maps.md, Speed): a point's time per
- * model is FIXED_MS + 2·weights·T·sequences ÷ FORWARD_GFLOPS + heads·T²·sequences·ENTRY_NS, where heads counts every
- * layer's; the example's points (its maps dominate) give the first and last, the GPT-2-shaped model at T = 128 (its
- * linear layers dominate) the rate.
+ * model is FIXED_MS + 2·weights·T·sequences ÷ FORWARD_GFLOPS + heads·T²·sequences·ENTRY_NS, where heads counts
+ * every layer's; the example's points (its maps dominate) give the first and last, the GPT-2-shaped model at
+ * T = 128 (its linear layers dominate) the rate.
  */
 const FIXED_MS = 110;
 const FORWARD_GFLOPS = 85;
