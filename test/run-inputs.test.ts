@@ -84,6 +84,11 @@ describe('a model named by --set is the one that runs, is recorded and decides r
       },
     ]);
     expect(m.cwd).toBe(work);
+    // The report's provenance says the same.
+    const report = readFileSync(join(latestRun(out, 'bound'), 'report.html'), 'utf8');
+    expect(report).toContain(
+      `${join(work, 'swap.onnx')} (sha256 ${sha(PLANTED).slice(0, 16)}…, named in --set model=swap.onnx)`,
+    );
   });
 
   it('interrupted, then rerun with the same file: resumes (control)', async () => {

@@ -140,6 +140,13 @@ ${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates
 ${table([
   ['command', m.command],
   ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
+  ...(m.inputs ?? []).map(
+    (f) =>
+      [
+        `file read${f.key ? ` (${f.key})` : ''}`,
+        `${f.path} (sha256 ${f.sha256.slice(0, 16)}…${f.namedIn ? `, named in ${f.namedIn}` : ''})`,
+      ] as [string, string],
+  ),
   ['git', m.git ? `${m.git.commit}${m.git.dirty ? ' (dirty)' : ''}` : 'not a git checkout'],
   ['backend', `${m.backend.name} (${m.backend.provider})`],
   [
