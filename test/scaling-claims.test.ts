@@ -105,18 +105,32 @@ function healthy(): ScalingRow[] {
       );
     }
   }
-  for (const N of [32768]) {
-    const linRow = linearBytesPerRow({ causal: false, D, M: D, F: C });
-    rows.push(
-      scalingRow('quadratic-kernel', N, D, {
-        ms: 0.6 + 2e-3 * N,
-        bytes: 5e7 + linRow * N,
-        predicted: 5.2e7 + linRow * N,
-      }),
-    );
+  // The linear form further, as in the default grid: to 32768, causal or not.
+  for (const [causal, Ns] of [
+    [false, [32768]],
+    [true, [16384, 32768]],
+  ] as const) {
+    const linRow = linearBytesPerRow({ causal, D, M: D, F: C });
+    for (const N of Ns)
+      rows.push(
+        scalingRow('quadratic-kernel', N, D, {
+          causal,
+          ms: 0.6 + 2e-3 * N,
+          bytes: 5e7 + linRow * N,
+          predicted: 5.2e7 + linRow * N,
+        }),
+      );
   }
   return rows;
 }
+
+/** A row timed at `ms` with the fixture's ±5% interval (the rounds' bootstrap interval of a steady machine). */
+const timedAt = (r: ScalingRow, ms: number): ScalingRow => ({
+  ...r,
+  time_ms: ms,
+  time_ci_low: ms * 0.95,
+  time_ci_high: ms * 1.05,
+});
 
 /** Replace the rows of one method (and causal flag) by `change` of them. */
 const broken = (method: string, change: (r: ScalingRow) => ScalingRow, causal = false) =>
@@ -143,9 +157,7 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
   // p of 0.6 + 2·10⁻³·N + c·N² over 1024 … 32768: 1.05 when the N² step is a tenth of the linear work at N = 32768,
   // 1.14 at a third, 1.31 when equal (a claim of 1 ± 0.2 catches the last).
   it('a linear form with a hidden N² step (as large as its linear work at N = 32768) fails the linear-time claim', () => {
-    const v = verdicts(
-      broken('quadratic-kernel', (r) => ({ ...r, time_ms: 0.6 + 2e-3 * r.N + (2e-3 / 32768) * r.N * r.N })),
-    );
+    const v = verdicts(broken('quadratic-kernel', (r) => timedAt(r, 0.6 + 2e-3 * r.N + (2e-3 / 32768) * r.N * r.N)));
     expect(v['kernel-time-linear']).toBe('fail');
     expect(v['softmax-time-quadratic']).toBe('pass');
   });
@@ -153,7 +165,7 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
   it('the causal linear form alone with a hidden N² step fails it too', () => {
     // as large as its linear work at N = 8192: p = 1.44 over 1024 … 8192
     const v = verdicts(
-      broken('quadratic-kernel', (r) => ({ ...r, time_ms: 0.6 + 2e-3 * r.N + (2e-3 / 8192) * r.N * r.N }), true),
+      broken('quadratic-kernel', (r) => timedAt(r, 0.6 + 2e-3 * r.N + (2e-3 / 8192) * r.N * r.N), true),
     );
     expect(v['kernel-time-linear']).toBe('fail');
   });
@@ -164,7 +176,7 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
   });
 
   it('a softmax whose time grows like N^1.5 fails the quadratic-time claim', () => {
-    const v = verdicts(broken('softmax', (r) => ({ ...r, time_ms: 4e-4 * r.N ** 1.5 })));
+    const v = verdicts(broken('softmax', (r) => timedAt(r, 4e-4 * r.N ** 1.5)));
     expect(v['softmax-time-quadratic']).toBe('fail');
   });
 
@@ -173,9 +185,7 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
     expect(v['flash-memory-linear']).toBe('fail');
     expect(v['flash-memory-per-row']).toBe('fail');
     expect(v['flash-memory-vs-softmax']).toBe('fail');
-    expect(verdicts(broken('flash', (r) => ({ ...r, time_ms: 3e-4 * r.N ** 1.5 })))['flash-time-quadratic']).toBe(
-      'fail',
-    );
+    expect(verdicts(broken('flash', (r) => timedAt(r, 3e-4 * r.N ** 1.5)))['flash-time-quadratic']).toBe('fail');
   });
 
   it('a fused kernel off by 1e-3 fails the exactness claim', () => {
