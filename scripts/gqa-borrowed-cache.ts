@@ -56,7 +56,7 @@ for (const [variant, g] of [
 ] as const) {
   const bound = (copies: boolean) =>
     (decodeCost({ b, n, d, h, g, s: 4, copiesCache: copies }).bytesTotal / bandwidth) * 1e3;
-  const std = stepModel(engine, { kernel: 'gqa-op', shape: { b, n, d, h, g, kv: 'float32' } });
+  const std = stepModel(engine, { kernel: 'gqa-op', shape: { b, n, d, h, g, kv: 'float32', scales: 'per-channel' } });
   const session = await engine.session(std.model);
   const stdMs = await probeMs(now, () => session.run(std.inputs, std.fetch), 'gqa-op');
   await session.release();
