@@ -10,7 +10,7 @@ import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { flashBytesPerRow, linearBytesPerRow } from '../src/sim/scaling/cost.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { evaluateClaims } from '../src/stats/claims.js';
+import { evaluateClaim, evaluateClaims } from '../src/stats/claims.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 import { scalingRow } from './scaling-rows.js';
 
@@ -190,5 +190,68 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
 
   it('a fused kernel off by 1e-3 fails the exactness claim', () => {
     expect(verdicts(broken('flash', (r) => ({ ...r, max_rel_error: 1e-3 })))['flash-exact']).toBe('fail');
+  });
+});
+
+describe('the random-feature claim decides from the two errors’ intervals', () => {
+  const rff = loaded.experiment.claims.find((c) => c.id === 'rff-error-half-power')!;
+  /** rff errors c·R^slope at D_random = 64 … 4096, each with a ±10% interval (its median over draws). */
+  const errors = (slope: number) =>
+    [64, 256, 1024, 4096].map((R) => {
+      const e = R ** slope;
+      return {
+        ...scalingRow('rff', 256, 4),
+        D_random: R,
+        rel_error: e,
+        rel_error_ci_low: 0.9 * e,
+        rel_error_ci_high: 1.1 * e,
+      };
+    });
+  it('R^−0.5: slope −0.5 from 256 to 4096, interval −0.5 ± ln(1.1/0.9)/ln 16 = [−0.572, −0.428], inside −0.5 ± 0.15', () => {
+    const r = evaluateClaim(rff, errors(-0.5));
+    expect(r.status).toBe('pass');
+    if (r.status === 'pass')
+      expect(r.measured).toBe('-0.5 [-0.5724, -0.4276] from D_random = 256 to 4096 (least squares -0.5)');
+  });
+  it('an estimator converging like R^−0.25 fails: [−0.322, −0.178] lies outside [−0.65, −0.35]', () => {
+    expect(evaluateClaim(rff, errors(-0.25)).status).toBe('fail');
+  });
+  it('errors so noisy that their ends allow −0.3 to −0.7 are inconclusive', () => {
+    const noisy = errors(-0.5).map((r) => ({
+      ...r,
+      rel_error_ci_low: 0.7 * r.rel_error,
+      rel_error_ci_high: 1.3 * r.rel_error,
+    }));
+    expect(evaluateClaim(rff, noisy).status).toBe('inconclusive');
+  });
+});
+
+describe('the time claims decide from time per FLOP with the rounds’ intervals', () => {
+  const D = 64;
+  // softmax at N = 1024 and 16384: its FLOP count grows 256×; times 2 ms and 1024 ms (×512) make time per FLOP ×2.
+  const pair = (ms16384: number, ci: readonly [number, number]) => {
+    const small = scalingRow('softmax', 1024, D, { ms: 2 });
+    const large = scalingRow('softmax', 16384, D, { ms: ms16384 });
+    return [small, { ...large, time_ci_low: ms16384 * ci[0], time_ci_high: ms16384 * ci[1] }];
+  };
+  const ratioRow = (rows: ScalingRow[]) =>
+    analyseScaling(rows, 1024).tables['fits']!.rows.find((r) => r['kind'] === 'time-per-flop')!;
+  const claim = loaded.experiment.claims.find((c) => c.id === 'softmax-time-quadratic')!;
+  it('×2 with ±5% at each end: [2·0.95/1.05, 2·1.05/0.95] = [1.81, 2.21], inside 0.4 – 4: pass', () => {
+    const r = ratioRow(pair(1024, [0.95, 1.05]));
+    expect(r['ratio']).toBeCloseTo(2, 12);
+    expect(r['ratio_ci_low']).toBeCloseTo((2 * 0.95) / 1.05, 12);
+    expect(r['ratio_ci_high']).toBeCloseTo((2 * 1.05) / 0.95, 12);
+    expect(evaluateClaim(claim, [r]).status).toBe('pass');
+  });
+  it('×3.5 whose rounds disagree (the large N timed at 0.5 – 1.5× its median): [1.67, 5.53] straddles 4: inconclusive', () => {
+    const r = ratioRow(pair(1792, [0.5, 1.5]));
+    expect(r['ratio_ci_low']).toBeCloseTo((3.5 * 0.5) / 1.05, 12);
+    expect(r['ratio_ci_high']).toBeCloseTo((3.5 * 1.5) / 0.95, 12);
+    const v = evaluateClaim(claim, [r]);
+    expect(v.status).toBe('inconclusive');
+  });
+  it('an N^1.5 softmax: ×0.25 [0.226, 0.276], below 0.4: fail', () => {
+    expect(evaluateClaim(claim, [ratioRow(pair(128, [0.95, 1.05]))]).status).toBe('fail');
   });
 });

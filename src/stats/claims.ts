@@ -257,7 +257,10 @@ export function evaluateClaim(
   return evaluateSlope(claim, selected, base, context);
 }
 
-/** A log-log slope per group, its 95% t-interval (± t·se on n − 2 degrees of freedom) against target ± tol. */
+/**
+ * A log-log slope per group against target ± tol, with its interval: from the ends' intervals where the rows carry
+ * them (endpointSlope), else the least-squares slope's 95% t-interval (± t·se on n − 2 degrees of freedom).
+ */
 function evaluateSlope(
   claim: Extract<Claim, { kind: 'slope' }>,
   selected: readonly Row[],
@@ -288,10 +291,13 @@ function evaluateSlope(
         rs.map((r) => Number(r[claim.x])),
         rs.map((r) => Number(r[claim.y])),
       );
+      const ends = endpointSlope(rs, claim.x, claim.y);
       const half = Number.isFinite(f.slopeSe) ? tCritical(0.95, rs.length - 2) * f.slopeSe : 0;
-      const iv: Interval = [f.slope - half, f.slope + half];
-      const se = Number.isFinite(f.slopeSe) ? showInterval(iv) : ` (${rs.length} points: no interval)`;
-      parts.push({ text: `${key ? `${key}: ` : ''}${fmt(f.slope)}${se}`, verdict: decide(iv, target) });
+      const iv: Interval = ends?.interval ?? [f.slope - half, f.slope + half];
+      const text = ends
+        ? `${fmt(ends.slope)}${showInterval(iv)} from ${claim.x} = ${ends.from} to ${ends.to} (least squares ${fmt(f.slope)})`
+        : `${fmt(f.slope)}${Number.isFinite(f.slopeSe) ? showInterval(iv) : ` (${rs.length} points: no interval)`}`;
+      parts.push({ text: `${key ? `${key}: ` : ''}${text}`, verdict: decide(iv, target) });
     } catch (e) {
       return { ...base, status: 'error', expected, reason: `${key}: ${(e as Error).message}` };
     }
@@ -303,6 +309,33 @@ function evaluateSlope(
       .map((p) => p.text)
       .join('; ')}`;
   return result(base, verdict, { expected, measured: parts.map((p) => p.text).join('; ') }, reason, ctx.cure);
+}
+
+/**
+ * Where the rows carry y's interval (<y>_ci_low, <y>_ci_high: a Monte Carlo estimate's), the slope between the
+ * smallest and largest x with the interval its ends allow, [log(low_last / high_first), log(high_last / low_first)]
+ * ÷ log(x_last / x_first): the noise of the estimates themselves, which a few points' residuals estimate poorly
+ * (three points leave a t on one degree of freedom). Null where they do not.
+ */
+function endpointSlope(
+  rows: readonly Row[],
+  x: string,
+  y: string,
+): { slope: number; interval: Interval; from: number; to: number } | null {
+  const sorted = [...rows].sort((a, b) => Number(a[x]) - Number(b[x]));
+  const [first, last] = [sorted[0], sorted[sorted.length - 1]];
+  const [lo, hi] = [`${y}_ci_low`, `${y}_ci_high`];
+  if (!first || !last || first === last) return null;
+  const ends = [first[lo], first[hi], last[lo], last[hi]];
+  if (!ends.every((v) => typeof v === 'number' && v > 0)) return null;
+  const [fl, fh, ll, lh] = ends as number[];
+  const span = Math.log(Number(last[x]) / Number(first[x]));
+  return {
+    slope: Math.log(Number(last[y]) / Number(first[y])) / span,
+    interval: [Math.log(ll! / fh!) / span, Math.log(lh! / fl!) / span],
+    from: Number(first[x]),
+    to: Number(last[x]),
+  };
 }
 
 const groups = (rows: readonly Row[], per: readonly string[]): Map<string, Row[]> =>
