@@ -1,7 +1,8 @@
 /**
  * The command line: `npm run exp -- <name|path.yaml|all> [options]`.
  * Only runMain touches process.argv and process.exit; runCli takes raw args and returns an exit code.
- * Exit codes: 0 done, 1 a claim failed under --check (or was inconclusive, with --strict), 2 bad input (nothing written), 75 another process runs it.
+ * Exit codes: 0 done, 1 a claim failed under --check (or was inconclusive, with --strict), 2 bad input (nothing
+ * written), 75 another process runs it.
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';

@@ -98,5 +98,6 @@ describe('findings on fixed data', () => {
         );
     }
     expect(a.findings![0]).toContain('×1 [0.905, 1.11]');
+    void scaling;
   });
 });

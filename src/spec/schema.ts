@@ -40,7 +40,7 @@ const Where = z
   .default({})
   .describe('keep rows whose column equals the value (or one of the listed values)');
 
-/** The columns holding the interval of the tested value; absent, <column>_ci_low and <column>_ci_high where they exist. */
+/** The columns holding the tested value's interval; absent, <column>_ci_low and <column>_ci_high where they exist. */
 const Interval = z
   .tuple([z.string(), z.string()])
   .optional()

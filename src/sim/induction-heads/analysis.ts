@@ -354,7 +354,7 @@ export const CRITERIA = {
   induction: 0.5,
   /** two-layers-composed-head: a layer-1 previous-token or duplicate-token head scoring at least this. */
   composed: 0.2,
-  /** same-window: the centres of the loss's and the induction score's steepest windows at most this many steps apart. */
+  /** same-window: the centres of the loss's and the score's steepest windows at most this many steps apart. */
   sameWindow: 100,
 } as const;
 

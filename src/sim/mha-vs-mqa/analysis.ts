@@ -273,7 +273,7 @@ function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; p
   });
 }
 
-/** MLA: the cache read against b·n·(d_latent + d_rope)·bytes per number, and time growing as its roofline bound does. */
+/** MLA: the cache read against b·n·(d_latent + d_rope)·bytes per number, and time growing as its roofline bound. */
 function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
   const out: Row[] = [];
   const groups = new Map<string, DecodeRow[]>();
@@ -428,7 +428,7 @@ function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { t
   return { groups, rows };
 }
 
-/** Summary lines and the finding on how close each kernel and variant came to bytes ÷ bandwidth (b = 1, n ≥ 8192). */
+/** Summary lines and a finding: each kernel's and variant's time ÷ (bytes ÷ bandwidth) at b = 1, n ≥ 8192. */
 function boundLines(rows: readonly DecodeRow[], kernels: readonly Row[]): { summary: string[]; finding?: string } {
   const summary: string[] = [];
   const bound: string[] = [];

@@ -1,9 +1,10 @@
 /**
  * The fits table of the scaling experiment: time per FLOP at the largest N against the smallest (the law of the
  * computation a timing claim states: flat where the FLOP count is right, whatever the CPU), growth of time and memory
- * per method as a + b·N^p (with an interval on p, and the log-log slope and AIC class beside it), bytes per row of the O(N) methods against their formula, the fused
- * kernel's memory against the materialized scores', the measured crossovers of the linear form (and each method from
- * a file) against exact attention in both forms beside the FLOP theory, and the error slope of the random features.
+ * per method as a + b·N^p (with an interval on p, and the log-log slope and AIC class beside it), bytes per row of the
+ * O(N) methods against their formula, the fused kernel's memory against the materialized scores', the measured
+ * crossovers of the linear form (and each method from a file) against exact attention in both forms beside the FLOP
+ * theory, and the error slope of the random features.
  */
 import { crossoverInterval, rankClasses } from '../../stats/complexity.js';
 import { logLogSlope } from '../../stats/fit.js';
@@ -132,8 +133,8 @@ function upperGroups(timed: readonly Timed[], fitMinN: number): Timed[][] {
 
 /**
  * Time per FLOP at the largest N over that at the smallest (N ≥ fitMinN): 1 where time grows as the FLOP count does
- * (N² for exact attention, N for the linear form), whatever the machine's speed; N^1.5 where N² is due gives 16^−0.5
- * = 0.25 over 1024 … 16384. Its interval from the two times' intervals (the rounds' bootstrap), at least as wide as
+ * (N² for exact attention, N for the linear form), whatever the machine's speed; N^1.5 where N² is due gives
+ * 16^−0.5 = 0.25 over 1024 … 16384. Its interval from the two times' intervals (the rounds' bootstrap), at least as wide as
  * each: [low_N / high_1, high_N / low_1].
  */
 export function timePerFlopRow(g: readonly Timed[]): Row | null {
