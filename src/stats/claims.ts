@@ -9,6 +9,7 @@ import type { Cell, Row } from '../sim/types.js';
 import { logLogSlope } from './fit.js';
 import { groupBy } from './group.js';
 import { tCritical, zCritical } from './normal.js';
+import { msg } from '../messages.js';
 
 /** The columns a claim reads (its where-keys aside): what loading checks exist and what makes a claim a timing one. */
 export function claimColumns(c: Claim): string[] {
@@ -187,7 +188,7 @@ export interface ClaimContext {
 }
 
 type Base = { id: string; text: string };
-const DEFAULT_CURE = 'more samples (trials, replicates or timing rounds) narrow the interval';
+const DEFAULT_CURE = msg.cureSampling();
 
 /** The claim's result from its verdict: an inconclusive one carries its reason and the cure. */
 function result(
