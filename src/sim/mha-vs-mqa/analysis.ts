@@ -247,8 +247,9 @@ function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
 
 /**
  * Each cache type against float32 on the same kernel, variant and shape, with the quantized step's arithmetic
- * intensity against this machine's ridge point (peak ÷ bandwidth): below it a step is memory-bound, and fewer bytes
- * are less time.
+ * intensity (its dequantization counted) against this machine's ridge point (peak ÷ bandwidth): below it a step is
+ * memory-bound, and fewer bytes are less time; MQA's int8 step, its cache 16× smaller but dequantized for each of
+ * 16 heads, passes the ridge.
  */
 function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
   const f32 = new Map<string, DecodeRow>();
@@ -258,7 +259,10 @@ function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; p
     if (!plain(r) || r.kv_dtype === 'float32' || !timed(r)) return [];
     const base = f32.get(`${r.kernel}|${shapeKey(r)}`);
     if (!base) return [];
-    const intensity = r.flops / r.bytes_total;
+    // A quantized cache is dequantized as the kernel reads it, once per query head: 2 operations (convert, scale)
+    // for each of the 2·b·t·k numbers of K and V per head, 4·b·t·d in all, on top of the step's FLOPs.
+    const dequant = r.kv_dtype === 'int8' || r.kv_dtype === 'int4' ? 4 * r.b * r.tokens_read * r.d : 0;
+    const intensity = (r.flops + dequant) / r.bytes_total;
     return [
       {
         ...kernelRow('dtype', r),
