@@ -238,21 +238,29 @@ describe('the time claims decide from time per FLOP with the rounds’ intervals
   const ratioRow = (rows: ScalingRow[]) =>
     analyseScaling(rows, 1024).tables['fits']!.rows.find((r) => r['kind'] === 'time-per-flop')!;
   const claim = loaded.experiment.claims.find((c) => c.id === 'softmax-time-quadratic')!;
-  it('×2 with ±5% at each end: [2·0.95/1.05, 2·1.05/0.95] = [1.81, 2.21], inside 0.4 – 4: pass', () => {
+  // ratioOf: each end's log distance added in quadrature; ±5% at both ends is ×exp(±√(ln(1/0.95)² + ln(1.05)²))
+  // = ×exp(±0.0708), i.e. [0.932, 1.073].
+  const band = Math.hypot(Math.log(1 / 0.95), Math.log(1.05));
+  it('×2 with ±5% at each end: [2·e^−0.0708, 2·e^0.0708] = [1.863, 2.147], inside 0.4 – 4: pass', () => {
     const r = ratioRow(pair(1024, [0.95, 1.05]));
     expect(r['ratio']).toBeCloseTo(2, 12);
-    expect(r['ratio_ci_low']).toBeCloseTo((2 * 0.95) / 1.05, 12);
-    expect(r['ratio_ci_high']).toBeCloseTo((2 * 1.05) / 0.95, 12);
+    expect(r['ratio_ci_low']).toBeCloseTo(2 * Math.exp(-band), 12);
+    expect(r['ratio_ci_high']).toBeCloseTo(2 * Math.exp(band), 12);
+    expect(r['ratio_ci_low']).toBeCloseTo(1.863, 3);
     expect(evaluateClaim(claim, [r]).status).toBe('pass');
   });
-  it('×3.5 whose rounds disagree (the large N timed at 0.5 – 1.5× its median): [1.67, 5.53] straddles 4: inconclusive', () => {
+  it('×3.5 whose rounds disagree (the large N timed at 0.5 – 1.5× its median): [1.747, 5.267] straddles 4: inconclusive', () => {
     const r = ratioRow(pair(1792, [0.5, 1.5]));
-    expect(r['ratio_ci_low']).toBeCloseTo((3.5 * 0.5) / 1.05, 12);
-    expect(r['ratio_ci_high']).toBeCloseTo((3.5 * 1.5) / 0.95, 12);
+    // low: 3.5·exp(−√(ln 2² + ln 1.05²)); high: 3.5·exp(√(ln 1.5² + ln(1/0.95)²))
+    expect(r['ratio_ci_low']).toBeCloseTo(3.5 * Math.exp(-Math.hypot(Math.log(2), Math.log(1.05))), 12);
+    expect(r['ratio_ci_high']).toBeCloseTo(3.5 * Math.exp(Math.hypot(Math.log(1.5), Math.log(1 / 0.95))), 12);
+    expect([r['ratio_ci_low'], r['ratio_ci_high']].map((v) => Number((v as number).toFixed(3)))).toEqual([
+      1.747, 5.267,
+    ]);
     const v = evaluateClaim(claim, [r]);
     expect(v.status).toBe('inconclusive');
   });
-  it('an N^1.5 softmax: ×0.25 [0.226, 0.276], below 0.4: fail', () => {
+  it('an N^1.5 softmax: ×0.25 [0.233, 0.268], below 0.4: fail', () => {
     expect(evaluateClaim(claim, [ratioRow(pair(128, [0.95, 1.05]))]).status).toBe('fail');
   });
 });

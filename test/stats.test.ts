@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combine, decide, evaluateClaim } from '../src/stats/claims.js';
+import { combine, decide, evaluateClaim, ratioOf } from '../src/stats/claims.js';
 import { msg } from '../src/messages.js';
 import { fitLine, logLogSlope } from '../src/stats/fit.js';
 import { moments, normalInterval, zScore } from '../src/stats/moments.js';
@@ -190,6 +190,14 @@ describe('claims', () => {
 
 describe('three verdicts: an interval inside the range passes, outside fails, across an edge is inconclusive', () => {
   const claim = (c: unknown) => Claim.parse(c);
+  it('ratioOf: 2 [1.9, 2.1] ÷ 1 [0.95, 1.05] is 2 × exp(±√(ln(2/1.9)² + ln 1.05²)) = [1.863, 2.147]', () => {
+    const r = ratioOf({ value: 2, low: 1.9, high: 2.1 }, { value: 1, low: 0.95, high: 1.05 });
+    expect(r.value).toBe(2);
+    expect(r.low).toBeCloseTo(2 * Math.exp(-Math.hypot(Math.log(2 / 1.9), Math.log(1.05))), 12);
+    expect(r.high).toBeCloseTo(2 * Math.exp(Math.hypot(Math.log(2.1 / 2), Math.log(1 / 0.95))), 12);
+    expect([r.low, r.high].map((v) => Number(v.toFixed(3)))).toEqual([1.863, 2.147]);
+  });
+
   it('decide: [1.9, 2.1] in [1.75, 2.25] passes, [2.3, 2.6] fails, [2.1, 2.4] is inconclusive', () => {
     expect(decide([1.9, 2.1], [1.75, 2.25])).toBe('pass');
     expect(decide([2.3, 2.6], [1.75, 2.25])).toBe('fail');

@@ -7,6 +7,7 @@
 import { decodeCost, KV_DTYPE_BYTES, mlaAsymptoticIntensity, mlaRidgeHeads, type KvDtype } from './cost.js';
 import type { DecodeRow } from './rows.js';
 import type { Analysis, Row } from '../types.js';
+import { ratioOf, type Estimate } from '../../stats/claims.js';
 
 export const RATIO_COLUMNS = [
   'kind',
@@ -155,28 +156,15 @@ export function designRow(x: Design, n: number): Row {
 }
 
 /** A time with its interval (the rounds' bootstrap; the median alone where a row has none). */
-interface Timed {
-  t: number;
-  low: number;
-  high: number;
-}
-const timing = (r: DecodeRow): Timed => ({
-  t: r.time_ms!,
+const timing = (r: DecodeRow): Estimate => ({
+  value: r.time_ms!,
   low: r.time_ci_low ?? r.time_ms!,
   high: r.time_ci_high ?? r.time_ms!,
 });
 
-/**
- * a ÷ b with its interval from theirs, [low_a / high_b, high_a / low_b]: at least as wide as either (each end a 95%
- * interval, so the ratio's covers more than 95%), and what a reader can check by hand.
- */
-export function ratioInterval(a: Timed, b: Timed): Timed {
-  return { t: a.t / b.t, low: a.low / b.high, high: a.high / b.low };
-}
-
 /** The row's interval columns for `name` from an interval. */
-const withInterval = (name: string, x: Timed): Row => ({
-  [name]: x.t,
+const withInterval = (name: string, x: Estimate): Row => ({
+  [name]: x.value,
   [`${name}_ci_low`]: x.low,
   [`${name}_ci_high`]: x.high,
 });
@@ -209,7 +197,7 @@ function bestKernels(rows: readonly DecodeRow[]): Row[] {
     return {
       ...kernelRow('best-kernel', r),
       best_kernel: r.kernel,
-      ...withInterval('time_over_bound', { t: r.time_over_bound!, low: t.low * scale, high: t.high * scale }),
+      ...withInterval('time_over_bound', { value: r.time_over_bound!, low: t.low * scale, high: t.high * scale }),
     };
   });
 }
@@ -229,14 +217,14 @@ function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
     if (g.length < 2) return [];
     g.sort((a, c) => a.n - c.n);
     const [first, last] = [g[0]!, g[g.length - 1]!];
-    const perByte = (r: DecodeRow): Timed => {
+    const perByte = (r: DecodeRow): Estimate => {
       const t = timing(r);
-      return { t: t.t / r.bytes_total, low: t.low / r.bytes_total, high: t.high / r.bytes_total };
+      return { value: t.value / r.bytes_total, low: t.low / r.bytes_total, high: t.high / r.bytes_total };
     };
     return [
       {
         ...kernelRow('per-byte', last),
-        ...withInterval('per_byte_growth', ratioInterval(perByte(last), perByte(first))),
+        ...withInterval('per_byte_growth', ratioOf(perByte(last), perByte(first))),
         bytes_growth: last.bytes_total / first.bytes_total,
         n_from: first.n,
         n_to: last.n,
@@ -266,7 +254,7 @@ function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; p
     return [
       {
         ...kernelRow('dtype', r),
-        ...withInterval('time_ratio', ratioInterval(timing(r), timing(base))),
+        ...withInterval('time_ratio', ratioOf(timing(r), timing(base))),
         bytes_ratio: r.bytes_total / base.bytes_total,
         intensity,
         ridge_intensity: Number.isFinite(ridge) ? ridge : null,
@@ -299,7 +287,7 @@ function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_
     if (g.length < 2) continue;
     g.sort((a, c) => a.n - c.n);
     const [first, last] = [g[0]!, g[g.length - 1]!];
-    const time = ratioInterval(timing(last), timing(first));
+    const time = ratioOf(timing(last), timing(first));
     const roof = (r: DecodeRow) => Math.max(r.bytes_total / machine.bandwidth, r.flops / machine.peak_flops);
     const bound = roof(last) / roof(first);
     out.push({
@@ -308,7 +296,7 @@ function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_
       bytes_growth: last.bytes_total / first.bytes_total,
       bound_growth: bound,
       ...withInterval('time_growth_over_bound_growth', {
-        t: time.t / bound,
+        value: time.value / bound,
         low: time.low / bound,
         high: time.high / bound,
       }),
@@ -335,7 +323,7 @@ function windowRows(rows: readonly DecodeRow[]): Row[] {
       {
         ...kernelRow('window', last),
         window: last.window,
-        ...withInterval('time_growth', ratioInterval(timing(last), timing(first))),
+        ...withInterval('time_growth', ratioOf(timing(last), timing(first))),
         bytes_growth: last.bytes_total / first.bytes_total,
         n_from: first.n,
         n_to: last.n,
@@ -368,7 +356,7 @@ interface ShapeRatio {
   h: number;
   n: number;
   byteRatio: number;
-  time: Timed | null;
+  time: Estimate | null;
 }
 
 /** The ratios table's per-shape rows: KV reads (exactly h), FLOPs (exactly the projections), bytes, time. */
@@ -389,7 +377,7 @@ function shapeRatios(rows: readonly DecodeRow[]): { shapes: ShapeRatio[]; ratios
     const flopsDiff = mha.flops - mqa.flops;
     // Only the K and V projections differ: 2 products of b×d by d×(h−1)·k, at 2 FLOPs per multiply-add.
     const projection = 2 * 2 * b * d * (h - 1) * (d / h);
-    const time = timed(mha) && timed(mqa) ? ratioInterval(timing(mha), timing(mqa)) : null;
+    const time = timed(mha) && timed(mqa) ? ratioOf(timing(mha), timing(mqa)) : null;
     const byteRatio = mha.bytes_total / mqa.bytes_total;
     shapes.push({ b, d, h, n, byteRatio, time });
     ratios.push({
@@ -408,8 +396,8 @@ function shapeRatios(rows: readonly DecodeRow[]): { shapes: ShapeRatio[]; ratios
 }
 
 /** MHA/MQA time ratio at the largest n over the smallest, per b × d × h: the growth the ratio claim reads. */
-function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { time: Timed })[][]; rows: Row[] } {
-  const byKey = new Map<string, (ShapeRatio & { time: Timed })[]>();
+function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { time: Estimate })[][]; rows: Row[] } {
+  const byKey = new Map<string, (ShapeRatio & { time: Estimate })[]>();
   for (const s of shapes) {
     if (s.time === null) continue;
     const key = `${s.b}|${s.d}|${s.h}`;
@@ -424,7 +412,7 @@ function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { t
       ...{ b: last.b, d: last.d, h: last.h, n: last.n },
       byte_ratio: last.byteRatio,
       ...withInterval('time_ratio', last.time),
-      ...withInterval('time_ratio_growth', ratioInterval(last.time, first.time)),
+      ...withInterval('time_ratio_growth', ratioOf(last.time, first.time)),
       n_from: first.n,
       n_to: last.n,
     };
@@ -530,7 +518,7 @@ function otherFindings(
   kernels: readonly Row[],
   designs: readonly Row[],
   published: { n: number },
-  growth: { groups: (ShapeRatio & { time: Timed })[][]; kv: number },
+  growth: { groups: (ShapeRatio & { time: Estimate })[][]; kv: number },
 ): string[] {
   const out: string[] = [];
   const windows = kernels.filter((r) => r['kind'] === 'window');
@@ -551,7 +539,7 @@ function otherFindings(
   if (b1) {
     const [first, last] = [b1[0]!, b1[b1.length - 1]!];
     out.push(
-      `At b = 1, d = ${last.d}, h = ${last.h} on the graph kernel, an MHA step takes ${last.time.t.toFixed(2)}× as long as an MQA step at n = ${last.n} (it moves ${last.byteRatio.toFixed(2)}× the bytes and reads exactly h times MQA's cache at all ${growth.kv} shapes), up from ${first.time.t.toFixed(2)}× at n = ${first.n}.`,
+      `At b = 1, d = ${last.d}, h = ${last.h} on the graph kernel, an MHA step takes ${last.time.value.toFixed(2)}× as long as an MQA step at n = ${last.n} (it moves ${last.byteRatio.toFixed(2)}× the bytes and reads exactly h times MQA's cache at all ${growth.kv} shapes), up from ${first.time.value.toFixed(2)}× at n = ${first.n}.`,
     );
   }
   return out;
@@ -615,7 +603,7 @@ export function analyseDecode(
   const summary = [
     ...growth.groups.map((g) => {
       const [first, last] = [g[0]!, g[g.length - 1]!];
-      return `b=${last.b} d=${last.d} h=${last.h}: MHA/MQA time ${last.time.t.toFixed(2)}× at n=${last.n} (bytes ${last.byteRatio.toFixed(2)}×), up from ${first.time.t.toFixed(2)}× at n=${first.n}`;
+      return `b=${last.b} d=${last.d} h=${last.h}: MHA/MQA time ${last.time.value.toFixed(2)}× at n=${last.n} (bytes ${last.byteRatio.toFixed(2)}×), up from ${first.time.value.toFixed(2)}× at n=${first.n}`;
     }),
     ...bound.summary,
   ];

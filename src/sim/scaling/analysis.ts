@@ -6,6 +6,7 @@
  * crossovers of the linear form (and each method from a file) against exact attention in both forms beside the FLOP
  * theory, and the error slope of the random features.
  */
+import { ratioOf } from '../../stats/claims.js';
 import { crossoverInterval, rankClasses } from '../../stats/complexity.js';
 import { logLogSlope } from '../../stats/fit.js';
 import { fitAffine, fitPower } from '../../stats/power-fit.js';
@@ -134,13 +135,17 @@ function upperGroups(timed: readonly Timed[], fitMinN: number): Timed[][] {
 /**
  * Time per FLOP at the largest N over that at the smallest (N ≥ fitMinN): 1 where time grows as the FLOP count does
  * (N² for exact attention, N for the linear form), whatever the machine's speed; N^1.5 where N² is due gives
- * 16^−0.5 = 0.25 over 1024 … 16384. Its interval from the two times' intervals (the rounds' bootstrap), at least as wide as
- * each: [low_N / high_1, high_N / low_1].
+ * 16^−0.5 = 0.25 over 1024 … 16384. Its interval from the two times' intervals (the rounds' bootstrap), by ratioOf.
  */
 export function timePerFlopRow(g: readonly Timed[]): Row | null {
   const [first, last] = [g[0]!, g[g.length - 1]!];
   if (g.length < 2 || !(first.flops! > 0) || !(last.flops! > 0)) return null;
-  const per = (r: Timed, t: number) => t / r.flops!;
+  const perFlop = (r: Timed) => ({
+    value: r.time_ms / r.flops!,
+    low: r.time_ci_low / r.flops!,
+    high: r.time_ci_high / r.flops!,
+  });
+  const ratio = ratioOf(perFlop(last), perFlop(first));
   return {
     ...blank,
     kind: 'time-per-flop',
@@ -152,9 +157,9 @@ export function timePerFlopRow(g: readonly Timed[]): Row | null {
     points: g.length,
     N_from: first.N,
     N_to: last.N,
-    ratio: per(last, last.time_ms) / per(first, first.time_ms),
-    ratio_ci_low: per(last, last.time_ci_low) / per(first, first.time_ci_high),
-    ratio_ci_high: per(last, last.time_ci_high) / per(first, first.time_ci_low),
+    ratio: ratio.value,
+    ratio_ci_low: ratio.low,
+    ratio_ci_high: ratio.high,
   };
 }
 
