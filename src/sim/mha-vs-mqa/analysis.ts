@@ -461,7 +461,9 @@ function shortfallFinding(kernels: readonly Row[]): string | null {
   );
   const of = (v: string) => best.filter((r) => r['variant'] === v).map((r) => r['time_over_bound'] as number);
   const [gqa, mqa] = [of('gqa'), of('mqa')];
-  const above = kernels.filter((r) => r['kind'] === 'dtype' && r['below_ridge'] === false);
+  const above = kernels.filter(
+    (r) => r['kind'] === 'dtype' && r['below_ridge'] === false && String(r['kv_dtype']).startsWith('int'),
+  );
   if (!gqa.length && !mqa.length && !above.length) return null;
   const kernelsPart =
     gqa.length || mqa.length
