@@ -19,9 +19,9 @@ import {
   scaleNumbers,
 } from '../src/sim/mha-vs-mqa/cost.js';
 import { chooseScales, quantizeCache } from '../src/sim/mha-vs-mqa/reference.js';
-import { designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
+import { analyseDecode, designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
 import type { DecodeRow } from '../src/sim/mha-vs-mqa/rows.js';
-import { evaluateClaim } from '../src/stats/claims.js';
+import { evaluateClaim, selectRows } from '../src/stats/claims.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import type { Claim } from '../src/spec/schema.js';
 import type { Row } from '../src/sim/types.js';
@@ -369,6 +369,25 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
       ),
     );
     expect(verdict('window-stops-growth', full)).toBe('fail');
+  });
+});
+
+describe('findings say what the claims say', () => {
+  it("the bound finding's MHA figure is the worst of decode-near-bandwidth's rows; the shortfall finding names GQA and MQA", () => {
+    const ns = [8192, 32768];
+    const rows = ['mha', 'gqa', 'mqa'].flatMap((v) =>
+      ns.map((n) => row({ variant: v, kernel: 'gqa-op', n, factor: v === 'mha' ? 1.1 + n / 1e6 : 2.3 })),
+    );
+    const a = analyseDecode(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] });
+    const read = selectRows(a.tables['kernels']!.rows, claim('decode-near-bandwidth').where);
+    const worst = Math.max(...read.map((r) => r['time_over_bound'] as number));
+    // MHA at 1.1 + 32768/10⁶ = 1.13× its bound at n = 32768: the claim's worst row and the finding's figure
+    expect(worst).toBeCloseTo(1.132768, 9);
+    expect(a.findings![0]).toContain(`MHA's best kernel within ${worst.toFixed(2)}×`);
+    expect(a.findings![1]).toContain(
+      'The best GQA kernel takes 2.30× and the best MQA kernel 2.30× of bytes ÷ bandwidth',
+    );
+    expect(evaluateClaim(claim('decode-near-bandwidth'), a.tables['kernels']!.rows).status).toBe('pass');
   });
 });
 
