@@ -32,7 +32,7 @@ const FOOTER = `## Exit codes
 | code | meaning |
 |---|---|
 | 0 | done |
-| 1 | a claim failed under \`--check\` (or, for \`compare\`, a point slower than \`--fail-slower\` allows) |
+| 1 | a claim failed (or, with \`--strict\`, was inconclusive) under \`--check\` (or, for \`compare\`, a point slower than \`--fail-slower\` allows) |
 | 2 | bad input: a message naming the file:line:column, the key, the bad value and what is allowed; nothing is written |
 | 75 | another process runs this configuration now (see the run lock in [running.md](running.md)) |
 | 130 | stopped by Ctrl-C or SIGTERM; what is done is kept |

@@ -1,7 +1,8 @@
 /**
  * The command line: `npm run exp -- <name|path.yaml|all> [options]`.
  * Only runMain touches process.argv and process.exit; runCli takes raw args and returns an exit code.
- * Exit codes: 0 done, 1 a claim failed under --check, 2 bad input (nothing written), 75 another process runs it.
+ * Exit codes: 0 done, 1 a claim failed under --check (or was inconclusive, with --strict), 2 bad input (nothing
+ * written), 75 another process runs it.
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -76,8 +77,13 @@ function parseBackend(raw: string | undefined): Backend | undefined {
   return raw;
 }
 
-/** A claim did not pass or a point failed: what --check turns into exit 1. */
-const outcomeFailed = (out: RunOutcome): boolean => out.claims.some((c) => c.status !== 'pass') || out.errors > 0;
+/**
+ * What --check turns into exit 1: a claim that failed or could not be evaluated, or a point that failed; with
+ * --strict, an inconclusive claim too (pyperf's and criterion's habit: noise is not a regression unless asked).
+ */
+const outcomeFailed = (out: RunOutcome, strict: boolean): boolean =>
+  out.claims.some((c) => c.status === 'fail' || c.status === 'error' || (strict && c.status === 'inconclusive')) ||
+  out.errors > 0;
 
 /** The command line as the manifest records it. */
 const commandLine = (rawArgs: readonly string[]): string => ['npm run exp --', ...rawArgs].join(' ');
@@ -89,14 +95,15 @@ function summary(name: string, out: RunOutcome, outRoot: string): string {
     return `${msg.shardDone(name, `${index}/${count}`, points, gridPoints, join(outRoot, name))}${failed}`;
   }
   const passed = out.claims.filter((c) => c.status === 'pass').length;
-  const failed = out.claims
-    .filter((c) => c.status !== 'pass')
-    .map(
-      (c) =>
-        `  ${c.status.toUpperCase()} ${c.id}: ${c.status === 'error' ? c.reason : c.measured} (expected ${c.expected})`,
-    );
+  const open = out.claims.filter((c) => c.status === 'inconclusive').length;
+  const failed = out.claims.flatMap((c): string[] => {
+    if (c.status === 'pass') return [];
+    if (c.status === 'error') return [`  ERROR ${c.id}: ${c.reason} (expected ${c.expected})`];
+    if (c.status === 'fail') return [`  FAIL ${c.id}: ${c.measured} (expected ${c.expected})`];
+    return [`  INCONCLUSIVE ${c.id}: ${c.reason} (expected ${c.expected})`, `    cure: ${c.cure}`];
+  });
   return [
-    `${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length)}${out.errors ? `, ${msg.pointsFailed(out.errors)}` : ''}`,
+    `${name}: ${out.rows.length} rows, ${msg.claimsSummary(passed, out.claims.length, open)}${out.errors ? `, ${msg.pointsFailed(out.errors)}` : ''}`,
     ...out.summary.map((s) => `  ${s}`),
     ...failed,
     ...out.warnings.map((w) => msg.unstableWarning(w)),
@@ -120,6 +127,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
     }
     const target = positionals[0];
     if (!target) throw new AttnlabError('BAD_OPTION', msg.missingExperiment());
+    if (values.strict && !values.check) throw new AttnlabError('BAD_OPTION', msg.strictNeedsCheck());
     if (target === 'merge') return await merge(positionals.slice(1), values, rawArgs, io);
     const cwd = io.cwd ?? process.cwd();
     const overrides: Overrides = {
@@ -170,7 +178,7 @@ export async function runCli(rawArgs: readonly string[], io: CliIo): Promise<num
         },
         { stderr: io.stderr, now: io.now ?? (() => performance.now()) },
       );
-      failed ||= outcomeFailed(out);
+      failed ||= outcomeFailed(out, Boolean(values.strict));
       io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
       if (out.interrupted) {
         io.stderr.write(`${msg.interrupted(out.dir)}\n`);
@@ -198,7 +206,7 @@ async function merge(
     io,
   );
   io.stdout.write(`${summary(name, out, outRoot)}\n${out.reportPath}\n`);
-  return values.check && outcomeFailed(out) ? 1 : 0;
+  return values.check && outcomeFailed(out, Boolean(values.strict)) ? 1 : 0;
 }
 
 /** `compare <A> <B>`: the markdown table on stdout, compare-<A run id>.html in B's run directory, its path last. */

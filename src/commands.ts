@@ -25,7 +25,14 @@ export interface Command {
 }
 
 const out = { type: 'string', value: 'DIR', help: 'results root (default: results)' } as const satisfies OptionSpec;
-const check = { type: 'boolean', help: 'exit 1 when a claim fails' } as const satisfies OptionSpec;
+const check = {
+  type: 'boolean',
+  help: 'exit 1 when a claim fails or a point fails (an inconclusive claim does not: see --strict)',
+} as const satisfies OptionSpec;
+const strict = {
+  type: 'boolean',
+  help: 'with --check, an inconclusive claim (its interval straddles an edge of its range) exits 1 too',
+} as const satisfies OptionSpec;
 
 export const COMMANDS = {
   exp: {
@@ -47,6 +54,7 @@ export const COMMANDS = {
       },
       out,
       check,
+      strict,
       resume: { type: 'boolean', help: 'resume the unfinished run of this command (automatic anyway)' },
       jobs: {
         type: 'string',
@@ -64,10 +72,10 @@ export const COMMANDS = {
     },
   },
   merge: {
-    usage: 'npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]',
+    usage: 'npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check [--strict]]',
     about:
       'combine the shards of one run (their run directories, or folders above them) into one\nrun with its report, as if it had run in one process; see scripts/ for Slurm and GNU parallel',
-    options: { out, check },
+    options: { out, check, strict },
   },
   figures: {
     usage: 'npm run figures -- <name> [options]',

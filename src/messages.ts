@@ -199,7 +199,14 @@ export const msg = {
     `warning: ${file}:${line}: ignoring an unfinished checkpoint line; that point will be recomputed`,
   resuming: (dir: string, done: number, total: number) => `resuming ${dir}: ${done}/${total} points already done`,
   resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
-  claimsSummary: (passed: number, total: number) => `claims: ${passed}/${total} passed`,
+  claimsSummary: (passed: number, total: number, inconclusive = 0) =>
+    `claims: ${passed}/${total} passed${inconclusive ? `, ${inconclusive} inconclusive` : ''}`,
+  /** What narrows a timing claim's interval: the rounds' disagreement (σ of log time between rounds), and the cure. */
+  cureTiming: (spread: number | null) =>
+    `${spread === null ? 'the timings vary between sessions' : `rounds disagree by ${Math.round(spread * 100)}%`}: rerun on a quieter machine or with more rounds (--set rounds=N)`,
+  /** What narrows a Monte Carlo or training claim's interval. */
+  cureSampling: () => 'more trials, draws or replicates narrow the interval (--set)',
+  strictNeedsCheck: () => '--strict makes --check count inconclusive claims; it needs --check',
   stopping: () => 'interrupt: finishing the current point, then writing what is done (Ctrl-C again to quit at once)',
   interrupted: (dir: string) =>
     `interrupted: the outputs in ${dir} are incomplete; run the same command again to finish`,
@@ -212,9 +219,9 @@ export const msg = {
   pointsFailed: (n: number) => `${n} point${n === 1 ? '' : 's'} failed (listed in the report and manifest.json)`,
   shardDone: (name: string, shard: string, points: number, gridPoints: number, root: string) =>
     `${name} shard ${shard}: ${points} of the grid's ${gridPoints} points. When every shard is done, merge them: npm run exp -- merge ${name} ${root}`,
-  mergeUsage: () => 'usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check]',
+  mergeUsage: () => 'usage: npm run exp -- merge <name> <shard dirs...> [--out DIR] [--check [--strict]]',
   mergeOption: (opt: string) =>
-    `merge: --${opt} is not allowed; the shards recorded their settings (--quick, --set, --seed, --backend). Allowed: --out, --check`,
+    `merge: --${opt} is not allowed; the shards recorded their settings (--quick, --set, --seed, --backend). Allowed: --out, --check, --strict`,
   mergeNoDir: (dir: string) => `merge: ${dir} does not exist`,
   mergeNoShards: (name: string, dirs: readonly string[]) =>
     `merge: no shard runs of ${JSON.stringify(name)} under ${list(dirs)}; make them with npm run exp -- ${name} --shard i/n`,

@@ -19,9 +19,9 @@ import {
   scaleNumbers,
 } from '../src/sim/mha-vs-mqa/cost.js';
 import { chooseScales, quantizeCache } from '../src/sim/mha-vs-mqa/reference.js';
-import { designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
+import { analyseDecode, designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
 import type { DecodeRow } from '../src/sim/mha-vs-mqa/rows.js';
-import { evaluateClaim } from '../src/stats/claims.js';
+import { evaluateClaim, selectRows } from '../src/stats/claims.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import type { Claim } from '../src/spec/schema.js';
 import type { Row } from '../src/sim/types.js';
@@ -140,8 +140,12 @@ describe('published designs (analytic)', () => {
   });
 });
 
-/** A row of a step that takes `factor` × its bytes ÷ `bw` (bytes/ms), with its cost from the model. */
+/**
+ * A row of a step that takes `factor` × its bytes ÷ `bw` (bytes/ms), with its cost from the model; `ci` multiplies
+ * the time into its interval (the rounds' bootstrap; default [1, 1], an exact time).
+ */
 function row(p: {
+  ci?: readonly [number, number];
   variant: string;
   kernel: string;
   kv_dtype?: string;
@@ -203,8 +207,8 @@ function row(p: {
     kv_bytes_per_token: cost.kvBytesPerToken,
     tokens_read: cost.tokensRead,
     time_ms: time,
-    time_ci_low: time,
-    time_ci_high: time,
+    time_ci_low: time * (p.ci?.[0] ?? 1),
+    time_ci_high: time * (p.ci?.[1] ?? 1),
     samples: 5,
     measured_bytes: null,
     bandwidth_gbs: null,
@@ -245,8 +249,54 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
     ).toBe(true);
     const wrong = variants.flatMap((v) => ns.map((n) => row({ variant: v, kernel: 'graph', n, factor: 2.9 })));
     expect(verdict('decode-near-bandwidth', wrong)).toBe('fail');
+    // A step that reads its cache twice: about 2× its bytes ÷ bandwidth on every kernel (the cache is most of them).
+    const twice = variants.flatMap((v) =>
+      ns.flatMap((n) => ['graph', 'gqa-op'].map((kernel) => row({ variant: v, kernel, n, factor: 2 }))),
+    );
+    expect(verdict('decode-near-bandwidth', twice)).toBe('fail');
+    // GQA's and MQA's kernels short of the bound are findings, not this claim's business: MHA at 1.1× passes.
+    const shortfall = variants.flatMap((v) =>
+      ns.map((n) => row({ variant: v, kernel: 'gqa-op', n, factor: v === 'mha' ? 1.1 : 2.3 })),
+    );
+    expect(verdict('decode-near-bandwidth', shortfall)).toBe('pass');
+  });
+  it('decode-near-bandwidth is inconclusive where MHA at 1.4× its bound has rounds spread to [1.2, 1.75]× (straddling 1.5), and says so', () => {
+    const loaded = ns.map((n) => row({ variant: 'mha', kernel: 'gqa-op', n, factor: 1.4, ci: [0.857, 1.25] }));
+    const r = evaluateClaim(claim('decode-near-bandwidth'), kernelTable(loaded, MACHINE) as Row[], {
+      params: ['n'],
+      cure: msg.cureTiming(0.3),
+    });
+    expect(r.status).toBe('inconclusive');
+    if (r.status === 'inconclusive') {
+      expect(r.reason).toContain('2 of 2 rows straddle an edge of 0 ≤ time_over_bound ≤ 1.5');
+      expect(r.cure).toBe(msg.cureTiming(0.3));
+    }
+  });
+  it('decode-time-per-byte: time ∝ bytes passes (1×); a step with hidden O(n²) work (time ∝ bytes · n/8192: 4× from 8192 to 32768) fails', () => {
+    const flat = variants.flatMap((v) => ns.map((n) => row({ variant: v, kernel: 'graph', n, factor: 1.3 })));
+    expect(verdict('decode-time-per-byte', flat)).toBe('pass');
+    const table = kernelTable(flat, MACHINE).filter((r) => r['kind'] === 'per-byte');
+    expect(table.map((r) => r['per_byte_growth'])).toEqual([1, 1, 1].map(() => expect.closeTo(1, 12)));
+    const quadratic = variants.flatMap((v) => ns.map((n) => row({ variant: v, kernel: 'graph', n, factor: n / 8192 })));
+    expect(verdict('decode-time-per-byte', quadratic)).toBe('fail');
+    // ±10% rounds at each n: the ratio's interval is [0.9/1.1, 1.1/0.9] = [0.82, 1.22], inside 0.5 – 2
+    const noisy = variants.flatMap((v) => ns.map((n) => row({ variant: v, kernel: 'graph', n, ci: [0.9, 1.1] })));
+    expect(verdict('decode-time-per-byte', noisy)).toBe('pass');
   });
   it('int8-cache-faster: time following bytes passes; a cache dequantized to float32 before the product (1 + 4 + 4 bytes a number) fails', () => {
+    // On MACHINE (ridge 2 FLOP/B) only MHA's int8 step stays below the ridge: GQA's and MQA's are findings.
+    const ridge = kernelTable(
+      variants.flatMap((v) => [
+        row({ variant: v, kernel: 'gqa-op', n: 32768 }),
+        row({ variant: v, kernel: 'gqa-op', kv_dtype: 'int8', n: 32768 }),
+      ]),
+      MACHINE,
+    ).filter((r) => r['kind'] === 'dtype');
+    expect(ridge.map((r) => [r['variant'], r['below_ridge']])).toEqual([
+      ['mha', true],
+      ['gqa', false],
+      ['mqa', false],
+    ]);
     const base = variants.map((v) => row({ variant: v, kernel: 'gqa-op', n: 32768 }));
     const int8 = variants.map((v) => row({ variant: v, kernel: 'gqa-op', kv_dtype: 'int8', n: 32768 }));
     expect(verdict('int8-cache-faster', [...base, ...int8])).toBe('pass');
@@ -319,6 +369,25 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
       ),
     );
     expect(verdict('window-stops-growth', full)).toBe('fail');
+  });
+});
+
+describe('findings say what the claims say', () => {
+  it("the bound finding's MHA figure is the worst of decode-near-bandwidth's rows; the shortfall finding names GQA and MQA", () => {
+    const ns = [8192, 32768];
+    const rows = ['mha', 'gqa', 'mqa'].flatMap((v) =>
+      ns.map((n) => row({ variant: v, kernel: 'gqa-op', n, factor: v === 'mha' ? 1.1 + n / 1e6 : 2.3 })),
+    );
+    const a = analyseDecode(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] });
+    const read = selectRows(a.tables['kernels']!.rows, claim('decode-near-bandwidth').where);
+    const worst = Math.max(...read.map((r) => r['time_over_bound'] as number));
+    // MHA at 1.1 + 32768/10⁶ = 1.13× its bound at n = 32768: the claim's worst row and the finding's figure
+    expect(worst).toBeCloseTo(1.132768, 9);
+    expect(a.findings![0]).toContain(`MHA's best kernel within ${worst.toFixed(2)}×`);
+    expect(a.findings![1]).toContain(
+      'The best GQA kernel takes 2.30× and the best MQA kernel 2.30× of bytes ÷ bandwidth',
+    );
+    expect(evaluateClaim(claim('decode-near-bandwidth'), a.tables['kernels']!.rows).status).toBe('pass');
   });
 });
 

@@ -32,6 +32,7 @@ describe('qk-variance --quick end to end', () => {
     const files = listFiles(dir);
     expect(files.filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
+        'claims.csv',
         'manifest.json',
         'points.jsonl',
         'report.html',

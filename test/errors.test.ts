@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
@@ -50,6 +50,43 @@ describe('--check', () => {
     expect(checked.stdout).toContain('FAIL wrong: ');
     expect(checked.stdout.trimEnd().split('\n').pop()).toMatch(/report\.html$/);
     expect((await cli([file, '--out', out, '--set', 'trials=20000'])).code).toBe(0);
+  });
+});
+
+describe('--check --strict: an inconclusive claim', () => {
+  it('does not fail --check, fails --check --strict, and prints its reason and cure; claims.csv records it', async () => {
+    const dir = tmp();
+    const file = join(dir, 'claims.yaml');
+    // Var(q·k) = d·σ⁴: 1 at d = 1, 2 at d = 2. Its 99% interval at d = 2 reaches past 2 (it straddles the edge of
+    // [0, 2]); at d = 1 it lies inside. The slope claim passes.
+    writeFileSync(
+      file,
+      `${GOOD}claims:\n  - { id: edge, kind: fraction, text: t, test: { column: var, between: [0, 2], interval: [var_ci99_low, var_ci99_high] } }\n  - { id: right, kind: slope, text: t, x: d, y: var, expect: { target: 1, tol: 0.2 } }\n`,
+    );
+    const out = join(dir, 'results');
+    const args = [file, '--out', out, '--set', 'trials=20000', '--check'];
+    const checked = await cli(args);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.stdout).toContain('claims: 1/2 passed, 1 inconclusive');
+    expect(checked.stdout).toContain(
+      'INCONCLUSIVE edge: 1 of 2 rows straddle an edge of 0 ≤ var ≤ 2 (1 pass, 2 needed)',
+    );
+    expect(checked.stdout).toContain(`    cure: ${msg.cureSampling()}`);
+    const strict = await cli([...args, '--strict']);
+    expect(strict.code).toBe(1);
+    const csv = readFileSync(join(strict.stdout.trimEnd().split('\n').pop()!, '..', 'claims.csv'), 'utf8');
+    expect(csv.split('\n')[0]).toBe('id,status,expected,measured,reason,cure,text');
+    expect(csv).toMatch(/^edge,inconclusive,/m);
+    expect(csv).toMatch(/^right,pass,/m);
+    const report = readFileSync(strict.stdout.trimEnd().split('\n').pop()!, 'utf8');
+    expect(report).toContain(
+      '<p class="verdict inconclusive">Claims: 1/2 passed · not passed: edge (inconclusive)</p>',
+    );
+  });
+
+  it('--strict without --check is bad input', async () => {
+    const err = await expectBad(GOOD, ['--strict']);
+    expect(err).toContain(msg.strictNeedsCheck());
   });
 });
 

@@ -1,12 +1,16 @@
 /** The findings a report opens with, on fixed data: golden files, so a change to their wording or numbers is seen. */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { scaling } from '../src/sim/scaling/simulation.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { expectGolden } from './golden.js';
+import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
+import { selectRows } from '../src/stats/claims.js';
 import { scalingRow } from './scaling-rows.js';
 
 const noSetup = { values: {}, tables: {} };
+
+const scalingFile = await loadExperiment(resolveExperimentFile('scaling'));
 
 describe('findings on fixed data', () => {
   it('qk-variance: Var ∝ d unscaled, σ⁴ scaled, the mean with mu = 1·1 ∝ √d, a random mu of norm 2 at 4', () => {
@@ -82,6 +86,19 @@ describe('findings on fixed data', () => {
     );
     const a = analyseScaling(rows, 1024);
     expectGolden('scaling.findings.txt', `${a.findings!.join('\n')}\n`);
+    // The time finding's numbers are the rows the time claims read (kind time-per-flop): ×1 with ±5% ends,
+    // ×exp(±√(ln(1/0.95)² + ln 1.05²)) = [0.932, 1.07].
+    const fits = a.tables['fits']!.rows;
+    const f3 = (v: unknown) => Number(Number(v).toPrecision(3));
+    for (const c of scalingFile.experiment.claims.filter((x) => x.where['kind'] === 'time-per-flop')) {
+      const read = selectRows(fits, { ...c.where, D: 64, causal: false });
+      expect(read.length, c.id).toBeGreaterThan(0);
+      for (const r of read)
+        expect(a.findings![0], c.id).toContain(
+          `×${f3(r['ratio'])} [${f3(r['ratio_ci_low'])}, ${f3(r['ratio_ci_high'])}]`,
+        );
+    }
+    expect(a.findings![0]).toContain('×1 [0.932, 1.07]');
     void scaling;
   });
 });

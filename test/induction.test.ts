@@ -18,7 +18,7 @@ import {
   type Shape,
 } from '../src/sim/induction-heads/model.js';
 import { modelGraph } from '../src/sim/induction-heads/graphs.js';
-import { analyseInduction, steepestWindow } from '../src/sim/induction-heads/analysis.js';
+import { analyseInduction, composition, CRITERIA, steepestWindow } from '../src/sim/induction-heads/analysis.js';
 import { inductionHeads, modelPath } from '../src/sim/induction-heads/simulation.js';
 import type { InductionRow } from '../src/sim/induction-heads/rows.js';
 import { loadOnnx } from '../src/engine/onnx/engine.js';
@@ -373,6 +373,61 @@ describe('the phase analysis', () => {
       ),
     );
     expect(apart['same-window']).toBe('fail');
+  });
+});
+
+describe('findings count as the claims beside them count', () => {
+  const step = (at: number, before: number, after: number) => (s: number) => (s <= at ? before : after);
+  // Four two-layer seeds: 0 and 1 compose with a previous-token head (0.9); 2 with a duplicate-token head (0.35, its
+  // previous-token head at 0.1); 3 forms no induction head (prefix-matching 0.3) and copies less (loss 2.8 → 1.6).
+  const rows = [0, 1, 2, 3].flatMap((seed) =>
+    seedRows(2, seed, STEPS, step(400, 2.8, seed === 3 ? 1.6 : 1.0), step(400, 0.05, seed === 3 ? 0.3 : 0.8)).map(
+      (r) =>
+        seed === 2 && r.row_kind === 'head' && r.layer === 1
+          ? { ...r, previous_token_score: 0.1, duplicate_token_score: 0.35 }
+          : r,
+    ),
+  );
+  const a = analyseInduction(rows, 100);
+  const tables = { results: rows, ...Object.fromEntries(Object.entries(a.tables).map(([k, v]) => [k, v.rows])) };
+  const passing = (id: string) => {
+    const r = evaluateClaims(
+      claims.filter((c) => c.id === id),
+      tables,
+    )[0]!;
+    if (r.status === 'error') throw new Error(r.reason);
+    return Number(/^(\d+)\/\d+ rows/.exec(r.measured)![1]);
+  };
+
+  it("the criteria the findings count by are the claims' ranges", () => {
+    const range = (id: string) => {
+      const c = claims.find((x) => x.id === id)!;
+      if (c.kind !== 'fraction' || !('between' in c.test)) throw new Error(id);
+      return c.test.between;
+    };
+    expect(range('two-layers-copy')[1]).toBe(CRITERIA.copy);
+    expect(range('two-layers-induction-head')[0]).toBe(CRITERIA.induction);
+    expect(range('two-layers-composed-head')[0]).toBe(CRITERIA.composed);
+    expect(range('same-window')[1]).toBe(CRITERIA.sameWindow);
+  });
+
+  it('each seed says which composition formed, and the counts are the claims’ passing rows', () => {
+    const two = a.findings![0]!;
+    // 3 of 4 seeds pass two-layers-induction-head (0.8, 0.8, 0.8 ≥ 0.5; 0.3 not), as the claim counts
+    expect(passing('two-layers-induction-head')).toBe(3);
+    expect(two).toContain(`form an induction head (a layer-2 head's prefix-matching score ≥ 0.5) in 3 of 4 seeds`);
+    // composition: previous-token in seeds 0, 1, 3 (0.9), duplicate-token in seed 2 (0.35); all four ≥ 0.2
+    expect(passing('two-layers-composed-head')).toBe(4);
+    expect(two).toContain('a previous-token head in 3 and a duplicate-token head in 1');
+    expect(two).toContain('seed 2: duplicate-token 0.35');
+    expect(two).toContain('seed 0: previous-token 0.90');
+    // copying: 1.0/2.8 = 0.36 ≤ 0.5 in seeds 0 – 2; 1.6/2.8 = 0.57 in seed 3
+    expect(passing('two-layers-copy')).toBe(3);
+    expect(two).toContain('below 0.5 of the first-occurrence loss in 3 of 4');
+    expect(passing('same-window')).toBe(4);
+    expect(a.findings![2]).toContain('in 4 of 4 seeds');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(composition({ best_previous_token: 0.1, best_duplicate_token: 0.1 })).toBe('none');
   });
 });
 

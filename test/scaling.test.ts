@@ -73,6 +73,7 @@ describe.each(['onnx', 'wasm'] as const)('scaling end to end (small grid, %s)', 
     // vendor/katex/ (KaTeX's CSS and fonts) is checked in e2e.test.ts.
     expect(listFiles(dir).filter((f) => !f.startsWith('vendor/katex/'))).toEqual(
       [
+        'claims.csv',
         'fits.csv',
         'manifest.json',
         'points.jsonl',

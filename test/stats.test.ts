@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateClaim } from '../src/stats/claims.js';
+import { combine, decide, evaluateClaim, ratioOf } from '../src/stats/claims.js';
+import { msg } from '../src/messages.js';
 import { fitLine, logLogSlope } from '../src/stats/fit.js';
 import { moments, normalInterval, zScore } from '../src/stats/moments.js';
 import { normalQuantile, zCritical } from '../src/stats/normal.js';
@@ -172,13 +173,136 @@ describe('claims', () => {
       claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', expect: { target: 1, tol: 0.15 } }),
       data,
     );
-    expect(all.status).toBe('fail'); // least squares over the whole range: 0.74
+    // Least squares over the whole range: 0.74, and the curvature widens its 95% t-interval (5 degrees of freedom) to
+    // [0.565, 0.914], across the edge 0.85: the claim cannot tell, and says so.
+    expect(all.status).toBe('inconclusive');
+    if (all.status === 'inconclusive') expect(all.measured).toBe('0.7393 [0.565, 0.9136]');
     const top = evaluateClaim(
       claim({ id: 's', text: 't', kind: 'slope', x: 'n', y: 't', largest: 4, expect: { target: 1, tol: 0.15 } }),
       data,
     );
-    // 64 … 4096: 10 + n is within 1.16× of n, slope 0.97
+    // 64 … 4096: 10 + n is within 1.16× of n, slope 0.97 [0.917, 1.017], inside [0.85, 1.15]
     expect(top.status).toBe('pass');
+    if (top.status === 'pass') expect(top.measured).toBe('0.967 [0.9166, 1.017]');
     expect(top.expected).toContain('the 4 largest n');
+  });
+});
+
+describe('three verdicts: an interval inside the range passes, outside fails, across an edge is inconclusive', () => {
+  const claim = (c: unknown) => Claim.parse(c);
+  it('ratioOf: 2 [1.9, 2.1] ÷ 1 [0.95, 1.05] is 2 × exp(±√(ln(2/1.9)² + ln 1.05²)) = [1.863, 2.147]', () => {
+    const r = ratioOf({ value: 2, low: 1.9, high: 2.1 }, { value: 1, low: 0.95, high: 1.05 });
+    expect(r.value).toBe(2);
+    expect(r.low).toBeCloseTo(2 * Math.exp(-Math.hypot(Math.log(2 / 1.9), Math.log(1.05))), 12);
+    expect(r.high).toBeCloseTo(2 * Math.exp(Math.hypot(Math.log(2.1 / 2), Math.log(1 / 0.95))), 12);
+    expect([r.low, r.high].map((v) => Number(v.toFixed(3)))).toEqual([1.863, 2.147]);
+  });
+
+  it('decide: [1.9, 2.1] in [1.75, 2.25] passes, [2.3, 2.6] fails, [2.1, 2.4] is inconclusive', () => {
+    expect(decide([1.9, 2.1], [1.75, 2.25])).toBe('pass');
+    expect(decide([2.3, 2.6], [1.75, 2.25])).toBe('fail');
+    expect(decide([1.5, 1.7], [1.75, 2.25])).toBe('fail');
+    expect(decide([2.1, 2.4], [1.75, 2.25])).toBe('inconclusive');
+    // An exact value is its own interval: on the edge it passes, past it it fails.
+    expect(decide([2.25, 2.25], [1.75, 2.25])).toBe('pass');
+    expect(decide([2.26, 2.26], [1.75, 2.25])).toBe('fail');
+    expect(combine(['pass', 'inconclusive', 'pass'])).toBe('inconclusive');
+    expect(combine(['inconclusive', 'fail'])).toBe('fail');
+  });
+
+  // p with its interval in p_ci_low, p_ci_high (found by name) against 2 ± 0.25.
+  const fits = (rows: { D: number; p: number; lo: number; hi: number }[]) =>
+    rows.map((r) => ({ D: r.D, p: r.p, p_ci_low: r.lo, p_ci_high: r.hi }));
+  const quadratic = claim({ id: 'q', text: 't', kind: 'fraction', test: { column: 'p', between: [1.75, 2.25] } });
+
+  it('pass: every interval inside the range', () => {
+    const r = evaluateClaim(
+      quadratic,
+      fits([
+        { D: 32, p: 2, lo: 1.9, hi: 2.1 },
+        { D: 64, p: 2.1, lo: 2, hi: 2.2 },
+      ]),
+      ['D'],
+    );
+    expect(r.status).toBe('pass');
+    if (r.status === 'pass') {
+      expect(r.measured).toBe('2/2 rows (100%); closest to the bound: p = 2.1 [2, 2.2] at D = 64');
+      expect(r.values).toBe('D = 32: 2 [1.9, 2.1]\nD = 64: 2.1 [2, 2.2]');
+    }
+  });
+
+  it('fail: one interval wholly outside (an N^2.45 that its interval [2.3, 2.6] confirms), whatever the others', () => {
+    const r = evaluateClaim(
+      quadratic,
+      fits([
+        { D: 32, p: 2.45, lo: 2.3, hi: 2.6 },
+        { D: 64, p: 2.2, lo: 2.1, hi: 2.4 },
+      ]),
+      ['D'],
+    );
+    expect(r.status).toBe('fail');
+    if (r.status === 'fail') {
+      expect(r.measured).toBe('0/2 rows (0%), 1 undecided; worst: p = 2.45 [2.3, 2.6] at D = 32');
+      expect(r.values).toBe('D = 32: 2.45 [2.3, 2.6] ✗\nD = 64: 2.2 [2.1, 2.4] ?');
+    }
+  });
+
+  it('inconclusive: p = 2.2 inside the range, but its interval [2.1, 2.4] reaches past 2.25; the reason and the cure are printed', () => {
+    const r = evaluateClaim(
+      quadratic,
+      fits([
+        { D: 32, p: 2, lo: 1.9, hi: 2.1 },
+        { D: 64, p: 2.2, lo: 2.1, hi: 2.4 },
+      ]),
+      { params: ['D'], cure: msg.cureTiming(0.23) },
+    );
+    expect(r.status).toBe('inconclusive');
+    if (r.status === 'inconclusive') {
+      expect(r.reason).toBe(
+        '1 of 2 rows straddle an edge of 1.75 ≤ p ≤ 2.25 (1 pass, 2 needed), e.g. p = 2.2 [2.1, 2.4] at D = 64',
+      );
+      expect(r.cure).toBe('rounds disagree by 23%: rerun on a quieter machine or with more rounds (--set rounds=N)');
+    }
+  });
+
+  it('at_least counts undecided rows as possible passes: 3 of 4 needed, 2 pass and 1 undecided is inconclusive, 2 and 0 fail', () => {
+    const base = { id: 'f', text: 't', kind: 'fraction', test: { column: 'v', between: [0, 1] }, at_least: 0.75 };
+    const row = (v: number, lo: number, hi: number) => ({ v, v_ci_low: lo, v_ci_high: hi });
+    const [ok, open, bad] = [row(0.5, 0.4, 0.6), row(0.9, 0.8, 1.2), row(2, 1.5, 2.5)];
+    expect(evaluateClaim(claim(base), [ok, ok, open, bad]).status).toBe('inconclusive');
+    expect(evaluateClaim(claim(base), [ok, ok, bad, bad]).status).toBe('fail');
+    expect(evaluateClaim(claim(base), [ok, ok, ok, open]).status).toBe('pass');
+  });
+
+  it('interval columns named in the claim; abs_below decides on the largest and smallest magnitude', () => {
+    const named = claim({
+      id: 'n',
+      text: 't',
+      kind: 'fraction',
+      test: { column: 'x', between: [0, 1], interval: ['lo', 'hi'] },
+    });
+    expect(evaluateClaim(named, [{ x: 0.5, lo: 0.2, hi: 0.8 }]).status).toBe('pass');
+    expect(evaluateClaim(named, [{ x: 0.9, lo: 0.6, hi: 1.3 }]).status).toBe('inconclusive');
+    const small = claim({ id: 'a', text: 't', kind: 'fraction', test: { column: 'e', abs_below: 0.1 } });
+    const e = (v: number, lo: number, hi: number) => [{ e: v, e_ci_low: lo, e_ci_high: hi }];
+    expect(evaluateClaim(small, e(0.01, -0.02, 0.05)).status).toBe('pass'); // |e| ≤ 0.05 < 0.1
+    expect(evaluateClaim(small, e(0.08, 0.05, 0.12)).status).toBe('inconclusive'); // 0.05 < 0.1 ≤ 0.12
+    expect(evaluateClaim(small, e(-0.2, -0.3, -0.15)).status).toBe('fail'); // |e| ≥ 0.15 ≥ 0.1
+  });
+
+  it('spread and monotone from the rows’ intervals', () => {
+    const spread = claim({ id: 's', text: 't', kind: 'spread', column: 'v', below: 0.5 });
+    const row = (v: number, lo: number, hi: number) => ({ v, v_ci_low: lo, v_ci_high: hi });
+    // values 1 and 1.2, mean 1.1: spread 0.18; from the intervals at least (1.1 − 1.1)⁺/1.1 = 0, at most (1.3 − 0.9)/1.1 = 0.364
+    expect(evaluateClaim(spread, [row(1, 0.9, 1.1), row(1.2, 1.1, 1.3)]).status).toBe('pass');
+    // 1 and 1.6 (mean 1.3): at least (1.4 − 1.1)/1.3 = 0.23, at most (1.8 − 0.9)/1.3 = 0.69: across 0.5
+    expect(evaluateClaim(spread, [row(1, 0.9, 1.1), row(1.6, 1.4, 1.8)]).status).toBe('inconclusive');
+    // 1 and 3 (mean 2): at least (2.8 − 1.1)/2 = 0.85
+    expect(evaluateClaim(spread, [row(1, 0.9, 1.1), row(3, 2.8, 3.2)]).status).toBe('fail');
+    const up = claim({ id: 'm', text: 't', kind: 'monotone', x: 'x', y: 'v', direction: 'increasing' });
+    const at = (x: number, v: number, lo: number, hi: number) => ({ x, ...row(v, lo, hi) });
+    expect(evaluateClaim(up, [at(1, 1, 0.9, 1.1), at(2, 2, 1.9, 2.1)]).status).toBe('pass');
+    expect(evaluateClaim(up, [at(1, 1, 0.9, 1.1), at(2, 1.05, 1, 1.2)]).status).toBe('inconclusive');
+    expect(evaluateClaim(up, [at(1, 1, 0.9, 1.1), at(2, 0.5, 0.4, 0.6)]).status).toBe('fail');
   });
 });

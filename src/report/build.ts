@@ -19,11 +19,27 @@ export interface BuildInput {
   axes: Record<string, readonly unknown[]>;
 }
 
+/** claims.csv: one row per claim, its verdict, what it expected and measured, and why it could not tell. */
+export const CLAIMS_COLUMNS = ['id', 'status', 'expected', 'measured', 'reason', 'cure', 'text'] as const;
+
+function claimCsvRow(c: ClaimResult): Row {
+  return {
+    id: c.id,
+    status: c.status,
+    expected: c.expected,
+    measured: c.status === 'error' ? null : c.measured,
+    reason: c.status === 'error' || c.status === 'inconclusive' ? c.reason : null,
+    cure: c.status === 'inconclusive' ? c.cure : null,
+    text: c.text,
+  };
+}
+
 /** Every output file of a run, as relative path → contents. Writing them is the store's job. */
 export async function buildOutputs(input: BuildInput): Promise<Map<string, string | Buffer>> {
   const files = new Map<string, string | Buffer>();
   files.set('results.csv', toCsv(input.sim.columns, input.rows));
   for (const [name, t] of Object.entries(input.analysis.tables)) files.set(`${name}.csv`, toCsv(t.columns, t.rows));
+  files.set('claims.csv', toCsv(CLAIMS_COLUMNS, input.claims.map(claimCsvRow)));
   // Charts see one dataset: every results row and analysis row, tagged with its table.
   const data = [
     ...input.rows.map((r) => ({

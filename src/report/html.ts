@@ -73,13 +73,18 @@ h1{margin-bottom:.2rem}.sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}.scroll{max-width:100%;max-height:30rem;overflow:auto;margin:.5rem 0 1.5rem}.scroll table{margin:0}.scroll th{position:sticky;top:0}.hscroll{max-width:100%;overflow-x:auto}
 .verdict{font-size:1.1rem;font-weight:bold;margin:.6rem 0}.findings{font-size:1.02rem;background:#f7f9fc;border-left:4px solid #0072B2;padding:.5rem 1rem .5rem 2rem;margin:.5rem 0 1rem}.findings li{margin:.25rem 0}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:bold;font-size:1.05rem}svg{max-width:100%;height:auto}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4}details pre{max-height:16rem;overflow:auto;font-size:.8rem;margin:.3rem 0}.pass{color:#006d2c;font-weight:bold}.unstable{color:#8a5a00;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}
+th{background:#f4f4f4}details pre{max-height:16rem;overflow:auto;font-size:.8rem;margin:.3rem 0}.pass{color:#006d2c;font-weight:bold}.unstable{color:#8a5a00;font-weight:bold}.fail{color:#b30000;font-weight:bold}.error{color:#8a5a00;font-weight:bold}.inconclusive{color:#b36b00;font-weight:bold}
 figure{display:inline-block;margin:0 1rem 1.5rem 0;vertical-align:top}#vg-tooltip-element{font-size:12px}figcaption{font-size:.9rem;color:#444;max-width:520px}
 .notes p{background:#f7f9fc;border-left:4px solid #0072B2;padding:.4rem .8rem}code{background:#f2f2f2;padding:0 .2rem}
 `;
 
 function claimRow(c: ClaimResult, unstable: string): string {
-  const measured = c.status === 'error' ? `error: ${c.reason}` : c.measured;
+  const measured =
+    c.status === 'error'
+      ? `error: ${c.reason}`
+      : c.status === 'inconclusive'
+        ? `${c.measured}\n${c.reason}; cure: ${c.cure}`
+        : c.measured;
   // Every tested value one click away: the verdict names only the worst.
   const values =
     c.status !== 'error' && c.values
@@ -97,6 +102,8 @@ export function renderReport(input: ReportInput): string {
   const { experiment: e, manifest: m, claims } = input;
   const passed = claims.filter((c) => c.status === 'pass').length;
   const failed = claims.filter((c) => c.status !== 'pass');
+  // Red when a claim failed (or could not be evaluated), amber when some could not tell, green when all passed.
+  const tone = failed.some((c) => c.status !== 'inconclusive') ? 'fail' : failed.length ? 'inconclusive' : 'pass';
   // Key results first: the simulation's findings, or its summary lines where it has none.
   const findings = input.analysis.findings?.length ? input.analysis.findings : input.analysis.summary;
   const warnings = m.stability?.warnings ?? [];
@@ -118,7 +125,7 @@ export function renderReport(input: ReportInput): string {
 <h1>${mathHtml(e.title)}</h1>
 ${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
 <p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
-<p class="verdict ${failed.length ? 'fail' : 'pass'}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => esc(c.id)).join(', ')}` : ''}</p>
+<p class="verdict ${tone}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => `${esc(c.id)} (${c.status})`).join(', ')}` : ''}</p>
 ${warnings.map((w) => `<p class="unstable">⚠ ${esc(w)}. Timing claims are marked.</p>`).join('\n')}
 ${findings.length ? `<ul class="findings">${findings.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
 <p>${mathHtml(e.description)}</p>

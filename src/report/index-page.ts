@@ -20,8 +20,11 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
     .sort((a, b) => b.manifest.startedAt.localeCompare(a.manifest.startedAt))
     .map(({ manifest: m, reportHref, compareHref, previousId }) => {
       const c = m.claims;
-      const claims = c ? `${c.passed}/${c.passed + c.failed + c.errored}` : '';
-      const cls = !c ? '' : c.failed + c.errored === 0 ? 'pass' : 'fail';
+      const open = c?.inconclusive ?? 0;
+      const claims = c
+        ? `${c.passed}/${c.passed + c.failed + c.errored + open}${open ? ` (${open} inconclusive)` : ''}`
+        : '';
+      const cls = !c ? '' : c.failed + c.errored > 0 ? 'fail' : open > 0 ? 'inconclusive' : 'pass';
       const link = m.shard
         ? `shard ${m.shard.index}/${m.shard.count}, ${m.status === 'complete' ? 'done' : 'unfinished'}: <code>npm run exp -- merge ${esc(m.experiment)} &lt;shard dirs&gt;</code>`
         : m.status === 'complete'
@@ -38,7 +41,7 @@ export function renderIndex(entries: readonly IndexEntry[]): string {
 <html lang="en"><head><meta charset="utf-8"><title>attnlab runs</title>
 <style>body{font-family:"DejaVu Sans",system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;font-size:.92rem}th,td{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}th{background:#f4f4f4}
-.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}</style></head>
+.pass{color:#006d2c;font-weight:bold}.fail{color:#b30000;font-weight:bold}.inconclusive{color:#b36b00;font-weight:bold}</style></head>
 <body><h1>attnlab runs</h1><p>${entries.length} run${entries.length === 1 ? '' : 's'}, newest first.</p>
 <table><tr><th>experiment</th><th>started (UTC)</th><th>backend</th><th>claims passed</th><th>duration</th><th>grid</th><th></th></tr>
 ${rows.join('\n')}

@@ -10,7 +10,8 @@ import { renderIndex } from '../report/index-page.js';
 import type { Point } from '../spec/grid.js';
 import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Row, SetupResult } from '../sim/types.js';
-import { evaluateClaims, type ClaimResult } from '../stats/claims.js';
+import { evaluateClaims, isTimingClaim, type ClaimResult } from '../stats/claims.js';
+import { msg } from '../messages.js';
 import type { Manifest } from './manifest.js';
 import { compareHtml } from '../report/compare-page.js';
 import { compareRuns, readRun, type StoredRun } from './compare.js';
@@ -104,17 +105,20 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const analysis = { ...derived, tables: { ...f.setup.tables, ...derived.tables } };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
   // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
-  const claims = evaluateClaims(exp.claims, { results: rows, ...tables }, [
-    ...Object.keys(sim.params.shape),
-    'seed',
-    'replicate',
-  ]);
   // This run's checkpoint, read at most once: its rounds say how steady the machine was, and it is compared below.
   let own: StoredRun | undefined;
   const ownRun = () => (own ??= readRun(store.dir));
   // Timing runs say when the machine was not steady: at the start, or between the rounds of the checkpoint.
   const steady =
     sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
+  // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
+  const spread = steady?.roundSpread?.sigma ?? null;
+  const claims = evaluateClaims(
+    exp.claims,
+    { results: rows, ...tables },
+    [...Object.keys(sim.params.shape), 'seed', 'replicate'],
+    (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
+  );
   const finished: Manifest = {
     ...manifest,
     ...(steady ? { stability: steady } : {}),
@@ -122,6 +126,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
       passed: claims.filter((c) => c.status === 'pass').length,
       failed: claims.filter((c) => c.status === 'fail').length,
       errored: claims.filter((c) => c.status === 'error').length,
+      inconclusive: claims.filter((c) => c.status === 'inconclusive').length,
     },
   };
   const files = await buildOutputs({

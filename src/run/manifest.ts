@@ -37,7 +37,8 @@ export interface Manifest {
   startedAt: string;
   finishedAt?: string;
   points: { total: number; done: number };
-  claims?: { passed: number; failed: number; errored: number };
+  /** Claim verdicts (inconclusive: absent in manifests written before the three verdicts). */
+  claims?: { passed: number; failed: number; errored: number; inconclusive?: number };
   /** Points whose simulation threw: the run went on without their rows. */
   errors?: { point: string; replicate: number; params: Record<string, unknown>; message: string }[];
   /** Set on a shard run (`--shard index/count`): it holds only its own points and no report. */

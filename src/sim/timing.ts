@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
+import seedrandom from 'seedrandom';
+import { bootstrapMedian } from '../stats/compare.js';
 import { median, medianInterval } from '../stats/quantile.js';
 import { z } from 'zod';
 
@@ -99,9 +101,18 @@ export function summarise(samples: readonly number[]): Timing {
 /** The raw samples column (`time_samples_ms`): every sample in ms, null where the point was not timed. */
 export const Samples = z.array(z.number()).nullable();
 
-/** The timing of a point measured in rounds: the raw samples of every round pooled, so the median and its interval are over all of them. */
+/**
+ * The timing of a point measured in rounds: the median over every round's raw samples pooled, and its interval from
+ * a bootstrap over the rounds (each round a session of its own, so the interval holds the noise between sessions
+ * that the samples of one session do not show; claims decide from it). Seeded: the same samples give the same
+ * interval.
+ */
 export function pooledTiming(rounds: readonly (readonly number[])[]): Timing {
-  return summarise(rounds.flat());
+  const pooled = summarise(rounds.flat());
+  const got = rounds.filter((r) => r.length > 0);
+  if (got.length < 2) return pooled;
+  const [lowMs, highMs] = bootstrapMedian(got, seedrandom('attnlab-rounds'));
+  return { ...pooled, lowMs: Math.min(lowMs, pooled.medianMs), highMs: Math.max(highMs, pooled.medianMs) };
 }
 
 /** A timing round of a point: which, of how many (see `Simulation.rounds`). */

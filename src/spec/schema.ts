@@ -40,6 +40,14 @@ const Where = z
   .default({})
   .describe('keep rows whose column equals the value (or one of the listed values)');
 
+/** The columns holding the tested value's interval; absent, <column>_ci_low and <column>_ci_high where they exist. */
+const Interval = z
+  .tuple([z.string(), z.string()])
+  .optional()
+  .describe(
+    "columns of the low and high end of the tested value's interval; the claim passes when the interval lies inside the range, fails when it lies outside, and is inconclusive when it straddles an edge; @default [<column>_ci_low, <column>_ci_high] where the table has them, else the value alone",
+  );
+
 const Test = z.union([
   z
     .object({
@@ -47,12 +55,14 @@ const Test = z.union([
       between: z
         .tuple([z.union([z.string(), z.number()]), z.union([z.string(), z.number()])])
         .describe('low and high bound: a column name or a number each'),
+      interval: Interval,
     })
     .strict(),
-  z.object({ column: z.string(), abs_below: z.number().positive() }).strict(),
+  z.object({ column: z.string(), abs_below: z.number().positive(), interval: Interval }).strict(),
   z
     .object({
       column: z.string(),
+      interval: Interval,
       abs_below_bonferroni: z
         .number()
         .gt(0)

@@ -101,6 +101,19 @@ export function bootstrapRatio(
   return { ratio, low, high, a: percentiles(ma, level), b: percentiles(mb, level) };
 }
 
+/**
+ * Percentile-bootstrap interval of the median of samples in rounds (two-level: rounds drawn with replacement, then
+ * samples within each drawn round), so that it holds the noise between sessions the rounds show; the interval of a
+ * claim on a timing (src/sim/timing.ts's pooledTiming). With one round it is the samples' own bootstrap interval.
+ */
+export function bootstrapMedian(g: Groups, rand: Uniform, resamples = 1000, level = 0.95): [number, number] {
+  const next = resampledMedians(g, rand);
+  return percentiles(
+    Array.from({ length: resamples }, () => next()),
+    level,
+  );
+}
+
 /** The smallest two-sided p-value a rank test can give with samples of n and m: 2 / C(n + m, n). */
 export function minimumP(n: number, m: number): number {
   let c = 1;

@@ -343,29 +343,62 @@ function summaryOf(phase: readonly Row[], interval: readonly Row[]): string[] {
   });
 }
 
+/**
+ * The criteria of induction-heads' claims (experiments/induction-heads.yaml), which the findings count by: a test
+ * reads the claims and checks that these are their ranges, and that each finding's counts are the claim's passing rows.
+ */
+export const CRITERIA = {
+  /** two-layers-copy: repeated-token loss at most this fraction of the first-occurrence loss. */
+  copy: 0.5,
+  /** two-layers-induction-head: a layer-2 head's prefix-matching score at least this. */
+  induction: 0.5,
+  /** two-layers-composed-head: a layer-1 previous-token or duplicate-token head scoring at least this. */
+  composed: 0.2,
+  /** same-window: the centres of the loss's and the score's steepest windows at most this many steps apart. */
+  sameWindow: 100,
+} as const;
+
+/** Which layer-1 head a seed's induction head composed with: the higher-scoring kind, if it passes the criterion. */
+export function composition(r: Row): 'previous-token' | 'duplicate-token' | 'none' {
+  const [prev, dup] = [Number(r.best_previous_token), Number(r.best_duplicate_token)];
+  if (Math.max(prev, dup) < CRITERIA.composed) return 'none';
+  return prev >= dup ? 'previous-token' : 'duplicate-token';
+}
+
+/** Two layers: induction heads, copying and composition counted as the claims count them, and which per seed. */
+function twoLayerFinding(two: readonly Row[]): string {
+  const induction = two.filter((r) => Number(r.best_prefix_matching) >= CRITERIA.induction).length;
+  const copy = two.filter((r) => Number(r.repeated_over_first) <= CRITERIA.copy).length;
+  const kinds = two.map(composition);
+  const count = (k: string) => kinds.filter((x) => x === k).length;
+  const perSeed = two
+    .map(
+      (r, i) =>
+        `seed ${String(r.seed)}: ${kinds[i]} ${f2(Math.max(Number(r.best_previous_token), Number(r.best_duplicate_token)))}`,
+    )
+    .join('; ');
+  return (
+    `Two layers form an induction head (a layer-2 head's prefix-matching score ≥ ${CRITERIA.induction}) in ${induction} of ${two.length} seeds, ` +
+    `with the layer-1 head it composes with (score ≥ ${CRITERIA.composed}) a previous-token head in ${count('previous-token')} and a duplicate-token head in ${count('duplicate-token')} (${perSeed}); ` +
+    `the repeated-token loss ends below ${CRITERIA.copy} of the first-occurrence loss in ${copy} of ${two.length} (${range(two.map((r) => r.loss_repeated))} nats against ${range(two.map((r) => r.loss_first))}), with prefix-matching scores ${range(two.map((r) => r.best_prefix_matching))}.`
+  );
+}
+
 function findingsOf(phase: readonly Row[], interval: readonly Row[]): string[] {
   const of = (layers: number) => phase.filter((r) => r.layers === layers);
   const [one, two] = [of(1), of(2)];
   const out: string[] = [];
   if (two.length) {
-    const formed = two.filter(
-      (r) =>
-        Number(r.repeated_over_first) < 0.5 &&
-        Number(r.best_prefix_matching) > 0.5 &&
-        Number(r.best_previous_token) > 0.5,
-    );
-    out.push(
-      `Two layers form an induction head in ${formed.length} of ${two.length} seeds: the repeated-token loss ends at ${range(two.map((r) => r.loss_repeated))} nats against ${range(two.map((r) => r.loss_first))} for first occurrences, with a layer-2 head's prefix-matching score ${range(two.map((r) => r.best_prefix_matching))} and a layer-1 previous-token head at ${range(two.map((r) => r.best_previous_token))}.`,
-    );
+    out.push(twoLayerFinding(two));
     const i = interval.find((r) => r.layers === 2);
     if (i) {
       out.push(
         `The phase change is abrupt: the repeated-token loss falls fastest around step ${Number(i.phase_step_mean).toFixed(0)} (95% interval over ${String(i.seeds)} seeds ${Number(i.phase_step_low).toFixed(0)} – ${Number(i.phase_step_high).toFixed(0)}), by ${range(two.map((r) => r.loss_drop))} nats within one window, while the first-occurrence loss stays near ln V.`,
       );
     }
-    const together = two.filter((r) => Number(r.window_gap) <= Number(r.window_end) - Number(r.window_start));
+    const together = two.filter((r) => Number(r.window_gap) <= CRITERIA.sameWindow);
     out.push(
-      `The induction score rises in the same window in which the loss falls in ${together.length} of ${two.length} seeds (prefix-matching ${range(two.map((r) => r.induction_before))} → ${range(two.map((r) => r.induction_after))} across its steepest window).`,
+      `The induction score rises in the same window in which the loss falls (centres at most ${CRITERIA.sameWindow} steps apart) in ${together.length} of ${two.length} seeds (prefix-matching ${range(two.map((r) => r.induction_before))} → ${range(two.map((r) => r.induction_after))} across its steepest window).`,
     );
   }
   if (one.length) {

@@ -7,6 +7,7 @@
 import { decodeCost, KV_DTYPE_BYTES, mlaAsymptoticIntensity, mlaRidgeHeads, type KvDtype } from './cost.js';
 import type { DecodeRow } from './rows.js';
 import type { Analysis, Row } from '../types.js';
+import { ratioOf, type Estimate } from '../../stats/claims.js';
 
 export const RATIO_COLUMNS = [
   'kind',
@@ -20,7 +21,11 @@ export const RATIO_COLUMNS = [
   'flops_diff_over_projection',
   'byte_ratio',
   'time_ratio',
+  'time_ratio_ci_low',
+  'time_ratio_ci_high',
   'time_ratio_growth',
+  'time_ratio_growth_ci_low',
+  'time_ratio_growth_ci_high',
   'n_from',
   'n_to',
 ] as const;
@@ -36,14 +41,28 @@ export const KERNEL_COLUMNS = [
   'window',
   'best_kernel',
   'time_over_bound',
+  'time_over_bound_ci_low',
+  'time_over_bound_ci_high',
   'time_ratio',
+  'time_ratio_ci_low',
+  'time_ratio_ci_high',
   'bytes_ratio',
+  'intensity',
+  'ridge_intensity',
+  'below_ridge',
   'kv_bytes_per_token',
   'kv_bytes_over_formula',
   'time_growth',
+  'time_growth_ci_low',
+  'time_growth_ci_high',
   'bytes_growth',
   'bound_growth',
   'time_growth_over_bound_growth',
+  'time_growth_over_bound_growth_ci_low',
+  'time_growth_over_bound_growth_ci_high',
+  'per_byte_growth',
+  'per_byte_growth_ci_low',
+  'per_byte_growth_ci_high',
   'n_from',
   'n_to',
 ] as const;
@@ -62,7 +81,17 @@ export const DESIGN_COLUMNS = [
   'bytes_read_int8',
   'source',
 ] as const;
-export const ROOFLINE_COLUMNS = ['kind', 'machine', 'intensity', 'attainable_flops', 'variant', 'b', 'n'] as const;
+export const ROOFLINE_COLUMNS = [
+  'kind',
+  'machine',
+  'intensity',
+  'attainable_flops',
+  'variant',
+  'kernel',
+  'kv_dtype',
+  'b',
+  'n',
+] as const;
 
 export interface Hardware {
   name: string;
@@ -126,135 +155,151 @@ export function designRow(x: Design, n: number): Row {
   };
 }
 
-/**
- * The kernels table: best kernel per variant, quantized caches against float32, MLA's bytes and growth, windows.
- * `machine` gives the roofline MLA's growth is compared with: max(bytes ÷ bandwidth, FLOPs ÷ peak).
- */
-export function kernelTable(
-  rows: readonly DecodeRow[],
-  machine: { bandwidth: number; peak_flops: number } = { bandwidth: 1, peak_flops: Infinity },
-): Row[] {
-  const out: Row[] = [];
-  const shape = (r: DecodeRow) => `${r.variant}|${r.b}|${r.d}|${r.h}|${r.n}|${r.d_latent}|${r.d_rope}`;
-  // Each variant's best kernel (float32, no window) against bytes ÷ bandwidth.
+/** A time with its interval (the rounds' bootstrap; the median alone where a row has none). */
+const timing = (r: DecodeRow): Estimate => ({
+  value: r.time_ms!,
+  low: r.time_ci_low ?? r.time_ms!,
+  high: r.time_ci_high ?? r.time_ms!,
+});
+
+/** The row's interval columns for `name` from an interval. */
+const withInterval = (name: string, x: Estimate): Row => ({
+  [name]: x.value,
+  [`${name}_ci_low`]: x.low,
+  [`${name}_ci_high`]: x.high,
+});
+
+const shapeKey = (r: DecodeRow) => `${r.variant}|${r.b}|${r.d}|${r.h}|${r.n}|${r.d_latent}|${r.d_rope}`;
+const kernelRow = (kind: string, r: DecodeRow): Row => ({
+  ...blank(KERNEL_COLUMNS),
+  kind,
+  variant: r.variant,
+  kernel: r.kernel,
+  kv_dtype: r.kv_dtype,
+  b: r.b,
+  d: r.d,
+  h: r.h,
+  n: r.n,
+});
+
+/** Each variant's best kernel (float32, no window) against bytes ÷ bandwidth, with the interval of that ratio. */
+function bestKernels(rows: readonly DecodeRow[]): Row[] {
   const best = new Map<string, DecodeRow>();
   for (const r of rows) {
     if (r.window !== null || r.kv_dtype !== 'float32' || r.time_over_bound === null) continue;
-    const key = shape(r);
-    const have = best.get(key);
-    if (!have || r.time_over_bound < have.time_over_bound!) best.set(key, r);
+    const have = best.get(shapeKey(r));
+    if (!have || r.time_over_bound < have.time_over_bound!) best.set(shapeKey(r), r);
   }
-  for (const r of best.values()) {
-    out.push({
-      ...blank(KERNEL_COLUMNS),
-      kind: 'best-kernel',
-      variant: r.variant,
-      kernel: r.kernel,
-      kv_dtype: r.kv_dtype,
-      b: r.b,
-      d: r.d,
-      h: r.h,
-      n: r.n,
+  return [...best.values()].map((r) => {
+    // time_over_bound = time ÷ predicted_ms: the bound is analytic, so the interval is the time's.
+    const scale = r.time_over_bound! / r.time_ms!;
+    const t = timing(r);
+    return {
+      ...kernelRow('best-kernel', r),
       best_kernel: r.kernel,
-      time_over_bound: r.time_over_bound,
-    });
-  }
-  // Each cache type against float32 on the same kernel, variant and shape.
-  const f32 = new Map<string, DecodeRow>();
-  for (const r of rows) if (plain(r) && r.kv_dtype === 'float32' && timed(r)) f32.set(`${r.kernel}|${shape(r)}`, r);
+      ...withInterval('time_over_bound', { value: r.time_over_bound!, low: t.low * scale, high: t.high * scale }),
+    };
+  });
+}
+
+/**
+ * Time per byte moved, from the smallest n ≥ 8192 (where the cache is most of the bytes) to the largest, per variant
+ * × kernel × b (float32, no window): 1 where the step streams its bytes at a rate that does not depend on n.
+ */
+function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
+  const groups = new Map<string, DecodeRow[]>();
   for (const r of rows) {
-    if (!plain(r) || r.kv_dtype === 'float32' || !timed(r)) continue;
-    const base = f32.get(`${r.kernel}|${shape(r)}`);
-    if (!base) continue;
-    out.push({
-      ...blank(KERNEL_COLUMNS),
-      kind: 'dtype',
-      variant: r.variant,
-      kernel: r.kernel,
-      kv_dtype: r.kv_dtype,
-      b: r.b,
-      d: r.d,
-      h: r.h,
-      n: r.n,
-      time_ratio: r.time_ms / base.time_ms!,
-      bytes_ratio: r.bytes_total / base.bytes_total,
-      kv_bytes_per_token: r.kv_bytes_per_token,
-    });
+    if (!plain(r) || r.kv_dtype !== 'float32' || !timed(r) || r.n < 8192) continue;
+    const key = `${r.variant}|${r.kernel}|${r.b}|${r.d}|${r.h}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  // MLA: the cache read against b·n·(d_latent + d_rope)·bytes per number, and time growing as bytes do from n = 8192.
-  const mlaGroups = new Map<string, DecodeRow[]>();
+  return [...groups.values()].flatMap((g) => {
+    if (g.length < 2) return [];
+    g.sort((a, c) => a.n - c.n);
+    const [first, last] = [g[0]!, g[g.length - 1]!];
+    const perByte = (r: DecodeRow): Estimate => {
+      const t = timing(r);
+      return { value: t.value / r.bytes_total, low: t.low / r.bytes_total, high: t.high / r.bytes_total };
+    };
+    return [
+      {
+        ...kernelRow('per-byte', last),
+        ...withInterval('per_byte_growth', ratioOf(perByte(last), perByte(first))),
+        bytes_growth: last.bytes_total / first.bytes_total,
+        n_from: first.n,
+        n_to: last.n,
+      },
+    ];
+  });
+}
+
+/**
+ * Each cache type against float32 on the same kernel, variant and shape, with the quantized step's arithmetic
+ * intensity (its dequantization counted) against this machine's ridge point (peak ÷ bandwidth): below it a step is
+ * memory-bound, and fewer bytes are less time; MQA's int8 step, its cache 16× smaller but dequantized for each of
+ * 16 heads, passes the ridge.
+ */
+function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
+  const f32 = new Map<string, DecodeRow>();
+  for (const r of rows) if (plain(r) && r.kv_dtype === 'float32' && timed(r)) f32.set(`${r.kernel}|${shapeKey(r)}`, r);
+  const ridge = machine.peak_flops / machine.bandwidth;
+  return rows.flatMap((r) => {
+    if (!plain(r) || r.kv_dtype === 'float32' || !timed(r)) return [];
+    const base = f32.get(`${r.kernel}|${shapeKey(r)}`);
+    if (!base) return [];
+    // A quantized cache is dequantized as the kernel reads it, once per query head: 2 operations (convert, scale)
+    // for each of the 2·b·t·k numbers of K and V per head, 4·b·t·d in all, on top of the step's FLOPs.
+    const dequant = r.kv_dtype === 'int8' || r.kv_dtype === 'int4' ? 4 * r.b * r.tokens_read * r.d : 0;
+    const intensity = (r.flops + dequant) / r.bytes_total;
+    return [
+      {
+        ...kernelRow('dtype', r),
+        ...withInterval('time_ratio', ratioOf(timing(r), timing(base))),
+        bytes_ratio: r.bytes_total / base.bytes_total,
+        intensity,
+        ridge_intensity: Number.isFinite(ridge) ? ridge : null,
+        below_ridge: intensity < ridge,
+        kv_bytes_per_token: r.kv_bytes_per_token,
+      },
+    ];
+  });
+}
+
+/** MLA: the cache read against b·n·(d_latent + d_rope)·bytes per number, and time growing as its roofline bound. */
+function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
+  const out: Row[] = [];
+  const groups = new Map<string, DecodeRow[]>();
   for (const r of rows) {
     if (r.variant !== 'mla') continue;
     const formula = r.b * r.tokens_read * (r.d_latent! + r.d_rope!) * KV_DTYPE_BYTES[r.kv_dtype as KvDtype];
     out.push({
-      ...blank(KERNEL_COLUMNS),
-      kind: 'mla',
-      variant: 'mla',
-      kernel: r.kernel,
-      kv_dtype: r.kv_dtype,
-      b: r.b,
-      d: r.d,
-      h: r.h,
-      n: r.n,
+      ...kernelRow('mla', r),
       kv_bytes_per_token: r.kv_bytes_per_token,
       kv_bytes_over_formula: r.bytes_kv_read / formula,
       time_over_bound: r.time_over_bound,
     });
     if (timed(r) && r.n >= 8192) {
       const key = `${r.b}|${r.d}|${r.h}|${r.d_latent}|${r.d_rope}|${r.dtype_bytes}`;
-      mlaGroups.set(key, [...(mlaGroups.get(key) ?? []), r]);
+      groups.set(key, [...(groups.get(key) ?? []), r]);
     }
   }
-  for (const g of mlaGroups.values()) {
+  for (const g of groups.values()) {
     if (g.length < 2) continue;
     g.sort((a, c) => a.n - c.n);
     const [first, last] = [g[0]!, g[g.length - 1]!];
-    const time = last.time_ms! / first.time_ms!;
-    const bytes = last.bytes_total / first.bytes_total;
+    const time = ratioOf(timing(last), timing(first));
     const roof = (r: DecodeRow) => Math.max(r.bytes_total / machine.bandwidth, r.flops / machine.peak_flops);
     const bound = roof(last) / roof(first);
     out.push({
-      ...blank(KERNEL_COLUMNS),
-      kind: 'mla-growth',
-      variant: 'mla',
-      kernel: last.kernel,
-      kv_dtype: last.kv_dtype,
-      b: last.b,
-      d: last.d,
-      h: last.h,
-      n: last.n,
-      time_growth: time,
-      bytes_growth: bytes,
-      bound_growth: bound,
-      time_growth_over_bound_growth: time / bound,
-      n_from: first.n,
-      n_to: last.n,
-    });
-  }
-  // Windows: the time at the largest n against the time at the first n ≥ window.
-  const windows = new Map<string, DecodeRow[]>();
-  for (const r of rows) {
-    if (r.window === null || !timed(r) || r.n < r.window) continue;
-    const key = `${r.variant}|${r.kernel}|${r.kv_dtype}|${r.b}|${r.d}|${r.h}|${r.window}`;
-    windows.set(key, [...(windows.get(key) ?? []), r]);
-  }
-  for (const g of windows.values()) {
-    if (g.length < 2) continue;
-    g.sort((a, c) => a.n - c.n);
-    const [first, last] = [g[0]!, g[g.length - 1]!];
-    out.push({
-      ...blank(KERNEL_COLUMNS),
-      kind: 'window',
-      variant: last.variant,
-      kernel: last.kernel,
-      kv_dtype: last.kv_dtype,
-      b: last.b,
-      d: last.d,
-      h: last.h,
-      n: last.n,
-      window: last.window,
-      time_growth: last.time_ms! / first.time_ms!,
+      ...kernelRow('mla-growth', last),
+      ...withInterval('time_growth', time),
       bytes_growth: last.bytes_total / first.bytes_total,
+      bound_growth: bound,
+      ...withInterval('time_growth_over_bound_growth', {
+        value: time.value / bound,
+        low: time.low / bound,
+        high: time.high / bound,
+      }),
       n_from: first.n,
       n_to: last.n,
     });
@@ -262,100 +307,131 @@ export function kernelTable(
   return out;
 }
 
-export function analyseDecode(
+/** Windows: the time at the largest n against the time at the first n ≥ window. */
+function windowRows(rows: readonly DecodeRow[]): Row[] {
+  const windows = new Map<string, DecodeRow[]>();
+  for (const r of rows) {
+    if (r.window === null || !timed(r) || r.n < r.window) continue;
+    const key = `${r.variant}|${r.kernel}|${r.kv_dtype}|${r.b}|${r.d}|${r.h}|${r.window}`;
+    windows.set(key, [...(windows.get(key) ?? []), r]);
+  }
+  return [...windows.values()].flatMap((g) => {
+    if (g.length < 2) return [];
+    g.sort((a, c) => a.n - c.n);
+    const [first, last] = [g[0]!, g[g.length - 1]!];
+    return [
+      {
+        ...kernelRow('window', last),
+        window: last.window,
+        ...withInterval('time_growth', ratioOf(timing(last), timing(first))),
+        bytes_growth: last.bytes_total / first.bytes_total,
+        n_from: first.n,
+        n_to: last.n,
+      },
+    ];
+  });
+}
+
+/**
+ * The kernels table: best kernel per variant, time per byte over n, quantized caches against float32, MLA's bytes
+ * and growth, windows. `machine` gives the ridge point and the roofline MLA's growth is compared with.
+ */
+export function kernelTable(
   rows: readonly DecodeRow[],
-  machines: readonly Hardware[],
-  roofline: { n: number; d: number; h: number; bs: readonly number[] },
-  published: { designs: readonly Design[]; n: number } = { designs: [], n: 32768 },
-): Analysis {
-  const shapes: { b: number; d: number; h: number; n: number; byteRatio: number; timeRatio: number | null }[] = [];
-  const ratios: Row[] = [];
-  const summary: string[] = [];
+  machine: { bandwidth: number; peak_flops: number } = { bandwidth: 1, peak_flops: Infinity },
+): Row[] {
+  return [
+    ...bestKernels(rows),
+    ...perByteGrowth(rows),
+    ...dtypeRatios(rows, machine),
+    ...mlaRows(rows, machine),
+    ...windowRows(rows),
+  ];
+}
+
+/** An MHA/MQA pair at one shape on the graph kernel, float32. */
+interface ShapeRatio {
+  b: number;
+  d: number;
+  h: number;
+  n: number;
+  byteRatio: number;
+  time: Estimate | null;
+}
+
+/** The ratios table's per-shape rows: KV reads (exactly h), FLOPs (exactly the projections), bytes, time. */
+function shapeRatios(rows: readonly DecodeRow[]): { shapes: ShapeRatio[]; ratios: Row[] } {
   const byShape = new Map<string, Map<string, DecodeRow>>();
   for (const r of rows) {
     if (r.dtype_bytes !== 4 || r.kernel !== 'graph' || !plain(r)) continue;
     const key = `${r.b}|${r.d}|${r.h}|${r.n}`;
     byShape.set(key, (byShape.get(key) ?? new Map<string, DecodeRow>()).set(r.variant, r));
   }
+  const shapes: ShapeRatio[] = [];
+  const ratios: Row[] = [];
   for (const variants of byShape.values()) {
-    const mha = variants.get('mha');
-    const mqa = variants.get('mqa');
+    const [mha, mqa] = [variants.get('mha'), variants.get('mqa')];
     if (!mha || !mqa) continue;
     const { b, d, h, n } = mha;
-    const k = d / h;
     const kvRatio = mha.bytes_kv_read / mqa.bytes_kv_read;
     const flopsDiff = mha.flops - mqa.flops;
     // Only the K and V projections differ: 2 products of b×d by d×(h−1)·k, at 2 FLOPs per multiply-add.
-    const projection = 2 * 2 * b * d * (h - 1) * k;
-    const timeRatio = mha.time_ms !== null && mqa.time_ms !== null ? mha.time_ms / mqa.time_ms : null;
+    const projection = 2 * 2 * b * d * (h - 1) * (d / h);
+    const time = timed(mha) && timed(mqa) ? ratioOf(timing(mha), timing(mqa)) : null;
     const byteRatio = mha.bytes_total / mqa.bytes_total;
-    shapes.push({ b, d, h, n, byteRatio, timeRatio });
+    shapes.push({ b, d, h, n, byteRatio, time });
     ratios.push({
       ...blank(RATIO_COLUMNS),
       kind: 'shape',
-      b,
-      d,
-      h,
-      n,
+      ...{ b, d, h, n },
       kv_read_ratio: kvRatio,
       kv_read_ratio_over_h: kvRatio / h,
       flops_diff: flopsDiff,
       flops_diff_over_projection: flopsDiff / projection,
       byte_ratio: byteRatio,
-      time_ratio: timeRatio,
+      ...(time ? withInterval('time_ratio', time) : {}),
     });
   }
-  const groups = new Map<
-    string,
-    { n: number; byteRatio: number; timeRatio: number; b: number; d: number; h: number }[]
-  >();
+  return { shapes, ratios };
+}
+
+/** MHA/MQA time ratio at the largest n over the smallest, per b × d × h: the growth the ratio claim reads. */
+function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { time: Estimate })[][]; rows: Row[] } {
+  const byKey = new Map<string, (ShapeRatio & { time: Estimate })[]>();
   for (const s of shapes) {
-    if (s.timeRatio === null) continue;
+    if (s.time === null) continue;
     const key = `${s.b}|${s.d}|${s.h}`;
-    groups.set(key, [...(groups.get(key) ?? []), { ...s, timeRatio: s.timeRatio }]);
+    byKey.set(key, [...(byKey.get(key) ?? []), { ...s, time: s.time }]);
   }
-  for (const g of groups.values()) {
-    if (g.length < 2) continue;
-    g.sort((a, c) => a.n - c.n);
-    const first = g[0]!;
-    const last = g[g.length - 1]!;
-    const growth = last.timeRatio / first.timeRatio;
-    ratios.push({
+  const groups = [...byKey.values()].filter((g) => g.length >= 2).map((g) => g.sort((a, c) => a.n - c.n));
+  const rows = groups.map((g) => {
+    const [first, last] = [g[0]!, g[g.length - 1]!];
+    return {
       ...blank(RATIO_COLUMNS),
       kind: 'largest-n',
-      b: last.b,
-      d: last.d,
-      h: last.h,
-      n: last.n,
+      ...{ b: last.b, d: last.d, h: last.h, n: last.n },
       byte_ratio: last.byteRatio,
-      time_ratio: last.timeRatio,
-      time_ratio_growth: growth,
+      ...withInterval('time_ratio', last.time),
+      ...withInterval('time_ratio_growth', ratioOf(last.time, first.time)),
       n_from: first.n,
       n_to: last.n,
-    });
-    summary.push(
-      `b=${last.b} d=${last.d} h=${last.h}: MHA/MQA time ${last.timeRatio.toFixed(2)}× at n=${last.n} (bytes ${last.byteRatio.toFixed(2)}×), up from ${first.timeRatio.toFixed(2)}× at n=${first.n}`,
-    );
-  }
+    };
+  });
+  return { groups, rows };
+}
 
-  const findings: string[] = [];
-  const kernels = kernelTable(rows, machines[0]);
-  const of = (kind: string) => kernels.filter((r) => r['kind'] === kind);
-
-  // 1. How close each kernel and variant came to bytes ÷ the measured bandwidth: b = 1, n ≥ 8192, float32.
+/** Summary lines and a finding: each kernel's and variant's time ÷ (bytes ÷ bandwidth) at b = 1, n ≥ 8192. */
+function boundLines(rows: readonly DecodeRow[], kernels: readonly Row[]): { summary: string[]; finding?: string } {
+  const summary: string[] = [];
   const bound: string[] = [];
   for (const kernel of ['graph', 'gqa-op']) {
     const parts: string[] = [];
     for (const variant of ['mha', 'gqa', 'mqa', 'mla']) {
       const ratio = rows.flatMap((r) =>
-        r.variant === variant &&
-        r.kernel === kernel &&
-        r.b === 1 &&
-        r.n >= 8192 &&
-        r.window === null &&
-        r.kv_dtype === 'float32' &&
-        r.time_over_bound !== null
-          ? [r.time_over_bound]
+        r.variant === variant && r.kernel === kernel && r.b === 1 && r.n >= 8192 && r.window === null
+          ? r.kv_dtype === 'float32' && r.time_over_bound !== null
+            ? [r.time_over_bound]
+            : []
           : [],
       );
       if (!ratio.length) continue;
@@ -366,98 +442,124 @@ export function analyseDecode(
     }
     if (parts.length) bound.push(`on ${kernel} ${parts.join(', ')}`);
   }
-  const bestRows = of('best-kernel').filter((r) => r['b'] === 1 && (r['n'] as number) >= 8192);
-  if (bound.length) {
-    const memoryBound = bestRows.filter((r) => r['variant'] !== 'mla');
-    const worst = memoryBound.length ? Math.max(...memoryBound.map((r) => r['time_over_bound'] as number)) : null;
-    findings.push(
-      `At b = 1, n ≥ 8192, float32, time ÷ (bytes ÷ measured bandwidth): ${bound.join('; ')}${worst !== null ? `; the best kernel of MHA, GQA and MQA within ${worst.toFixed(2)}×` : ''} (gqa-op's bytes include ONNX Runtime's copy of the cache).`,
+  if (!bound.length) return { summary };
+  const best = kernels.filter((r) => r['kind'] === 'best-kernel' && r['b'] === 1 && (r['n'] as number) >= 8192);
+  const mha = best.filter((r) => r['variant'] === 'mha').map((r) => r['time_over_bound'] as number);
+  return {
+    summary,
+    finding: `At b = 1, n ≥ 8192, float32, time ÷ (bytes ÷ measured bandwidth): ${bound.join('; ')}${mha.length ? `; MHA's best kernel within ${Math.max(...mha).toFixed(2)}×` : ''} (gqa-op's bytes include ONNX Runtime's copy of the cache).`,
+  };
+}
+
+/**
+ * Where the engine's kernels fall short of the physics, as a finding with its reason (not a failing claim): GQA's
+ * and MQA's best kernels against bytes ÷ bandwidth, and the quantized caches whose step passes the ridge point.
+ */
+function shortfallFinding(kernels: readonly Row[]): string | null {
+  const best = kernels.filter(
+    (r) => r['kind'] === 'best-kernel' && r['b'] === 1 && (r['n'] as number) >= 8192 && r['variant'] !== 'mla',
+  );
+  const of = (v: string) => best.filter((r) => r['variant'] === v).map((r) => r['time_over_bound'] as number);
+  const [gqa, mqa] = [of('gqa'), of('mqa')];
+  const above = kernels.filter(
+    (r) => r['kind'] === 'dtype' && r['below_ridge'] === false && String(r['kv_dtype']).startsWith('int'),
+  );
+  if (!gqa.length && !mqa.length && !above.length) return null;
+  const kernelsPart =
+    gqa.length || mqa.length
+      ? `The best GQA kernel takes ${gqa.length ? range(gqa) : '–'} and the best MQA kernel ${mqa.length ? range(mqa) : '–'} of bytes ÷ bandwidth (b = 1, n ≥ 8192): ONNX Runtime's CPU kernels fall short of the bound, as MLAS packs the cache again for every small-M product on the graph, and GroupQueryAttention streams a group's cache once per query head (h/g times its bytes)`
+      : '';
+  const ridgePart = above.length
+    ? `${kernelsPart ? '; ' : ''}${[...new Set(above.map((r) => `${r['variant']} ${r['kv_dtype']}`))].join(', ')} step${above.length > 1 ? 's' : ''} at ${range(above.map((r) => r['intensity'] as number)).replace('×', '')} FLOP/B pass${above.length > 1 ? '' : 'es'} this machine's ridge point (${(above[0]!['ridge_intensity'] as number).toFixed(1)} FLOP/B), where dequantizing each cache entry once per query head makes them compute-bound: time ratios to float32 ${range(above.map((r) => r['time_ratio'] as number))}`
+    : '';
+  return `${kernelsPart}${ridgePart} (roofline chart: measured points against the bounds).`;
+}
+
+/** Quantized and float16 caches against float32, at the largest n, on the same kernel. */
+function dtypeFinding(kernels: readonly Row[]): string | null {
+  const dtypeRows = kernels.filter((r) => r['kind'] === 'dtype');
+  if (!dtypeRows.length) return null;
+  const nMax = Math.max(...dtypeRows.map((r) => r['n'] as number));
+  const parts: string[] = [];
+  for (const dtype of ['int8', 'int4', 'float16']) {
+    const at = dtypeRows.filter((r) => r['kv_dtype'] === dtype && r['n'] === nMax);
+    if (!at.length) continue;
+    parts.push(
+      `${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`,
     );
   }
+  return `At n = ${nMax}, a step's time with each cache type ÷ its time with float32 (same kernel and variant): ${parts.join(', ')}.`;
+}
 
-  // 2. Quantized and float16 caches against float32, at the largest n, on the same kernel.
-  const dtypeRows = of('dtype');
-  if (dtypeRows.length) {
-    const nMax = Math.max(...dtypeRows.map((r) => r['n'] as number));
-    const parts: string[] = [];
-    for (const dtype of ['int8', 'int4', 'float16']) {
-      const at = dtypeRows.filter((r) => r['kv_dtype'] === dtype && r['n'] === nMax);
-      if (!at.length) continue;
-      parts.push(
-        `${dtype} ${range(at.map((r) => r['time_ratio'] as number))} (bytes ${range(at.map((r) => r['bytes_ratio'] as number))})`,
-      );
-    }
-    findings.push(
-      `At n = ${nMax}, a step's time with each cache type ÷ its time with float32 (same kernel and variant): ${parts.join(', ')}.`,
-    );
-  }
-
-  // 3. MLA: bytes per token, intensity against this machine's ridge point, and where its time sits between the bounds.
+/** MLA: bytes per token, intensity against this machine's ridge point, and where its time sits between the bounds. */
+function mlaFinding(rows: readonly DecodeRow[], kernels: readonly Row[], machine: Hardware | undefined): string | null {
   const mlaRow = rows.find((r) => r.variant === 'mla');
-  if (mlaRow && machines[0]) {
-    const { bandwidth, peak_flops: peak } = machines[0];
-    const ridge = peak / bandwidth;
-    const dc = mlaRow.d_latent!,
-      dr = mlaRow.d_rope!,
-      s = mlaRow.dtype_bytes;
-    const intensity = mlaAsymptoticIntensity(mlaRow.h, dc, dr, s);
-    const hStar = mlaRidgeHeads(ridge, dc, dr, s);
-    const mha = decodeCost({ b: 1, n: 1, d: mlaRow.d, h: mlaRow.h, g: mlaRow.h, s }).kvBytesPerToken;
-    const mqa = decodeCost({ b: 1, n: 1, d: mlaRow.d, h: mlaRow.h, g: 1, s }).kvBytesPerToken;
-    const growth = of('mla-growth')[0];
-    const largest = rows
-      .filter((r) => r.variant === 'mla' && r.time_ms !== null && r.window === null)
-      .sort((a, c) => c.n - a.n)[0];
-    const bounds = largest
-      ? `; at n = ${largest.n} it took ${(largest.time_ms! / ((largest.bytes_total / bandwidth) * 1e3)).toFixed(1)}× its bytes ÷ bandwidth and ${(largest.time_ms! / ((largest.flops / peak) * 1e3)).toFixed(1)}× its FLOPs ÷ peak`
-      : '';
-    const grew = growth
-      ? `; n = ${growth['n_from']} → ${growth['n_to']}: time ${(growth['time_growth'] as number).toFixed(2)}×, bytes ${(growth['bytes_growth'] as number).toFixed(2)}×, roofline bound ${(growth['bound_growth'] as number).toFixed(2)}×`
-      : '';
-    findings.push(
-      `MLA (${dc} + ${dr}) caches ${mlaRow.kv_bytes_per_token} B a token and layer against MHA's ${mha} B and MQA's ${mqa} B (d = ${mlaRow.d}, h = ${mlaRow.h}) for ${((2 * (dc + dr) + 2 * dc) / (4 * (mlaRow.d / mlaRow.h))).toFixed(1)}× MQA's attention FLOPs: its intensity tends to ${intensity.toFixed(1)} FLOP/B, past this machine's ridge point (${ridge.toFixed(1)} FLOP/B) from h ≈ ${hStar.toFixed(0)}${bounds}${grew}.`,
+  if (!mlaRow || !machine) return null;
+  const { bandwidth, peak_flops: peak } = machine;
+  const ridge = peak / bandwidth;
+  const [dc, dr, s] = [mlaRow.d_latent!, mlaRow.d_rope!, mlaRow.dtype_bytes];
+  const intensity = mlaAsymptoticIntensity(mlaRow.h, dc, dr, s);
+  const hStar = mlaRidgeHeads(ridge, dc, dr, s);
+  const mha = decodeCost({ b: 1, n: 1, d: mlaRow.d, h: mlaRow.h, g: mlaRow.h, s }).kvBytesPerToken;
+  const mqa = decodeCost({ b: 1, n: 1, d: mlaRow.d, h: mlaRow.h, g: 1, s }).kvBytesPerToken;
+  const growth = kernels.find((r) => r['kind'] === 'mla-growth');
+  const largest = rows
+    .filter((r) => r.variant === 'mla' && r.time_ms !== null && r.window === null)
+    .sort((a, c) => c.n - a.n)[0];
+  const bounds = largest
+    ? `; at n = ${largest.n} it took ${(largest.time_ms! / ((largest.bytes_total / bandwidth) * 1e3)).toFixed(1)}× its bytes ÷ bandwidth and ${(largest.time_ms! / ((largest.flops / peak) * 1e3)).toFixed(1)}× its FLOPs ÷ peak`
+    : '';
+  const grew = growth
+    ? `; n = ${growth['n_from']} → ${growth['n_to']}: time ${(growth['time_growth'] as number).toFixed(2)}×, bytes ${(growth['bytes_growth'] as number).toFixed(2)}×, roofline bound ${(growth['bound_growth'] as number).toFixed(2)}×`
+    : '';
+  return `MLA (${dc} + ${dr}) caches ${mlaRow.kv_bytes_per_token} B a token and layer against MHA's ${mha} B and MQA's ${mqa} B (d = ${mlaRow.d}, h = ${mlaRow.h}) for ${((2 * (dc + dr) + 2 * dc) / (4 * (mlaRow.d / mlaRow.h))).toFixed(1)}× MQA's attention FLOPs: its intensity tends to ${intensity.toFixed(1)} FLOP/B, past this machine's ridge point (${ridge.toFixed(1)} FLOP/B) from h ≈ ${hStar.toFixed(0)}${bounds}${grew}.`;
+}
+
+/** Windows, published designs and the MHA/MQA growth, one sentence each. */
+function otherFindings(
+  kernels: readonly Row[],
+  designs: readonly Row[],
+  published: { n: number },
+  growth: { groups: (ShapeRatio & { time: Estimate })[][]; kv: number },
+): string[] {
+  const out: string[] = [];
+  const windows = kernels.filter((r) => r['kind'] === 'window');
+  if (windows.length) {
+    const w = windows[0]!;
+    out.push(
+      `With a window of ${w['window']} tokens the bytes a step moves stop growing at n = ${w['n_from']} (${range(windows.map((r) => r['bytes_growth'] as number))} from there to n = ${w['n_to']}); its time changed ${range(windows.map((r) => r['time_growth'] as number))} over ${windows.length} variant × kernel pairs.`,
     );
   }
-
-  // 4. Windows.
-  const windowRows = of('window');
-  if (windowRows.length) {
-    const w = windowRows[0]!;
-    findings.push(
-      `With a window of ${w['window']} tokens the bytes a step moves stop growing at n = ${w['n_from']} (${range(windowRows.map((r) => r['bytes_growth'] as number))} from there to n = ${w['n_to']}); its time changed ${range(windowRows.map((r) => r['time_growth'] as number))} over ${windowRows.length} variant × kernel pairs.`,
-    );
-  }
-
-  // 5. Published designs at n.
-  const designs = published.designs.map((x) => designRow(x, published.n));
   if (designs.length) {
     const sorted = [...designs].sort((a, c) => (a['bytes_read_fp16'] as number) - (c['bytes_read_fp16'] as number));
     const least = sorted[0]!;
-    findings.push(
+    out.push(
       `Published models at n = ${published.n} (fp16 cache, all layers, one sequence): ${sorted.map((x) => `${x['name']} reads ${mib(x['bytes_read_fp16'] as number)}`).join(', ')}; ${least['name']} (${least['design']}) reads least${sorted[1] ? `, ${((sorted[1]['bytes_read_fp16'] as number) / (least['bytes_read_fp16'] as number)).toFixed(1)}× less than ${sorted[1]['name']}` : ''}.`,
     );
   }
-
-  // 6. The MHA/MQA growth at b = 1 for the widest model, as a sentence.
-  const b1 = [...groups.values()].filter((g) => g.length >= 2 && g[0]!.b === 1).sort((x, y) => y[0]!.d - x[0]!.d)[0];
+  const b1 = growth.groups.filter((g) => g[0]!.b === 1).sort((x, y) => y[0]!.d - x[0]!.d)[0];
   if (b1) {
     const [first, last] = [b1[0]!, b1[b1.length - 1]!];
-    const kv = ratios.filter((r) => r['kind'] === 'shape' && typeof r['kv_read_ratio_over_h'] === 'number');
-    findings.push(
-      `At b = 1, d = ${last.d}, h = ${last.h} on the graph kernel, an MHA step takes ${last.timeRatio.toFixed(2)}× as long as an MQA step at n = ${last.n} (it moves ${last.byteRatio.toFixed(2)}× the bytes and reads exactly h times MQA's cache at all ${kv.length} shapes), up from ${first.timeRatio.toFixed(2)}× at n = ${first.n}.`,
+    out.push(
+      `At b = 1, d = ${last.d}, h = ${last.h} on the graph kernel, an MHA step takes ${last.time.value.toFixed(2)}× as long as an MQA step at n = ${last.n} (it moves ${last.byteRatio.toFixed(2)}× the bytes and reads exactly h times MQA's cache at all ${growth.kv} shapes), up from ${first.time.value.toFixed(2)}× at n = ${first.n}.`,
     );
   }
+  return out;
+}
 
+/** Roofline curves per machine, the decode steps at roofline.n placed on them, and this machine's measured steps. */
+function rooflineRows(
+  rows: readonly DecodeRow[],
+  machines: readonly Hardware[],
+  roofline: { n: number; d: number; h: number; bs: readonly number[] },
+): Row[] {
   const roof: Row[] = [];
   for (const m of machines) {
     for (let e = -2; e <= 4; e += 0.25) {
       const i = 10 ** e;
       roof.push({
         ...blank(ROOFLINE_COLUMNS),
-        kind: 'curve',
-        machine: m.name,
-        intensity: i,
-        attainable_flops: Math.min(m.peak_flops, m.bandwidth * i),
+        ...{ kind: 'curve', machine: m.name, intensity: i, attainable_flops: Math.min(m.peak_flops, m.bandwidth * i) },
       });
     }
     for (const b of roofline.bs) {
@@ -469,25 +571,60 @@ export function analyseDecode(
         const c = decodeCost({ b, n: roofline.n, d: roofline.d, h: roofline.h, g, s: m.dtype_bytes });
         roof.push({
           ...blank(ROOFLINE_COLUMNS),
-          kind: 'decode',
-          machine: m.name,
-          intensity: c.intensity,
+          ...{ kind: 'decode', machine: m.name, intensity: c.intensity, variant, b, n: roofline.n },
           attainable_flops: Math.min(m.peak_flops, m.bandwidth * c.intensity),
-          variant,
-          b,
-          n: roofline.n,
         });
       }
     }
   }
+  // What this machine's kernels reached at the largest n (b = 1, no window): FLOPs ÷ time at their intensity, so
+  // the gap to the curve is each kernel's shortfall.
+  const here = machines[0];
+  const nMax = Math.max(0, ...rows.filter((r) => r.b === 1 && timed(r)).map((r) => r.n));
+  for (const r of rows)
+    if (here && r.b === 1 && r.n === nMax && r.window === null && timed(r) && r.variant !== 'mla')
+      roof.push({
+        ...blank(ROOFLINE_COLUMNS),
+        ...{ kind: 'measured', machine: here.name, intensity: r.flops / r.bytes_total, variant: r.variant },
+        ...{ kernel: r.kernel, kv_dtype: r.kv_dtype, b: r.b, n: r.n, attainable_flops: r.flops / (r.time_ms / 1e3) },
+      });
+  return roof;
+}
+
+export function analyseDecode(
+  rows: readonly DecodeRow[],
+  machines: readonly Hardware[],
+  roofline: { n: number; d: number; h: number; bs: readonly number[] },
+  published: { designs: readonly Design[]; n: number } = { designs: [], n: 32768 },
+): Analysis {
+  const { shapes, ratios } = shapeRatios(rows);
+  const growth = ratioGrowth(shapes);
+  const kernels = kernelTable(rows, machines[0]);
+  const designs = published.designs.map((x) => designRow(x, published.n));
+  const bound = boundLines(rows, kernels);
+  const summary = [
+    ...growth.groups.map((g) => {
+      const [first, last] = [g[0]!, g[g.length - 1]!];
+      return `b=${last.b} d=${last.d} h=${last.h}: MHA/MQA time ${last.time.value.toFixed(2)}× at n=${last.n} (bytes ${last.byteRatio.toFixed(2)}×), up from ${first.time.value.toFixed(2)}× at n=${first.n}`;
+    }),
+    ...bound.summary,
+  ];
+  const kv = ratios.filter((r) => r['kind'] === 'shape' && typeof r['kv_read_ratio_over_h'] === 'number').length;
+  const findings = [
+    bound.finding ?? null,
+    shortfallFinding(kernels),
+    dtypeFinding(kernels),
+    mlaFinding(rows, kernels, machines[0]),
+    ...otherFindings(kernels, designs, published, { groups: growth.groups, kv }),
+  ].filter((f): f is string => f !== null);
   return {
     tables: {
-      ratios: { columns: RATIO_COLUMNS, rows: ratios },
+      ratios: { columns: RATIO_COLUMNS, rows: [...ratios, ...growth.rows] },
       kernels: { columns: KERNEL_COLUMNS, rows: kernels },
       designs: { columns: DESIGN_COLUMNS, rows: designs },
-      roofline: { columns: ROOFLINE_COLUMNS, rows: roof },
+      roofline: { columns: ROOFLINE_COLUMNS, rows: rooflineRows(rows, machines, roofline) },
     },
     summary,
-    findings: findings.slice(0, 6),
+    findings,
   };
 }
