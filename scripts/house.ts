@@ -25,7 +25,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['engine'],
   // Experiments and their registry.
   ['sim'],
-  // Experiment files: schema, loading (charts and TeX checked), grids, claims.
+  // Experiment files: schema, loading (charts and TeX checked there), grids, claims and their evaluation.
   ['spec'],
   // Outputs: CSV, charts, HTML, figures.
   ['report'],

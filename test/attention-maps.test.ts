@@ -8,7 +8,7 @@ import { decodeModel, summarize } from '../src/sim/attention-maps/graphs.js';
 import { openModel } from '../src/sim/attention-maps/engines.js';
 import { probeSequences } from '../src/sim/attention-maps/probes.js';
 import { NormalRng } from '../src/random/normal.js';
-import { gpt2Tokenizer } from '../src/text/tokenizers.js';
+import { gpt2Tokenizer } from '../src/sim/attention-maps/tokenizers.js';
 import { expectGolden } from './golden.js';
 import { cli, latestRun, stripColumns, tmp } from './helpers.js';
 

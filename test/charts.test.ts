@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse, View } from 'vega';
 import { compile } from 'vega-lite';
-import { buildChartSpec } from '../src/report/charts.js';
+import { buildChartSpec } from '../src/spec/charts.js';
 import { renderSvg } from '../src/report/render.js';
 import { Chart } from '../src/spec/schema.js';
 

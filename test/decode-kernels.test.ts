@@ -21,7 +21,7 @@ import {
 import { chooseScales, quantizeCache } from '../src/sim/mha-vs-mqa/reference.js';
 import { designRow, kernelTable } from '../src/sim/mha-vs-mqa/analysis.js';
 import type { DecodeRow } from '../src/sim/mha-vs-mqa/rows.js';
-import { evaluateClaim } from '../src/stats/claims.js';
+import { evaluateClaim } from '../src/spec/claims.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import type { Claim } from '../src/spec/schema.js';
 import type { Row } from '../src/sim/types.js';

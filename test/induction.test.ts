@@ -24,7 +24,7 @@ import type { InductionRow } from '../src/sim/induction-heads/rows.js';
 import { loadOnnx } from '../src/engine/onnx/engine.js';
 import { rngFor } from '../src/random/seed.js';
 import { attachments } from '../src/run/store.js';
-import { evaluateClaims } from '../src/stats/claims.js';
+import { evaluateClaims } from '../src/spec/claims.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, latestRun, ROOT, stripColumns, tmp } from './helpers.js';
 

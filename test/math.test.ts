@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mathHtml, plainText, texProblem } from '../src/report/math.js';
+import { mathHtml } from '../src/report/math.js';
+import { plainText, texProblem } from '../src/spec/tex.js';
 
 describe('TeX in experiment text', () => {
   it('typesets $…$ spans with KaTeX and escapes the rest; \\$ is a dollar', () => {

@@ -10,7 +10,7 @@ import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { flashBytesPerRow, linearBytesPerRow } from '../src/sim/scaling/cost.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { evaluateClaims } from '../src/stats/claims.js';
+import { evaluateClaims } from '../src/spec/claims.js';
 import { quadraticFeatures } from '../src/tensor/features.js';
 import { scalingRow } from './scaling-rows.js';
 

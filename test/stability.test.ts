@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { msg } from '../src/messages.js';
 import { busyCores, roundSpread, stability, UNSTABLE_SPREAD } from '../src/run/stability.js';
 import type { CheckpointEntry } from '../src/run/store.js';
-import { isTimingClaim } from '../src/stats/claims.js';
+import { isTimingClaim } from '../src/spec/claims.js';
 import type { Comparison } from '../src/run/compare.js';
-import { compareMarkdown, unsteady } from '../src/report/compare-page.js';
+import { compareMarkdown, unsteady } from '../src/run/compare-page.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { cli, latestRun, tmp } from './helpers.js';
 

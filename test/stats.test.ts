@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateClaim } from '../src/stats/claims.js';
+import { evaluateClaim } from '../src/spec/claims.js';
 import { fitLine, logLogSlope } from '../src/stats/fit.js';
 import { moments, normalInterval, zScore } from '../src/stats/moments.js';
 import { normalQuantile, zCritical } from '../src/stats/normal.js';

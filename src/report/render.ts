@@ -2,7 +2,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { useFontMetrics } from './metrics.js';
-import { FONT_FAMILY, FONT_FILES } from './theme.js';
+import { FONT_FAMILY, FONT_FILES } from '../spec/theme.js';
 
 useFontMetrics();
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { FONT_FILES, FONT_FAMILY, PALETTE } from './theme.js';
+import { FONT_FILES, FONT_FAMILY, PALETTE } from '../spec/theme.js';
 
 const fontDir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 

@@ -10,7 +10,7 @@
  *     interval is beyond the threshold
  *   estimates (X with X_ci_low, X_ci_high): B − A with its interval and z, `differs` beyond |z| > 3
  *     ▼
- *   markdown on stdout, compare-<A run id>.html in B's run directory (src/report/compare-page.ts)
+ *   markdown on stdout, compare-<A run id>.html in B's run directory (src/run/compare-page.ts)
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,7 +36,7 @@ import {
 } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { entryKey, readCheckpoint, type CheckpointEntry } from './store.js';
 
 export interface StoredRun {

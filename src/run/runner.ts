@@ -15,7 +15,7 @@
  *     the last round: sim.combine(rounds) → the point's rows
  *     ▼
  *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>/analysis.ts, src/stats
- *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
+ *     │ evaluateClaims(results + tables) → ClaimResult[]  src/spec/claims.ts
  *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
  *     │ stability(busy at start, rounds' spread) → warnings  src/run/stability.ts (manifest, summary, report)
@@ -32,7 +32,8 @@ import { startOnnxRun, type OnnxRun } from '../engine/onnx/engine.js';
 import type { SelectedBackend } from '../engine/backend.js';
 import { msg } from '../messages.js';
 import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
-import { provenance, type Manifest } from './manifest.js';
+import { provenance } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { Progress } from './progress.js';
 import { pointThreads, runInWorkers } from './jobs.js';
 import { TimingRounds } from './rounds.js';

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { msg } from '../messages.js';
 import { poolNoise, sessionNoise } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
+import type { Stability } from '../types/manifest.js';
 
 /** Other processes' CPU use above which a timing run starts on a busy machine: a quarter of its cores. */
 export const BUSY_SHARE = 0.25;
@@ -21,16 +22,6 @@ export const BUSY_SHARE = 0.25;
  * and this was 25%.) A run beside busy processes is told by the busy-machine probe; its rounds spread 5.4 – 20.7%.
  */
 export const UNSTABLE_SPREAD = 0.2;
-
-export interface Stability {
-  /** Cores' worth of CPU other processes used when the run started (null: not measurable here). */
-  busyCores: number | null;
-  cores: number;
-  /** σ of log time between the rounds of a point, the median over points, and the degrees of freedom of all of them (null: no rounds). */
-  roundSpread: { sigma: number; df: number } | null;
-  /** What a reader should know, one sentence each; empty when the machine looked steady. */
-  warnings: string[];
-}
 
 /** Busy and total jiffies of all CPUs, from the first line of /proc/stat; null off Linux. */
 function cpuTimes(): { busy: number; total: number } | null {

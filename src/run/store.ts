@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Row } from '../sim/types.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 
 /**
  * The run directory on disk: the only module that writes files.

@@ -7,11 +7,10 @@ import type { OnnxRun } from '../engine/onnx/engine.js';
 import type { Backend } from '../engine/backend.js';
 import type { Executor } from '../engine/tfjs/executor.js';
 import type { Round } from './timing.js';
+import type { Cell, Row } from '../types/rows.js';
 
-/** A cell of results.csv: a list of numbers (raw timing samples) stays numbers until the CSV writer formats it. */
-export type Cell = string | number | boolean | null | readonly number[];
-/** One tidy row: column name → value. */
-export type Row = Record<string, Cell>;
+export type { Cell, Row };
+
 /** The zod shape of a row: every field's output is a cell. */
 export type RowShape = Record<string, z.ZodType<Cell>>;
 /** A simulation's row, typed from its `row` schema. */

@@ -1,9 +1,9 @@
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { AttnlabError, type SourceLocation } from '../errors.js';
 import { msg } from '../messages.js';
-import type { Chart } from '../spec/schema.js';
+import type { Chart } from './schema.js';
 import type { Row } from '../sim/types.js';
-import { plainText } from './math.js';
+import { plainText } from './tex.js';
 import { CHART_SIZE, chartConfig } from './theme.js';
 
 /** Composite views size their own cells; only single and layered views get the default size. */

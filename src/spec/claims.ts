@@ -1,8 +1,8 @@
-import type { Claim, ClaimTest } from '../spec/schema.js';
+import type { Claim, ClaimTest } from './schema.js';
 import type { Cell, Row } from '../sim/types.js';
-import { logLogSlope } from './fit.js';
-import { groupBy } from './group.js';
-import { zCritical } from './normal.js';
+import { logLogSlope } from '../stats/fit.js';
+import { groupBy } from '../stats/group.js';
+import { zCritical } from '../stats/normal.js';
 
 /** The columns a claim reads (its where-keys aside): what loading checks exist and what makes a claim a timing one. */
 export function claimColumns(c: Claim): string[] {

@@ -3,8 +3,7 @@
  * (gpt-tokenizer, its vocabulary inside the package) for models with GPT-2's 50257 tokens, and any Hugging Face
  * `tokenizer.json` (@huggingface/tokenizers, pure JavaScript) the user points to.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readTokenizerFiles } from '../../engine/tokenizer-file.js';
 
 export interface TextTokenizer {
   /** What the manifest and the report call it. */
@@ -31,9 +30,7 @@ export async function gpt2Tokenizer(): Promise<TextTokenizer> {
 /** A tokenizer.json (with tokenizer_config.json beside it, where there is one: it names the special tokens). */
 export async function jsonTokenizer(file: string): Promise<TextTokenizer> {
   const { Tokenizer } = await import('@huggingface/tokenizers');
-  const json = JSON.parse(readFileSync(file, 'utf8')) as object;
-  const configFile = join(dirname(file), 'tokenizer_config.json');
-  const config = existsSync(configFile) ? (JSON.parse(readFileSync(configFile, 'utf8')) as object) : {};
+  const { json, config } = readTokenizerFiles(file);
   const tok = new Tokenizer(json, config);
   return {
     name: `${file} (@huggingface/tokenizers)`,

@@ -1,10 +1,10 @@
 /** What `compare` prints (a markdown table) and writes (compare-<A run id>.html: a chart of the ratios and the tables). */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Comparison } from '../run/compare.js';
+import type { Comparison } from './compare.js';
 import { PRIOR_DF, UNMEASURED_NOISE_FACTOR, type SessionNoise } from '../stats/compare.js';
-import type { Manifest } from '../run/manifest.js';
-import { esc } from './escape.js';
-import { renderSvg } from './render.js';
+import type { Manifest } from '../types/manifest.js';
+import { esc } from '../report/escape.js';
+import { renderSvg } from '../report/render.js';
 
 const g4 = (v: number | null): string => (v === null ? '–' : Number(v.toPrecision(4)).toString());
 const pText = (p: number | null): string => (p === null ? '–' : p < 1e-4 ? p.toExponential(1) : p.toPrecision(2));
