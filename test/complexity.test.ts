@@ -4,7 +4,7 @@ import { median, medianInterval } from '../src/stats/quantile.js';
 import { flopsOf, predictedBytes, type CostPoint } from '../src/sim/scaling/cost.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
-import { quadraticFeatures } from '../src/tensor/features.js';
+import { quadraticFeatures } from '../src/sim/scaling/features.js';
 import { scalingRow } from './scaling-rows.js';
 
 const Ns = [128, 256, 512, 1024, 2048, 4096];

@@ -7,7 +7,7 @@ import {
   prefixMatchingScore,
   previousTokenScore,
   batchScores,
-} from '../src/tensor/head-scores.js';
+} from '../src/sim/induction-heads/head-scores.js';
 import { repeatedRandom, repeatedSegments, Target } from '../src/sim/induction-heads/data.js';
 import {
   forward,

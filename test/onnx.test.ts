@@ -7,8 +7,8 @@ import { rngFor } from '../src/random/seed.js';
 import { onnxDecodeChecks } from '../src/sim/mha-vs-mqa/engines.js';
 import { predictedBytes } from '../src/sim/scaling/cost.js';
 import { prepareCall } from '../src/sim/scaling/engines.js';
-import { randomInputs } from '../src/engine/tfjs/executor.js';
-import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
+import { randomInputs } from '../src/sim/scaling/kernels.js';
+import { referenceRows, relErrors, sampleRows } from '../src/sim/scaling/reference.js';
 
 const run = startOnnxRun();
 afterAll(async () => (await run).probe?.close());

@@ -5,13 +5,13 @@
  * grows like N^1.5, a fused kernel that materializes its scores.
  */
 import { describe, expect, it } from 'vitest';
-import { fitAffine, fitPower, P_MAX } from '../src/stats/power-fit.js';
+import { fitAffine, fitPower, P_MAX } from '../src/sim/scaling/power-fit.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { flashBytesPerRow, linearBytesPerRow } from '../src/sim/scaling/cost.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
 import { evaluateClaims } from '../src/spec/claims.js';
-import { quadraticFeatures } from '../src/tensor/features.js';
+import { quadraticFeatures } from '../src/sim/scaling/features.js';
 import { scalingRow } from './scaling-rows.js';
 
 const NS = [256, 1024, 2048, 4096, 8192, 16384];

@@ -1,7 +1,7 @@
 /** Fixture rows of the scaling experiment for its analysis: timed, with the FLOP counts the engine reports. */
 import { flopsOf, type CostPoint } from '../src/sim/scaling/cost.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
-import { quadraticFeatures } from '../src/tensor/features.js';
+import { quadraticFeatures } from '../src/sim/scaling/features.js';
 
 /**
  * One timed row of `method` at N, D = M: `ms` with a ±5% interval, `bytes` measured and `predicted` (default: the

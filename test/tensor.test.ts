@@ -2,16 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../src/random/normal.js';
 import { activate } from '../src/engine/backend.js';
-import {
-  inlineExecutor,
-  randomInputs,
-  sharedFloats,
-  workerExecutor,
-  type Executor,
-} from '../src/engine/tfjs/executor.js';
-import { featureCount, featurize, type FeatureMap } from '../src/tensor/features.js';
+import { inlineExecutor, workerExecutor, type Executor } from '../src/engine/tfjs/executor.js';
+import { kernels, randomInputs, sharedFloats, type OpArgs, type SharedInputs } from '../src/sim/scaling/kernels.js';
+import { featureCount, featurize, type FeatureMap } from '../src/sim/scaling/features.js';
 import { runMethod, type Method } from '../src/sim/scaling/methods.js';
-import { referenceRows, relErrors, sampleRows } from '../src/tensor/reference.js';
+import { referenceRows, relErrors, sampleRows } from '../src/sim/scaling/reference.js';
 
 const maxRelError = (out: Float32Array, m: number, rows: number[], ref: Float64Array) =>
   relErrors(out, m, rows, ref).max;
@@ -77,10 +72,10 @@ describe('relative errors', () => {
 });
 
 describe('attention kernels on the cpu backend', () => {
-  let exec: Executor;
+  let exec: Executor<SharedInputs, OpArgs>;
   beforeAll(async () => {
     await activate('cpu');
-    exec = inlineExecutor();
+    exec = inlineExecutor(kernels);
   });
 
   it('identical keys give the mean of the values; a causal first row sees only v_0', async () => {
@@ -147,8 +142,8 @@ describe('workers on wasm', () => {
   it('give bit-identical outputs to the inline executor (the row split does not depend on lanes)', async () => {
     await activate('wasm');
     const x = inputs(512, 16, 16, 3);
-    const inline = inlineExecutor();
-    const pool = await workerExecutor('wasm', 2);
+    const inline = inlineExecutor(kernels);
+    const pool = await workerExecutor(kernels, 'wasm', 2);
     try {
       expect(pool.lanes).toBe(2);
       await inline.setInputs(x);

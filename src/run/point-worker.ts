@@ -7,7 +7,7 @@ import { loadSimulationModule } from '../spec/plugin.js';
 import { checkedRows } from '../sim/types.js';
 import { attachments } from './store.js';
 import { activate } from '../engine/backend.js';
-import { inlineExecutor } from '../engine/tfjs/executor.js';
+import { inlineExecutor, type Kernels } from '../engine/tfjs/executor.js';
 import type { JobsOptions } from './jobs.js';
 
 /** What the main thread hands each worker (jobs.ts): the options it runs points with. */
@@ -16,7 +16,7 @@ type Request = { id: number; point: string; params: Record<string, unknown>; rep
 
 const port = parentPort!;
 const init = workerData as Init & { entry: string };
-const executor = async () => inlineExecutor();
+const executor = async <I, A>(kernels: Kernels<I, A>) => inlineExecutor(kernels);
 const now = () => performance.now();
 const onnx = () => Promise.reject(new Error('the onnx engine runs timing points in the main thread only'));
 const context = { tf, now, backend: init.backend, executor, onnx };

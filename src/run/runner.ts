@@ -27,7 +27,7 @@ import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import { configHash, type ResolvedExperiment } from '../spec/resolve.js';
 import { checkedRows, type SetupResult } from '../sim/types.js';
-import { workerExecutor, type Executor } from '../engine/tfjs/executor.js';
+import { executorPools } from '../engine/tfjs/executor.js';
 import { startOnnxRun, type OnnxRun } from '../engine/onnx/engine.js';
 import type { SelectedBackend } from '../engine/backend.js';
 import { msg } from '../messages.js';
@@ -188,8 +188,8 @@ async function runLocked(
     rounds.unit,
     costLeft,
   );
-  let pool: Promise<Executor> | undefined;
-  const executor = () => (pool ??= workerExecutor(req.backend.tfjs));
+  const pools = executorPools(req.backend.tfjs);
+  const executor = pools.executor;
   let onnxRun: Promise<OnnxRun> | undefined;
   const onnx = () => (onnxRun ??= startOnnxRun());
   const context = { tf: req.backend.tf, now: io.now, backend: req.backend.name, executor, onnx };
@@ -272,7 +272,7 @@ async function runLocked(
       }
     }
   } finally {
-    if (pool) await (await pool).close();
+    await pools.close();
     if (onnxRun) (await onnxRun).probe?.close();
   }
 

@@ -5,7 +5,7 @@ import type { NormalRng } from '../random/normal.js';
 import type { SourceLocation } from '../errors.js';
 import type { OnnxRun } from '../engine/onnx/engine.js';
 import type { Backend } from '../engine/backend.js';
-import type { Executor } from '../engine/tfjs/executor.js';
+import type { Executor, Kernels } from '../engine/tfjs/executor.js';
 import type { Round } from './timing.js';
 import type { Cell, Row } from '../types/rows.js';
 
@@ -27,7 +27,7 @@ export interface SimContext {
   /** The engine the run uses (`onnx`, or the tfjs backend that `tf` runs on). */
   backend: Backend;
   /** Tensor workers on the run's tfjs backend, started on first use and shared by all points. */
-  executor: () => Promise<Executor>;
+  executor: <I, A>(kernels: Kernels<I, A>) => Promise<Executor<I, A>>;
   /** ONNX Runtime sessions and the memory probe, started on first use (the onnx engine only). */
   onnx: () => Promise<OnnxRun>;
   /** What the simulation's setup measured once for this run (empty without setup). */

@@ -6,7 +6,7 @@ import {
   firstTokenMass,
   prefixMatchingScore,
   previousTokenScore,
-} from '../../tensor/head-scores.js';
+} from './head-scores.js';
 import { defineSimulation } from '../types.js';
 import {
   analyseInduction,

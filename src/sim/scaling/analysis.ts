@@ -6,7 +6,7 @@
  */
 import { crossoverInterval, rankClasses } from '../../stats/complexity.js';
 import { logLogSlope } from '../../stats/fit.js';
-import { fitAffine, fitPower } from '../../stats/power-fit.js';
+import { fitAffine, fitPower } from './power-fit.js';
 import { groupBy } from '../../stats/group.js';
 import { METHODS } from './methods.js';
 import type { ScalingRow } from './rows.js';

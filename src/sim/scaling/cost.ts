@@ -4,7 +4,7 @@
  * they run, and written beside the measured peak), and the time a call is predicted to take (the run's estimate).
  */
 import type { Method } from './methods.js';
-import { evaluateFlops } from '../flops-expression.js';
+import { evaluateFlops } from './flops-expression.js';
 
 export interface CostPoint {
   /** A built-in method, or `user`: a model from a file, whose cost is its `flops` expression if any. */

@@ -4,9 +4,9 @@
  * (and their rounding) do not depend on the machine; the halves run in parallel when
  * the executor has two workers.
  */
-import type { OpArgs } from '../../engine/tfjs/attention.js';
+import type { OpArgs, SharedInputs } from './kernels.js';
 import type { Executor } from '../../engine/tfjs/executor.js';
-import type { FeatureMap } from '../../tensor/features.js';
+import type { FeatureMap } from './features.js';
 
 export const METHODS = [
   'softmax',
@@ -41,7 +41,11 @@ export interface MethodResult {
 
 const HALVES = 2;
 
-export async function runMethod(exec: Executor, c: MethodCall, profile: boolean): Promise<MethodResult> {
+export async function runMethod(
+  exec: Executor<SharedInputs, OpArgs>,
+  c: MethodCall,
+  profile: boolean,
+): Promise<MethodResult> {
   const half = Math.ceil(c.n / HALVES);
   const ranges = Array.from({ length: HALVES }, (_, h) => ({ lo: h * half, hi: Math.min(c.n, (h + 1) * half) }));
   const out = new Float32Array(c.n * c.m);

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { NormalRng } from '../../random/normal.js';
 import { median, medianInterval } from '../../stats/quantile.js';
-import { randomInputs } from '../../engine/tfjs/executor.js';
+import { randomInputs } from './kernels.js';
 import type { Backend } from '../../engine/backend.js';
 import { METHODS, type Method } from './methods.js';
-import { referenceRows, relErrors, sampleRows } from '../../tensor/reference.js';
-import { quadraticFeatures } from '../../tensor/features.js';
+import { referenceRows, relErrors, sampleRows } from './reference.js';
+import { quadraticFeatures } from './features.js';
 import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './cost.js';
 import { prepareCall } from './engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './user-methods.js';

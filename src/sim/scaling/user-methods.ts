@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
-import { evaluateFlops } from '../flops-expression.js';
+import { evaluateFlops } from './flops-expression.js';
 
 export const UserMethod = z
   .object({

@@ -4,7 +4,7 @@
  * separately leaves p to the growth. Least squares on relative residuals for times (they span decades), on absolute
  * ones for bytes (see `Weights`).
  */
-import { weightedLine } from './fit.js';
+import { weightedLine } from '../../stats/fit.js';
 
 export interface PowerFit {
   /** Fixed part (the units of y), at least 0. */

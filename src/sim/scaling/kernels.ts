@@ -1,5 +1,5 @@
 /**
- * Attention kernels on the tfjs backend, each over a range of query (or key) rows so that
+ * Scaling's attention kernels on the tfjs backend (an op's output: rows (hi−lo)×M, or for 'state' S (F×M) then z (F)), each over a range of query (or key) rows so that
  * row blocks can run in separate workers. Inputs are shared, row-major Float32Arrays;
  * K arrives transposed (D×N) because matMul(a, b, false, true) is ~10× slower on wasm.
  *
@@ -13,8 +13,10 @@
  * products M wide (multiples of 8 run ~15% faster on XNNPACK than M+1).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { featureCount, featurize, type FeatureMap } from '../../tensor/features.js';
-import type { AttentionInputs } from '../../tensor/reference.js';
+import { featureCount, featurize, type FeatureMap } from './features.js';
+import type { AttentionInputs } from './reference.js';
+import type { Kernels, OpResult } from '../../engine/tfjs/executor.js';
+import type { NormalRng } from '../../random/normal.js';
 
 type TF = typeof tfc;
 
@@ -48,13 +50,6 @@ function causalMask(lo: number, hi: number, n: number, form: 'bias' | 'keep'): F
     masks.set(key, mask);
   }
   return mask;
-}
-
-export interface OpResult {
-  /** Output rows (hi−lo)×M, or for 'state' S (F×M) followed by z (F). */
-  data: Float32Array;
-  /** Peak bytes the backend held during the op, above what it held before (0 unless profiled). */
-  peakBytes: number;
 }
 
 /**
@@ -232,4 +227,25 @@ export async function runOp(tf: TF, x: SharedInputs, a: OpArgs, profile: boolean
     return [];
   });
   return { data, peakBytes: Number.isFinite(info.peakBytes) ? Math.max(0, info.peakBytes - before) : 0 };
+}
+
+/** The kernels the tfjs executor runs for scaling, in this thread or in each of its workers (imported from `url`). */
+export const kernels: Kernels<SharedInputs, OpArgs> = { url: import.meta.url, runOp };
+
+/** A Float32Array over shared memory, so workers read it without a copy. */
+export function sharedFloats(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * 4));
+}
+
+/** Q, K, V ~ N(0, 1) (N×D, N×D, N×M) in shared memory, and Kᵀ (D×N, the layout the backend multiplies fastest). */
+export function randomInputs(rng: NormalRng, n: number, d: number, m: number): SharedInputs {
+  const q = sharedFloats(n * d);
+  const k = sharedFloats(n * d);
+  const v = sharedFloats(n * m);
+  rng.fill(q);
+  rng.fill(k);
+  rng.fill(v);
+  const kT = sharedFloats(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
+  return { q, k, v, kT, n, d, m };
 }
