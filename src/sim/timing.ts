@@ -160,3 +160,50 @@ export interface TimedRow {
   time_ms: number | null;
   time_samples_ms: readonly number[] | null;
 }
+
+/**
+ * The settings every timing experiment shares, which its own Settings object extends (`...timingSettings(400)`):
+ * the time window of a point, its minimum samples, and the rounds its samples are pooled over.
+ */
+export function timingSettings(timeBudgetMs: number) {
+  return {
+    time_budget_ms: z
+      .number()
+      .positive()
+      .default(timeBudgetMs)
+      .describe(`minimum time spent measuring each point; @default ${timeBudgetMs}`),
+    min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe(
+        'timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3',
+      ),
+  };
+}
+
+/** What timingSettings adds to an experiment's settings. */
+export interface TimingSettings {
+  time_budget_ms: number;
+  min_samples: number;
+  rounds: number;
+}
+
+/** A point's time window from the settings, with the experiment's warm-up before a shape's first round. */
+export function timingWindow(settings: TimingSettings, warmupMs: number) {
+  return { timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs };
+}
+
+/** The timing columns every timed row has, from its timing. */
+export function timingColumns(t: Timing) {
+  return {
+    time_ms: t.medianMs,
+    time_ci_low: t.lowMs,
+    time_ci_high: t.highMs,
+    samples: t.samples.length,
+    time_samples_ms: t.samples,
+  };
+}

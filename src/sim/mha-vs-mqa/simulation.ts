@@ -14,7 +14,18 @@ import {
 } from './engines.js';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
-import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
+import {
+  combineRounds,
+  ONE_ROUND,
+  probeMs,
+  roundOptions,
+  roundsMs,
+  timeCall,
+  timingColumns,
+  timingSettings,
+  timingWindow,
+  type Timing,
+} from '../timing.js';
 import { defineSimulation } from '../types.js';
 import { DecodeRow } from './rows.js';
 
@@ -129,21 +140,7 @@ const Settings = z
       .positive()
       .default(2 ** 30)
       .describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
-    time_budget_ms: z
-      .number()
-      .positive()
-      .default(150)
-      .describe('minimum time spent measuring each point; @default 150'),
-    min_samples: z.number().int().min(3).default(5).describe('@default 5'),
-    rounds: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(3)
-      .describe(
-        'timing rounds: every point once per round, each with its share of time_budget_ms and min_samples, samples pooled (as in scaling); @default 3',
-      ),
+    ...timingSettings(150),
     hardware: z.array(Hardware).default([]).describe('roofline presets (bytes/s, FLOP/s)'),
     roofline: z
       .object({
@@ -208,22 +205,14 @@ const CHECK_COLUMNS = [
 ] as const;
 
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
-const timingWindow = (settings: Settings) => ({
-  timeMs: settings.time_budget_ms,
-  minSamples: settings.min_samples,
-  warmupMs: 20,
-});
+const pointWindow = (settings: Settings) => timingWindow(settings, 20);
 
 /** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
-function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
+function rowTiming(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
   return {
-    time_ms: t.medianMs,
-    time_ci_low: t.lowMs,
-    time_ci_high: t.highMs,
-    samples: t.samples.length,
+    ...timingColumns(t),
     bandwidth_gbs: bytes / (t.medianMs * 1e6),
     gflops: flops / (t.medianMs * 1e6),
-    time_samples_ms: t.samples,
     predicted_ms: predictedMs,
     time_over_bound: predictedMs ? t.medianMs / predictedMs : null,
   };
@@ -386,7 +375,7 @@ export const mhaVsMqa = defineSimulation({
       const rate = params.kernel === 'gqa-op' ? 6e6 : params.dtype_bytes === 2 ? 2.5e6 : 1e7;
       const call = 0.05 + cost.bytesTotal / rate + (params.variant === 'mla' ? cost.flops / 1.5e7 : 0);
       const fill = (cost.kvCacheBytes * (params.kernel === 'gqa-op' ? 2 : 1) + cost.bytesWeights) / 1.2e6;
-      return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, timingWindow(settings));
+      return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, pointWindow(settings));
     }
     // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at
     // about 1 GB/s and the weights at about 1.2 GB/s; tf.profile's call costs about 3.3 ms per MB of weights
@@ -397,14 +386,14 @@ export const mhaVsMqa = defineSimulation({
     return (
       profiled +
       settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) +
-      roundsMs(settings.rounds, call, timingWindow(settings))
+      roundsMs(settings.rounds, call, pointWindow(settings))
     );
   },
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) =>
     combineRounds(rounds, (first, t) => ({
       ...first,
-      ...timingColumns(t, first.bytes_total, first.flops, first.predicted_ms),
+      ...rowTiming(t, first.bytes_total, first.flops, first.predicted_ms),
     })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
@@ -463,7 +452,7 @@ export const mhaVsMqa = defineSimulation({
     const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
       {
         ...row,
-        ...timingColumns(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),
+        ...rowTiming(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),
         measured_bytes: measuredBytes,
       },
     ];
@@ -487,7 +476,7 @@ export const mhaVsMqa = defineSimulation({
         // The bytes a step holds are measured once, in the first round; every round times the step.
         const measuredBytes = round.index === 0 ? await step.measuredBytes() : null;
         return timed(
-          await timeCall(step.step, { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label }),
+          await timeCall(step.step, { ...roundOptions(round, pointWindow(settings)), now: ctx.now, label }),
           measuredBytes,
         );
       } finally {
@@ -527,7 +516,7 @@ export const mhaVsMqa = defineSimulation({
           y.dataSync();
           y.dispose();
         },
-        { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label },
+        { ...roundOptions(round, pointWindow(settings)), now: ctx.now, label },
       );
       return timed(timing, measuredBytes);
     } finally {

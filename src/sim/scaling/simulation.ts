@@ -10,7 +10,17 @@ import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, session
 import { prepareCall } from './engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './user-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './analysis.js';
-import { combineRounds, ONE_ROUND, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
+import {
+  combineRounds,
+  ONE_ROUND,
+  roundOptions,
+  roundsMs,
+  timeCall,
+  timingColumns,
+  timingSettings,
+  timingWindow,
+  type Timing,
+} from '../timing.js';
 import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
@@ -83,11 +93,7 @@ const Settings = z
       .positive()
       .default(2 ** 30)
       .describe('skip points predicted to hold more memory; @default 1 GiB'),
-    time_budget_ms: z
-      .number()
-      .positive()
-      .default(400)
-      .describe('minimum time spent measuring each point; @default 400'),
+    ...timingSettings(400),
     warmup_ms: z
       .number()
       .nonnegative()
@@ -95,7 +101,6 @@ const Settings = z
       .describe(
         'warm-up time before measuring a shape the first time (operator caches, tier-up); later rounds warm up with one call; @default 50',
       ),
-    min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z
       .number()
       .int()
@@ -129,15 +134,6 @@ const Settings = z
       .default(100)
       .describe(
         'a point whose call the cost model puts at this many ms or more is timed in the first round only, with all of time_budget_ms and min_samples: later rounds would each make a new session and fault in its arena again (1 GiB for softmax at N = 16384: 0.6 – 2 s a round), and its samples already span a second or more; @default 100',
-      ),
-    rounds: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(3)
-      .describe(
-        'timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3',
       ),
     methods: z
       .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits, dashes'), UserMethod)
@@ -222,7 +218,7 @@ export const scaling = defineSimulation({
       new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax')),
     ),
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...rowTiming(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
     if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx'))
@@ -236,7 +232,7 @@ export const scaling = defineSimulation({
     return (
       (draws + (onnx ? 1 : 0)) * call +
       rounds * (onnx ? sessionMs(cost) : 0) +
-      roundsMs(rounds, call, timingWindow(settings))
+      roundsMs(rounds, call, pointWindow(settings))
     );
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
@@ -337,32 +333,23 @@ export const scaling = defineSimulation({
         };
       }
       const t = await timeCall(() => call.run(timed), {
-        ...roundOptions(single ? ONE_ROUND : round, timingWindow(settings)),
+        ...roundOptions(single ? ONE_ROUND : round, pointWindow(settings)),
         // In the first round the error calls have warmed the session up already.
         ...(round.index === 0 ? { warmupCalls: 1 } : {}),
         now: ctx.now,
         label: `${method} at N=${N}`,
       });
-      return [{ ...row, ...measured, ...timingColumns(t, flops) }];
+      return [{ ...row, ...measured, ...rowTiming(t, flops) }];
     } finally {
       await call.release();
     }
   },
 });
 
-const timingWindow = (settings: Settings) => ({
-  timeMs: settings.time_budget_ms,
-  minSamples: settings.min_samples,
-  warmupMs: settings.warmup_ms,
-});
+/** A point's time window: scaling's warm-up is a setting (a shape's first round compiles its operators). */
+const pointWindow = (settings: Settings) => timingWindow(settings, settings.warmup_ms);
 
-function timingColumns(t: Timing, flops: number | null): Partial<ScalingRow> {
-  return {
-    time_ms: t.medianMs,
-    time_ci_low: t.lowMs,
-    time_ci_high: t.highMs,
-    samples: t.samples.length,
-    gflops: flops === null ? null : flops / (t.medianMs * 1e6),
-    time_samples_ms: t.samples,
-  };
+/** The timing columns, and the rate of a point that counts its FLOPs. */
+function rowTiming(t: Timing, flops: number | null): Partial<ScalingRow> {
+  return { ...timingColumns(t), gflops: flops === null ? null : flops / (t.medianMs * 1e6) };
 }
