@@ -184,14 +184,26 @@ export function scanSource(
     if (l.length > MAX_LINE_CHARS) longLines.push(i + 1);
   });
   const datedComments: { line: number; text: string }[] = [];
-  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, text);
-  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
-    if (kind !== ts.SyntaxKind.SingleLineCommentTrivia && kind !== ts.SyntaxKind.MultiLineCommentTrivia) continue;
-    const comment = scanner.getTokenText();
-    comment.split('\n').forEach((l, i) => {
-      if (DATED.test(l)) datedComments.push({ line: lineOf(scanner.getTokenPos()) + i, text: l.trim() });
-    });
-  }
+  const seen = new Set<number>();
+  const comments = (node: ts.Node): void => {
+    const ranges = [
+      ...(ts.getLeadingCommentRanges(text, node.pos) ?? []),
+      ...(ts.getTrailingCommentRanges(text, node.end) ?? []),
+    ];
+    for (const r of ranges) {
+      if (seen.has(r.pos)) continue;
+      seen.add(r.pos);
+      text
+        .slice(r.pos, r.end)
+        .split('\n')
+        .forEach((l, i) => {
+          if (DATED.test(l)) datedComments.push({ line: lineOf(r.pos) + i, text: l.trim() });
+        });
+    }
+    ts.forEachChild(node, comments);
+  };
+  comments(source);
+  datedComments.sort((x, y) => x.line - y.line);
   return { file, imports: [...imports], functions, longLines, datedComments };
 }
 

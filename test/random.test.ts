@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { NormalRng } from '../src/random/normal.js';
 import { rngFor } from '../src/random/seed.js';
 import { moments } from '../src/stats/moments.js';
+import { sfc32Below } from '../src/random/sfc32.js';
+import seedrandom from 'seedrandom';
 
 describe('NormalRng', () => {
   it('draws N(0, 1): mean, variance and kurtosis within 5 standard errors over 2^20 draws', () => {
@@ -37,5 +39,22 @@ describe('seeds', () => {
     expect(draw(1, 'abc', 0)).not.toBe(draw(2, 'abc', 0));
     expect(draw(1, 'abc', 0)).not.toBe(draw(1, 'abd', 0));
     expect(draw(1, 'abc', 0)).not.toBe(draw(1, 'abc', 1));
+  });
+});
+
+describe('sfc32Below', () => {
+  it('draws integers below n, the same ones from the same seed, and spreads them evenly', () => {
+    const seeded = () => sfc32Below(seedrandom('sfc32'));
+    const a = seeded();
+    const b = seeded();
+    const draws = Array.from({ length: 6000 }, () => a(6));
+    expect(draws).toEqual(Array.from({ length: 6000 }, () => b(6)));
+    const counts = [0, 1, 2, 3, 4, 5].map((k) => draws.filter((x) => x === k).length);
+    // Each face 1000 times expected; sd ≈ 29, so 850 – 1150 is five sds either way.
+    for (const c of counts) {
+      expect(c).toBeGreaterThan(850);
+      expect(c).toBeLessThan(1150);
+    }
+    expect(counts.reduce((s, c) => s + c, 0)).toBe(6000);
   });
 });

@@ -32,7 +32,7 @@ export async function activate(name: TfjsBackend): Promise<string> {
   }
   const pkg = name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu';
   await import(pkg);
-  if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
+  if (!(await tf.setBackend(name))) throw new Error(msg.setBackendFailed());
   await tf.ready();
   return pkg;
 }

@@ -1,4 +1,5 @@
 /** A worker that runs Monte Carlo points (--jobs): the same simulation code and seeds as the main thread. */
+import { msg } from '../messages.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
@@ -18,7 +19,7 @@ const port = parentPort!;
 const init = workerData as Init & { entry: string };
 const executor = async <I, A>(kernels: Kernels<I, A>) => inlineExecutor(kernels);
 const now = () => performance.now();
-const onnx = () => Promise.reject(new Error('the onnx engine runs timing points in the main thread only'));
+const onnx = () => Promise.reject(new Error(msg.onnxOutsideMainThread()));
 const context = { tf, now, backend: init.backend, executor, onnx };
 const ready = (async () => {
   // A user simulation: the same module file the run hashed (refused if it changed since).

@@ -16,10 +16,8 @@ import type { Stability } from '../types/manifest.js';
 export const BUSY_SHARE = 0.25;
 /**
  * Round-to-round spread of the typical point (σ of log time between sessions) above which a run's timings are
- * unstable. pyperf warns at 10%. On the 2-core reference VM, with garbage collected before every timed round
- * (src/sim/timing.ts), quiet runs showed 1.8 – 10.3% (scaling --quick), 2.4 – 8.3% (mha-vs-mqa --quick) and 4.6 –
- * 17.4% (default scaling) over six runs each (2026-12-05): 20%. (Before that collection quiet runs showed 10 – 27%
- * and this was 25%.) A run beside busy processes is told by the busy-machine probe; its rounds spread 5.4 – 20.7%.
+ * unstable. pyperf warns at 10%; 20% sits above every quiet run's spread on the 2-core reference VM
+ * (docs/benchmarks.md, "Figures behind constants"). A run beside busy processes is told by the busy-machine probe.
  */
 export const UNSTABLE_SPREAD = 0.2;
 

@@ -1,3 +1,4 @@
+import { msg } from '../messages.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
@@ -44,12 +45,9 @@ const inUse = () => {
 
 /**
  * Old-generation allocation since the last full collection beyond which a timed call starts with one (after a minor
- * collection, which every call gets: it frees the young garbage, such as the output tensors of the calls before, in
- * about 0.6 ms). Measured on three default mha-vs-mqa runs each (2-core AMD EPYC, 2026-12-05): never collecting, the
- * window claim's growth of one and the same computation read 1.19 – 1.61 (180 collections set off by external memory
- * in a run); a full collection before every round, 1.05 – 1.22, at 17 ms each (87 of them, 1.5 s, in a `scaling
- * --quick` run); minor ones and a full one past 32 MiB, 1.13 – 1.22 but MHA/MQA growth down to 1.05 (its claim says
- * 1.2); minor ones and a full one past 4 MiB, 1.03 – 1.19, with 33 full ones (0.57 s) in `scaling --quick`.
+ * collection, which every call gets: it frees the young garbage, such as the output tensors of the calls before).
+ * The smallest threshold that kept the window claim steady without a full collection every round (figures:
+ * docs/benchmarks.md, "Figures behind constants").
  */
 export const COLLECT_AFTER_BYTES = 4 * 2 ** 20;
 let inUseAfterCollection = 0;
@@ -80,7 +78,7 @@ export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Tim
   bench.add(o.label, fn);
   await bench.run();
   const result = bench.tasks[0]?.result;
-  if (result?.state !== 'completed') throw new Error(`timing ${o.label} did not complete: ${result?.state}`);
+  if (result?.state !== 'completed') throw new Error(msg.timingIncomplete(o.label, result?.state));
   return summarise([...(result.latency.samples ?? [])]);
 }
 

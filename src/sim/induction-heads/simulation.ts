@@ -161,9 +161,8 @@ export const inductionHeads = defineSimulation({
     maps: MAP_COLUMNS,
   },
   // Hand-written loops (model.ts), whatever the tfjs backend: a step is ≈ 14·B·T·d² + 4·B·T²·d multiply-adds per layer
-  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 1.04 ns per multiply-add: the
-  // default run's 225 G multiply-adds took 234 s of CPU (user time; 120 s wall with --jobs 2), 2026-12-05, on a quiet
-  // 2-core AMD EPYC (Zen 4). Re-measure with `time npm run exp -- induction-heads --jobs 2`.
+  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 1.04 ns per multiply-add, from the
+  // default run's CPU time (docs/benchmarks.md, "Figures behind constants").
   estimateMs: ({ layers, d_model: d }, s) => {
     const step = layers * (14 * s.batch * s.n * d * d + 4 * s.batch * s.n * s.n * d) + 6 * s.batch * s.n * d * s.vocab;
     const evals =

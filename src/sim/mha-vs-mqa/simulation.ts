@@ -369,9 +369,7 @@ export const mhaVsMqa = defineSimulation({
       // copy of the cache included; float16 products about 2.5 GB/s, converting as they go) and its small products
       // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page faults
       // included) once per round, and the memory probe fills its own copy once. (The first point of a run at a new size
-      // of about 1 GiB pays some 3 – 4 s more, not modelled.) Refitted 2026-12-05 on a quiet 2-core AMD EPYC with
-      // ONNX Runtime's threads asleep: per kernel the points' measured time over this model was 0.41 (gqa-op), 0.34
-      // (MLA) and 0.96 – 0.99 (graph) with the rates before (3 GB/s, 5 GFLOP/s).
+      // of about 1 GiB pays some 3 – 4 s more, not modelled.) The fit: docs/benchmarks.md, "Figures behind constants".
       const rate = params.kernel === 'gqa-op' ? 6e6 : params.dtype_bytes === 2 ? 2.5e6 : 1e7;
       const call = 0.05 + cost.bytesTotal / rate + (params.variant === 'mla' ? cost.flops / 1.5e7 : 0);
       const fill = (cost.kvCacheBytes * (params.kernel === 'gqa-op' ? 2 : 1) + cost.bytesWeights) / 1.2e6;

@@ -3,6 +3,7 @@
  * expression parser (already a dependency, for charts) and evaluated over its syntax tree: numbers, the three
  * names, + − × ÷, ** or pow(), sqrt(), log(), log2(), parentheses. Nothing else is allowed.
  */
+import { msg } from '../../messages.js';
 import { parseExpression } from 'vega-expression';
 
 type Node = { type: string; [k: string]: unknown };
@@ -18,10 +19,10 @@ const FUNCTIONS: Record<string, (...a: number[]) => number> = {
 function evaluate(node: Node, vars: FlopsVars): number {
   switch (node.type) {
     case 'Literal':
-      if (typeof node.value !== 'number') throw new Error(`${JSON.stringify(node.value)} is not a number`);
+      if (typeof node.value !== 'number') throw new Error(msg.flopsNotANumber(node.value));
       return node.value;
     case 'Identifier':
-      if (!(String(node.name) in vars)) throw new Error(`unknown name ${String(node.name)}; allowed: N, D, M`);
+      if (!(String(node.name) in vars)) throw new Error(msg.flopsUnknownName(String(node.name)));
       return vars[node.name as keyof FlopsVars];
     case 'UnaryExpression':
       if (node.operator === '-') return -evaluate(node.argument as Node, vars);
@@ -40,19 +41,16 @@ function evaluate(node: Node, vars: FlopsVars): number {
     case 'CallExpression': {
       const callee = node.callee as Node;
       const fn = callee.type === 'Identifier' ? FUNCTIONS[String(callee.name)] : undefined;
-      if (!fn) throw new Error(`unknown function; allowed: ${Object.keys(FUNCTIONS).join(', ')}`);
+      if (!fn) throw new Error(msg.flopsUnknownFunction(Object.keys(FUNCTIONS)));
       return fn(...(node.arguments as Node[]).map((a) => evaluate(a, vars)));
     }
   }
-  throw new Error(
-    `${String(node.operator ?? node.type)} is not allowed; use numbers, N, D, M, + - * / ** and ${Object.keys(FUNCTIONS).join(', ')}`,
-  );
+  throw new Error(msg.flopsNotAllowed(String(node.operator ?? node.type), Object.keys(FUNCTIONS)));
 }
 
 /** The expression's value at (N, D, M); throws (plain Error, with the reason) on anything outside the grammar. */
 export function evaluateFlops(expression: string, vars: FlopsVars): number {
   const value = evaluate(parseExpression(expression) as Node, vars);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`it gives ${value} at N=${vars.N}, D=${vars.D}, M=${vars.M}; FLOPs must be a finite number ≥ 0`);
+  if (!Number.isFinite(value) || value < 0) throw new Error(msg.flopsValue(value, vars));
   return value;
 }

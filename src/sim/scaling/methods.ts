@@ -4,6 +4,7 @@
  * (and their rounding) do not depend on the machine; the halves run in parallel when
  * the executor has two workers.
  */
+import { msg } from '../../messages.js';
 import type { OpArgs, SharedInputs } from './kernels.js';
 import type { Executor } from '../../engine/tfjs/executor.js';
 import type { FeatureMap } from './features.js';
@@ -62,7 +63,7 @@ export async function runMethod(
     return { out, peakBytes: p.peak };
   }
   if (c.causal) {
-    if (c.method !== 'quadratic-kernel') throw new Error(`causal ${c.method} is not implemented`);
+    if (c.method !== 'quadratic-kernel') throw new Error(msg.causalNotImplemented(c.method));
     // Lane 0 scans the first half; lane 1 first sums the first half's state, then scans the second half from it.
     const [first, second] = ranges as [(typeof ranges)[0], (typeof ranges)[0]];
     const [a, b] = await Promise.all([

@@ -1,3 +1,4 @@
+import { msg } from '../../messages.js';
 import { z } from 'zod';
 import type { NormalRng } from '../../random/normal.js';
 import { median, medianInterval } from '../../stats/quantile.js';
@@ -275,8 +276,7 @@ export const scaling = defineSimulation({
     // A long call is timed in the first round only (see single_round_ms); later rounds add no samples.
     const single = callMs(cost) >= settings.single_round_ms;
     if (single && round.index > 0) return [{ ...row, time_samples_ms: [] }];
-    if (user && ctx.backend !== 'onnx')
-      throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
+    if (user && ctx.backend !== 'onnx') throw new Error(msg.methodNeedsOnnxEngine(method));
 
     const x = randomInputs(ctx.rng, N, D, M);
     // A method from a file brings its own graph: the shape's method is then only a placeholder.
