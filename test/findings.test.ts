@@ -4,7 +4,7 @@ import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { scaling } from '../src/sim/scaling/simulation.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { expectGolden } from './golden.js';
-import { scalingRow } from './scaling-rows.js';
+import { scalingRow } from './sim/scaling/scaling-rows.js';
 
 const noSetup = { values: {}, tables: {} };
 

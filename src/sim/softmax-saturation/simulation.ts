@@ -3,6 +3,8 @@ import { moments, normalInterval } from '../../stats/moments.js';
 import { attentionGrads, loadGradients } from '../../engine/tfjs/autodiff.js';
 import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from './softmax.js';
 import { defineSimulation } from '../types.js';
+import { RANKS, SatRow } from './rows.js';
+import { analyseSaturation } from './analysis.js';
 
 /**
  * softmax-saturation: q and keys k_1..k_n iid N(0, I_d); logits z_j = q·k_j (unscaled) or
@@ -14,8 +16,6 @@ import { defineSimulation } from '../types.js';
  * d normals and the n logits from n more: O(d + n) per draw. Gradients need real K and V and
  * go through the backend's autodiff, on fewer draws.
  */
-
-const RANKS = [1, 2, 4, 8, 16, 32] as const;
 
 const Params = z
   .object({
@@ -60,76 +60,6 @@ const Settings = z
   })
   .strict();
 
-const SatRow = z.object({
-  d: z.number(),
-  n: z.number(),
-  scaling: z.string(),
-  temperature: z.number(),
-  draws: z.number(),
-  logit_var: z.number(),
-  entropy: z.number(),
-  entropy_ci_low: z.number(),
-  entropy_ci_high: z.number(),
-  entropy_norm: z.number(),
-  theory_entropy: z.number(),
-  entropy_theory_rel: z.number(),
-  max_weight: z.number(),
-  max_weight_ci_low: z.number(),
-  max_weight_ci_high: z.number(),
-  top2_gap: z.number(),
-  saturated_frac: z.number(),
-  jacobian_fro: z.number(),
-  jacobian_fro_ci_low: z.number(),
-  jacobian_fro_ci_high: z.number(),
-  jacobian_spec: z.number(),
-  jacobian_spec_max: z.number(),
-  grad_q_norm: z.number(),
-  grad_q_ci_low: z.number().nullable(),
-  grad_q_ci_high: z.number().nullable(),
-  grad_k_norm: z.number(),
-  argmax_grad_q_norm: z.number(),
-  argmax_grad_k_norm: z.number(),
-  argmax_grad_v_rows: z.number(),
-  /** Mean weight of the r-th largest key (null where r > n). */
-  ...(Object.fromEntries(RANKS.map((r) => [`w${r}`, z.number().nullable()])) as Record<
-    `w${(typeof RANKS)[number]}`,
-    z.ZodNullable<z.ZodNumber>
-  >),
-  time_ms: z.number(),
-});
-type SatRow = z.output<typeof SatRow>;
-
-const g3 = (v: number) => Number(v.toPrecision(3)).toString();
-
-/** The report's key results: how unscaled logits collapse softmax, what √d keeps, argmax's zeros. */
-function findings(rows: readonly SatRow[]): string[] {
-  const out: string[] = [];
-  const n = Math.max(...rows.map((r) => r.n));
-  const at = (scaling: string) =>
-    rows.filter((r) => r.n === n && r.scaling === scaling && r.temperature === 1).sort((a, b) => a.d - b.d);
-  const [raw, scaled] = [at('none'), at('sqrt_d')];
-  if (raw.length >= 2) {
-    const [lo, hi] = [raw[0]!, raw[raw.length - 1]!];
-    out.push(
-      `Unscaled logits (variance d) collapse softmax over n = ${n} keys: entropy falls from ${g3(lo.entropy_norm)} of ln n at d = ${lo.d} to ${g3(hi.entropy_norm)} at d = ${hi.d}, where the largest weight averages ${g3(hi.max_weight)} [${g3(hi.max_weight_ci_low)}, ${g3(hi.max_weight_ci_high)}].`,
-    );
-    out.push(
-      `Its Jacobian vanishes with it: ‖J‖_F ${g3(lo.jacobian_fro)} at d = ${lo.d}, ${g3(hi.jacobian_fro)} at d = ${hi.d}; the gradient to q ${g3(lo.grad_q_norm)} → ${g3(hi.grad_q_norm)}.`,
-    );
-  }
-  if (scaled.length >= 2)
-    out.push(
-      `Divided by √d the logits keep variance 1 and the entropy stays at ${g3(Math.min(...scaled.map((r) => r.entropy_norm)))} – ${g3(Math.max(...scaled.map((r) => r.entropy_norm)))} of ln n for every d.`,
-    );
-  const zero = rows.every((r) => r.argmax_grad_q_norm === 0 && r.argmax_grad_k_norm === 0);
-  out.push(
-    `Argmax attention's gradients to q and K are ${zero ? 'exactly 0 at every point' : 'not all 0'}; only the selected value row gets a gradient (${Math.max(...rows.map((r) => r.argmax_grad_v_rows))} row).`,
-  );
-  const spec = Math.max(...rows.map((r) => r.jacobian_spec_max));
-  out.push(`‖J‖₂ never exceeds 1/2: the largest spectral norm over all draws is ${spec.toFixed(4)}.`);
-  return out;
-}
-
 export const softmaxSaturation = defineSimulation({
   kind: 'softmax-saturation',
   summary: 'entropy, max weight and gradients of softmax attention versus d; argmax attention',
@@ -137,7 +67,7 @@ export const softmaxSaturation = defineSimulation({
   settings: Settings,
   timing: false,
   row: SatRow,
-  analyse: (rows) => ({ tables: {}, summary: [], findings: findings(rows) }),
+  analyse: (rows) => analyseSaturation(rows),
   measuredColumns: ['time_ms'],
   async setup() {
     await loadGradients();
