@@ -2,13 +2,13 @@ import { msg } from '../../messages.js';
 import { z } from 'zod';
 import type { NormalRng } from '../../random/normal.js';
 import { median, medianInterval } from '../../stats/quantile.js';
-import { randomInputs } from './kernels.js';
+import { randomInputs, type SharedInputs } from './kernels.js';
 import type { Backend } from '../../engine/backend.js';
 import { METHODS, type Method } from './methods.js';
 import { referenceRows, relErrors, sampleRows } from './reference.js';
 import { quadraticFeatures } from './features.js';
 import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './cost.js';
-import { prepareCall } from './engines.js';
+import { prepareCall, type PreparedCall } from './engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './user-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './analysis.js';
 import {
@@ -239,43 +239,13 @@ export const scaling = defineSimulation({
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
     const cost = costPoint(params, settings, ctx.backend);
-    const flops = flopsOf(cost);
-    const predicted = predictedBytes(cost);
-    const user = settings.methods[method];
-    const row: ScalingRow = {
-      method,
-      causal,
-      N,
-      D,
-      M,
-      C: quadraticFeatures(D),
-      D_random: params.D_random ?? null,
-      features: cost.F || null,
-      time_ms: null,
-      time_ci_low: null,
-      time_ci_high: null,
-      samples: null,
-      peak_bytes: null,
-      predicted_bytes: predicted,
-      flops,
-      gflops: null,
-      max_rel_error: null,
-      rel_error: null,
-      rel_error_ci_low: null,
-      rel_error_ci_high: null,
-      draws: null,
-      skipped_reason: null,
-      time_samples_ms: null,
-    };
-    if (predicted !== null && predicted > settings.memory_budget_bytes) {
-      return [
-        { ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` },
-      ];
-    }
-    if (method === 'flash' && ctx.backend !== 'onnx') return [{ ...row, skipped_reason: FLASH_TFJS }];
+    const row = emptyRow(params, cost);
+    const skipped = skipReason(row.predicted_bytes, method, ctx.backend, settings);
+    if (skipped) return [{ ...row, skipped_reason: skipped }];
     // A long call is timed in the first round only (see single_round_ms); later rounds add no samples.
     const single = callMs(cost) >= settings.single_round_ms;
     if (single && round.index > 0) return [{ ...row, time_samples_ms: [] }];
+    const user = settings.methods[method];
     if (user && ctx.backend !== 'onnx') throw new Error(msg.methodNeedsOnnxEngine(method));
 
     const x = randomInputs(ctx.rng, N, D, M);
@@ -295,43 +265,7 @@ export const scaling = defineSimulation({
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
       const timed = drawDirections(method, D, shape.count, ctx.rng);
       // Errors and peak bytes are deterministic: measured in the first round only, which later rounds just time.
-      let measured: Partial<ScalingRow> = {};
-      if (round.index === 0) {
-        const exact = user
-          ? user.exact === 'none'
-            ? null
-            : user.exact
-          : method.startsWith('quadratic')
-            ? 'quadratic'
-            : 'softmax';
-        const rows = sampleRows(N, settings.error_rows);
-        const ref = exact ? referenceRows(x, exact, causal, rows) : null;
-        // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
-        const draws = RANDOM.includes(method) ? settings.error_draws : 1;
-        const maxErrors: number[] = [];
-        const froErrors: number[] = [];
-        for (let i = 0; i < draws; i++) {
-          // The first call warms up; every call's output is checked against float64.
-          const out = await call.run(i === 0 ? timed : drawDirections(method, D, shape.count, ctx.rng));
-          if (!ref) continue;
-          const err = relErrors(out, M, rows, ref);
-          maxErrors.push(err.max);
-          froErrors.push(err.fro);
-        }
-        const errorCi = medianInterval(froErrors);
-        measured = {
-          peak_bytes: await call.peakBytes(timed),
-          ...(ref
-            ? {
-                max_rel_error: median(maxErrors),
-                rel_error: median(froErrors),
-                rel_error_ci_low: draws > 1 ? errorCi.low : null,
-                rel_error_ci_high: draws > 1 ? errorCi.high : null,
-                draws,
-              }
-            : {}),
-        };
-      }
+      const measured = round.index === 0 ? await errorsAndPeak(params, settings, { x, call, timed, rng: ctx.rng }) : {};
       const t = await timeCall(() => call.run(timed), {
         ...roundOptions(single ? ONE_ROUND : round, pointWindow(settings)),
         // In the first round the error calls have warmed the session up already.
@@ -339,12 +273,97 @@ export const scaling = defineSimulation({
         now: ctx.now,
         label: `${method} at N=${N}`,
       });
-      return [{ ...row, ...measured, ...rowTiming(t, flops) }];
+      return [{ ...row, ...measured, ...rowTiming(t, row.flops) }];
     } finally {
       await call.release();
     }
   },
 });
+
+/** A point's row before anything is measured: its shape, its features, and what the cost model predicts. */
+function emptyRow(params: Params, cost: ReturnType<typeof costPoint>): ScalingRow {
+  const { method, causal, N, D, M } = params;
+  return {
+    method,
+    causal,
+    N,
+    D,
+    M,
+    C: quadraticFeatures(D),
+    D_random: params.D_random ?? null,
+    features: cost.F || null,
+    time_ms: null,
+    time_ci_low: null,
+    time_ci_high: null,
+    samples: null,
+    peak_bytes: null,
+    predicted_bytes: predictedBytes(cost),
+    flops: flopsOf(cost),
+    gflops: null,
+    max_rel_error: null,
+    rel_error: null,
+    rel_error_ci_low: null,
+    rel_error_ci_high: null,
+    draws: null,
+    skipped_reason: null,
+    time_samples_ms: null,
+  };
+}
+
+/** Why a point is not run: over the memory budget, or flash off the onnx engine; null where it runs. */
+function skipReason(predicted: number | null, method: string, backend: string, settings: Settings): string | null {
+  if (predicted !== null && predicted > settings.memory_budget_bytes)
+    return `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}`;
+  if (method === 'flash' && backend !== 'onnx') return FLASH_TFJS;
+  return null;
+}
+
+/**
+ * The first round's deterministic measurements: errors against the float64 reference on error_rows rows (over
+ * error_draws draws of the random features, their spread being the point), and the peak bytes of the timed call.
+ */
+async function errorsAndPeak(
+  params: Params,
+  settings: Settings,
+  o: { x: SharedInputs; call: PreparedCall; timed: Float32Array | null; rng: NormalRng },
+): Promise<Partial<ScalingRow>> {
+  const { method, causal, N, D, M } = params;
+  const user = settings.methods[method];
+  const exact = user
+    ? user.exact === 'none'
+      ? null
+      : user.exact
+    : method.startsWith('quadratic')
+      ? 'quadratic'
+      : 'softmax';
+  const rows = sampleRows(N, settings.error_rows);
+  const ref = exact ? referenceRows(o.x, exact, causal, rows) : null;
+  // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
+  const draws = RANDOM.includes(method) ? settings.error_draws : 1;
+  const maxErrors: number[] = [];
+  const froErrors: number[] = [];
+  for (let i = 0; i < draws; i++) {
+    // The first call warms up; every call's output is checked against float64.
+    const out = await o.call.run(i === 0 ? o.timed : drawDirections(method, D, params.D_random ?? 0, o.rng));
+    if (!ref) continue;
+    const err = relErrors(out, M, rows, ref);
+    maxErrors.push(err.max);
+    froErrors.push(err.fro);
+  }
+  const errorCi = medianInterval(froErrors);
+  return {
+    peak_bytes: await o.call.peakBytes(o.timed),
+    ...(ref
+      ? {
+          max_rel_error: median(maxErrors),
+          rel_error: median(froErrors),
+          rel_error_ci_low: draws > 1 ? errorCi.low : null,
+          rel_error_ci_high: draws > 1 ? errorCi.high : null,
+          draws,
+        }
+      : {}),
+  };
+}
 
 /** A point's time window: scaling's warm-up is a setting (a shape's first round compiles its operators). */
 const pointWindow = (settings: Settings) => timingWindow(settings, settings.warmup_ms);
