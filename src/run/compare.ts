@@ -179,7 +179,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   const timing: TimingComparison[] = [];
   const estimates: EstimateComparison[] = [];
   const keys = [...b.entries.keys(), ...[...a.entries.keys()].filter((k) => !b.entries.has(k))];
-  const pairs: { row: TimingComparison; ga: Groups; gb: Groups; key: string; i: number }[] = [];
+  const pairs: TimedPair[] = [];
   for (const key of keys) {
     const [ea, eb] = [a.entries.get(key), b.entries.get(key)];
     const rowCount = Math.max(ea?.rows.length ?? 0, eb?.rows.length ?? 0, 1);
@@ -219,22 +219,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       }
     }
   }
-  // Each point's own noise once, then pooled per run: the pool moderates every point's.
-  const own = pairs.map((p) => ({ a: sessionNoise([p.ga]), b: sessionNoise([p.gb]) }));
-  const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
-  for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
-    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-    const v = timingVerdict(
-      boot.ratio,
-      [boot.low, boot.high],
-      sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
-      threshold,
-    );
-    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
-    const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
-    const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
-    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
-  }
+  const noise = decideTimings(pairs, threshold);
   const counts = Object.fromEntries(
     (['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [
       v,
@@ -254,4 +239,36 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
     filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256,
     noise,
   };
+}
+
+/** A point timed in both runs, waiting for its verdict: its row, and each run's samples grouped by round. */
+interface TimedPair {
+  row: TimingComparison;
+  ga: Groups;
+  gb: Groups;
+  key: string;
+  i: number;
+}
+
+/**
+ * The verdict of every pair timed in both runs, from its bootstrap interval widened by the noise between sessions:
+ * each point's own noise once, then pooled per run (the pool moderates every point's). Returns the pools.
+ */
+function decideTimings(pairs: readonly TimedPair[], threshold: number): Comparison['noise'] {
+  const own = pairs.map((p) => ({ a: sessionNoise([p.ga]), b: sessionNoise([p.gb]) }));
+  const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
+  for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
+    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
+    const v = timingVerdict(
+      boot.ratio,
+      [boot.low, boot.high],
+      sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
+      threshold,
+    );
+    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
+    const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
+    const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
+    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
+  }
+  return noise;
 }

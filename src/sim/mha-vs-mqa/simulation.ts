@@ -24,9 +24,10 @@ import {
   timingColumns,
   timingSettings,
   timingWindow,
+  type Round,
   type Timing,
 } from '../timing.js';
-import { defineSimulation } from '../types.js';
+import { defineSimulation, type SimContext } from '../types.js';
 import { DecodeRow } from './rows.js';
 
 /**
@@ -278,6 +279,137 @@ async function checkWindows(
   }
 }
 
+/** A point's row before anything is timed: its shape and everything the cost model counts. */
+function analyticRow(params: Params, cost: DecodeCost): DecodeRow {
+  const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
+  const dtype = kvDtype(params);
+  return {
+    variant,
+    kernel,
+    kv_dtype: dtype,
+    kv_scales: quantizedDtype(dtype) ? params.kv_scales : null,
+    window: params.window ?? null,
+    d_latent: params.d_latent ?? null,
+    d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
+    kv_heads: kvHeads(params),
+    b,
+    n,
+    d,
+    h,
+    dtype_bytes: s,
+    flops: cost.flops,
+    bytes_weights: cost.bytesWeights,
+    bytes_activations: cost.bytesActivations,
+    bytes_kv_read: cost.bytesKvRead,
+    bytes_kv_scales: cost.bytesKvScales,
+    bytes_kv_write: cost.bytesKvWrite,
+    bytes_kv_copy: cost.bytesKvCopy,
+    bytes_total: cost.bytesTotal,
+    intensity: cost.intensity,
+    kv_cache_bytes: cost.kvCacheBytes,
+    kv_bytes_per_token: cost.kvBytesPerToken,
+    tokens_read: cost.tokensRead,
+    time_ms: null,
+    time_ci_low: null,
+    time_ci_high: null,
+    samples: null,
+    measured_bytes: null,
+    bandwidth_gbs: null,
+    gflops: null,
+    predicted_ms: null,
+    time_over_bound: null,
+    skipped_reason: null,
+    time_samples_ms: null,
+  };
+}
+
+/** Which round is timed, under what label, with which settings. */
+interface StepTiming {
+  round: Round;
+  label: string;
+  settings: Settings;
+}
+
+/**
+ * The step on ONNX Runtime: its bytes measured in the first round, every round timed; a float16 graph the engine has
+ * no kernel for stays analytic, with the engine's reason.
+ */
+async function timeOnnxStep(
+  ctx: Pick<SimContext, 'onnx' | 'now'>,
+  params: Params,
+  o: StepTiming,
+): Promise<{ t: Timing; bytes: number | null } | { skipped: string }> {
+  let step;
+  try {
+    step = await onnxDecodeStep(await ctx.onnx(), stepSpec(params));
+  } catch (e) {
+    if (params.dtype_bytes === 2)
+      return { skipped: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}` };
+    throw e;
+  }
+  try {
+    // The bytes a step holds are measured once, in the first round; every round times the step.
+    const bytes = o.round.index === 0 ? await step.measuredBytes() : null;
+    const t = await timeCall(step.step, {
+      ...roundOptions(o.round, pointWindow(o.settings)),
+      now: ctx.now,
+      label: o.label,
+    });
+    return { t, bytes };
+  } finally {
+    await step.release();
+  }
+}
+
+/** The step on a tfjs backend, over constant inputs (values do not change the time of dense products). */
+async function timeTfjsStep(
+  ctx: Pick<SimContext, 'tf' | 'now'>,
+  params: Params,
+  cost: DecodeCost,
+  o: StepTiming,
+): Promise<{ t: Timing; bytes: number | null }> {
+  const { tf } = ctx;
+  const { b, d, h } = params;
+  const g = kvHeads(params);
+  const k = d / h;
+  const t = cost.tokensRead;
+  // Constant fills are cheap to create at 1 GiB.
+  const x = tf.fill([b, d], 0.01) as Tensor2D;
+  const w = {
+    wq: tf.fill([d, h * k], 0.01) as Tensor2D,
+    wk: tf.fill([d, g * k], 0.01) as Tensor2D,
+    wv: tf.fill([d, g * k], 0.01) as Tensor2D,
+    wo: tf.fill([h * k, d], 0.01) as Tensor2D,
+  };
+  const cache = {
+    k: Array.from({ length: b * g }, () => tf.fill([t, k], 0.01) as Tensor2D),
+    vT: Array.from({ length: b * g }, () => tf.fill([k, t], 0.01) as Tensor2D),
+  };
+  try {
+    // The bytes a step holds are measured once, in the first round; every round times the step.
+    let bytes: number | null = null;
+    if (o.round.index === 0) {
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => {
+        decodeStep(tf, x, w, cache, h, g).dispose();
+        return [];
+      });
+      bytes = profile.peakBytes - before;
+    }
+    const timing = await timeCall(
+      () => {
+        const y = decodeStep(tf, x, w, cache, h, g);
+        y.dataSync();
+        y.dispose();
+      },
+      { ...roundOptions(o.round, pointWindow(o.settings)), now: ctx.now, label: o.label },
+    );
+    return { t: timing, bytes };
+  } finally {
+    tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
+  }
+}
+
 export const mhaVsMqa = defineSimulation({
   kind: 'mha-vs-mqa',
   summary:
@@ -394,48 +526,8 @@ export const mhaVsMqa = defineSimulation({
       ...rowTiming(t, first.bytes_total, first.flops, first.predicted_ms),
     })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
-    const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
-    const g = kvHeads(params);
     const cost = pointCost(params);
-    const dtype = kvDtype(params);
-    const row: DecodeRow = {
-      variant,
-      kernel,
-      kv_dtype: dtype,
-      kv_scales: quantizedDtype(dtype) ? params.kv_scales : null,
-      window: params.window ?? null,
-      d_latent: params.d_latent ?? null,
-      d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
-      kv_heads: g,
-      b,
-      n,
-      d,
-      h,
-      dtype_bytes: s,
-      flops: cost.flops,
-      bytes_weights: cost.bytesWeights,
-      bytes_activations: cost.bytesActivations,
-      bytes_kv_read: cost.bytesKvRead,
-      bytes_kv_scales: cost.bytesKvScales,
-      bytes_kv_write: cost.bytesKvWrite,
-      bytes_kv_copy: cost.bytesKvCopy,
-      bytes_total: cost.bytesTotal,
-      intensity: cost.intensity,
-      kv_cache_bytes: cost.kvCacheBytes,
-      kv_bytes_per_token: cost.kvBytesPerToken,
-      tokens_read: cost.tokensRead,
-      time_ms: null,
-      time_ci_low: null,
-      time_ci_high: null,
-      samples: null,
-      measured_bytes: null,
-      bandwidth_gbs: null,
-      gflops: null,
-      predicted_ms: null,
-      time_over_bound: null,
-      skipped_reason: null,
-      time_samples_ms: null,
-    };
+    const row = analyticRow(params, cost);
     const why = analyticOnly(params, ctx.backend) ?? float16Converted(params, ctx.setup.values);
     if (why) return [{ ...row, skipped_reason: why }];
     const mhaCache = mhaCacheBytes(params);
@@ -454,71 +546,13 @@ export const mhaVsMqa = defineSimulation({
         measured_bytes: measuredBytes,
       },
     ];
-    const label = `${variant} (${kernel}, ${dtype}) at n=${n}`;
+    const { variant, kernel, n } = params;
+    const step = { round, label: `${variant} (${kernel}, ${row.kv_dtype}) at n=${n}`, settings };
     if (ctx.backend === 'onnx') {
-      let step;
-      try {
-        step = await onnxDecodeStep(await ctx.onnx(), stepSpec(params));
-      } catch (e) {
-        // A float16 graph the engine has no kernel for stays analytic, with the engine's reason.
-        if (s === 2)
-          return [
-            {
-              ...row,
-              skipped_reason: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}`,
-            },
-          ];
-        throw e;
-      }
-      try {
-        // The bytes a step holds are measured once, in the first round; every round times the step.
-        const measuredBytes = round.index === 0 ? await step.measuredBytes() : null;
-        return timed(
-          await timeCall(step.step, { ...roundOptions(round, pointWindow(settings)), now: ctx.now, label }),
-          measuredBytes,
-        );
-      } finally {
-        await step.release();
-      }
+      const measured = await timeOnnxStep(ctx, params, step);
+      return 'skipped' in measured ? [{ ...row, skipped_reason: measured.skipped }] : timed(measured.t, measured.bytes);
     }
-
-    const { tf } = ctx;
-    const k = d / h;
-    const t = cost.tokensRead;
-    // Values do not change the time of dense products: constant fills are cheap to create at 1 GiB.
-    const x = tf.fill([b, d], 0.01) as Tensor2D;
-    const w = {
-      wq: tf.fill([d, h * k], 0.01) as Tensor2D,
-      wk: tf.fill([d, g * k], 0.01) as Tensor2D,
-      wv: tf.fill([d, g * k], 0.01) as Tensor2D,
-      wo: tf.fill([h * k, d], 0.01) as Tensor2D,
-    };
-    const cache = {
-      k: Array.from({ length: b * g }, () => tf.fill([t, k], 0.01) as Tensor2D),
-      vT: Array.from({ length: b * g }, () => tf.fill([k, t], 0.01) as Tensor2D),
-    };
-    try {
-      // The bytes a step holds are measured once, in the first round; every round times the step.
-      let measuredBytes: number | null = null;
-      if (round.index === 0) {
-        const before = tf.memory().numBytes;
-        const profile = await tf.profile(() => {
-          decodeStep(tf, x, w, cache, h, g).dispose();
-          return [];
-        });
-        measuredBytes = profile.peakBytes - before;
-      }
-      const timing = await timeCall(
-        () => {
-          const y = decodeStep(tf, x, w, cache, h, g);
-          y.dataSync();
-          y.dispose();
-        },
-        { ...roundOptions(round, pointWindow(settings)), now: ctx.now, label },
-      );
-      return timed(timing, measuredBytes);
-    } finally {
-      tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
-    }
+    const measured = await timeTfjsStep(ctx, params, cost, step);
+    return timed(measured.t, measured.bytes);
   },
 });
