@@ -3,7 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NormalRng } from '../../../src/random/normal.js';
 import { activate } from '../../../src/engine/backend.js';
 import { inlineExecutor, workerExecutor, type Executor } from '../../../src/engine/tfjs/executor.js';
-import { kernels, randomInputs, sharedFloats, type OpArgs, type SharedInputs } from '../../../src/sim/scaling/kernels.js';
+import {
+  kernels,
+  randomInputs,
+  sharedFloats,
+  type OpArgs,
+  type SharedInputs,
+} from '../../../src/sim/scaling/kernels.js';
 import { featureCount, featurize, type FeatureMap } from '../../../src/sim/scaling/features.js';
 import { runMethod, type Method } from '../../../src/sim/scaling/methods.js';
 import { referenceRows, relErrors, sampleRows } from '../../../src/sim/scaling/reference.js';
