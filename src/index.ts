@@ -1,6 +1,6 @@
 /**
- * attnlab's public entry: what a simulation in the user's own file may import (`import { defineSimulation, z } from 'attnlab'`).
- * Everything else under src/ is internal and may change without notice.
+ * attnlab's public entry: what a simulation in the user's own file may import (`import { defineSimulation, z } from
+ * 'attnlab'`). Everything else under src/ is internal and may change without notice.
  */
 export { z } from 'zod';
 export { defineSimulation } from './sim/types.js';

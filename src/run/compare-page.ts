@@ -1,4 +1,6 @@
-/** What `compare` prints (a markdown table) and writes (compare-<A run id>.html: a chart of the ratios and the tables). */
+/**
+ * What `compare` prints (a markdown table) and writes (compare-<A run id>.html: a chart of the ratios and the tables).
+ */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison } from './compare.js';
 import { PRIOR_DF, UNMEASURED_NOISE_FACTOR, type SessionNoise } from '../stats/compare.js';

@@ -59,7 +59,10 @@ export interface TimingComparison {
   ratio: number | null;
   low: number | null;
   high: number | null;
-  /** U test p-value of the rounds' medians, shown beside the verdict; null when the counts are too small for it or nothing was compared. */
+  /**
+   * U test p-value of the rounds' medians, shown beside the verdict; null when the counts are too small for it or
+   * nothing was compared.
+   */
   p: number | null;
 }
 
@@ -132,7 +135,9 @@ function samplesOf(row: Row | undefined): number[] | null {
   return null;
 }
 
-/** Row i's samples by round where every round of the point was kept, else as one group (the final row's pooled samples). */
+/**
+ * Row i's samples by round where every round of the point was kept, else as one group (the final row's pooled samples).
+ */
 function groupsOf(run: StoredRun, key: string, i: number, pooled: number[]): number[][] {
   const rounds = run.rounds.get(key) ?? [];
   const groups = rounds.map((e) => samplesOf(e?.rows[i]));
@@ -145,7 +150,9 @@ function groupsOf(run: StoredRun, key: string, i: number, pooled: number[]): num
 
 const num = (c: Cell | undefined): number | null => (typeof c === 'number' && Number.isFinite(c) ? c : null);
 
-/** A point's label: the grid parameters that vary (as the run's experiment file and overrides give them), else its id. */
+/**
+ * A point's label: the grid parameters that vary (as the run's experiment file and overrides give them), else its id.
+ */
 async function labeller(run: StoredRun): Promise<(pointId: string) => string> {
   const labels = new Map<string, string>();
   try {
@@ -265,7 +272,8 @@ function decideTimings(pairs: readonly TimedPair[], threshold: number): Comparis
       sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
       threshold,
     );
-    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
+    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval
+    // decides.
     const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
     const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
     Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });

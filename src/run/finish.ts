@@ -52,7 +52,10 @@ export interface FinishInput {
   busyAtStart?: number | null;
 }
 
-/** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
+/**
+ * Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted
+ * run) have none.
+ */
 export function collectRows(
   points: readonly Point[],
   replicates: number,
@@ -218,7 +221,9 @@ function previousRun<T extends { manifest: Manifest }>(runs: readonly T[], m: Ma
     .at(-1);
 }
 
-/** results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path. */
+/**
+ * results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path.
+ */
 export function rebuildIndex(outRoot: string, runs = readRuns(resolve(outRoot))): string {
   const root = resolve(outRoot);
   const entries = runs.map(({ dir, manifest }) => {

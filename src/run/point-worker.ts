@@ -27,7 +27,8 @@ const ready = (async () => {
     ? (await loadSimulationModule(init.module.path, undefined, init.module.sha256)).sim
     : getSimulation(init.kind);
   await activate(init.backend);
-  // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
+  // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main
+  // thread.
   await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), ...context }, init.settings);
   return sim;
 })();

@@ -31,7 +31,10 @@ export interface Timing {
   samples: number[];
 }
 
-/** V8's garbage collection, full or minor, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
+/**
+ * V8's garbage collection, full or minor, without --expose-gc on the command line (the flag set at run time, gc() taken
+ * from a fresh context).
+ */
 const collectGarbage = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
@@ -82,7 +85,9 @@ export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Tim
   return summarise([...(result.latency.samples ?? [])]);
 }
 
-/** Median ms of `f` over 7 calls with no time window: the machine probes of a setup, measured like every timed point. */
+/**
+ * Median ms of `f` over 7 calls with no time window: the machine probes of a setup, measured like every timed point.
+ */
 export async function probeMs(now: () => number, f: () => unknown, label: string): Promise<number> {
   return (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
 }
@@ -97,7 +102,10 @@ export function summarise(samples: readonly number[]): Timing {
 /** The raw samples column (`time_samples_ms`): every sample in ms, null where the point was not timed. */
 export const Samples = z.array(z.number()).nullable();
 
-/** The timing of a point measured in rounds: the raw samples of every round pooled, so the median and its interval are over all of them. */
+/**
+ * The timing of a point measured in rounds: the raw samples of every round pooled, so the median and its interval are
+ * over all of them.
+ */
 export function pooledTiming(rounds: readonly (readonly number[])[]): Timing {
   return summarise(rounds.flat());
 }

@@ -59,7 +59,10 @@ export interface Analysis {
   tables: Record<string, Table>;
   /** Short lines for the terminal summary. */
   summary: string[];
-  /** 3 – 6 key results as sentences with their numbers and intervals: the report shows them under the title, before the figures. */
+  /**
+   * 3 – 6 key results as sentences with their numbers and intervals: the report shows them under the title, before the
+   * figures.
+   */
   findings?: string[];
 }
 
@@ -86,7 +89,10 @@ export interface SimulationDefinition<
   summary: string;
   params: P;
   settings: S;
-  /** The row every point returns: its keys, in order, are the columns of results.csv; a row with a missing or extra key fails its point. */
+  /**
+   * The row every point returns: its keys, in order, are the columns of results.csv; a row with a missing or extra key
+   * fails its point.
+   */
   row: R;
   /** Columns that hold timings or memory readings, excluded from determinism checks. */
   measuredColumns: readonly string[];
@@ -97,9 +103,15 @@ export interface SimulationDefinition<
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): RowOf<R>[] | Promise<RowOf<R>[]>;
   /** The params schema for these settings, where settings widen what a param may be (methods named in settings). */
   paramsFor?(settings: z.output<S>): z.ZodType<z.output<P>>;
-  /** Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to exist and hashed into the run's configuration. */
+  /**
+   * Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to
+   * exist and hashed into the run's configuration.
+   */
   files?(settings: z.output<S>): (string | number)[][];
-  /** Checks that need more than the schema (model files loaded and called), before any work; throws located AttnlabErrors. */
+  /**
+   * Checks that need more than the schema (model files loaded and called), before any work; throws located
+   * AttnlabErrors.
+   */
   prepare?(
     settings: z.output<S>,
     points: readonly { params: z.output<P> }[],
@@ -138,7 +150,10 @@ export interface Simulation<
   readonly columns: readonly string[];
 }
 
-/** A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived from its row. */
+/**
+ * A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived
+ * from its row.
+ */
 export function defineSimulation<
   const P extends z.ZodObject,
   const S extends z.ZodObject,
@@ -161,7 +176,10 @@ export function definedFields(sim: object): readonly string[] | undefined {
   return DEFINED_FIELDS.get(sim);
 }
 
-/** `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point fails). */
+/**
+ * `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point
+ * fails).
+ */
 export function checkedRows<T extends object>(sim: Pick<Simulation, 'kind' | 'columns'>, rows: readonly T[]): T[] {
   rows.forEach((row, i) => {
     const missing = sim.columns.filter((c) => !Object.hasOwn(row, c));

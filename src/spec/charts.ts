@@ -20,10 +20,10 @@ const LABEL = (labels: boolean, of = 'datum.label') =>
 const named = (field: string) => `${field} (name)`;
 
 /**
- * Readability the fragments need not spell out, applied to a copy: facet headers say which variable they are
- * (`D = 64`, unless a transform computed the field's values as labels already, like `b = 1`), legends of dash styles draw the dashes (not a dot), and
- * values with a display name (the experiment's `labels`) show it in legends, headers, the labels of nominal and
- * ordinal axes, and tooltips (`labeled`: the fields whose values have one).
+ * Readability the fragments need not spell out, applied to a copy: facet headers say which variable they are (`D = 64`,
+ * unless a transform computed the field's values as labels already, like `b = 1`), legends of dash styles draw the
+ * dashes (not a dot), and values with a display name (the experiment's `labels`) show it in legends, headers, the
+ * labels of nominal and ordinal axes, and tooltips (`labeled`: the fields whose values have one).
  */
 function readable(fragment: Json, labels: boolean, labeled: ReadonlySet<string> = new Set()): Json {
   // Fields a transform computes already read as labels (`'b = ' + datum.b`): their headers stay as they are.
@@ -144,7 +144,10 @@ export function buildChartSpec(
 
 type Logger = NonNullable<NonNullable<Parameters<typeof compile>[1]>['logger']>;
 
-/** A Vega-Lite logger that keeps its warnings and errors in `into` and prints nothing (level 0: it filters nothing itself). */
+/**
+ * A Vega-Lite logger that keeps its warnings and errors in `into` and prints nothing (level 0: it filters nothing
+ * itself).
+ */
 function collecting(into: string[]): Logger {
   const keep = (...parts: readonly unknown[]) => {
     into.push(parts.map(String).join(' '));

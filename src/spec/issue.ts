@@ -25,7 +25,10 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodTypes {
   }
 }
 
-/** A schema's allowed values in words ("an integer from 1 to 256", `one of "a", "b"`), or undefined where it has no short wording. */
+/**
+ * A schema's allowed values in words ("an integer from 1 to 256", `one of "a", "b"`), or undefined where it has no
+ * short wording.
+ */
 export function describeSchema(schema: z.ZodType): string | undefined {
   const s = unwrap(schema);
   const def = s._zod.def;

@@ -14,7 +14,8 @@ export const chartConfig = {
   font: FONT_FAMILY,
   background: 'white',
   range: { category: PALETTE },
-  // Labels closer than 6 px count as overlapping, so that a dense log axis drops some rather than running them together.
+  // Labels closer than 6 px count as overlapping, so that a dense log axis drops some rather than running them
+  // together.
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6', labelSeparation: 6 },
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
   title: { fontSize: 14, anchor: 'start' },

@@ -1,8 +1,8 @@
 /**
  * Comparing two measurements, as asv and criterion do: the ratio of medians with a seeded bootstrap interval
- * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the rounds measure, a
- * verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
- * medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
+ * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the
+ * rounds measure, a verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on
+ * the rounds' medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
  */
 import { median } from './quantile.js';
 import { tCritical, zCritical } from './normal.js';
@@ -92,7 +92,10 @@ export function minimumP(n: number, m: number): number {
   return Math.min(1, 2 / c);
 }
 
-/** Two-sided Mann–Whitney U test: exact (by counting) for small samples without ties, else normal with tie and continuity corrections. */
+/**
+ * Two-sided Mann–Whitney U test: exact (by counting) for small samples without ties, else normal with tie and
+ * continuity corrections.
+ */
 export function mannWhitneyU(a: readonly number[], b: readonly number[]): { u: number; p: number } {
   const n = a.length;
   const m = b.length;
@@ -244,8 +247,9 @@ export function sessionHalfWidth(
 /**
  * One point's verdict, criterion's way: B/A with its bootstrap interval widened by the noise between sessions
  * (`sessionHalf`, on the log scale, from the moderated σ of pointNoise) where that is the wider of the two, and a
- * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
- * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
+ * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose
+ * interval still reaches into it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds)
+ * see UNMEASURED_NOISE_FACTOR.
  */
 export function timingVerdict(
   ratio: number,

@@ -5,7 +5,10 @@ export interface Stability {
   /** Cores' worth of CPU other processes used when the run started (null: not measurable here). */
   busyCores: number | null;
   cores: number;
-  /** σ of log time between the rounds of a point, the median over points, and the degrees of freedom of all of them (null: no rounds). */
+  /**
+   * σ of log time between the rounds of a point, the median over points, and the degrees of freedom of all of them
+   * (null: no rounds).
+   */
   roundSpread: { sigma: number; df: number } | null;
   /** What a reader should know, one sentence each; empty when the machine looked steady. */
   warnings: string[];

@@ -63,7 +63,9 @@ function learningCurves(rows: readonly TrainingRow[]): Row[] {
   return curves;
 }
 
-/** Maps: for each task the widest softmax head with √d scaling, seed 0 (init and trained), and the hand-designed head. */
+/**
+ * Maps: for each task the widest softmax head with √d scaling, seed 0 (init and trained), and the hand-designed head.
+ */
 function attentionMaps(rows: readonly TrainingRow[]): Row[] {
   const maps: Row[] = [];
   const finals = rows.filter((r) => r.row_kind === 'final' && r.seed === 0 && r.scaling === 'sqrt_d');

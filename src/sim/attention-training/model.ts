@@ -43,7 +43,10 @@ export interface Shape {
   scale: number;
 }
 
-/** A batch of sequences: token ids, marks (1 at the marked position), the target token of every position, and each sequence's target position. */
+/**
+ * A batch of sequences: token ids, marks (1 at the marked position), the target token of every position, and each
+ * sequence's target position.
+ */
 export interface Batch {
   tokens: Int32Array;
   marks: Float32Array;

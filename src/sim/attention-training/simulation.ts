@@ -150,7 +150,10 @@ const STEP_ONLY = {
 const mapOf = ({ tf, shape, form, example }: Training, w: Weights) =>
   tf.tidy(() => Array.from(forward(tf, shape, w, example, form).weights.dataSync()));
 
-/** Loss change along `fd_probes` random directions of W (a step of fd_step·‖W‖): the fraction exactly 0, the mean |change|. */
+/**
+ * Loss change along `fd_probes` random directions of W (a step of fd_step·‖W‖): the fraction exactly 0, the mean
+ * |change|.
+ */
 function probe(run: Training, W: tfc.Variable, batch: Batch): { zero: number; change: number } {
   const { tf, rng, shape, form, settings, weights } = run;
   let zeros = 0;
@@ -305,7 +308,8 @@ export const attentionTraining = defineSimulation({
     return { values: {}, tables: {} };
   },
   // Fitted on the reference machine (wasm, one thread per point, --jobs 2): an Adam step of a batch of 32 with its
-  // share of the recorded evaluations and probes costs about 2.5 + 0.06·d_model ms at n = 8 (default grid: 59 s measured).
+  // share of the recorded evaluations and probes costs about 2.5 + 0.06·d_model ms at n = 8 (default grid: 59 s
+  // measured).
   estimateMs: ({ attention, d_model }, s) => (attention === 'hand' ? 15 : 20 + s.steps * (2.5 + 0.06 * d_model)),
   analyse: (rows) => analyseTraining(rows),
   async run({ params, settings, replicate }, ctx) {

@@ -26,8 +26,9 @@ export const firstTokenMass = (attn: ArrayLike<number>, n: number, offset = 0): 
   meanWeight(attn, n, (i) => (i >= 1 ? 0 : null), offset);
 
 /**
- * Prefix matching on a sequence whose second part repeats its first `period` tokens (t_i = t_{i−period}): query i ≥ period
- * weighs the token that followed the earlier occurrence of t_i, key i − period + 1. 1 for a perfect induction head.
+ * Prefix matching on a sequence whose second part repeats its first `period` tokens (t_i = t_{i−period}): query i ≥
+ * period weighs the token that followed the earlier occurrence of t_i, key i − period + 1. 1 for a perfect induction
+ * head.
  */
 export const prefixMatchingScore = (attn: ArrayLike<number>, n: number, period: number, offset = 0): number =>
   meanWeight(attn, n, (i) => (i >= period ? i - period + 1 : null), offset);

@@ -72,7 +72,9 @@ export function randomWeights(s: Shape, rng: NormalRng): Weights {
   return { E, P, Wq, Wk, Wv, Wo, U: draw(d * V, lin) };
 }
 
-/** C[m, n] = C[m, n]! + A[m, k]·B[k, n]: four rows of B per pass over C's row (a quarter of the loads and stores of C). */
+/**
+ * C[m, n] = C[m, n]! + A[m, k]·B[k, n]: four rows of B per pass over C's row (a quarter of the loads and stores of C).
+ */
 function mm(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
   const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
@@ -258,7 +260,10 @@ export function forward(s: Shape, w: Weights, tokens: Int32Array, batch: number,
   return f;
 }
 
-/** Per-position cross-entropy of the next token (NaN at the last position, which has none) and whether the argmax was right. */
+/**
+ * Per-position cross-entropy of the next token (NaN at the last position, which has none) and whether the argmax was
+ * right.
+ */
 export function tokenLosses(
   s: Shape,
   out: Float64Array,
@@ -288,7 +293,9 @@ export function tokenLosses(
   return { loss, correct, probs };
 }
 
-/** The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights). */
+/**
+ * The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights).
+ */
 export function lossAndGrads(
   s: Shape,
   w: Weights,

@@ -39,7 +39,10 @@ function feeds(engine: OnnxEngine, dims: Record<string, number[]>, value: number
 
 export interface OnnxStep {
   step(): Promise<void>;
-  /** Peak resident bytes of one step beyond its inputs (null where the probe is unavailable or the inputs are not float32). */
+  /**
+   * Peak resident bytes of one step beyond its inputs (null where the probe is unavailable or the inputs are not
+   * float32).
+   */
   measuredBytes(): Promise<number | null>;
   release(): Promise<void>;
 }
@@ -52,7 +55,9 @@ export type StepSpec =
 
 const HALF_001 = toHalfBits([0.01])[0]!;
 
-/** A tensor of constant value: values do not change the time of dense products, and constant fills are cheap at 1 GiB. */
+/**
+ * A tensor of constant value: values do not change the time of dense products, and constant fills are cheap at 1 GiB.
+ */
 function constant(engine: OnnxEngine, elem: ElemType, dims: number[]): Ort.Tensor {
   const len = size(dims);
   switch (elem) {
@@ -216,7 +221,10 @@ export async function onnxDecodeChecks(
   return { checks, values: { input_first_element_ms_256MiB: copy.largeMs, input_first_element_ms_1KiB: copy.smallMs } };
 }
 
-/** Tolerances of the kernels against their float64 references, on outputs of size about 1 (see docs/experiments/mha-vs-mqa.md). */
+/**
+ * Tolerances of the kernels against their float64 references, on outputs of size about 1 (see
+ * docs/experiments/mha-vs-mqa.md).
+ */
 export const TOLERANCE = { float32: 1e-5, float16: 2e-2, int8: 1e-4, int4: 1e-4 } as const;
 
 type Draw = (count: number, scale: number) => Float32Array;
@@ -316,7 +324,9 @@ function pastCacheFeeds(
   return { feeds, cache, store };
 }
 
-/** One GroupQueryAttention step on random inputs against gqaOpReference; also returns the tensors for the sharing check. */
+/**
+ * One GroupQueryAttention step on random inputs against gqaOpReference; also returns the tensors for the sharing check.
+ */
 async function gqaOpCase(engine: OnnxEngine, draw: Draw, shape: GqaOpShape) {
   const { b, n, d, h, g, kv, window } = shape;
   const k = d / h;

@@ -192,7 +192,10 @@ function pointCost(p: Params): DecodeCost {
   });
 }
 
-/** The largest cache of the point's shape (MHA's, float32): points whose MHA cache exceeds max_cache_bytes are skipped together. */
+/**
+ * The largest cache of the point's shape (MHA's, float32): points whose MHA cache exceeds max_cache_bytes are skipped
+ * together.
+ */
 const mhaCacheBytes = (p: Params) =>
   decodeCost({ b: p.b, n: p.n, d: p.d, h: p.h, g: p.h, s: 4, window: p.window }).kvCacheBytes;
 
@@ -208,7 +211,10 @@ const CHECK_COLUMNS = [
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
 const pointWindow = (settings: Settings) => timingWindow(settings, 20);
 
-/** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
+/**
+ * The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷
+ * bandwidth).
+ */
 function rowTiming(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
   return {
     ...timingColumns(t),
@@ -247,7 +253,10 @@ function analyticOnly(p: Params, backend: string): string | null {
   return null;
 }
 
-/** A float16 step the engine would run by converting its cache to float32 first stays analytic (its time would be the conversion's). */
+/**
+ * A float16 step the engine would run by converting its cache to float32 first stays analytic (its time would be the
+ * conversion's).
+ */
 function float16Converted(p: Params, setup: Record<string, number>): string | null {
   if (p.dtype_bytes !== 2) return null;
   const kernel = p.variant === 'mla' ? 'mla' : p.kernel === 'gqa-op' ? 'gqa_op' : 'graph';
@@ -499,9 +508,10 @@ export const mhaVsMqa = defineSimulation({
       if (params.dtype_bytes === 2 && params.kernel !== 'gqa-op') return 0;
       // onnx on the reference machine: a step streams its bytes at about 10 GB/s (GroupQueryAttention about 6 GB/s, its
       // copy of the cache included; float16 products about 2.5 GB/s, converting as they go) and its small products
-      // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page faults
-      // included) once per round, and the memory probe fills its own copy once. (The first point of a run at a new size
-      // of about 1 GiB pays some 3 – 4 s more, not modelled.) The fit: docs/benchmarks.md, "Figures behind constants".
+      // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page
+      // faults included) once per round, and the memory probe fills its own copy once. (The first point of a run at a
+      // new size of about 1 GiB pays some 3 – 4 s more, not modelled.) The fit: docs/benchmarks.md, "Figures behind
+      // constants".
       const rate = params.kernel === 'gqa-op' ? 6e6 : params.dtype_bytes === 2 ? 2.5e6 : 1e7;
       const call = 0.05 + cost.bytesTotal / rate + (params.variant === 'mla' ? cost.flops / 1.5e7 : 0);
       const fill = (cost.kvCacheBytes * (params.kernel === 'gqa-op' ? 2 : 1) + cost.bytesWeights) / 1.2e6;

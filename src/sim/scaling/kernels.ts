@@ -1,7 +1,7 @@
 /**
- * Scaling's attention kernels on the tfjs backend (an op's output: rows (hi−lo)×M, or for 'state' S (F×M) then z (F)), each over a range of query (or key) rows so that
- * row blocks can run in separate workers. Inputs are shared, row-major Float32Arrays;
- * K arrives transposed (D×N) because matMul(a, b, false, true) is ~10× slower on wasm.
+ * Scaling's attention kernels on the tfjs backend (an op's output: rows (hi−lo)×M, or for 'state' S (F×M) then z (F)),
+ * each over a range of query (or key) rows so that row blocks can run in separate workers. Inputs are shared, row-major
+ * Float32Arrays; K arrives transposed (D×N) because matMul(a, b, false, true) is ~10× slower on wasm.
  *
  *   softmax:   softmax(Q·Kᵀ/√D) V                  one rows×N score matrix per call
  *   direct:    normalize((Q·Kᵀ/√D + 1)²) V          the quadratic kernel in N² form (reference)
@@ -85,7 +85,10 @@ function scores(tf: TF, x: SharedInputs, lo: number, hi: number): tfc.Tensor2D {
   return tf.matMul(tf.mul(q, 1 / Math.sqrt(x.d)), tf.tensor2d(x.kT, [x.d, x.n]));
 }
 
-/** Build a tensor in a tidy scope and read it out. (Returning the array from tidy itself would make tidy walk every element.) */
+/**
+ * Build a tensor in a tidy scope and read it out. (Returning the array from tidy itself would make tidy walk every
+ * element.)
+ */
 function read(tf: TF, f: () => tfc.Tensor): Float32Array {
   const t = tf.tidy(f);
   const data = t.dataSync() as Float32Array;
@@ -168,7 +171,10 @@ function applyOp(tf: TF, x: SharedInputs, a: Op<'apply'>): Float32Array {
   return out;
 }
 
-/** Causal quadratic kernel: inter-chunk φ(Q_c)·(S, z)_{<c} from carried prefix sums, intra-chunk in N² form under a mask. */
+/**
+ * Causal quadratic kernel: inter-chunk φ(Q_c)·(S, z)_{<c} from carried prefix sums, intra-chunk in N² form under a
+ * mask.
+ */
 function causalOp(tf: TF, x: SharedInputs, a: Op<'causal'>): Float32Array {
   const { d, m } = x;
   const quad: FeatureMap = { kind: 'quadratic' };

@@ -30,10 +30,10 @@ export const FLASH_TFJS =
   "flash is ONNX Runtime's fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only";
 
 /**
- * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
- * polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2),
- * with the N² form of the same kernel as reference, causal variants, and random-feature
- * approximations of softmax (Fourier, the homework's Fourier variant, FAVOR+).
+ * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory)
+ * against the degree-2 polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2), with the N²
+ * form of the same kernel as reference, causal variants, and random-feature approximations of softmax (Fourier, the
+ * homework's Fourier variant, FAVOR+).
  */
 
 const RANDOM: readonly string[] = ['rff', 'rff-homework', 'favor'];
@@ -150,7 +150,10 @@ const Settings = z
   });
 type Settings = z.output<typeof Settings>;
 
-/** Directions w of the random features (R × D): w ~ N(0, σ⁻²I) for rff (σ² = √D), N(0, σ²I) for the homework's variant, N(0, I) for FAVOR+. */
+/**
+ * Directions w of the random features (R × D): w ~ N(0, σ⁻²I) for rff (σ² = √D), N(0, σ²I) for the homework's variant,
+ * N(0, I) for FAVOR+.
+ */
 function drawDirections(method: string, d: number, count: number, rng: NormalRng): Float32Array | null {
   if (!RANDOM.includes(method)) return null;
   const w = new Float32Array(count * d);
