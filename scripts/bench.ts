@@ -17,12 +17,13 @@ import { rngFor } from '../src/random/seed.js';
 import { qkVariance } from '../src/sim/qk-variance/simulation.js';
 import { startOnnxRun } from '../src/engine/onnx/engine.js';
 import { Graph } from '../src/engine/onnx/graph.js';
-import { quadraticFeatures } from '../src/tensor/features.js';
+import { quadraticFeatures } from '../src/sim/scaling/features.js';
 import { linearChunkRows } from '../src/sim/scaling/cost.js';
 import { prepareCall, type PreparedCall } from '../src/sim/scaling/engines.js';
 import { scaling } from '../src/sim/scaling/simulation.js';
 import { activate } from '../src/engine/backend.js';
-import { inlineExecutor, randomInputs, workerExecutor, type Executor } from '../src/engine/tfjs/executor.js';
+import { executorPools, inlineExecutor } from '../src/engine/tfjs/executor.js';
+import { randomInputs } from '../src/sim/scaling/kernels.js';
 import type { Method } from '../src/sim/scaling/methods.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -75,7 +76,7 @@ const tasks: Task[] = [
           tf,
           now: () => performance.now(),
           backend: 'wasm',
-          executor: async () => inlineExecutor(),
+          executor: async (kernels) => inlineExecutor(kernels),
           onnx: () => onnx,
           setup: { values: {}, tables: {} },
           attach: () => undefined,
@@ -91,8 +92,8 @@ await activate('wasm');
 // The wasm workers start with the first wasm task, after every onnx task: idle beside them, they cost the onnx
 // calls 6% in one process (flash at N = 4096: 23.6 ms a call without them, 25.0 with them) and about 30% in the
 // bench's own rows (flash 140 GFLOP/s with them, 188 without, in runs two minutes apart).
-let pool: Executor | undefined;
-const executor = async () => (pool ??= await workerExecutor('wasm'));
+const pools = executorPools('wasm');
+const executor = pools.executor;
 const onnx = startOnnxRun();
 const rng = rngFor(0, 'bench-attention', 0);
 const calls: PreparedCall[] = [];
@@ -184,7 +185,7 @@ attention('wasm');
 const bench = new Bench({ time: QUICK ? 500 : 2000, iterations: QUICK ? 3 : 7, warmup: true });
 for (const t of tasks) bench.add(label(t), t.fn, t.before ? { beforeAll: t.before } : {});
 await bench.run();
-await pool?.close();
+await pools.close();
 await Promise.all([...calls, ...sessions].map((c) => c.release()));
 (await onnx).probe?.close();
 

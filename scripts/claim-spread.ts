@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { evaluateClaims } from '../src/stats/claims.js';
+import { evaluateClaims } from '../src/spec/claims.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import type { ScalingRow } from '../src/sim/scaling/rows.js';
 

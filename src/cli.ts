@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { compareRuns, readRun, resolveRun } from './run/compare.js';
 import { COMPARE_THRESHOLD, comparePage } from './run/finish.js';
 import { RunStore } from './run/store.js';
-import { compareHtml, compareMarkdown } from './report/compare-page.js';
+import { compareHtml, compareMarkdown } from './run/compare-page.js';
 import { mergeShards } from './run/merge.js';
 import { runExperiment, type RunOutcome } from './run/runner.js';
 import { checkDuration, estimateRun, totalEstimate } from './run/estimate.js';

@@ -168,7 +168,10 @@ export function parseCommand<N extends CommandName>(name: N, rawArgs: readonly s
 /** Another process holds the run (sysexits' EX_TEMPFAIL: try again later). */
 export const EXIT_LOCKED = 75;
 
-/** Run a command body: a user's mistake (AttnlabError) is printed and becomes exit 2 (75 when locked); anything else is a bug and propagates. */
+/**
+ * Run a command body: a user's mistake (AttnlabError) is printed and becomes exit 2 (75 when locked); anything else is
+ * a bug and propagates.
+ */
 export async function withExitCode(
   io: { stderr: { write(s: string): unknown } },
   body: () => Promise<number>,

@@ -1,6 +1,6 @@
 /**
- * attnlab's public entry: what a simulation in the user's own file may import (`import { defineSimulation, z } from 'attnlab'`).
- * Everything else under src/ is internal and may change without notice.
+ * attnlab's public entry: what a simulation in the user's own file may import (`import { defineSimulation, z } from
+ * 'attnlab'`). Everything else under src/ is internal and may change without notice.
  */
 export { z } from 'zod';
 export { defineSimulation } from './sim/types.js';
@@ -24,4 +24,16 @@ export { normalQuantile, zCritical } from './stats/normal.js';
 export { fitLine, logLogSlope, type LineFit } from './stats/fit.js';
 export { crossover, crossoverInterval, rankClasses, GrowthClass, type ClassFit } from './stats/complexity.js';
 // Timing a call the way the timing simulations do (tinybench, median with a distribution-free interval).
-export { combineRounds, roundOptions, Samples, summarise, timeCall, type Round, type Timing } from './sim/timing.js';
+export {
+  combineRounds,
+  roundOptions,
+  Samples,
+  summarise,
+  timeCall,
+  timingColumns,
+  timingSettings,
+  timingWindow,
+  type Round,
+  type Timing,
+  type TimingSettings,
+} from './sim/timing.js';

@@ -287,4 +287,27 @@ export const msg = {
     `a quantized cache needs the head width d/h to be a power of 2 of at least 8 (ONNX Runtime's rule); here d/h = ${k}`,
   decodeWindowTooLarge: (window: number, largestN: number) =>
     `window ${window} is larger than every n of its points (the largest is ${largestN}), so the window never fills; allowed: a window at most the largest n`,
+
+  // Failures inside a computation: thrown as plain Errors where a caller records them beside the point (or wraps
+  // them with the file and key), so their text reads as the reason.
+  flopsNotANumber: (value: unknown) => `${JSON.stringify(value)} is not a number`,
+  flopsUnknownName: (name: string) => `unknown name ${name}; allowed: N, D, M`,
+  flopsUnknownFunction: (allowed: readonly string[]) => `unknown function; allowed: ${list(allowed)}`,
+  flopsNotAllowed: (what: string, functions: readonly string[]) =>
+    `${what} is not allowed; use numbers, N, D, M, + - * / ** and ${list(functions)}`,
+  flopsValue: (value: number, vars: { N: number; D: number; M: number }) =>
+    `it gives ${value} at N=${vars.N}, D=${vars.D}, M=${vars.M}; FLOPs must be a finite number ≥ 0`,
+  methodNeedsOnnxEngine: (method: string) => `method ${method} is an ONNX model: it runs on the onnx engine only`,
+  causalNotImplemented: (method: string) => `causal ${method} is not implemented`,
+  handHeadWidth: (needed: number, got: number) =>
+    `the hand-designed head needs d_model ≥ vocab + 3 (${needed}), got ${got}`,
+  segmentTooLong: (segment: number, n: number) => `two copies of a segment of ${segment} do not fit in ${n} positions`,
+  timingIncomplete: (label: string, state: string | undefined) => `timing ${label} did not complete: ${state}`,
+  alreadyRegistered: (kind: string) => `simulation ${kind} is already registered`,
+  notADirectory: (dir: string) => `${dir} is a file, not a directory`,
+  vegaCouldNotDraw: (title: string | undefined, error: string) =>
+    `Vega could not draw the chart${title !== undefined ? ` "${title}"` : ''}: ${error}`,
+  setBackendFailed: () => 'setBackend returned false',
+  memoryProbeExited: (code: number | null) => `memory probe exited (${code})`,
+  onnxOutsideMainThread: () => 'the onnx engine runs timing points in the main thread only',
 } as const;

@@ -5,8 +5,8 @@ import { scaling } from '../src/sim/scaling/simulation.js';
 import { analyseScaling } from '../src/sim/scaling/analysis.js';
 import { expectGolden } from './golden.js';
 import { loadExperiment, resolveExperimentFile } from '../src/spec/load.js';
-import { selectRows } from '../src/stats/claims.js';
-import { scalingRow } from './scaling-rows.js';
+import { selectRows } from '../src/spec/claims.js';
+import { scalingRow } from './sim/scaling/scaling-rows.js';
 
 const noSetup = { values: {}, tables: {} };
 

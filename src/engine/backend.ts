@@ -2,32 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import { loadOnnx } from './onnx/engine.js';
+import type { Backend, EngineInfo, TfjsBackend } from '../types/engines.js';
 
-/**
- * Engines. `onnx` (ONNX Runtime's native kernels) runs the timing experiments' graphs; the tfjs backends run
- * everything, the Monte Carlo experiments' tensor code among it: tensorflow (libtensorflow, optional), wasm (the
- * embedded default: tfjs-wasm with XNNPACK), cpu (plain JavaScript).
- */
-export const Backend = { onnx: 'onnx', tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' } as const;
-export type Backend = keyof typeof Backend;
-export const BACKENDS = Object.keys(Backend) as Backend[];
-export type TfjsBackend = Exclude<Backend, 'onnx'>;
-/** The automatic choice of a simulation that does not name its engines: tfjs, fastest first. */
-export const TFJS_BACKENDS: readonly TfjsBackend[] = ['tensorflow', 'wasm', 'cpu'];
-
-export function isBackend(name: string): name is Backend {
-  return Object.hasOwn(Backend, name);
-}
-
-/** What the manifest and report say about the engine that ran. */
-export interface EngineInfo {
-  name: Backend;
-  /** The package that provides it, with its version and, for onnx, execution provider and threads. */
-  provider: string;
-  version?: string;
-  executionProvider?: string;
-  threads?: number;
-}
+export { Backend, BACKENDS, TFJS_BACKENDS, isBackend, type EngineInfo, type TfjsBackend } from '../types/engines.js';
 
 export interface SelectedBackend extends EngineInfo {
   /** The tfjs backend active beside it (itself, for a tfjs engine): setup code and checks run on it. */
@@ -55,7 +32,7 @@ export async function activate(name: TfjsBackend): Promise<string> {
   }
   const pkg = name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu';
   await import(pkg);
-  if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
+  if (!(await tf.setBackend(name))) throw new Error(msg.setBackendFailed());
   await tf.ready();
   return pkg;
 }

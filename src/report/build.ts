@@ -1,11 +1,11 @@
 import type { Experiment } from '../spec/schema.js';
 import type { Analysis, Row, Simulation } from '../sim/types.js';
-import type { ClaimResult } from '../stats/claims.js';
-import type { Manifest } from '../run/manifest.js';
-import { buildChartSpec } from './charts.js';
+import type { ClaimResult } from '../spec/claims.js';
+import type { Manifest } from '../types/manifest.js';
+import { buildChartSpec } from '../spec/charts.js';
 import { flatCell, toCsv } from './csv.js';
 import { renderReport, type ReportFigure } from './html.js';
-import { isTimingClaim } from '../stats/claims.js';
+import { isTimingClaim } from '../spec/claims.js';
 import { renderSvg, svgToPng } from './render.js';
 import { vendorFiles, withZoom } from './interactive.js';
 

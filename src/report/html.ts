@@ -1,10 +1,11 @@
 import type { Experiment } from '../spec/schema.js';
-import type { ClaimResult } from '../stats/claims.js';
-import type { Manifest } from '../run/manifest.js';
+import type { ClaimResult } from '../spec/claims.js';
+import type { Manifest } from '../types/manifest.js';
 import type { Analysis, Cell } from '../sim/types.js';
 import { esc } from './escape.js';
 import { scriptJson } from './interactive.js';
-import { mathHtml, plainText } from './math.js';
+import { mathHtml } from './math.js';
+import { plainText } from '../spec/tex.js';
 
 export interface ReportFigure {
   id: string;

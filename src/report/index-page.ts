@@ -1,4 +1,4 @@
-import type { Manifest } from '../run/manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { duration } from '../messages.js';
 import { esc } from './escape.js';
 

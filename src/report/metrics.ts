@@ -1,6 +1,6 @@
 import * as fontkit from 'fontkit';
 import * as vega from 'vega';
-import { FONT_FILES } from './theme.js';
+import { FONT_FILES } from '../spec/theme.js';
 import { THEMES } from './themes.js';
 
 /**

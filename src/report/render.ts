@@ -1,8 +1,9 @@
+import { msg } from '../messages.js';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { useFontMetrics } from './metrics.js';
-import { FONT_FAMILY, FONT_FILES } from './theme.js';
+import { FONT_FAMILY, FONT_FILES } from '../spec/theme.js';
 
 useFontMetrics();
 
@@ -18,9 +19,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   try {
     const svg = await view.toSVG();
     if (errors.length)
-      throw new Error(
-        `Vega could not draw the chart${typeof spec.title === 'string' ? ` "${spec.title}"` : ''}: ${errors[0]}`,
-      );
+      throw new Error(msg.vegaCouldNotDraw(typeof spec.title === 'string' ? spec.title : undefined, errors[0]!));
     return svg;
   } finally {
     view.finalize();

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { FONT_FILES, FONT_FAMILY, PALETTE } from './theme.js';
+import { FONT_FILES, FONT_FAMILY, PALETTE } from '../spec/theme.js';
 
 const fontDir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 
@@ -11,9 +11,13 @@ export interface Theme {
   height: number;
   /** Multiplier on the cell size of faceted and concatenated charts. */
   cellScale: number;
-  /** Width ÷ height the whole figure keeps, title and legend included (white margins added), where the medium has one. */
+  /**
+   * Width ÷ height the whole figure keeps, title and legend included (white margins added), where the medium has one.
+   */
   aspect?: number;
-  /** The smallest type must measure at least `px` once the figure is shown `at` px wide (a slide on a 1920 px screen). */
+  /**
+   * The smallest type must measure at least `px` once the figure is shown `at` px wide (a slide on a 1920 px screen).
+   */
   minType?: { px: number; at: number };
   font: string;
   /** Regular and bold font files, handed to resvg and to the PDF writer. */
@@ -98,7 +102,9 @@ export function typeFor(t: Theme, width: number): Theme | null {
   return { ...t, config: scaleType(t.config, (t.minType.px / shown) * 1.02) };
 }
 
-/** The smallest type of a theme, in px, once a figure `width` px wide is shown at its `minType.at` (for tests and logs). */
+/**
+ * The smallest type of a theme, in px, once a figure `width` px wide is shown at its `minType.at` (for tests and logs).
+ */
 export const shownType = (t: Theme, width: number): number =>
   (smallestType(t.config) * (t.minType?.at ?? width)) / width;
 

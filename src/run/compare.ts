@@ -10,7 +10,7 @@
  *     interval is beyond the threshold
  *   estimates (X with X_ci_low, X_ci_high): B − A with its interval and z, `differs` beyond |z| > 3
  *     ▼
- *   markdown on stdout, compare-<A run id>.html in B's run directory (src/report/compare-page.ts)
+ *   markdown on stdout, compare-<A run id>.html in B's run directory (src/run/compare-page.ts)
  */
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,7 +36,7 @@ import {
 } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
 import { canonicalJson } from '../spec/grid.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { entryKey, readCheckpoint, type CheckpointEntry } from './store.js';
 
 export interface StoredRun {
@@ -59,7 +59,10 @@ export interface TimingComparison {
   ratio: number | null;
   low: number | null;
   high: number | null;
-  /** U test p-value of the rounds' medians, shown beside the verdict; null when the counts are too small for it or nothing was compared. */
+  /**
+   * U test p-value of the rounds' medians, shown beside the verdict; null when the counts are too small for it or
+   * nothing was compared.
+   */
   p: number | null;
 }
 
@@ -132,7 +135,9 @@ function samplesOf(row: Row | undefined): number[] | null {
   return null;
 }
 
-/** Row i's samples by round where every round of the point was kept, else as one group (the final row's pooled samples). */
+/**
+ * Row i's samples by round where every round of the point was kept, else as one group (the final row's pooled samples).
+ */
 function groupsOf(run: StoredRun, key: string, i: number, pooled: number[]): number[][] {
   const rounds = run.rounds.get(key) ?? [];
   const groups = rounds.map((e) => samplesOf(e?.rows[i]));
@@ -145,7 +150,9 @@ function groupsOf(run: StoredRun, key: string, i: number, pooled: number[]): num
 
 const num = (c: Cell | undefined): number | null => (typeof c === 'number' && Number.isFinite(c) ? c : null);
 
-/** A point's label: the grid parameters that vary (as the run's experiment file and overrides give them), else its id. */
+/**
+ * A point's label: the grid parameters that vary (as the run's experiment file and overrides give them), else its id.
+ */
 async function labeller(run: StoredRun): Promise<(pointId: string) => string> {
   const labels = new Map<string, string>();
   try {
@@ -180,7 +187,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
   const timing: TimingComparison[] = [];
   const estimates: EstimateComparison[] = [];
   const keys = [...b.entries.keys(), ...[...a.entries.keys()].filter((k) => !b.entries.has(k))];
-  const pairs: { row: TimingComparison; ga: Groups; gb: Groups; key: string; i: number }[] = [];
+  const pairs: TimedPair[] = [];
   for (const key of keys) {
     const [ea, eb] = [a.entries.get(key), b.entries.get(key)];
     const rowCount = Math.max(ea?.rows.length ?? 0, eb?.rows.length ?? 0, 1);
@@ -220,22 +227,7 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
       }
     }
   }
-  // Each point's own noise once, then pooled per run: the pool moderates every point's.
-  const own = pairs.map((p) => ({ a: sessionNoise([p.ga]), b: sessionNoise([p.gb]) }));
-  const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
-  for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
-    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
-    const v = timingVerdict(
-      boot.ratio,
-      [boot.low, boot.high],
-      sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
-      threshold,
-    );
-    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval decides.
-    const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
-    const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
-    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
-  }
+  const noise = decideTimings(pairs, threshold);
   const counts = Object.fromEntries(
     (['faster', 'slower', 'same', 'inconclusive', 'new', 'missing', 'failed'] as const).map((v) => [
       v,
@@ -255,4 +247,37 @@ export async function compareRuns(a: StoredRun, b: StoredRun, threshold: number)
     filesDiffer: a.manifest.experimentSha256 !== b.manifest.experimentSha256,
     noise,
   };
+}
+
+/** A point timed in both runs, waiting for its verdict: its row, and each run's samples grouped by round. */
+interface TimedPair {
+  row: TimingComparison;
+  ga: Groups;
+  gb: Groups;
+  key: string;
+  i: number;
+}
+
+/**
+ * The verdict of every pair timed in both runs, from its bootstrap interval widened by the noise between sessions:
+ * each point's own noise once, then pooled per run (the pool moderates every point's). Returns the pools.
+ */
+function decideTimings(pairs: readonly TimedPair[], threshold: number): Comparison['noise'] {
+  const own = pairs.map((p) => ({ a: sessionNoise([p.ga]), b: sessionNoise([p.gb]) }));
+  const noise = { a: poolNoise(own.map((o) => o.a)), b: poolNoise(own.map((o) => o.b)) };
+  for (const [at, { row, ga, gb, key, i }] of pairs.entries()) {
+    const boot = bootstrapRatio(ga, gb, seedrandom(`compare:${key}:${i}`));
+    const v = timingVerdict(
+      boot.ratio,
+      [boot.low, boot.high],
+      sessionHalfWidth(pointNoise(own[at]!.a, noise.a), pointNoise(own[at]!.b, noise.b), [ga.length, gb.length]),
+      threshold,
+    );
+    // The rank test of the rounds' medians, shown where the counts let it reach p < 0.002 (asv's guard); the interval
+    // decides.
+    const [ua, ub] = [ga.map((g) => median(g)), gb.map((g) => median(g))];
+    const p = ga.length > 1 && gb.length > 1 && minimumP(ua.length, ub.length) < 0.002 ? mannWhitneyU(ua, ub).p : null;
+    Object.assign(row, { verdict: v.verdict, ratio: boot.ratio, low: v.low, high: v.high, p });
+  }
+  return noise;
 }

@@ -10,10 +10,10 @@ import { renderIndex } from '../report/index-page.js';
 import type { Point } from '../spec/grid.js';
 import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Row, SetupResult } from '../sim/types.js';
-import { evaluateClaims, isTimingClaim, type ClaimResult } from '../stats/claims.js';
+import { evaluateClaims, isTimingClaim, type ClaimResult } from '../spec/claims.js';
 import { msg } from '../messages.js';
-import type { Manifest } from './manifest.js';
-import { compareHtml } from '../report/compare-page.js';
+import type { Manifest } from '../types/manifest.js';
+import { compareHtml } from './compare-page.js';
 import { compareRuns, readRun, type StoredRun } from './compare.js';
 import { stability, roundSpread } from './stability.js';
 import { entryKey, readRuns, writeIndex, type CheckpointEntry, type RunStore } from './store.js';
@@ -53,7 +53,10 @@ export interface FinishInput {
   busyAtStart?: number | null;
 }
 
-/** Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted run) have none. */
+/**
+ * Rows in grid order, replicates in order: the CSV does not depend on execution order. Points not done (an interrupted
+ * run) have none.
+ */
 export function collectRows(
   points: readonly Point[],
   replicates: number,
@@ -223,7 +226,9 @@ function previousRun<T extends { manifest: Manifest }>(runs: readonly T[], m: Ma
     .at(-1);
 }
 
-/** results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path. */
+/**
+ * results/index.html from every run's manifest, each linked to its comparison with the run before it; returns its path.
+ */
 export function rebuildIndex(outRoot: string, runs = readRuns(resolve(outRoot))): string {
   const root = resolve(outRoot);
   const entries = runs.map(({ dir, manifest }) => {

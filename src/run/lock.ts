@@ -33,7 +33,10 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/** `<experiment dir>/.run-<hash8>[-shardIofN]`: the lock of one configuration is `<that>.lock`, its holder `<that>.holder.json`. */
+/**
+ * `<experiment dir>/.run-<hash8>[-shardIofN]`: the lock of one configuration is `<that>.lock`, its holder
+ * `<that>.holder.json`.
+ */
 export function lockPath(expDir: string, configHash: string, shard?: Shard): string {
   return join(expDir, `.run-${configHash.slice(0, 8)}${shard ? `-${shardDirSuffix(shard)}` : ''}`);
 }

@@ -19,7 +19,7 @@ import { configHash, resolveExperiment } from '../spec/resolve.js';
 import { isLocked, lockPath, readHolder } from './lock.js';
 import type { SetupResult } from '../sim/types.js';
 import { entryKey, finishRun, type RunOutcome } from './finish.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { runIdFor } from './runner.js';
 import { shardPoints } from './shard.js';
 import { checkWritable, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';

@@ -1,4 +1,5 @@
 /** A worker that runs Monte Carlo points (--jobs): the same simulation code and seeds as the main thread. */
+import { msg } from '../messages.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { rngFor } from '../random/seed.js';
@@ -7,7 +8,7 @@ import { loadSimulationModule } from '../spec/plugin.js';
 import { checkedRows } from '../sim/types.js';
 import { attachments } from './store.js';
 import { activate } from '../engine/backend.js';
-import { inlineExecutor } from '../engine/tfjs/executor.js';
+import { inlineExecutor, type Kernels } from '../engine/tfjs/executor.js';
 import type { JobsOptions } from './jobs.js';
 
 /** What the main thread hands each worker (jobs.ts): the options it runs points with. */
@@ -16,9 +17,9 @@ type Request = { id: number; point: string; params: Record<string, unknown>; rep
 
 const port = parentPort!;
 const init = workerData as Init & { entry: string };
-const executor = async () => inlineExecutor();
+const executor = async <I, A>(kernels: Kernels<I, A>) => inlineExecutor(kernels);
 const now = () => performance.now();
-const onnx = () => Promise.reject(new Error('the onnx engine runs timing points in the main thread only'));
+const onnx = () => Promise.reject(new Error(msg.onnxOutsideMainThread()));
 const context = { tf, now, backend: init.backend, executor, onnx };
 const ready = (async () => {
   // A user simulation: the same module file the run hashed (refused if it changed since).
@@ -26,7 +27,8 @@ const ready = (async () => {
     ? (await loadSimulationModule(init.module.path, undefined, init.module.sha256)).sim
     : getSimulation(init.kind);
   await activate(init.backend);
-  // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main thread.
+  // A setup may have side effects a point needs (softmax-saturation loads gradients); its values come from the main
+  // thread.
   await sim?.setup?.({ rng: rngFor(init.seed, 'setup', 0), ...context }, init.settings);
   return sim;
 })();

@@ -36,7 +36,9 @@ export class Progress {
     this.unit = unit;
   }
 
-  /** `count` more done (a failed point counts its rounds still to run), predicted by the cost model to take `costMs`. */
+  /**
+   * `count` more done (a failed point counts its rounds still to run), predicted by the cost model to take `costMs`.
+   */
   tick(count = 1, costMs = 0): void {
     if (count <= 0) return;
     this.costRan += costMs;

@@ -50,13 +50,18 @@ export class TimingRounds {
     return [...this.byPoint.values()].flatMap((got) => got.filter((e) => e !== undefined));
   }
 
-  /** What the progress line has counted already: every round of the finished points, and the rounds run of the others. */
+  /**
+   * What the progress line has counted already: every round of the finished points, and the rounds run of the others.
+   */
   counted(done: ReadonlyMap<string, unknown>): number {
     const pending = this.entries().filter((e) => !done.has(key(e.point, e.replicate))).length;
     return done.size * this.count + pending;
   }
 
-  /** Rounds of a point the progress line has yet to count when it finishes (all of them, for a point that failed in its first). */
+  /**
+   * Rounds of a point the progress line has yet to count when it finishes (all of them, for a point that failed in its
+   * first).
+   */
   uncounted(point: string, replicate: number): number {
     return this.count - this.of(point, replicate).filter((e) => e !== undefined).length;
   }

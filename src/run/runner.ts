@@ -4,18 +4,19 @@
  *   ResolvedExperiment (file + --quick, --set, --seed; points with stable ids)  src/spec/resolve.ts
  *     │ (the CLI estimates its cost first)                                        src/run/estimate.ts
  *     │ acquireRunLock → one process per configuration  src/run/lock.ts (LOCKED, exit 75, or --wait)
- *     │ findUnfinished / readCheckpoint → done set    src/run/store.ts (automatic resume)
+ *     │ resumeOrCreate: findUnfinished / readCheckpoint → done set  src/run/store.ts (automatic resume)
+ *     │ startManifest → manifest.json (running); progressFor → ETA by the cost model
  *     ▼
- *   timing runs: busyCores() → how busy the machine is  src/run/stability.ts (warnings at the end)
+ *   runPoints: timing runs: busyCores() → how busy the machine is  src/run/stability.ts (warnings at the end)
  *   sim.setup(ctx) once → probes and checks          (manifest.setup, tables)
  *   for each timing round (1 unless the simulation measures in rounds: src/run/rounds.ts)
- *     for each point × replicate not done:
- *       sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
+ *     for each point × replicate not done (runInThread; Monte Carlo points in workers first: src/run/jobs.ts):
+ *       runRound: sim.run(point, {rng(seed, id, replicate), tf, now, executor, setup}) → rows
  *       appendPoint → points.jsonl                     (crash-safe checkpoint; each round too; files it attached)
  *     the last round: sim.combine(rounds) → the point's rows
  *     ▼
  *   rows in grid order ─ sim.analyse → tables (fits)     src/sim/<kind>/analysis.ts, src/stats
- *     │ evaluateClaims(results + tables) → ClaimResult[]  src/stats/claims.ts
+ *     │ evaluateClaims(results + tables) → ClaimResult[]  src/spec/claims.ts
  *     │ buildOutputs → csv, charts, figures, report       src/report/build.ts
  *     ▼
  *     │ stability(busy at start, rounds' spread) → warnings  src/run/stability.ts (manifest, summary, report)
@@ -26,13 +27,14 @@ import { join, resolve } from 'node:path';
 import { rngFor } from '../random/seed.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import { configHash, type ResolvedExperiment } from '../spec/resolve.js';
-import { checkedRows, type SetupResult } from '../sim/types.js';
-import { workerExecutor, type Executor } from '../engine/tfjs/executor.js';
+import { checkedRows, type SetupResult, type SimContext } from '../sim/types.js';
+import { executorPools } from '../engine/tfjs/executor.js';
 import { startOnnxRun, type OnnxRun } from '../engine/onnx/engine.js';
 import type { SelectedBackend } from '../engine/backend.js';
 import { msg } from '../messages.js';
 import { entryKey as key, finishRun, finishShard, type RunOutcome } from './finish.js';
-import { provenance, type Manifest } from './manifest.js';
+import { provenance } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 import { Progress } from './progress.js';
 import { pointThreads, runInWorkers } from './jobs.js';
 import { TimingRounds } from './rounds.js';
@@ -115,26 +117,64 @@ export async function runExperiment(req: RunRequest, io: RunIo): Promise<RunOutc
   }
 }
 
+/** Where a run stands after its resume stage: its directory, the points already done, the timing rounds kept. */
+interface Opened {
+  store: RunStore;
+  /** The unfinished run this one resumes, if any. */
+  unfinished: string | undefined;
+  done: Map<string, CheckpointEntry>;
+  rounds: TimingRounds;
+  total: number;
+}
+
+/** The stages of a run under its lock: resume, manifest, progress, points (setup, workers, rounds), outputs. */
 async function runLocked(
   req: RunRequest,
   io: RunIo,
   at: { hash: string; outRoot: string; expDir: string; lock: RunLock },
 ): Promise<RunOutcome> {
-  const { resolved, shard } = req;
-  const { experiment: exp, sim, settings } = resolved;
-  const { hash, outRoot, expDir, lock } = at;
-  const points = shardPoints(resolved.points, shard);
+  const points = shardPoints(req.resolved.points, req.shard);
+  const opened = resumeOrCreate(req, io, at, points.length);
+  const manifest = startManifest(req, opened, at.hash);
+  opened.store.writeManifest(manifest);
+  const { progress, unitCost } = progressFor(req, io, opened, points);
+  const setup = await runPoints(req, io, { ...opened, manifest, points, progress, unitCost });
+  const finish = {
+    store: opened.store,
+    manifest,
+    resolved: req.resolved,
+    points,
+    done: opened.done,
+    setup: setup.result,
+    outRoot: at.outRoot,
+    resumedFrom: opened.unfinished ? manifest.points.done : 0,
+    ...(setup.busyAtStart !== undefined ? { busyAtStart: setup.busyAtStart } : {}),
+  };
+  return req.shard ? finishShard(finish) : finishRun(finish);
+}
+
+/**
+ * Resume: the unfinished run of this configuration (or, after --wait, the holder's finished one) with its checkpoint
+ * read back, else a new run directory.
+ */
+function resumeOrCreate(
+  req: RunRequest,
+  io: RunIo,
+  at: { hash: string; expDir: string; lock: RunLock },
+  pointCount: number,
+): Opened {
+  const { experiment: exp, sim, settings } = req.resolved;
   // After --wait: the holder's run, if it finished, is this command's result (finished again, nothing recomputed).
-  const waited = lock.waitedFor?.run;
+  const waited = at.lock.waitedFor?.run;
   const finishedMeanwhile = waited !== undefined && readManifestStatus(waited) === 'complete' ? waited : undefined;
   if (finishedMeanwhile) io.stderr.write(`${msg.waitedDone(finishedMeanwhile)}\n`);
-  const unfinished = finishedMeanwhile ?? findUnfinished(expDir, hash, shard)[0];
+  const unfinished = finishedMeanwhile ?? findUnfinished(at.expDir, at.hash, req.shard)[0];
   if (!unfinished && req.resumeRequested) io.stderr.write(`${msg.resumeNothing()}\n`);
-  const store = new RunStore(unfinished ?? join(expDir, runIdFor(hash, new Date(), shard)));
+  const store = new RunStore(unfinished ?? join(at.expDir, runIdFor(at.hash, new Date(), req.shard)));
   store.create();
-  lock.setRun(store.dir);
+  at.lock.setRun(store.dir);
 
-  const total = points.length * exp.replicates;
+  const total = pointCount * exp.replicates;
   const done = new Map<string, CheckpointEntry>();
   const rounds = new TimingRounds(sim, settings);
   if (unfinished) {
@@ -146,10 +186,16 @@ async function runLocked(
     if (torn) store.rewriteCheckpoint([...rounds.entries(), ...done.values()]);
     io.stderr.write(`${msg.resuming(store.dir, done.size, total)}\n`);
   }
+  return { store, unfinished, done, rounds, total };
+}
 
-  const manifest: Manifest = {
+/** The manifest as the run starts: the configuration, where it came from, and how many points are done. */
+function startManifest(req: RunRequest, opened: Opened, hash: string): Manifest {
+  const { resolved, shard } = req;
+  const exp = resolved.experiment;
+  return {
     status: 'running',
-    runId: store.dir.split('/').pop()!,
+    runId: opened.store.dir.split('/').pop()!,
     experiment: exp.name,
     command: req.command,
     experimentFile: resolved.file,
@@ -165,14 +211,16 @@ async function runLocked(
     ...(shard ? { shard: { index: shard.index, count: shard.count } } : {}),
     ...provenance(),
     startedAt: new Date().toISOString(),
-    points: { total, done: done.size },
+    points: { total: opened.total, done: opened.done.size },
   };
-  store.writeManifest(manifest);
+}
 
-  // Points are never cut in the middle: a stop request (Ctrl-C) takes effect between points.
-  const stop = req.stop;
-  const label = shard ? `${exp.name} shard ${shard.index}/${shard.count}` : exp.name;
-  // Each progress unit (a point, or one round of it) weighs its predicted cost, so the ETA follows the cost model.
+/** Progress over the units still to run (a point, or one round of it), each weighing its predicted cost. */
+function progressFor(req: RunRequest, io: RunIo, opened: Opened, points: readonly Point[]) {
+  const { experiment: exp, sim, settings } = req.resolved;
+  const { done, rounds, total } = opened;
+  const label = req.shard ? `${exp.name} shard ${req.shard.index}/${req.shard.count}` : exp.name;
+  // Each progress unit weighs its predicted cost, so the ETA follows the cost model.
   const unitCost = (p: Point) =>
     sim.estimateMs ? sim.estimateMs(p.params, settings, req.backend.name) / rounds.count : 0;
   let costLeft = 0;
@@ -188,11 +236,33 @@ async function runLocked(
     rounds.unit,
     costLeft,
   );
-  let pool: Promise<Executor> | undefined;
-  const executor = () => (pool ??= workerExecutor(req.backend.tfjs));
+  return { progress, unitCost };
+}
+
+/** What the points stage works with: the opened run, its manifest, the points, progress. */
+interface PointsStage extends Opened {
+  manifest: Manifest;
+  points: readonly Point[];
+  progress: Progress;
+  unitCost: (p: Point) => number;
+}
+
+/**
+ * Points: the simulation's setup once, then the points not done, in worker threads (Monte Carlo) and in this thread
+ * (timing simulations, round after round), each checkpointed as it ends. Engines started on the way are closed.
+ */
+async function runPoints(
+  req: RunRequest,
+  io: RunIo,
+  stage: PointsStage,
+): Promise<{ result: SetupResult; busyAtStart?: number | null }> {
+  const { resolved } = req;
+  const { experiment: exp, sim, settings } = resolved;
+  const { store, manifest, done, rounds, progress, unitCost } = stage;
+  const pools = executorPools(req.backend.tfjs);
   let onnxRun: Promise<OnnxRun> | undefined;
   const onnx = () => (onnxRun ??= startOnnxRun());
-  const context = { tf: req.backend.tf, now: io.now, backend: req.backend.name, executor, onnx };
+  const context = { tf: req.backend.tf, now: io.now, backend: req.backend.name, executor: pools.executor, onnx };
   let setup: SetupResult = { values: {}, tables: {} };
   // A timing run notes whether it starts beside other work (the report says so next to every timing verdict).
   const busyAtStart = sim.timing && !req.shard ? await busyCores() : undefined;
@@ -208,7 +278,7 @@ async function runLocked(
       const units = rounds.uncounted(entry.point, entry.replicate);
       progress.tick(units, units * unitCost(point));
     };
-    const todo = points
+    const todo = stage.points
       .flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r })))
       .filter((t) => !done.has(key(t.point.id, t.replicate)));
     const threads = pointThreads(resolved, req.jobs ?? 1);
@@ -222,70 +292,76 @@ async function runLocked(
         settings,
         setup,
         todo,
-        stop,
+        stop: req.stop,
         onDone: record,
       });
     }
-    // In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless stopped).
-    for (let round = 0; round < rounds.count; round++) {
-      for (const { point, replicate: r } of todo) {
-        if (done.has(key(point.id, r)) || stop?.aborted) continue;
-        if (rounds.of(point.id, r)[round] === undefined) {
-          const t0 = io.now();
-          try {
-            const { attach, files } = attachments(sim.kind);
-            const rows = checkedRows(
-              sim,
-              await sim.run(
-                { params: point.params, settings, replicate: r, ...rounds.point(round) },
-                { rng: rngFor(exp.seed, point.id, r), ...context, setup, attach },
-              ),
-            );
-            const entry: CheckpointEntry = withFiles(
-              { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) },
-              files,
-            );
-            if (rounds.count === 1) record(entry, point);
-            else {
-              store.appendPoint({ ...entry, round });
-              rounds.add({ ...entry, round });
-              progress.tick(1, unitCost(point));
-            }
-          } catch (e) {
-            // One point's failure is recorded and the run goes on; the report lists it and --check fails.
-            record(
-              {
-                point: point.id,
-                replicate: r,
-                rows: [],
-                ms: roundMs(io.now() - t0),
-                error: (e as Error).message ?? String(e),
-              },
-              point,
-            );
-          }
-        }
-        const final = rounds.final(point.id, r);
-        if (final) record(final, point);
-        // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    const run = { req, io, stage, record, context: { ...context, setup } };
+    await runInThread(run, todo);
   } finally {
-    if (pool) await (await pool).close();
+    await pools.close();
     if (onnxRun) (await onnxRun).probe?.close();
   }
+  return { result: setup, ...(busyAtStart !== undefined ? { busyAtStart } : {}) };
+}
 
-  const finish = {
-    store,
-    manifest,
-    resolved,
-    points,
-    done,
-    setup,
-    outRoot,
-    resumedFrom: unfinished ? manifest.points.done : 0,
-    ...(busyAtStart !== undefined ? { busyAtStart } : {}),
-  };
-  return req.shard ? finishShard(finish) : finishRun(finish);
+/** What a point run in this thread needs: the request, the stage, how an entry is recorded, the context. */
+interface InThread {
+  req: RunRequest;
+  io: RunIo;
+  stage: PointsStage;
+  record: (entry: CheckpointEntry, point: Point) => void;
+  context: Omit<SimContext, 'rng' | 'attach'>;
+}
+
+/**
+ * In this thread: every point of a timing simulation (round after round), or whatever the workers left (none, unless
+ * stopped). A point of several rounds is recorded once its last round is in.
+ */
+async function runInThread(run: InThread, todo: readonly { point: Point; replicate: number }[]): Promise<void> {
+  const { done, rounds } = run.stage;
+  for (let round = 0; round < rounds.count; round++) {
+    for (const { point, replicate: r } of todo) {
+      if (done.has(key(point.id, r)) || run.req.stop?.aborted) continue;
+      if (rounds.of(point.id, r)[round] === undefined) await runRound(run, point, r, round);
+      const final = rounds.final(point.id, r);
+      if (final) run.record(final, point);
+      // Let the event loop run between points (Ctrl-C handlers, timers): synchronous points never yield otherwise.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+/** One round of one point × replicate: its rows checkpointed, or its error recorded (the run goes on). */
+async function runRound(run: InThread, point: Point, r: number, round: number): Promise<void> {
+  const { req, io, stage, record, context } = run;
+  const { experiment: exp, sim, settings } = req.resolved;
+  const { store, rounds, progress, unitCost } = stage;
+  const t0 = io.now();
+  try {
+    const { attach, files } = attachments(sim.kind);
+    const rows = checkedRows(
+      sim,
+      await sim.run(
+        { params: point.params, settings, replicate: r, ...rounds.point(round) },
+        { rng: rngFor(exp.seed, point.id, r), ...context, attach },
+      ),
+    );
+    const entry: CheckpointEntry = withFiles(
+      { point: point.id, replicate: r, rows, ms: roundMs(io.now() - t0) },
+      files,
+    );
+    if (rounds.count === 1) record(entry, point);
+    else {
+      store.appendPoint({ ...entry, round });
+      rounds.add({ ...entry, round });
+      progress.tick(1, unitCost(point));
+    }
+  } catch (e) {
+    // One point's failure is recorded and the run goes on; the report lists it and --check fails.
+    record(
+      { point: point.id, replicate: r, rows: [], ms: roundMs(io.now() - t0), error: (e as Error).message ?? String(e) },
+      point,
+    );
+  }
 }

@@ -10,27 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { msg } from '../messages.js';
 import { poolNoise, sessionNoise } from '../stats/compare.js';
 import { median } from '../stats/quantile.js';
+import type { Stability } from '../types/manifest.js';
 
 /** Other processes' CPU use above which a timing run starts on a busy machine: a quarter of its cores. */
 export const BUSY_SHARE = 0.25;
 /**
  * Round-to-round spread of the typical point (σ of log time between sessions) above which a run's timings are
- * unstable. pyperf warns at 10%. On the 2-core reference VM, with garbage collected before every timed round
- * (src/sim/timing.ts), quiet runs showed 1.8 – 10.3% (scaling --quick), 2.4 – 8.3% (mha-vs-mqa --quick) and 4.6 –
- * 17.4% (default scaling) over six runs each (2026-12-05): 20%. (Before that collection quiet runs showed 10 – 27%
- * and this was 25%.) A run beside busy processes is told by the busy-machine probe; its rounds spread 5.4 – 20.7%.
+ * unstable. pyperf warns at 10%; 20% sits above every quiet run's spread on the 2-core reference VM
+ * (docs/benchmarks.md, "Figures behind constants"). A run beside busy processes is told by the busy-machine probe.
  */
 export const UNSTABLE_SPREAD = 0.2;
-
-export interface Stability {
-  /** Cores' worth of CPU other processes used when the run started (null: not measurable here). */
-  busyCores: number | null;
-  cores: number;
-  /** σ of log time between the rounds of a point, the median over points, and the degrees of freedom of all of them (null: no rounds). */
-  roundSpread: { sigma: number; df: number } | null;
-  /** What a reader should know, one sentence each; empty when the machine looked steady. */
-  warnings: string[];
-}
 
 /** Busy and total jiffies of all CPUs, from the first line of /proc/stat; null off Linux. */
 function cpuTimes(): { busy: number; total: number } | null {

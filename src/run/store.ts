@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { AttnlabError } from '../errors.js';
 import { msg } from '../messages.js';
 import type { Row } from '../sim/types.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../types/manifest.js';
 
 /**
  * The run directory on disk: the only module that writes files.
@@ -79,7 +79,7 @@ export function checkWritable(root: string): void {
   try {
     let dir = root;
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a directory`);
+    if (!statSync(dir).isDirectory()) throw new Error(msg.notADirectory(dir));
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new AttnlabError('OUTPUT', msg.outputUnwritable(root, (e as Error).message));

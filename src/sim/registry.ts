@@ -1,3 +1,4 @@
+import { msg } from '../messages.js';
 import { qkVariance } from './qk-variance/simulation.js';
 import { scaling } from './scaling/simulation.js';
 import { softmaxSaturation } from './softmax-saturation/simulation.js';
@@ -30,7 +31,7 @@ export function isBuiltIn(kind: string): boolean {
  * in this thread only, so its points run in-process whatever --jobs says.
  */
 export function registerSimulation(sim: Simulation): void {
-  if (Object.hasOwn(registry, sim.kind)) throw new Error(`simulation ${sim.kind} is already registered`);
+  if (Object.hasOwn(registry, sim.kind)) throw new Error(msg.alreadyRegistered(sim.kind));
   registry[sim.kind] = sim;
 }
 

@@ -1,3 +1,4 @@
+import { msg } from '../messages.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
@@ -32,7 +33,10 @@ export interface Timing {
   samples: number[];
 }
 
-/** V8's garbage collection, full or minor, without --expose-gc on the command line (the flag set at run time, gc() taken from a fresh context). */
+/**
+ * V8's garbage collection, full or minor, without --expose-gc on the command line (the flag set at run time, gc() taken
+ * from a fresh context).
+ */
 const collectGarbage = (() => {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
@@ -46,12 +50,9 @@ const inUse = () => {
 
 /**
  * Old-generation allocation since the last full collection beyond which a timed call starts with one (after a minor
- * collection, which every call gets: it frees the young garbage, such as the output tensors of the calls before, in
- * about 0.6 ms). Measured on three default mha-vs-mqa runs each (2-core AMD EPYC, 2026-12-05): never collecting, the
- * window claim's growth of one and the same computation read 1.19 – 1.61 (180 collections set off by external memory
- * in a run); a full collection before every round, 1.05 – 1.22, at 17 ms each (87 of them, 1.5 s, in a `scaling
- * --quick` run); minor ones and a full one past 32 MiB, 1.13 – 1.22 but MHA/MQA growth down to 1.05 (its claim says
- * 1.2); minor ones and a full one past 4 MiB, 1.03 – 1.19, with 33 full ones (0.57 s) in `scaling --quick`.
+ * collection, which every call gets: it frees the young garbage, such as the output tensors of the calls before).
+ * The smallest threshold that kept the window claim steady without a full collection every round (figures:
+ * docs/benchmarks.md, "Figures behind constants").
  */
 export const COLLECT_AFTER_BYTES = 4 * 2 ** 20;
 let inUseAfterCollection = 0;
@@ -82,11 +83,13 @@ export async function timeCall(fn: () => unknown, o: TimingOptions): Promise<Tim
   bench.add(o.label, fn);
   await bench.run();
   const result = bench.tasks[0]?.result;
-  if (result?.state !== 'completed') throw new Error(`timing ${o.label} did not complete: ${result?.state}`);
+  if (result?.state !== 'completed') throw new Error(msg.timingIncomplete(o.label, result?.state));
   return summarise([...(result.latency.samples ?? [])]);
 }
 
-/** Median ms of `f` over 7 calls with no time window: the machine probes of a setup, measured like every timed point. */
+/**
+ * Median ms of `f` over 7 calls with no time window: the machine probes of a setup, measured like every timed point.
+ */
 export async function probeMs(now: () => number, f: () => unknown, label: string): Promise<number> {
   return (await timeCall(f, { timeMs: 0, minSamples: 7, warmupMs: 0, now, label })).medianMs;
 }
@@ -170,4 +173,51 @@ export function combineRounds<T extends TimedRow>(rounds: readonly T[][], timed:
 export interface TimedRow {
   time_ms: number | null;
   time_samples_ms: readonly number[] | null;
+}
+
+/**
+ * The settings every timing experiment shares, which its own Settings object extends (`...timingSettings(400)`):
+ * the time window of a point, its minimum samples, and the rounds its samples are pooled over.
+ */
+export function timingSettings(timeBudgetMs: number) {
+  return {
+    time_budget_ms: z
+      .number()
+      .positive()
+      .default(timeBudgetMs)
+      .describe(`minimum time spent measuring each point; @default ${timeBudgetMs}`),
+    min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe(
+        'timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3',
+      ),
+  };
+}
+
+/** What timingSettings adds to an experiment's settings. */
+export interface TimingSettings {
+  time_budget_ms: number;
+  min_samples: number;
+  rounds: number;
+}
+
+/** A point's time window from the settings, with the experiment's warm-up before a shape's first round. */
+export function timingWindow(settings: TimingSettings, warmupMs: number) {
+  return { timeMs: settings.time_budget_ms, minSamples: settings.min_samples, warmupMs };
+}
+
+/** The timing columns every timed row has, from its timing. */
+export function timingColumns(t: Timing) {
+  return {
+    time_ms: t.medianMs,
+    time_ci_low: t.lowMs,
+    time_ci_high: t.highMs,
+    samples: t.samples.length,
+    time_samples_ms: t.samples,
+  };
 }

@@ -5,13 +5,12 @@ import type { NormalRng } from '../random/normal.js';
 import type { SourceLocation } from '../errors.js';
 import type { OnnxRun } from '../engine/onnx/engine.js';
 import type { Backend } from '../engine/backend.js';
-import type { Executor } from '../engine/tfjs/executor.js';
+import type { Executor, Kernels } from '../engine/tfjs/executor.js';
 import type { Round } from './timing.js';
+import type { Cell, Row } from '../types/rows.js';
 
-/** A cell of results.csv: a list of numbers (raw timing samples) stays numbers until the CSV writer formats it. */
-export type Cell = string | number | boolean | null | readonly number[];
-/** One tidy row: column name → value. */
-export type Row = Record<string, Cell>;
+export type { Cell, Row };
+
 /** The zod shape of a row: every field's output is a cell. */
 export type RowShape = Record<string, z.ZodType<Cell>>;
 /** A simulation's row, typed from its `row` schema. */
@@ -28,7 +27,7 @@ export interface SimContext {
   /** The engine the run uses (`onnx`, or the tfjs backend that `tf` runs on). */
   backend: Backend;
   /** Tensor workers on the run's tfjs backend, started on first use and shared by all points. */
-  executor: () => Promise<Executor>;
+  executor: <I, A>(kernels: Kernels<I, A>) => Promise<Executor<I, A>>;
   /** ONNX Runtime sessions and the memory probe, started on first use (the onnx engine only). */
   onnx: () => Promise<OnnxRun>;
   /** What the simulation's setup measured once for this run (empty without setup). */
@@ -60,7 +59,10 @@ export interface Analysis {
   tables: Record<string, Table>;
   /** Short lines for the terminal summary. */
   summary: string[];
-  /** 3 – 6 key results as sentences with their numbers and intervals: the report shows them under the title, before the figures. */
+  /**
+   * 3 – 6 key results as sentences with their numbers and intervals: the report shows them under the title, before the
+   * figures.
+   */
   findings?: string[];
 }
 
@@ -87,7 +89,10 @@ export interface SimulationDefinition<
   summary: string;
   params: P;
   settings: S;
-  /** The row every point returns: its keys, in order, are the columns of results.csv; a row with a missing or extra key fails its point. */
+  /**
+   * The row every point returns: its keys, in order, are the columns of results.csv; a row with a missing or extra key
+   * fails its point.
+   */
   row: R;
   /** Columns that hold timings or memory readings, excluded from determinism checks. */
   measuredColumns: readonly string[];
@@ -98,9 +103,15 @@ export interface SimulationDefinition<
   run(point: SimPoint<z.output<P>, z.output<S>>, ctx: SimContext): RowOf<R>[] | Promise<RowOf<R>[]>;
   /** The params schema for these settings, where settings widen what a param may be (methods named in settings). */
   paramsFor?(settings: z.output<S>): z.ZodType<z.output<P>>;
-  /** Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to exist and hashed into the run's configuration. */
+  /**
+   * Settings that name files (paths in the settings object): resolved against the experiment file's folder, checked to
+   * exist and hashed into the run's configuration.
+   */
   files?(settings: z.output<S>): (string | number)[][];
-  /** Checks that need more than the schema (model files loaded and called), before any work; throws located AttnlabErrors. */
+  /**
+   * Checks that need more than the schema (model files loaded and called), before any work; throws located
+   * AttnlabErrors.
+   */
   prepare?(
     settings: z.output<S>,
     points: readonly { params: z.output<P> }[],
@@ -139,7 +150,10 @@ export interface Simulation<
   readonly columns: readonly string[];
 }
 
-/** A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived from its row. */
+/**
+ * A simulation from its definition, with literal types kept (the citty `defineCommand` trick) and its columns derived
+ * from its row.
+ */
 export function defineSimulation<
   const P extends z.ZodObject,
   const S extends z.ZodObject,
@@ -162,7 +176,10 @@ export function definedFields(sim: object): readonly string[] | undefined {
   return DEFINED_FIELDS.get(sim);
 }
 
-/** `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point fails). */
+/**
+ * `rows` as a simulation returned them, once each has exactly its columns; a missing or extra key throws (the point
+ * fails).
+ */
 export function checkedRows<T extends object>(sim: Pick<Simulation, 'kind' | 'columns'>, rows: readonly T[]): T[] {
   rows.forEach((row, i) => {
     const missing = sim.columns.filter((c) => !Object.hasOwn(row, c));

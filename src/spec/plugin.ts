@@ -17,7 +17,9 @@ import { closest } from '../suggest.js';
 
 export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
 
-/** Whether `simulation:` names a module file (a path, or a name with a module extension) rather than a built-in kind. */
+/**
+ * Whether `simulation:` names a module file (a path, or a name with a module extension) rather than a built-in kind.
+ */
 export const isModulePath = (s: string): boolean =>
   /^\.{0,2}\//.test(s) || (MODULE_EXTENSIONS as readonly string[]).includes(extname(s));
 
@@ -28,7 +30,9 @@ export interface ModuleSource {
 }
 
 let hooked = false;
-/** Make `from 'attnlab'` resolve to this checkout's public entry, wherever the importing file lies (once per thread). */
+/**
+ * Make `from 'attnlab'` resolve to this checkout's public entry, wherever the importing file lies (once per thread).
+ */
 function resolveAttnlab(): void {
   if (hooked) return;
   hooked = true;

@@ -175,7 +175,10 @@ function withoutDefault(field: z.ZodType): z.ZodType {
   return field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
 }
 
-/** The schema of an experiment file for one simulation kind; `simulation` is its kind, or the module path a file names it by. */
+/**
+ * The schema of an experiment file for one simulation kind; `simulation` is its kind, or the module path a file names
+ * it by.
+ */
 export function experimentSchema(sim: Simulation, simulation: string = sim.kind) {
   const paramKeys = Object.keys(sim.params.shape);
   const gridShape = Object.fromEntries(paramKeys.map((k) => [k, GridValues.optional()]));
@@ -212,7 +215,10 @@ export function experimentSchema(sim: Simulation, simulation: string = sim.kind)
     .strict();
 }
 
-/** An experiment file, parsed: its type is the schema's output (settings and grid values untyped until a simulation is chosen). */
+/**
+ * An experiment file, parsed: its type is the schema's output (settings and grid values untyped until a simulation is
+ * chosen).
+ */
 export type Experiment = z.output<ReturnType<typeof experimentSchema>>;
 
 /** One product of axes: parameter → values. */

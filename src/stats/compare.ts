@@ -1,14 +1,12 @@
 /**
  * Comparing two measurements, as asv and criterion do: the ratio of medians with a seeded bootstrap interval
- * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the rounds measure, a
- * verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on the rounds'
- * medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
+ * (resampling rounds, then samples within them) or, where wider, the t-interval of the noise between sessions that the
+ * rounds measure, a verdict only where that whole interval lies beyond the noise threshold, a Mann–Whitney U test on
+ * the rounds' medians shown beside it, and for Monte Carlo estimates the difference with its normal interval and z.
  */
 import { median } from './quantile.js';
 import { tCritical, zCritical } from './normal.js';
-
-/** A uniform generator in [0, 1) (seedrandom's, in practice). */
-export type Uniform = () => number;
+import { sfc32Below, type Uniform } from '../random/sfc32.js';
 
 /**
  * A point's timing samples in groups: one group per timing round (each round a session of its own, so rounds are
@@ -33,22 +31,8 @@ function resampledMedians(g: Groups, rand: Uniform): () => number {
     offset += group.length;
   }
   const counts = new Int32Array(values.length);
-  // sfc32 seeded from `rand`: a timing run holds 10⁵ – 10⁶ samples, and 2,000 resamples draw each 2,000 times, which
-  // at seedrandom's 30 M draws a second took half a minute; sfc32 draws several times faster, still seeded.
-  let [a, b, c, d] = Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32) | 0) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const below = (n: number): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (((c << 21) | (c >>> 11)) + t) | 0;
-    return Math.floor(((t >>> 0) / 4294967296) * n);
-  };
+  // A timing run's 10⁵ – 10⁶ samples, each drawn 2,000 times, are too many draws for seedrandom: sfc32, seeded by it.
+  const below = sfc32Below(rand);
   return () => {
     counts.fill(0);
     let total = 0;
@@ -121,7 +105,10 @@ export function minimumP(n: number, m: number): number {
   return Math.min(1, 2 / c);
 }
 
-/** Two-sided Mann–Whitney U test: exact (by counting) for small samples without ties, else normal with tie and continuity corrections. */
+/**
+ * Two-sided Mann–Whitney U test: exact (by counting) for small samples without ties, else normal with tie and
+ * continuity corrections.
+ */
 export function mannWhitneyU(a: readonly number[], b: readonly number[]): { u: number; p: number } {
   const n = a.length;
   const m = b.length;
@@ -221,8 +208,7 @@ export function poolNoise(each: readonly (SessionNoise | null)[]): SessionNoise 
  * Prior degrees of freedom of a run's pooled σ when it moderates one point's own (limma's moderated variance). Points
  * differ in how much their sessions disagree (a call the size of a time slice more than a long one), so the pooled σ
  * alone is too narrow for the noisiest points and too wide for the steadiest; a point's own σ from two to twelve rounds
- * is too uncertain alone. limma's moment estimate of this prior, on 11 runs of 5 and 12 rounds (2026-12-05), was 2.2 –
- * 9.2, median 3.7.
+ * is too uncertain alone. 4: about the median of limma's moment estimate over kept runs (docs/benchmarks.md).
  */
 export const PRIOR_DF = 4;
 
@@ -274,8 +260,9 @@ export function sessionHalfWidth(
 /**
  * One point's verdict, criterion's way: B/A with its bootstrap interval widened by the noise between sessions
  * (`sessionHalf`, on the log scale, from the moderated σ of pointNoise) where that is the wider of the two, and a
- * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose interval still reaches into
- * it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds) see UNMEASURED_NOISE_FACTOR.
+ * change called only when the whole interval lies beyond the noise threshold. A ratio beyond the threshold whose
+ * interval still reaches into it is `inconclusive`; one within it is `same`. Without a noise estimate (null: no rounds)
+ * see UNMEASURED_NOISE_FACTOR.
  */
 export function timingVerdict(
   ratio: number,

@@ -46,7 +46,8 @@ export function zCritical(level: number): number {
 
 /**
  * Two-sided critical value of Student's t with `df` degrees of freedom: P(|T| < t) = level. Exact for df 1 and 2
- * (closed forms), else the Cornish–Fisher expansion in 1/df (Abramowitz–Stegun 26.7.5; at 95%: 3.159 for 3.182 at df = 3, within 0.1% from df = 5).
+ * (closed forms), else the Cornish–Fisher expansion in 1/df (Abramowitz–Stegun 26.7.5; at 95%: 3.159 for 3.182 at df =
+ * 3, within 0.1% from df = 5).
  */
 export function tCritical(level: number, df: number): number {
   const p = 0.5 + level / 2;

@@ -9,7 +9,10 @@ const { DataType } = onnx.TensorProto;
 const Attr = onnx.AttributeProto.AttributeType;
 
 export const OPSET = 15;
-/** The domain of ONNX Runtime's contrib ops (MultiHeadAttention, GroupQueryAttention, FusedMatMul), imported at version 1 when a graph uses it. */
+/**
+ * The domain of ONNX Runtime's contrib ops (MultiHeadAttention, GroupQueryAttention, FusedMatMul), imported at version
+ * 1 when a graph uses it.
+ */
 export const CONTRIB_DOMAIN = 'com.microsoft';
 
 /** A dimension: a fixed size, or a name for a size given at run time. */
@@ -133,7 +136,10 @@ export class Graph {
     this.outputs.push(valueInfo(name, dims, elem));
   }
 
-  /** Name a node's output directly as a graph output (no Identity: an op's output buffer is the caller's, when the caller pre-allocates it). */
+  /**
+   * Name a node's output directly as a graph output (no Identity: an op's output buffer is the caller's, when the
+   * caller pre-allocates it).
+   */
   outputAs(node: string, name: string, dims: readonly Dim[], elem: ElemType = 'float32'): void {
     const n = this.nodes.find((x) => x.output?.includes(node));
     if (!n?.output) throw new Error(`no node outputs ${node}`);

@@ -9,6 +9,7 @@
  * it is read on a second call. Where /proc/self/clear_refs is missing (macOS, Windows), there is no probe and
  * `peak_bytes` is left empty.
  */
+import { msg } from '../../messages.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
@@ -46,7 +47,7 @@ export function memoryProbe(options: Ort.InferenceSession.SessionOptions): Memor
       else p?.resolve(m.bytes!);
     });
     c.on('exit', (code) => {
-      for (const p of pending.values()) p.reject(new Error(`memory probe exited (${code})`));
+      for (const p of pending.values()) p.reject(new Error(msg.memoryProbeExited(code)));
       pending.clear();
       child = undefined;
     });

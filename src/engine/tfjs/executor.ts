@@ -1,39 +1,54 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { runOp, type OpArgs, type OpResult, type SharedInputs } from './attention.js';
 import type { TfjsBackend } from '../backend.js';
-import type { NormalRng } from '../../random/normal.js';
 
-/** Runs attention ops, in this thread or in a pool of workers; `lane` picks the worker. */
-export interface Executor {
+export interface OpResult {
+  /** The op's output; moved, not copied, out of a worker. */
+  data: Float32Array;
+  /** Peak bytes the backend held during the op, above what it held before (0 unless profiled). */
+  peakBytes: number;
+}
+
+/**
+ * An experiment's kernels: `runOp` runs one op on inputs shared with the workers; `url` is the module that exports
+ * this object as `kernels`, which each worker imports. The executor knows nothing of what the ops compute.
+ */
+export interface Kernels<I, A> {
+  url: string;
+  runOp(tfjs: typeof tf, inputs: I, args: A, profile: boolean): Promise<OpResult>;
+}
+
+/** Runs an experiment's ops, in this thread or in a pool of workers; `lane` picks the worker. */
+export interface Executor<I = unknown, A = unknown> {
   readonly lanes: number;
-  setInputs(x: SharedInputs): Promise<void>;
-  run(args: OpArgs, profile: boolean, lane: number): Promise<OpResult>;
+  setInputs(x: I): Promise<void>;
+  run(args: A, profile: boolean, lane: number): Promise<OpResult>;
   close(): Promise<void>;
 }
 
 /** Everything in the calling thread, one op after another (the reference, and 1-core machines). */
-export function inlineExecutor(): Executor {
-  let inputs: SharedInputs | undefined;
+export function inlineExecutor<I, A>(kernels: Kernels<I, A>): Executor<I, A> {
+  let inputs: I | undefined;
   return {
     lanes: 1,
     setInputs: async (x) => void (inputs = x),
-    run: (args, profile) => runOp(tf, inputs!, args, profile),
+    run: (args, profile) => kernels.runOp(tf, inputs!, args, profile),
     close: async () => {},
   };
 }
 
 /** A pool of worker threads, each with its own backend instance; inputs are shared, not copied. */
-export async function workerExecutor(
+export async function workerExecutor<I, A>(
+  kernels: Kernels<I, A>,
   backend: TfjsBackend,
   size = Math.min(2, availableParallelism()),
-): Promise<Executor> {
-  if (size < 2) return inlineExecutor();
+): Promise<Executor<I, A>> {
+  if (size < 2) return inlineExecutor(kernels);
   const url = new URL('../../worker-boot.mjs', import.meta.url);
   const workers = Array.from(
     { length: size },
-    () => new Worker(url, { workerData: { entry: 'engine/tfjs/worker', backend } }),
+    () => new Worker(url, { workerData: { entry: 'engine/tfjs/worker', backend, kernels: kernels.url } }),
   );
   const pending = new Map<number, { resolve: (r: OpResult) => void; reject: (e: Error) => void }>();
   let next = 0;
@@ -60,20 +75,14 @@ export async function workerExecutor(
   };
 }
 
-/** A Float32Array over shared memory, so workers read it without a copy. */
-export function sharedFloats(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(length * 4));
-}
-
-/** Q, K, V ~ N(0, 1) (N×D, N×D, N×M) in shared memory, and Kᵀ (D×N, the layout the backend multiplies fastest). */
-export function randomInputs(rng: NormalRng, n: number, d: number, m: number): SharedInputs {
-  const q = sharedFloats(n * d);
-  const k = sharedFloats(n * d);
-  const v = sharedFloats(n * m);
-  rng.fill(q);
-  rng.fill(k);
-  rng.fill(v);
-  const kT = sharedFloats(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) kT[j * n + i] = k[i * d + j]!;
-  return { q, k, v, kT, n, d, m };
+/** Worker pools by kernels module, each started on its first use and shared by all the points of a run. */
+export function executorPools(backend: TfjsBackend) {
+  const pools = new Map<string, Promise<Executor>>();
+  return {
+    executor<I, A>(kernels: Kernels<I, A>): Promise<Executor<I, A>> {
+      if (!pools.has(kernels.url)) pools.set(kernels.url, workerExecutor(kernels, backend) as Promise<Executor>);
+      return pools.get(kernels.url) as Promise<Executor<I, A>>;
+    },
+    close: async () => void (await Promise.all([...pools.values()].map(async (pool) => (await pool).close()))),
+  };
 }

@@ -4,7 +4,7 @@
  * of probabilities and logits out of ONNX Runtime and their scoring in JavaScript; once more for the untrained
  * baseline. The model's size comes from the run's checks, which open it before the estimate.
  */
-import onnxProto from 'onnx-proto';
+import { onnxProto } from '../../engine/onnx/proto.js';
 
 type Model = onnxProto.onnx.ModelProto;
 

@@ -6,7 +6,7 @@
  *   model bytes ─ decode ─► candidates (Softmax → MatMul, in the graph's topological order)
  *                            └─► withOutputs(names) ─ encode ─► bytes for an ONNX Runtime session
  */
-import onnxProto from 'onnx-proto';
+import { onnxProto } from '../../engine/onnx/proto.js';
 import type { NormalRng } from '../../random/normal.js';
 
 const { onnx } = onnxProto;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { moments, normalInterval } from '../../stats/moments.js';
-import { gpt2Tokenizer, GPT2_VOCAB, jsonTokenizer, type TextTokenizer } from '../../text/tokenizers.js';
+import { gpt2Tokenizer, GPT2_VOCAB, jsonTokenizer, type TextTokenizer } from './tokenizers.js';
 import { defineSimulation } from '../types.js';
 import { analyseMaps, MAP_COLUMNS, HEAD_COLUMNS, TOP_COLUMNS } from './analysis.js';
 import { modelCostMs } from './cost.js';

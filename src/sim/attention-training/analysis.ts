@@ -24,6 +24,18 @@ export const MAP_COLUMNS = ['task', 'phase', 'attention', 'scaling', 'd_model', 
 const METRICS = ['loss', 'accuracy', 'grad_q', 'grad_k', 'entropy_ratio', 'target_weight'] as const;
 
 export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
+  return {
+    tables: {
+      curves: { columns: CURVE_COLUMNS, rows: learningCurves(rows) },
+      maps: { columns: MAP_COLUMNS, rows: attentionMaps(rows) },
+    },
+    summary: summaryLines(rows),
+    findings: findings(rows),
+  };
+}
+
+/** Learning curves: each metric's mean and 95% interval over seeds, per configuration and recorded step. */
+function learningCurves(rows: readonly TrainingRow[]): Row[] {
   const curves: Row[] = [];
   const steps = rows.filter((r) => r.row_kind === 'step');
   for (const g of groupBy(steps, (r) => `${r.task}|${r.attention}|${r.scaling}|${r.d_model}|${r.step}`).values()) {
@@ -48,7 +60,13 @@ export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
     }
   }
 
-  // Maps: for each task the widest softmax head with √d scaling, seed 0 (init and trained), and the hand-designed head.
+  return curves;
+}
+
+/**
+ * Maps: for each task the widest softmax head with √d scaling, seed 0 (init and trained), and the hand-designed head.
+ */
+function attentionMaps(rows: readonly TrainingRow[]): Row[] {
   const maps: Row[] = [];
   const finals = rows.filter((r) => r.row_kind === 'final' && r.seed === 0 && r.scaling === 'sqrt_d');
   for (const task of [...new Set(finals.map((r) => r.task))]) {
@@ -77,6 +95,11 @@ export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
     put(pick('hand'), 'hand-designed', pick('hand')?.map_trained ?? null);
   }
 
+  return maps;
+}
+
+/** One line per configuration: mean final accuracy, and how many seeds reached 99% (median steps). */
+function summaryLines(rows: readonly TrainingRow[]): string[] {
   const summary: string[] = [];
   for (const g of groupBy(
     rows.filter((r) => r.row_kind === 'final'),
@@ -89,6 +112,11 @@ export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
       `${task} ${attention} (${scaling}): accuracy ${(100 * acc).toFixed(1)}% mean over ${g.length}; 99% reached in ${reached.length}/${g.length}${reached.length ? `, median ${median(reached.map((r) => r.steps_to_99!))} steps` : ''}`,
     );
   }
+  return summary;
+}
+
+/** The report's key results: softmax learns, argmax cannot, the designed heads, agreement, uniform start. */
+function findings(rows: readonly TrainingRow[]): string[] {
   const findings: string[] = [];
   const final = rows.filter((r) => r.row_kind === 'final');
   const of = (attention: string) => final.filter((r) => r.attention === attention);
@@ -127,9 +155,5 @@ export function analyseTraining(rows: readonly TrainingRow[]): Analysis {
         3,
       )} of ln n at initialisation.`,
     );
-  return {
-    tables: { curves: { columns: CURVE_COLUMNS, rows: curves }, maps: { columns: MAP_COLUMNS, rows: maps } },
-    summary,
-    findings,
-  };
+  return findings;
 }

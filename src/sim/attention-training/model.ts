@@ -25,6 +25,7 @@
  * 1/(1 + (n−1)e^(−β·c)) > 1 − n^(−3)/50: the output is the target's token, always (100% accuracy), and
  * W_qW_kᵀ = β·e_bias e_markᵀ (content) or β·e_bias e_firstᵀ (position) in the input basis.
  */
+import { msg } from '../../messages.js';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { NormalRng } from '../../random/normal.js';
 
@@ -42,7 +43,10 @@ export interface Shape {
   scale: number;
 }
 
-/** A batch of sequences: token ids, marks (1 at the marked position), the target token of every position, and each sequence's target position. */
+/**
+ * A batch of sequences: token ids, marks (1 at the marked position), the target token of every position, and each
+ * sequence's target position.
+ */
 export interface Batch {
   tokens: Int32Array;
   marks: Float32Array;
@@ -111,7 +115,7 @@ export function handArrays(
   s: Shape,
 ): Record<(typeof WEIGHT_NAMES)[number], { data: Float32Array; shape: [number, number] }> {
   const { vocab: V, n, d } = s;
-  if (d < V + 3) throw new Error(`the hand-designed head needs d_model ≥ vocab + 3 (${V + 3}), got ${d}`);
+  if (d < V + 3) throw new Error(msg.handHeadWidth(V + 3, d));
   const [MARK, BIAS, FIRST] = [V, V + 1, V + 2];
   const beta = (4 * Math.log(n) + 4) / s.scale;
   const m = (rows: number, cols: number, set: (put: (r: number, c: number, v: number) => void) => void) => {

@@ -1,4 +1,6 @@
-/** attention-training's row: one per logged step and one final row per point, read by the simulation and its analysis. */
+/**
+ * attention-training's row: one per logged step and one final row per point, read by the simulation and its analysis.
+ */
 import { z } from 'zod';
 
 const maybe = z.number().nullable();

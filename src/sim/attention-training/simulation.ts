@@ -108,6 +108,191 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
 };
 
+/** One training run's fixed parts: the engine, the task's shape, the weights trained, the held-out batch. */
+interface Training {
+  tf: typeof tfc;
+  rng: NormalRng;
+  shape: Shape;
+  form: 'softmax' | 'argmax';
+  settings: Settings;
+  weights: Weights;
+  evalBatch: Batch;
+  /** The fixed example whose attention map the rows keep (before and after training). */
+  example: Batch;
+  /** The hand-designed head: nothing is trained or probed. */
+  hand: boolean;
+}
+
+/** The columns every row of a run repeats. */
+type Base = Pick<TrainingRow, 'task' | 'attention' | 'scaling' | 'vocab' | 'n' | 'd_model' | 'seed'>;
+
+/** The columns a step row leaves empty (they belong to the final row), and the final row's step columns. */
+const FINAL_ONLY = {
+  steps_to_99: null,
+  top_key_agreement: null,
+  weights_cosine: null,
+  bilinear_cosine: null,
+  chance: null,
+  map_init: null,
+  map_trained: null,
+} as const;
+const STEP_ONLY = {
+  grad_q: null,
+  grad_k: null,
+  grad_v: null,
+  grad_out: null,
+  fd_zero_q: null,
+  fd_zero_k: null,
+  fd_change_q: null,
+} as const;
+
+/** The attention map of the fixed example under weights `w`. */
+const mapOf = ({ tf, shape, form, example }: Training, w: Weights) =>
+  tf.tidy(() => Array.from(forward(tf, shape, w, example, form).weights.dataSync()));
+
+/**
+ * Loss change along `fd_probes` random directions of W (a step of fd_step·‖W‖): the fraction exactly 0, the mean
+ * |change|.
+ */
+function probe(run: Training, W: tfc.Variable, batch: Batch): { zero: number; change: number } {
+  const { tf, rng, shape, form, settings, weights } = run;
+  let zeros = 0;
+  let change = 0;
+  const before = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
+  const original = tf.clone(W);
+  try {
+    for (let p = 0; p < settings.fd_probes; p++) {
+      const u = new Float32Array(W.size);
+      rng.fill(u);
+      tf.tidy(() => {
+        const dir = tf.tensor(u, W.shape);
+        const step = tf.mul(
+          dir,
+          (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!),
+        );
+        W.assign(tf.add(original, step));
+      });
+      const after = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
+      if (after === before) zeros++;
+      change += Math.abs(after - before) / settings.fd_probes;
+    }
+  } finally {
+    W.assign(original);
+    original.dispose();
+  }
+  return { zero: zeros / settings.fd_probes, change };
+}
+
+/** A recorded step's row: the held-out evaluation, the gradients' norms, the loss's response to W_q and W_k. */
+function stepRow(run: Training, base: Base, step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) {
+  const { tf, shape, form, weights } = run;
+  const e = evaluate(tf, shape, weights, run.evalBatch, form);
+  const norm = (k: keyof Weights) => (grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null);
+  const [fq, fk] = run.hand ? [null, null] : [probe(run, weights.Wq, batch), probe(run, weights.Wk, batch)];
+  const row: TrainingRow = {
+    ...base,
+    row_kind: 'step',
+    step,
+    loss: e.loss,
+    accuracy: e.accuracy,
+    entropy: e.entropy,
+    entropy_ratio: e.entropy / Math.log(shape.n),
+    target_weight: e.targetWeight,
+    grad_q: norm('Wq'),
+    grad_k: norm('Wk'),
+    grad_v: norm('Wv'),
+    grad_out: norm('Wo'),
+    fd_zero_q: fq?.zero ?? null,
+    fd_zero_k: fk?.zero ?? null,
+    fd_change_q: fq?.change ?? null,
+    ...FINAL_ONLY,
+    time_ms: 0,
+  };
+  return { row, accuracy: e.accuracy };
+}
+
+/** Adam over fresh batches, a row every record_every steps and at the end; the first step at 99% held-out accuracy. */
+function train(run: Training, optimizer: tfc.Optimizer, base: Base) {
+  const { tf, shape, form, settings, weights } = run;
+  const trained = [
+    ...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []),
+    weights.Wq,
+    weights.Wk,
+    weights.Wv,
+    weights.Wo,
+  ];
+  const rows: TrainingRow[] = [];
+  let stepsTo99: number | null = null;
+  const record = (step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) => {
+    const { row, accuracy } = stepRow(run, base, step, grads, batch);
+    if (stepsTo99 === null && accuracy >= 0.99) stepsTo99 = step;
+    rows.push(row);
+  };
+  const steps = run.hand ? 0 : settings.steps;
+  for (let step = 0; step <= steps; step++) {
+    const batch = makeBatch(shape, settings.batch, run.rng);
+    const due = step % settings.record_every === 0 || step === steps;
+    if (step === steps) {
+      if (due) record(step, null, batch);
+      break;
+    }
+    // Every variable is asked for its gradient, W_q and W_k included: for argmax they come back exactly zero.
+    const { value, grads } = tf.variableGrads(() => loss(tf, shape, weights, batch, form), trained);
+    if (due) record(step, grads, batch);
+    optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+    value.dispose();
+    tf.dispose(Object.values(grads));
+  }
+  return { rows, stepsTo99: stepsTo99 as number | null };
+}
+
+/**
+ * The final row: the held-out evaluation, and agreement with the hand-designed head: attention weights, and
+ * W_qW_kᵀ in the input basis (every token at every position), each query's row centred (softmax ignores a per-query
+ * constant).
+ */
+function finalRow(
+  run: Training,
+  hand: Weights,
+  base: Base,
+  o: { stepsTo99: number | null; mapInit: number[] },
+): TrainingRow {
+  const { tf, shape, form, weights, evalBatch } = run;
+  const { vocab, n, d } = shape;
+  const final = evaluate(tf, shape, weights, evalBatch, form);
+  const [learnedW, handW] = tf.tidy(() => [
+    forward(tf, shape, weights, evalBatch, form).weights.dataSync(),
+    forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync(),
+  ]);
+  const bilinear = (w: Weights) =>
+    tf.tidy(() => {
+      // Every token at every position, unmarked and marked: the queries' and keys' input g = E[t] + P[i] + m·M.
+      const plain = tf.reshape(tf.add(tf.expandDims(w.E, 1), tf.expandDims(w.P, 0)), [vocab * n, d]);
+      const inputs = tf.concat([plain, tf.add(plain, w.M)]) as tfc.Tensor2D;
+      const scores = tf.matMul(tf.matMul(tf.matMul(inputs, w.Wq), w.Wk, false, true), inputs, false, true);
+      return tf.sub(scores, tf.mean(scores, 1, true)).dataSync();
+    });
+  return {
+    ...base,
+    row_kind: 'final',
+    step: run.hand ? 0 : run.settings.steps,
+    loss: final.loss,
+    accuracy: final.accuracy,
+    entropy: final.entropy,
+    entropy_ratio: final.entropy / Math.log(n),
+    target_weight: final.targetWeight,
+    ...STEP_ONLY,
+    steps_to_99: o.stepsTo99,
+    top_key_agreement: final.topIsTarget,
+    weights_cosine: cosine(learnedW, handW),
+    bilinear_cosine: cosine(bilinear(weights), bilinear(hand)),
+    chance: 1 / n + (1 - 1 / n) / vocab,
+    map_init: o.mapInit,
+    map_trained: mapOf(run, weights),
+    time_ms: 0,
+  };
+}
+
 export const attentionTraining = defineSimulation({
   kind: 'attention-training',
   summary:
@@ -123,7 +308,8 @@ export const attentionTraining = defineSimulation({
     return { values: {}, tables: {} };
   },
   // Fitted on the reference machine (wasm, one thread per point, --jobs 2): an Adam step of a batch of 32 with its
-  // share of the recorded evaluations and probes costs about 2.5 + 0.06·d_model ms at n = 8 (default grid: 59 s measured).
+  // share of the recorded evaluations and probes costs about 2.5 + 0.06·d_model ms at n = 8 (default grid: 59 s
+  // measured).
   estimateMs: ({ attention, d_model }, s) => (attention === 'hand' ? 15 : 20 + s.steps * (2.5 + 0.06 * d_model)),
   analyse: (rows) => analyseTraining(rows),
   async run({ params, settings, replicate }, ctx) {
@@ -140,145 +326,18 @@ export const attentionTraining = defineSimulation({
         ? handWeights(tf, shape)
         : randomWeights(tf, shape, settings.init, settings.train_embeddings, rng);
     const hand = handWeights(tf, shape);
-    const mapOf = (w: Weights) => tf.tidy(() => Array.from(forward(tf, shape, w, example, form).weights.dataSync()));
-    const mapInit = mapOf(weights);
-    const optimizer = tf.train.adam(settings.lr);
-    const trained = [
-      ...(settings.train_embeddings ? [weights.E, weights.M, weights.P] : []),
-      weights.Wq,
-      weights.Wk,
-      weights.Wv,
-      weights.Wo,
-    ];
+    const run: Training = { tf, rng, shape, form, settings, weights, evalBatch, example, hand: attention === 'hand' };
+    const mapInit = mapOf(run, weights);
     const base = { task, attention, scaling, vocab, n, d_model: d, seed: replicate };
-    const rows: TrainingRow[] = [];
-    let stepsTo99: number | null = null;
-
-    /** Loss change along `probes` random directions of W (a step of fd_step·‖W‖): the fraction that is exactly 0, and the mean |change|. */
-    const probe = (W: tfc.Variable, batch: Batch): { zero: number; change: number } => {
-      let zeros = 0;
-      let change = 0;
-      const before = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
-      const original = tf.clone(W);
-      try {
-        for (let p = 0; p < settings.fd_probes; p++) {
-          const u = new Float32Array(W.size);
-          rng.fill(u);
-          tf.tidy(() => {
-            const dir = tf.tensor(u, W.shape);
-            const step = tf.mul(
-              dir,
-              (settings.fd_step * tf.norm(original).dataSync()[0]!) / Math.max(1e-30, tf.norm(dir).dataSync()[0]!),
-            );
-            W.assign(tf.add(original, step));
-          });
-          const after = tf.tidy(() => loss(tf, shape, weights, batch, form).dataSync()[0]!);
-          if (after === before) zeros++;
-          change += Math.abs(after - before) / settings.fd_probes;
-        }
-      } finally {
-        W.assign(original);
-        original.dispose();
-      }
-      return { zero: zeros / settings.fd_probes, change };
-    };
-
-    const record = (step: number, grads: Record<string, tfc.Tensor> | null, batch: Batch) => {
-      const e = evaluate(tf, shape, weights, evalBatch, form);
-      if (stepsTo99 === null && e.accuracy >= 0.99) stepsTo99 = step;
-      const norm = (k: keyof Weights) =>
-        grads ? tf.tidy(() => tf.norm(grads[weights[k].name]!).dataSync()[0]!) : null;
-      const [fq, fk] = attention === 'hand' ? [null, null] : [probe(weights.Wq, batch), probe(weights.Wk, batch)];
-      rows.push({
-        ...base,
-        row_kind: 'step',
-        step,
-        loss: e.loss,
-        accuracy: e.accuracy,
-        entropy: e.entropy,
-        entropy_ratio: e.entropy / Math.log(n),
-        target_weight: e.targetWeight,
-        grad_q: norm('Wq'),
-        grad_k: norm('Wk'),
-        grad_v: norm('Wv'),
-        grad_out: norm('Wo'),
-        fd_zero_q: fq?.zero ?? null,
-        fd_zero_k: fk?.zero ?? null,
-        fd_change_q: fq?.change ?? null,
-        steps_to_99: null,
-        top_key_agreement: null,
-        weights_cosine: null,
-        bilinear_cosine: null,
-        chance: null,
-        map_init: null,
-        map_trained: null,
-        time_ms: 0,
-      });
-      return e;
-    };
-
+    const optimizer = tf.train.adam(settings.lr);
     try {
-      const steps = attention === 'hand' ? 0 : settings.steps;
-      for (let step = 0; step <= steps; step++) {
-        const batch = makeBatch(shape, settings.batch, rng);
-        const due = step % settings.record_every === 0 || step === steps;
-        if (step === steps) {
-          if (due) record(step, null, batch);
-          break;
-        }
-        // Every variable is asked for its gradient, W_q and W_k included: for argmax they come back exactly zero.
-        const { value, grads } = tf.variableGrads(() => loss(tf, shape, weights, batch, form), trained);
-        if (due) record(step, grads, batch);
-        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
-        value.dispose();
-        tf.dispose(Object.values(grads));
-      }
-      const final = evaluate(tf, shape, weights, evalBatch, form);
-      // Agreement with the hand-designed head on the held-out batch: attention weights, and W_qW_kᵀ in the input basis
-      // (every token at every position), each query's row centred (softmax ignores a per-query constant).
-      const [learnedW, handW] = tf.tidy(() => [
-        forward(tf, shape, weights, evalBatch, form).weights.dataSync(),
-        forward(tf, shape, hand, evalBatch, 'softmax').weights.dataSync(),
-      ]);
-      const bilinear = (w: Weights) =>
-        tf.tidy(() => {
-          // Every token at every position, unmarked and marked: the queries' and keys' input g = E[t] + P[i] + m·M.
-          const plain = tf.reshape(tf.add(tf.expandDims(w.E, 1), tf.expandDims(w.P, 0)), [vocab * n, d]);
-          const inputs = tf.concat([plain, tf.add(plain, w.M)]) as tfc.Tensor2D;
-          const scores = tf.matMul(tf.matMul(tf.matMul(inputs, w.Wq), w.Wk, false, true), inputs, false, true);
-          return tf.sub(scores, tf.mean(scores, 1, true)).dataSync();
-        });
-      const chance = 1 / n + (1 - 1 / n) / vocab;
-      rows.push({
-        ...base,
-        row_kind: 'final',
-        step: steps,
-        loss: final.loss,
-        accuracy: final.accuracy,
-        entropy: final.entropy,
-        entropy_ratio: final.entropy / Math.log(n),
-        target_weight: final.targetWeight,
-        grad_q: null,
-        grad_k: null,
-        grad_v: null,
-        grad_out: null,
-        fd_zero_q: null,
-        fd_zero_k: null,
-        fd_change_q: null,
-        steps_to_99: stepsTo99,
-        top_key_agreement: final.topIsTarget,
-        weights_cosine: cosine(learnedW, handW),
-        bilinear_cosine: cosine(bilinear(weights), bilinear(hand)),
-        chance,
-        map_init: mapInit,
-        map_trained: mapOf(weights),
-        time_ms: 0,
-      });
+      const { rows, stepsTo99 } = train(run, optimizer, base);
+      rows.push(finalRow(run, hand, base, { stepsTo99, mapInit }));
+      const ms = ctx.now() - t0;
+      return rows.map((r) => ({ ...r, time_ms: ms }));
     } finally {
       optimizer.dispose();
       tf.dispose([...Object.values(weights), ...Object.values(hand)]);
     }
-    const ms = ctx.now() - t0;
-    return rows.map((r) => ({ ...r, time_ms: ms }));
   },
 });

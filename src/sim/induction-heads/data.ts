@@ -3,6 +3,7 @@
  * drawn fresh every step from the point's generator, and the held-out batch of repeated random tokens the head
  * scores are measured on.
  */
+import { msg } from '../../messages.js';
 import type { NormalRng } from '../../random/normal.js';
 
 /** What a position's next-token target is: the first copy or other text, a predictable repeat, or neither. */
@@ -25,7 +26,7 @@ const draw = (rng: NormalRng, k: number) => Math.min(k - 1, Math.floor(rng.unifo
  * outside the second copy is a first occurrence (of the segment, or of other random text).
  */
 export function repeatedSegments(size: number, n: number, vocab: number, segment: number, rng: NormalRng): Batch {
-  if (2 * segment > n) throw new Error(`two copies of a segment of ${segment} do not fit in ${n} positions`);
+  if (2 * segment > n) throw new Error(msg.segmentTooLong(segment, n));
   const tokens = new Int32Array(size * n);
   const kind = new Uint8Array(size * n);
   for (let s = 0; s < size; s++) {

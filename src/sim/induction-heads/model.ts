@@ -72,7 +72,9 @@ export function randomWeights(s: Shape, rng: NormalRng): Weights {
   return { E, P, Wq, Wk, Wv, Wo, U: draw(d * V, lin) };
 }
 
-/** C[m, n] = C[m, n]! + A[m, k]·B[k, n]: four rows of B per pass over C's row (a quarter of the loads and stores of C). */
+/**
+ * C[m, n] = C[m, n]! + A[m, k]·B[k, n]: four rows of B per pass over C's row (a quarter of the loads and stores of C).
+ */
 function mm(A: Float64Array, B: Float64Array, C: Float64Array, m: number, k: number, n: number): void {
   const k4 = k - (k % 4);
   for (let i = 0; i < m; i++) {
@@ -258,7 +260,10 @@ export function forward(s: Shape, w: Weights, tokens: Int32Array, batch: number,
   return f;
 }
 
-/** Per-position cross-entropy of the next token (NaN at the last position, which has none) and whether the argmax was right. */
+/**
+ * Per-position cross-entropy of the next token (NaN at the last position, which has none) and whether the argmax was
+ * right.
+ */
 export function tokenLosses(
   s: Shape,
   out: Float64Array,
@@ -288,32 +293,19 @@ export function tokenLosses(
   return { loss, correct, probs };
 }
 
-/** The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights). */
+/**
+ * The mean loss over every position with a next token, and the gradient of every weight (same layout as the weights).
+ */
 export function lossAndGrads(
   s: Shape,
   w: Weights,
   tokens: Int32Array,
   batch: number,
 ): { loss: number; grads: Weights } {
-  const { vocab: V, n: T, d, layers, heads: H } = s;
-  const dh = (d / H) | 0; // an integer: V8 indexes typed arrays slowly with keys it holds as doubles
-  const scale = 1 / Math.sqrt(dh);
+  const { vocab: V, n: T, d, layers } = s;
   const rows = batch * T;
   const f = forward(s, w, tokens, batch);
-  const { loss: per, probs } = tokenLosses(s, f.out, tokens, batch);
-  const count = batch * (T - 1);
-  let loss = 0;
-  // dL/dlogits = (p − onehot)/count at positions with a next token.
-  const dout = probs;
-  for (let r = 0; r < rows; r++) {
-    if (r % T === T - 1) {
-      dout.fill(0, r * V, (r + 1) * V);
-      continue;
-    }
-    loss += per[r]!;
-    dout[r * V + tokens[r + 1]!] = dout[r * V + tokens[r + 1]!]! - 1;
-    for (let c = 0; c < V; c++) dout[r * V + c] = dout[r * V + c]! / count;
-  }
+  const { loss, dout, count } = logitGrads(s, f, tokens, batch);
   const zeros = (a: Float64Array) => new Float64Array(a.length);
   const g: Weights = {
     E: zeros(w.E),
@@ -336,51 +328,7 @@ export function lossAndGrads(
     const dq = new Float64Array(rows * d);
     const dk = new Float64Array(rows * d);
     const dv = new Float64Array(rows * d);
-    const ds = new Float64Array(T);
-    for (let b = 0; b < batch; b++) {
-      for (let h = 0; h < H; h++) {
-        const off = h * dh;
-        for (let i = 0; i < T; i++) {
-          const zi = (b * T + i) * d + off;
-          const ai = ((b * H + h) * T + i) * T;
-          let dot = 0;
-          for (let j = 0; j <= i; j++) {
-            const vj = (b * T + j) * d + off;
-            const p = a[ai + j]!;
-            let da = 0;
-            for (let c = 0; c < dh; c++) {
-              da += dz[zi + c]! * v[vj + c]!;
-              dv[vj + c] = dv[vj + c]! + p * dz[zi + c]!;
-            }
-            ds[j] = da;
-            dot += p * da;
-          }
-          const qi = (b * T + i) * d + off;
-          // Two keys per pass over dq's row.
-          let j = 0;
-          for (; j < i; j += 2) {
-            const g0 = a[ai + j]! * (ds[j]! - dot) * scale;
-            const g1 = a[ai + j + 1]! * (ds[j + 1]! - dot) * scale;
-            const k0 = (b * T + j) * d + off;
-            const k1 = k0 + d;
-            for (let c = 0; c < dh; c++) {
-              const qc = q[qi + c]!;
-              dq[qi + c] = dq[qi + c]! + g0 * k[k0 + c]! + g1 * k[k1 + c]!;
-              dk[k0 + c] = dk[k0 + c]! + g0 * qc;
-              dk[k1 + c] = dk[k1 + c]! + g1 * qc;
-            }
-          }
-          if (j === i) {
-            const gs = a[ai + j]! * (ds[j]! - dot) * scale;
-            const kj = (b * T + j) * d + off;
-            for (let c = 0; c < dh; c++) {
-              dq[qi + c] = dq[qi + c]! + gs * k[kj + c]!;
-              dk[kj + c] = dk[kj + c]! + gs * q[qi + c]!;
-            }
-          }
-        }
-      }
-    }
+    attentionBackward(s, batch, { q, k, v, a }, dz, { dq, dk, dv });
     mmAt(x, dq, g.Wq[l]!, rows, d, d);
     mmAt(x, dk, g.Wk[l]!, rows, d, d);
     mmAt(x, dv, g.Wv[l]!, rows, d, d);
@@ -389,6 +337,96 @@ export function lossAndGrads(
     mmBt(dk, w.Wk[l]!, dx, rows, d, d);
     mmBt(dv, w.Wv[l]!, dx, rows, d, d);
   }
+  embeddingGrads(s, tokens, rows, dx, g);
+  return { loss: loss / count, grads: g };
+}
+
+/** The summed loss and dL/dlogits = (p − onehot)/count at positions with a next token (0 at the last). */
+function logitGrads(s: Shape, f: Forward, tokens: Int32Array, batch: number) {
+  const { vocab: V, n: T } = s;
+  const rows = batch * T;
+  const { loss: per, probs } = tokenLosses(s, f.out, tokens, batch);
+  const count = batch * (T - 1);
+  let loss = 0;
+  const dout = probs;
+  for (let r = 0; r < rows; r++) {
+    if (r % T === T - 1) {
+      dout.fill(0, r * V, (r + 1) * V);
+      continue;
+    }
+    loss += per[r]!;
+    dout[r * V + tokens[r + 1]!] = dout[r * V + tokens[r + 1]!]! - 1;
+    for (let c = 0; c < V; c++) dout[r * V + c] = dout[r * V + c]! / count;
+  }
+  return { loss, dout, count };
+}
+
+/**
+ * One layer's causal attention backward: from dz (the heads' outputs' gradient) to dq, dk and dv, through the
+ * softmax's Jacobian (dsⱼ − Σ pⱼ dsⱼ) and the 1/√dh scale.
+ */
+function attentionBackward(
+  s: Shape,
+  batch: number,
+  f: { q: Float64Array; k: Float64Array; v: Float64Array; a: Float64Array },
+  dz: Float64Array,
+  out: { dq: Float64Array; dk: Float64Array; dv: Float64Array },
+): void {
+  const { n: T, d, heads: H } = s;
+  const dh = (d / H) | 0; // an integer: V8 indexes typed arrays slowly with keys it holds as doubles
+  const scale = 1 / Math.sqrt(dh);
+  const { q, k, v, a } = f;
+  const { dq, dk, dv } = out;
+  const ds = new Float64Array(T);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < H; h++) {
+      const off = h * dh;
+      for (let i = 0; i < T; i++) {
+        const zi = (b * T + i) * d + off;
+        const ai = ((b * H + h) * T + i) * T;
+        let dot = 0;
+        for (let j = 0; j <= i; j++) {
+          const vj = (b * T + j) * d + off;
+          const p = a[ai + j]!;
+          let da = 0;
+          for (let c = 0; c < dh; c++) {
+            da += dz[zi + c]! * v[vj + c]!;
+            dv[vj + c] = dv[vj + c]! + p * dz[zi + c]!;
+          }
+          ds[j] = da;
+          dot += p * da;
+        }
+        const qi = (b * T + i) * d + off;
+        // Two keys per pass over dq's row.
+        let j = 0;
+        for (; j < i; j += 2) {
+          const g0 = a[ai + j]! * (ds[j]! - dot) * scale;
+          const g1 = a[ai + j + 1]! * (ds[j + 1]! - dot) * scale;
+          const k0 = (b * T + j) * d + off;
+          const k1 = k0 + d;
+          for (let c = 0; c < dh; c++) {
+            const qc = q[qi + c]!;
+            dq[qi + c] = dq[qi + c]! + g0 * k[k0 + c]! + g1 * k[k1 + c]!;
+            dk[k0 + c] = dk[k0 + c]! + g0 * qc;
+            dk[k1 + c] = dk[k1 + c]! + g1 * qc;
+          }
+        }
+        if (j === i) {
+          const gs = a[ai + j]! * (ds[j]! - dot) * scale;
+          const kj = (b * T + j) * d + off;
+          for (let c = 0; c < dh; c++) {
+            dq[qi + c] = dq[qi + c]! + gs * k[kj + c]!;
+            dk[kj + c] = dk[kj + c]! + gs * q[qi + c]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Embeddings' gradients: each token's row and each position's take the residual stream's; fixed positions none. */
+function embeddingGrads(s: Shape, tokens: Int32Array, rows: number, dx: Float64Array, g: Weights): void {
+  const { n: T, d } = s;
   for (let r = 0; r < rows; r++) {
     const t = tokens[r]!;
     const i = r % T;
@@ -398,7 +436,6 @@ export function lossAndGrads(
     }
   }
   if (s.positions === 'sinusoidal') g.P.fill(0);
-  return { loss: loss / count, grads: g };
 }
 
 export interface AdamOptions {

@@ -1,4 +1,7 @@
-/** induction-heads' row: per recorded step one `step` row and one `head` row per head, and per head a final `map` row; read by the simulation and its analysis. */
+/**
+ * induction-heads' row: per recorded step one `step` row and one `head` row per head, and per head a final `map` row;
+ * read by the simulation and its analysis.
+ */
 import { z } from 'zod';
 
 const maybe = z.number().nullable();

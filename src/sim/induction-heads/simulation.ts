@@ -6,7 +6,7 @@ import {
   firstTokenMass,
   prefixMatchingScore,
   previousTokenScore,
-} from '../../tensor/head-scores.js';
+} from './head-scores.js';
 import { defineSimulation } from '../types.js';
 import {
   analyseInduction,
@@ -143,6 +143,99 @@ export function modelPath(
   return `models/${[`${p.layers}L`, ...extra, `seed${seed}`].join('-')}.onnx`;
 }
 
+/** The columns every row of a point repeats. */
+type Base = Pick<InductionRow, 'layers' | 'heads' | 'd_model' | 'positions' | 'seed'>;
+
+/** The columns a row of one kind leaves empty. */
+const NONE = {
+  layer: null,
+  head: null,
+  loss: null,
+  loss_first: null,
+  loss_repeated: null,
+  accuracy_first: null,
+  accuracy_repeated: null,
+  previous_token_score: null,
+  prefix_matching_score: null,
+  duplicate_token_score: null,
+  first_token_mass: null,
+  map: null,
+  time_ms: 0,
+} as const;
+
+/**
+ * A recorded step's rows: the held-out losses and accuracies (first and repeated halves), then every head's scores
+ * on the random repeated probe.
+ */
+function recordedRows(
+  o: { shape: Shape; weights: Weights; base: Base; held: Batch & { kind: Uint8Array }; probe: Batch },
+  step: number,
+): InductionRow[] {
+  const { shape, weights, base, held, probe } = o;
+  const { n, heads } = shape;
+  const period = Math.floor(n / 2);
+  const rows: InductionRow[] = [];
+  const f = forward(shape, weights, held.tokens, held.size);
+  const { loss, correct } = tokenLosses(shape, f.out, held.tokens, held.size);
+  let total = 0;
+  for (let r = 0; r < loss.length; r++) if (r % n !== n - 1) total += loss[r]!;
+  const first = byKind(loss, correct, held.kind, Target.first);
+  const repeated = byKind(loss, correct, held.kind, Target.repeated);
+  rows.push({
+    ...base,
+    ...NONE,
+    row_kind: 'step',
+    step,
+    loss: total / (held.size * (n - 1)),
+    loss_first: first.loss,
+    loss_repeated: repeated.loss,
+    accuracy_first: first.accuracy,
+    accuracy_repeated: repeated.accuracy,
+  });
+  const g = forward(shape, weights, probe.tokens, probe.size);
+  g.attn.forEach((a, l) => {
+    const prev = batchScores(a, probe.size, heads, n, previousTokenScore);
+    const prefix = batchScores(a, probe.size, heads, n, (m, t, o) => prefixMatchingScore(m, t, period, o));
+    const dup = batchScores(a, probe.size, heads, n, (m, t, o) => duplicateTokenScore(m, t, period, o));
+    const sink = batchScores(a, probe.size, heads, n, firstTokenMass);
+    for (let h = 0; h < heads; h++) {
+      rows.push({
+        ...base,
+        ...NONE,
+        row_kind: 'head',
+        step,
+        layer: l + 1,
+        head: h,
+        previous_token_score: prev[h]!,
+        prefix_matching_score: prefix[h]!,
+        duplicate_token_score: dup[h]!,
+        first_token_mass: sink[h]!,
+      });
+    }
+  });
+  return rows;
+}
+
+/** The trained model's attention maps on the fixed example: one row per layer and head. */
+function mapRows(shape: Shape, weights: Weights, base: Base, step: number): InductionRow[] {
+  const { n, heads } = shape;
+  const rows: InductionRow[] = [];
+  const example = fixedExample(shape);
+  forward(shape, weights, example.tokens, 1).attn.forEach((a, l) => {
+    for (let h = 0; h < heads; h++)
+      rows.push({
+        ...base,
+        ...NONE,
+        row_kind: 'map',
+        step,
+        layer: l + 1,
+        head: h,
+        map: Array.from(a.subarray(h * n * n, (h + 1) * n * n)),
+      });
+  });
+  return rows;
+}
+
 export const inductionHeads = defineSimulation({
   kind: 'induction-heads',
   summary:
@@ -161,9 +254,8 @@ export const inductionHeads = defineSimulation({
     maps: MAP_COLUMNS,
   },
   // Hand-written loops (model.ts), whatever the tfjs backend: a step is ≈ 14·B·T·d² + 4·B·T²·d multiply-adds per layer
-  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 1.04 ns per multiply-add: the
-  // default run's 225 G multiply-adds took 234 s of CPU (user time; 120 s wall with --jobs 2), 2026-12-05, on a quiet
-  // 2-core AMD EPYC (Zen 4). Re-measure with `time npm run exp -- induction-heads --jobs 2`.
+  // (forward and backward) plus the unembedding's; recorded evaluations add theirs. 1.04 ns per multiply-add, from the
+  // default run's CPU time (docs/benchmarks.md, "Figures behind constants").
   estimateMs: ({ layers, d_model: d }, s) => {
     const step = layers * (14 * s.batch * s.n * d * d + 4 * s.batch * s.n * s.n * d) + 6 * s.batch * s.n * d * s.vocab;
     const evals =
@@ -194,85 +286,16 @@ export const inductionHeads = defineSimulation({
     });
     const held = repeatedSegments(settings.eval_size, n, vocab, segment, rng);
     const probe = repeatedRandom(settings.eval_size, n, vocab, rng);
-    const period = Math.floor(n / 2);
     const base = { layers, heads, d_model: d, positions, seed: replicate };
-    const none = {
-      layer: null,
-      head: null,
-      loss: null,
-      loss_first: null,
-      loss_repeated: null,
-      accuracy_first: null,
-      accuracy_repeated: null,
-      previous_token_score: null,
-      prefix_matching_score: null,
-      duplicate_token_score: null,
-      first_token_mass: null,
-      map: null,
-      time_ms: 0,
-    };
     const rows: InductionRow[] = [];
-
-    const record = (step: number) => {
-      const f = forward(shape, weights, held.tokens, held.size);
-      const { loss, correct } = tokenLosses(shape, f.out, held.tokens, held.size);
-      let total = 0;
-      for (let r = 0; r < loss.length; r++) if (r % n !== n - 1) total += loss[r]!;
-      const first = byKind(loss, correct, held.kind, Target.first);
-      const repeated = byKind(loss, correct, held.kind, Target.repeated);
-      rows.push({
-        ...base,
-        ...none,
-        row_kind: 'step',
-        step,
-        loss: total / (held.size * (n - 1)),
-        loss_first: first.loss,
-        loss_repeated: repeated.loss,
-        accuracy_first: first.accuracy,
-        accuracy_repeated: repeated.accuracy,
-      });
-      const g = forward(shape, weights, probe.tokens, probe.size);
-      g.attn.forEach((a, l) => {
-        const prev = batchScores(a, probe.size, heads, n, previousTokenScore);
-        const prefix = batchScores(a, probe.size, heads, n, (m, t, o) => prefixMatchingScore(m, t, period, o));
-        const dup = batchScores(a, probe.size, heads, n, (m, t, o) => duplicateTokenScore(m, t, period, o));
-        const sink = batchScores(a, probe.size, heads, n, firstTokenMass);
-        for (let h = 0; h < heads; h++) {
-          rows.push({
-            ...base,
-            ...none,
-            row_kind: 'head',
-            step,
-            layer: l + 1,
-            head: h,
-            previous_token_score: prev[h]!,
-            prefix_matching_score: prefix[h]!,
-            duplicate_token_score: dup[h]!,
-            first_token_mass: sink[h]!,
-          });
-        }
-      });
-    };
-
     for (let step = 0; step <= settings.steps; step++) {
-      if (step % settings.record_every === 0 || step === settings.steps) record(step);
+      if (step % settings.record_every === 0 || step === settings.steps)
+        rows.push(...recordedRows({ shape, weights, base, held, probe }, step));
       if (step === settings.steps) break;
       const batch = repeatedSegments(settings.batch, n, vocab, segment, rng);
       adam.step(weightList(lossAndGrads(shape, weights, batch.tokens, batch.size).grads));
     }
-    const example = fixedExample(shape);
-    forward(shape, weights, example.tokens, 1).attn.forEach((a, l) => {
-      for (let h = 0; h < heads; h++)
-        rows.push({
-          ...base,
-          ...none,
-          row_kind: 'map',
-          step: settings.steps,
-          layer: l + 1,
-          head: h,
-          map: Array.from(a.subarray(h * n * n, (h + 1) * n * n)),
-        });
-    });
+    rows.push(...mapRows(shape, weights, base, settings.steps));
     if (settings.export) ctx.attach(modelPath(params, replicate), modelGraph(shape, weights));
     const ms = ctx.now() - t0;
     return rows.map((r) => ({ ...r, time_ms: ms }));

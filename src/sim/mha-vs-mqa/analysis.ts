@@ -7,7 +7,7 @@
 import { decodeCost, KV_DTYPE_BYTES, mlaAsymptoticIntensity, mlaRidgeHeads, type KvDtype } from './cost.js';
 import type { DecodeRow } from './rows.js';
 import type { Analysis, Row } from '../types.js';
-import { ratioOf, type Estimate } from '../../stats/claims.js';
+import { ratioOf, type Estimate } from '../../stats/verdict.js';
 
 export const RATIO_COLUMNS = [
   'kind',

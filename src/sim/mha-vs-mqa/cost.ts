@@ -144,8 +144,8 @@ export function mlaCost({ b, n: all, d, h, dc, dr, s, sKv = s, window }: MlaShap
 }
 
 /**
- * MLA's intensity as n grows (the cache read dominates): FLOPs per cached byte, 2·h·(2·dc + dr) + 5·h over
- * (dc + dr)·s. It crosses a machine's ridge point (peak FLOP/s ÷ bandwidth) at h = ridge·(dc + dr)·s ÷ (4·dc + 2·dr + 5).
+ * MLA's intensity as n grows (the cache read dominates): FLOPs per cached byte, 2·h·(2·dc + dr) + 5·h over (dc + dr)·s.
+ * It crosses a machine's ridge point (peak FLOP/s ÷ bandwidth) at h = ridge·(dc + dr)·s ÷ (4·dc + 2·dr + 5).
  */
 export function mlaAsymptoticIntensity(h: number, dc: number, dr: number, s: number): number {
   return (h * (2 * (dc + dr) + 2 * dc + 5)) / ((dc + dr) * s);

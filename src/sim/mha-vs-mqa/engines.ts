@@ -39,7 +39,10 @@ function feeds(engine: OnnxEngine, dims: Record<string, number[]>, value: number
 
 export interface OnnxStep {
   step(): Promise<void>;
-  /** Peak resident bytes of one step beyond its inputs (null where the probe is unavailable or the inputs are not float32). */
+  /**
+   * Peak resident bytes of one step beyond its inputs (null where the probe is unavailable or the inputs are not
+   * float32).
+   */
   measuredBytes(): Promise<number | null>;
   release(): Promise<void>;
 }
@@ -52,7 +55,9 @@ export type StepSpec =
 
 const HALF_001 = toHalfBits([0.01])[0]!;
 
-/** A tensor of constant value: values do not change the time of dense products, and constant fills are cheap at 1 GiB. */
+/**
+ * A tensor of constant value: values do not change the time of dense products, and constant fills are cheap at 1 GiB.
+ */
 function constant(engine: OnnxEngine, elem: ElemType, dims: number[]): Ort.Tensor {
   const len = size(dims);
   switch (elem) {
@@ -216,7 +221,10 @@ export async function onnxDecodeChecks(
   return { checks, values: { input_first_element_ms_256MiB: copy.largeMs, input_first_element_ms_1KiB: copy.smallMs } };
 }
 
-/** Tolerances of the kernels against their float64 references, on outputs of size about 1 (see docs/experiments/mha-vs-mqa.md). */
+/**
+ * Tolerances of the kernels against their float64 references, on outputs of size about 1 (see
+ * docs/experiments/mha-vs-mqa.md).
+ */
 export const TOLERANCE = { float32: 1e-5, float16: 2e-2, int8: 1e-4, int4: 1e-4 } as const;
 
 type Draw = (count: number, scale: number) => Float32Array;
@@ -235,21 +243,21 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** One GroupQueryAttention step on random inputs against gqaOpReference; also returns the tensors for the sharing check. */
-async function gqaOpCase(engine: OnnxEngine, draw: Draw, shape: GqaOpShape) {
-  const { b, n, d, h, g, kv, scales, window } = shape;
+/**
+ * The past cache as GroupQueryAttention reads it (n tokens and room for the new one), in the shape's cache type:
+ * quantized with its scales (int8, int4), in float16, or float32; with the cache the reference reads and how it
+ * stores the new token (as the op does: quantized with the same scales, or rounded to float16).
+ */
+function pastCacheFeeds(
+  engine: OnnxEngine,
+  shape: GqaOpShape,
+  c: { kc: Float32Array; vc: Float32Array },
+  inputs: ReturnType<typeof gqaOpInputs>,
+) {
+  const { b, n, d, h, g, kv, scales } = shape;
   const k = d / h;
   const half = kv === 'float16';
-  const round = (a: Float32Array) => (half ? Float32Array.from(fromHalfBits(toHalfBits(a))) : a);
-  const w = {
-    x: round(draw(b * d, 1)),
-    wq: round(draw(d * h * k, 1 / Math.sqrt(d))),
-    wk: round(draw(d * g * k, 1 / Math.sqrt(d))),
-    wv: round(draw(d * g * k, 1 / Math.sqrt(d))),
-    wo: round(draw(h * k * d, 1 / Math.sqrt(h * k))),
-  };
-  const kc = round(draw(b * g * n * k, 1));
-  const vc = round(draw(b * g * n * k, 1));
+  const { kc, vc } = c;
   const dims = { b, g, t: n, k };
   // The past buffer holds n tokens and room for the new one: [b, g, n + 1, ·].
   const padded = (
@@ -263,7 +271,6 @@ async function gqaOpCase(engine: OnnxEngine, draw: Draw, shape: GqaOpShape) {
     return out;
   };
   const feeds: Record<string, Ort.Tensor> = {};
-  const inputs = gqaOpInputs(shape);
   let cache = { k: kc as ArrayLike<number>, v: vc as ArrayLike<number> };
   let store = (a: Float64Array) => a;
   if (kv === 'int8' || kv === 'int4') {
@@ -314,6 +321,28 @@ async function gqaOpCase(engine: OnnxEngine, draw: Draw, shape: GqaOpShape) {
       inputs['past_value']![0],
     );
   }
+  return { feeds, cache, store };
+}
+
+/**
+ * One GroupQueryAttention step on random inputs against gqaOpReference; also returns the tensors for the sharing check.
+ */
+async function gqaOpCase(engine: OnnxEngine, draw: Draw, shape: GqaOpShape) {
+  const { b, n, d, h, g, kv, window } = shape;
+  const k = d / h;
+  const half = kv === 'float16';
+  const round = (a: Float32Array) => (half ? Float32Array.from(fromHalfBits(toHalfBits(a))) : a);
+  const w = {
+    x: round(draw(b * d, 1)),
+    wq: round(draw(d * h * k, 1 / Math.sqrt(d))),
+    wk: round(draw(d * g * k, 1 / Math.sqrt(d))),
+    wv: round(draw(d * g * k, 1 / Math.sqrt(d))),
+    wo: round(draw(h * k * d, 1 / Math.sqrt(h * k))),
+  };
+  const kc = round(draw(b * g * n * k, 1));
+  const vc = round(draw(b * g * n * k, 1));
+  const inputs = gqaOpInputs(shape);
+  const { feeds, cache, store } = pastCacheFeeds(engine, shape, { kc, vc }, inputs);
   for (const [name, value] of [
     ['x', w.x],
     ['Wq', w.wq],
@@ -378,7 +407,13 @@ export async function onnxKernelChecks({ engine }: OnnxRun, rng: NormalRng): Pro
     }
   }
 
-  // MLA with absorbed projections against its loop.
+  checks.push(await mlaCheck(engine, draw, b, n));
+  checks.push(...(await presentSharingChecks(engine, draw, { n, d, h, k })));
+  return checks;
+}
+
+/** MLA with absorbed projections (latent 16, RoPE 8) against its per-head loop. */
+async function mlaCheck(engine: OnnxEngine, draw: Draw, b: number, n: number): Promise<DecodeCheck> {
   const m = { b, n, d: 32, h: 4, dc: 16, dr: 8 };
   const mk = m.d / m.h;
   const mw = {
@@ -405,7 +440,7 @@ export async function onnxKernelChecks({ engine }: OnnxRun, rng: NormalRng): Pro
       )
     )['y']!;
     const diff = maxDiff(y.data as Float32Array, mlaReference(mw, m));
-    checks.push({
+    return {
       check: 'mla-graph',
       description:
         'the MLA step with absorbed projections (latent 16, RoPE 8) against the per-head loop over the latent cache',
@@ -413,13 +448,23 @@ export async function onnxKernelChecks({ engine }: OnnxRun, rng: NormalRng): Pro
       tolerance: TOLERANCE.float32,
       diff_over_tolerance: diff / TOLERANCE.float32,
       passed_shape: y.dims.join() === `${b},${m.d}`,
-    });
+    };
   } finally {
     await mla.release();
   }
+}
 
-  // Present handed in as past's own buffer: the op appends in place (past's slot n holds the new key), but
-  // onnxruntime-node returns each fetched output as a copy (a write to it leaves past unchanged).
+/**
+ * Present handed in as past's own buffer: the op appends in place (past's slot n holds the new key), but
+ * onnxruntime-node returns each fetched output as a copy (a write to it leaves past unchanged).
+ */
+async function presentSharingChecks(
+  engine: OnnxEngine,
+  draw: Draw,
+  o: { n: number; d: number; h: number; k: number },
+): Promise<DecodeCheck[]> {
+  const { n, d, h, k } = o;
+  const checks: DecodeCheck[] = [];
   const shape: GqaOpShape = { b: 1, n, d, h, g: 2, kv: 'float32', scales: 'per-channel' };
   const { session, feeds, w } = await gqaOpCase(engine, draw, shape);
   try {

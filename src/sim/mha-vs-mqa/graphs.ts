@@ -134,7 +134,10 @@ export function gqaOpGraph(s: GqaOpShape): Uint8Array {
   return g.encode();
 }
 
-/** The cost model's MLA shape as the graph needs it; `n` is the tokens in the latent cache (min(n, window) under a window). */
+/**
+ * The cost model's MLA shape as the graph needs it; `n` is the tokens in the latent cache (min(n, window) under a
+ * window).
+ */
 export type MlaGraphShape = Pick<MlaShape, 'b' | 'n' | 'd' | 'h' | 'dc' | 'dr'> & { elem?: FloatElem };
 
 export function mlaInputs({ b, n, d, h, dc, dr }: MlaGraphShape): Record<string, number[]> {

@@ -1,4 +1,7 @@
-/** mha-vs-mqa's row: one per variant × kernel × cache type × b × n × d × h (× window, latent), read by the simulation and its analysis. */
+/**
+ * mha-vs-mqa's row: one per variant × kernel × cache type × b × n × d × h (× window, latent), read by the simulation
+ * and its analysis.
+ */
 import { z } from 'zod';
 import { Samples } from '../timing.js';
 

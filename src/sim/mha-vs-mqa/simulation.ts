@@ -14,8 +14,20 @@ import {
 } from './engines.js';
 import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
-import { combineRounds, ONE_ROUND, probeMs, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
-import { defineSimulation, notApplicable } from '../types.js';
+import {
+  combineRounds,
+  ONE_ROUND,
+  probeMs,
+  roundOptions,
+  roundsMs,
+  timeCall,
+  timingColumns,
+  timingSettings,
+  timingWindow,
+  type Round,
+  type Timing,
+} from '../timing.js';
+import { defineSimulation, notApplicable, type SimContext } from '../types.js';
 import { DecodeRow } from './rows.js';
 
 /**
@@ -133,21 +145,7 @@ const Settings = z
       .positive()
       .default(2 ** 30)
       .describe('skip shapes whose MHA cache would exceed this; @default 1 GiB'),
-    time_budget_ms: z
-      .number()
-      .positive()
-      .default(150)
-      .describe('minimum time spent measuring each point; @default 150'),
-    min_samples: z.number().int().min(3).default(5).describe('@default 5'),
-    rounds: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(3)
-      .describe(
-        'timing rounds: every point once per round, each with its share of time_budget_ms and min_samples, samples pooled (as in scaling); @default 3',
-      ),
+    ...timingSettings(150),
     hardware: z.array(Hardware).default([]).describe('roofline presets (bytes/s, FLOP/s)'),
     roofline: z
       .object({
@@ -198,7 +196,10 @@ function pointCost(p: Params): DecodeCost {
   });
 }
 
-/** The largest cache of the point's shape (MHA's, float32): points whose MHA cache exceeds max_cache_bytes are skipped together. */
+/**
+ * The largest cache of the point's shape (MHA's, float32): points whose MHA cache exceeds max_cache_bytes are skipped
+ * together.
+ */
 const mhaCacheBytes = (p: Params) =>
   decodeCost({ b: p.b, n: p.n, d: p.d, h: p.h, g: p.h, s: 4, window: p.window }).kvCacheBytes;
 
@@ -212,22 +213,17 @@ const CHECK_COLUMNS = [
 ] as const;
 
 /** The time window of a point (a 20 ms warm-up: decode steps have few shapes, compiled in the first points). */
-const timingWindow = (settings: Settings) => ({
-  timeMs: settings.time_budget_ms,
-  minSamples: settings.min_samples,
-  warmupMs: 20,
-});
+const pointWindow = (settings: Settings) => timingWindow(settings, 20);
 
-/** The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷ bandwidth). */
-function timingColumns(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
+/**
+ * The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷
+ * bandwidth).
+ */
+function rowTiming(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
   return {
-    time_ms: t.medianMs,
-    time_ci_low: t.lowMs,
-    time_ci_high: t.highMs,
-    samples: t.samples.length,
+    ...timingColumns(t),
     bandwidth_gbs: bytes / (t.medianMs * 1e6),
     gflops: flops / (t.medianMs * 1e6),
-    time_samples_ms: t.samples,
     predicted_ms: predictedMs,
     time_over_bound: predictedMs ? t.medianMs / predictedMs : null,
   };
@@ -261,7 +257,10 @@ function analyticOnly(p: Params, backend: string): string | null {
   return null;
 }
 
-/** A float16 step the engine would run by converting its cache to float32 first stays analytic (its time would be the conversion's). */
+/**
+ * A float16 step the engine would run by converting its cache to float32 first stays analytic (its time would be the
+ * conversion's).
+ */
 function float16Converted(p: Params, setup: Record<string, number>): string | null {
   if (p.dtype_bytes !== 2) return null;
   const kernel = p.variant === 'mla' ? 'mla' : p.kernel === 'gqa-op' ? 'gqa_op' : 'graph';
@@ -290,6 +289,137 @@ async function checkWindows(
       }
     }
     throw new AttnlabError('BAD_GRID', msg.decodeWindowTooLarge(window, n), where);
+  }
+}
+
+/** A point's row before anything is timed: its shape and everything the cost model counts. */
+function analyticRow(params: Params, cost: DecodeCost): DecodeRow {
+  const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
+  const dtype = kvDtype(params);
+  return {
+    variant,
+    kernel,
+    kv_dtype: dtype,
+    kv_scales: quantizedDtype(dtype) ? params.kv_scales : null,
+    window: params.window ?? null,
+    d_latent: params.d_latent ?? null,
+    d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
+    kv_heads: kvHeads(params),
+    b,
+    n,
+    d,
+    h,
+    dtype_bytes: s,
+    flops: cost.flops,
+    bytes_weights: cost.bytesWeights,
+    bytes_activations: cost.bytesActivations,
+    bytes_kv_read: cost.bytesKvRead,
+    bytes_kv_scales: cost.bytesKvScales,
+    bytes_kv_write: cost.bytesKvWrite,
+    bytes_kv_copy: cost.bytesKvCopy,
+    bytes_total: cost.bytesTotal,
+    intensity: cost.intensity,
+    kv_cache_bytes: cost.kvCacheBytes,
+    kv_bytes_per_token: cost.kvBytesPerToken,
+    tokens_read: cost.tokensRead,
+    time_ms: null,
+    time_ci_low: null,
+    time_ci_high: null,
+    samples: null,
+    measured_bytes: null,
+    bandwidth_gbs: null,
+    gflops: null,
+    predicted_ms: null,
+    time_over_bound: null,
+    skipped_reason: null,
+    time_samples_ms: null,
+  };
+}
+
+/** Which round is timed, under what label, with which settings. */
+interface StepTiming {
+  round: Round;
+  label: string;
+  settings: Settings;
+}
+
+/**
+ * The step on ONNX Runtime: its bytes measured in the first round, every round timed; a float16 graph the engine has
+ * no kernel for stays analytic, with the engine's reason.
+ */
+async function timeOnnxStep(
+  ctx: Pick<SimContext, 'onnx' | 'now'>,
+  params: Params,
+  o: StepTiming,
+): Promise<{ t: Timing; bytes: number | null } | { skipped: string }> {
+  let step;
+  try {
+    step = await onnxDecodeStep(await ctx.onnx(), stepSpec(params));
+  } catch (e) {
+    if (params.dtype_bytes === 2)
+      return { skipped: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}` };
+    throw e;
+  }
+  try {
+    // The bytes a step holds are measured once, in the first round; every round times the step.
+    const bytes = o.round.index === 0 ? await step.measuredBytes() : null;
+    const t = await timeCall(step.step, {
+      ...roundOptions(o.round, pointWindow(o.settings)),
+      now: ctx.now,
+      label: o.label,
+    });
+    return { t, bytes };
+  } finally {
+    await step.release();
+  }
+}
+
+/** The step on a tfjs backend, over constant inputs (values do not change the time of dense products). */
+async function timeTfjsStep(
+  ctx: Pick<SimContext, 'tf' | 'now'>,
+  params: Params,
+  cost: DecodeCost,
+  o: StepTiming,
+): Promise<{ t: Timing; bytes: number | null }> {
+  const { tf } = ctx;
+  const { b, d, h } = params;
+  const g = kvHeads(params);
+  const k = d / h;
+  const t = cost.tokensRead;
+  // Constant fills are cheap to create at 1 GiB.
+  const x = tf.fill([b, d], 0.01) as Tensor2D;
+  const w = {
+    wq: tf.fill([d, h * k], 0.01) as Tensor2D,
+    wk: tf.fill([d, g * k], 0.01) as Tensor2D,
+    wv: tf.fill([d, g * k], 0.01) as Tensor2D,
+    wo: tf.fill([h * k, d], 0.01) as Tensor2D,
+  };
+  const cache = {
+    k: Array.from({ length: b * g }, () => tf.fill([t, k], 0.01) as Tensor2D),
+    vT: Array.from({ length: b * g }, () => tf.fill([k, t], 0.01) as Tensor2D),
+  };
+  try {
+    // The bytes a step holds are measured once, in the first round; every round times the step.
+    let bytes: number | null = null;
+    if (o.round.index === 0) {
+      const before = tf.memory().numBytes;
+      const profile = await tf.profile(() => {
+        decodeStep(tf, x, w, cache, h, g).dispose();
+        return [];
+      });
+      bytes = profile.peakBytes - before;
+    }
+    const timing = await timeCall(
+      () => {
+        const y = decodeStep(tf, x, w, cache, h, g);
+        y.dataSync();
+        y.dispose();
+      },
+      { ...roundOptions(o.round, pointWindow(o.settings)), now: ctx.now, label: o.label },
+    );
+    return { t: timing, bytes };
+  } finally {
+    tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
   }
 }
 
@@ -382,15 +512,14 @@ export const mhaVsMqa = defineSimulation({
       if (params.dtype_bytes === 2 && params.kernel !== 'gqa-op') return 0;
       // onnx on the reference machine: a step streams its bytes at about 10 GB/s (GroupQueryAttention about 6 GB/s, its
       // copy of the cache included; float16 products about 2.5 GB/s, converting as they go) and its small products
-      // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page faults
-      // included) once per round, and the memory probe fills its own copy once. (The first point of a run at a new size
-      // of about 1 GiB pays some 3 – 4 s more, not modelled.) Refitted 2026-12-05 on a quiet 2-core AMD EPYC with
-      // ONNX Runtime's threads asleep: per kernel the points' measured time over this model was 0.41 (gqa-op), 0.34
-      // (MLA) and 0.96 – 0.99 (graph) with the rates before (3 GB/s, 5 GFLOP/s).
+      // reach about 15 GFLOP/s (MLA's scores, compute-bound here); fresh inputs are filled at about 1.2 GB/s (page
+      // faults included) once per round, and the memory probe fills its own copy once. (The first point of a run at a
+      // new size of about 1 GiB pays some 3 – 4 s more, not modelled.) The fit: docs/benchmarks.md, "Figures behind
+      // constants".
       const rate = params.kernel === 'gqa-op' ? 6e6 : params.dtype_bytes === 2 ? 2.5e6 : 1e7;
       const call = 0.05 + cost.bytesTotal / rate + (params.variant === 'mla' ? cost.flops / 1.5e7 : 0);
       const fill = (cost.kvCacheBytes * (params.kernel === 'gqa-op' ? 2 : 1) + cost.bytesWeights) / 1.2e6;
-      return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, timingWindow(settings));
+      return fill + call + settings.rounds * fill + roundsMs(settings.rounds, call, pointWindow(settings));
     }
     // Fitted on the reference machine: a step streams its bytes at about 4.5 GB/s; filling the cache runs at
     // about 1 GB/s and the weights at about 1.2 GB/s; tf.profile's call costs about 3.3 ms per MB of weights
@@ -401,58 +530,18 @@ export const mhaVsMqa = defineSimulation({
     return (
       profiled +
       settings.rounds * (cost.kvCacheBytes / 1e6 + cost.bytesWeights / 1.2e6) +
-      roundsMs(settings.rounds, call, timingWindow(settings))
+      roundsMs(settings.rounds, call, pointWindow(settings))
     );
   },
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) =>
     combineRounds(rounds, (first, t) => ({
       ...first,
-      ...timingColumns(t, first.bytes_total, first.flops, first.predicted_ms),
+      ...rowTiming(t, first.bytes_total, first.flops, first.predicted_ms),
     })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
-    const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
-    const g = kvHeads(params);
     const cost = pointCost(params);
-    const dtype = kvDtype(params);
-    const row: DecodeRow = {
-      variant,
-      kernel,
-      kv_dtype: dtype,
-      kv_scales: quantizedDtype(dtype) ? params.kv_scales : null,
-      window: params.window ?? null,
-      d_latent: params.d_latent ?? null,
-      d_rope: variant === 'mla' ? (params.d_rope ?? 64) : null,
-      kv_heads: g,
-      b,
-      n,
-      d,
-      h,
-      dtype_bytes: s,
-      flops: cost.flops,
-      bytes_weights: cost.bytesWeights,
-      bytes_activations: cost.bytesActivations,
-      bytes_kv_read: cost.bytesKvRead,
-      bytes_kv_scales: cost.bytesKvScales,
-      bytes_kv_write: cost.bytesKvWrite,
-      bytes_kv_copy: cost.bytesKvCopy,
-      bytes_total: cost.bytesTotal,
-      intensity: cost.intensity,
-      kv_cache_bytes: cost.kvCacheBytes,
-      kv_bytes_per_token: cost.kvBytesPerToken,
-      tokens_read: cost.tokensRead,
-      time_ms: null,
-      time_ci_low: null,
-      time_ci_high: null,
-      samples: null,
-      measured_bytes: null,
-      bandwidth_gbs: null,
-      gflops: null,
-      predicted_ms: null,
-      time_over_bound: null,
-      skipped_reason: null,
-      time_samples_ms: null,
-    };
+    const row = analyticRow(params, cost);
     const why = analyticOnly(params, ctx.backend) ?? float16Converted(params, ctx.setup.values);
     if (why) return [{ ...row, skipped_reason: why }];
     const mhaCache = mhaCacheBytes(params);
@@ -467,75 +556,17 @@ export const mhaVsMqa = defineSimulation({
     const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
       {
         ...row,
-        ...timingColumns(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),
+        ...rowTiming(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),
         measured_bytes: measuredBytes,
       },
     ];
-    const label = `${variant} (${kernel}, ${dtype}) at n=${n}`;
+    const { variant, kernel, n } = params;
+    const step = { round, label: `${variant} (${kernel}, ${row.kv_dtype}) at n=${n}`, settings };
     if (ctx.backend === 'onnx') {
-      let step;
-      try {
-        step = await onnxDecodeStep(await ctx.onnx(), stepSpec(params));
-      } catch (e) {
-        // A float16 graph the engine has no kernel for stays analytic, with the engine's reason.
-        if (s === 2)
-          return [
-            {
-              ...row,
-              skipped_reason: `no float16 kernel on this engine: ${String((e as Error).message).split('\n')[0]}`,
-            },
-          ];
-        throw e;
-      }
-      try {
-        // The bytes a step holds are measured once, in the first round; every round times the step.
-        const measuredBytes = round.index === 0 ? await step.measuredBytes() : null;
-        return timed(
-          await timeCall(step.step, { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label }),
-          measuredBytes,
-        );
-      } finally {
-        await step.release();
-      }
+      const measured = await timeOnnxStep(ctx, params, step);
+      return 'skipped' in measured ? [{ ...row, skipped_reason: measured.skipped }] : timed(measured.t, measured.bytes);
     }
-
-    const { tf } = ctx;
-    const k = d / h;
-    const t = cost.tokensRead;
-    // Values do not change the time of dense products: constant fills are cheap to create at 1 GiB.
-    const x = tf.fill([b, d], 0.01) as Tensor2D;
-    const w = {
-      wq: tf.fill([d, h * k], 0.01) as Tensor2D,
-      wk: tf.fill([d, g * k], 0.01) as Tensor2D,
-      wv: tf.fill([d, g * k], 0.01) as Tensor2D,
-      wo: tf.fill([h * k, d], 0.01) as Tensor2D,
-    };
-    const cache = {
-      k: Array.from({ length: b * g }, () => tf.fill([t, k], 0.01) as Tensor2D),
-      vT: Array.from({ length: b * g }, () => tf.fill([k, t], 0.01) as Tensor2D),
-    };
-    try {
-      // The bytes a step holds are measured once, in the first round; every round times the step.
-      let measuredBytes: number | null = null;
-      if (round.index === 0) {
-        const before = tf.memory().numBytes;
-        const profile = await tf.profile(() => {
-          decodeStep(tf, x, w, cache, h, g).dispose();
-          return [];
-        });
-        measuredBytes = profile.peakBytes - before;
-      }
-      const timing = await timeCall(
-        () => {
-          const y = decodeStep(tf, x, w, cache, h, g);
-          y.dataSync();
-          y.dispose();
-        },
-        { ...roundOptions(round, timingWindow(settings)), now: ctx.now, label },
-      );
-      return timed(timing, measuredBytes);
-    } finally {
-      tf.dispose([x, w.wq, w.wk, w.wv, w.wo, ...cache.k, ...cache.vT]);
-    }
+    const measured = await timeTfjsStep(ctx, params, cost, step);
+    return timed(measured.t, measured.bytes);
   },
 });

@@ -6,10 +6,10 @@
  * crossovers of the linear form (and each method from a file) against exact attention in both forms beside the FLOP
  * theory, and the error slope of the random features.
  */
-import { ratioOf } from '../../stats/claims.js';
+import { ratioOf } from '../../stats/verdict.js';
 import { crossoverInterval, rankClasses } from '../../stats/complexity.js';
 import { logLogSlope } from '../../stats/fit.js';
-import { fitAffine, fitPower } from '../../stats/power-fit.js';
+import { fitAffine, fitPower } from './power-fit.js';
 import { groupBy } from '../../stats/group.js';
 import { METHODS } from './methods.js';
 import type { ScalingRow } from './rows.js';

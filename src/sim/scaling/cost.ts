@@ -4,7 +4,7 @@
  * they run, and written beside the measured peak), and the time a call is predicted to take (the run's estimate).
  */
 import type { Method } from './methods.js';
-import { evaluateFlops } from '../flops-expression.js';
+import { evaluateFlops } from './flops-expression.js';
 
 export interface CostPoint {
   /** A built-in method, or `user`: a model from a file, whose cost is its `flops` expression if any. */
@@ -132,5 +132,8 @@ export function callMs(p: CostPoint): number {
 
 const chunksOf = (p: CostPoint) => (p.F ? Math.ceil(p.N / Math.min(p.causal ? p.causalChunk : p.chunkRows, p.N)) : 1);
 
-/** Predicted ms of making an onnx session for a call: building and encoding its graph, then ONNX Runtime's planning (fitted: about 5 ms, and 12 ms per chunk of a linear form). */
+/**
+ * Predicted ms of making an onnx session for a call: building and encoding its graph, then ONNX Runtime's planning
+ * (fitted: about 5 ms, and 12 ms per chunk of a linear form).
+ */
 export const sessionMs = (p: CostPoint): number => 5 + (p.F ? 12 * chunksOf(p) : 0);

@@ -5,8 +5,8 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { attentionGraph, graphInputs, type GraphCall } from './graphs.js';
-import type { SharedInputs } from '../../engine/tfjs/attention.js';
-import type { FeatureMap } from '../../tensor/features.js';
+import { kernels, type SharedInputs } from './kernels.js';
+import type { FeatureMap } from './features.js';
 import { runMethod, type Method } from './methods.js';
 import { batched, outputName } from './user-methods.js';
 import type { SimContext } from '../types.js';
@@ -75,7 +75,7 @@ async function prepareTfjs(
   shape: GraphCall,
   x: SharedInputs,
 ): Promise<PreparedCall> {
-  const exec = await ctx.executor();
+  const exec = await ctx.executor(kernels);
   await exec.setInputs(x);
   const call = (w: Float32Array | null) => ({
     method: shape.method,

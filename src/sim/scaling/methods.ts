@@ -4,9 +4,10 @@
  * (and their rounding) do not depend on the machine; the halves run in parallel when
  * the executor has two workers.
  */
-import type { OpArgs } from '../../engine/tfjs/attention.js';
+import { msg } from '../../messages.js';
+import type { OpArgs, SharedInputs } from './kernels.js';
 import type { Executor } from '../../engine/tfjs/executor.js';
-import type { FeatureMap } from '../../tensor/features.js';
+import type { FeatureMap } from './features.js';
 
 export const METHODS = [
   'softmax',
@@ -41,7 +42,11 @@ export interface MethodResult {
 
 const HALVES = 2;
 
-export async function runMethod(exec: Executor, c: MethodCall, profile: boolean): Promise<MethodResult> {
+export async function runMethod(
+  exec: Executor<SharedInputs, OpArgs>,
+  c: MethodCall,
+  profile: boolean,
+): Promise<MethodResult> {
   const half = Math.ceil(c.n / HALVES);
   const ranges = Array.from({ length: HALVES }, (_, h) => ({ lo: h * half, hi: Math.min(c.n, (h + 1) * half) }));
   const out = new Float32Array(c.n * c.m);
@@ -58,7 +63,7 @@ export async function runMethod(exec: Executor, c: MethodCall, profile: boolean)
     return { out, peakBytes: p.peak };
   }
   if (c.causal) {
-    if (c.method !== 'quadratic-kernel') throw new Error(`causal ${c.method} is not implemented`);
+    if (c.method !== 'quadratic-kernel') throw new Error(msg.causalNotImplemented(c.method));
     // Lane 0 scans the first half; lane 1 first sums the first half's state, then scans the second half from it.
     const [first, second] = ranges as [(typeof ranges)[0], (typeof ranges)[0]];
     const [a, b] = await Promise.all([

@@ -1,16 +1,27 @@
+import { msg } from '../../messages.js';
 import { z } from 'zod';
 import type { NormalRng } from '../../random/normal.js';
 import { median, medianInterval } from '../../stats/quantile.js';
-import { randomInputs } from '../../engine/tfjs/executor.js';
+import { randomInputs, type SharedInputs } from './kernels.js';
 import type { Backend } from '../../engine/backend.js';
 import { METHODS, type Method } from './methods.js';
-import { referenceRows, relErrors, sampleRows } from '../../tensor/reference.js';
-import { quadraticFeatures } from '../../tensor/features.js';
+import { referenceRows, relErrors, sampleRows } from './reference.js';
+import { quadraticFeatures } from './features.js';
 import { callMs, chunkRowsFor, flopsOf, linearChunkRows, predictedBytes, sessionMs, type CostPoint } from './cost.js';
-import { prepareCall } from './engines.js';
+import { prepareCall, type PreparedCall } from './engines.js';
 import { checkMethodFiles, UserMethod, type MethodShapes } from './user-methods.js';
 import { analyseScaling, FITS_COLUMNS } from './analysis.js';
-import { combineRounds, ONE_ROUND, roundOptions, roundsMs, timeCall, type Timing } from '../timing.js';
+import {
+  combineRounds,
+  ONE_ROUND,
+  roundOptions,
+  roundsMs,
+  timeCall,
+  timingColumns,
+  timingSettings,
+  timingWindow,
+  type Timing,
+} from '../timing.js';
 import { defineSimulation } from '../types.js';
 import { ScalingRow } from './rows.js';
 
@@ -19,10 +30,10 @@ export const FLASH_TFJS =
   "flash is ONNX Runtime's fused kernel (MultiHeadAttention or GroupQueryAttention): onnx engine only";
 
 /**
- * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory) against the degree-2
- * polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2),
- * with the N² form of the same kernel as reference, causal variants, and random-feature
- * approximations of softmax (Fourier, the homework's Fourier variant, FAVOR+).
+ * scaling: time and memory of softmax attention (O(N²·max(D, M)); materialized, and fused as `flash`, O(N) memory)
+ * against the degree-2 polynomial kernel (q·k/√D + 1)² in linear form (O(N·C·M), C = 1 + D + D(D+1)/2), with the N²
+ * form of the same kernel as reference, causal variants, and random-feature approximations of softmax (Fourier, the
+ * homework's Fourier variant, FAVOR+).
  */
 
 const RANDOM: readonly string[] = ['rff', 'rff-homework', 'favor'];
@@ -83,11 +94,7 @@ const Settings = z
       .positive()
       .default(2 ** 30)
       .describe('skip points predicted to hold more memory; @default 1 GiB'),
-    time_budget_ms: z
-      .number()
-      .positive()
-      .default(400)
-      .describe('minimum time spent measuring each point; @default 400'),
+    ...timingSettings(400),
     warmup_ms: z
       .number()
       .nonnegative()
@@ -95,7 +102,6 @@ const Settings = z
       .describe(
         'warm-up time before measuring a shape the first time (operator caches, tier-up); later rounds warm up with one call; @default 50',
       ),
-    min_samples: z.number().int().min(3).default(5).describe('minimum timed samples per point; @default 5'),
     error_rows: z
       .number()
       .int()
@@ -130,15 +136,6 @@ const Settings = z
       .describe(
         'a point whose call the cost model puts at this many ms or more is timed in the first round only, with all of time_budget_ms and min_samples: later rounds would each make a new session and fault in its arena again (1 GiB for softmax at N = 16384: 0.6 – 2 s a round), and its samples already span a second or more; @default 100',
       ),
-    rounds: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(3)
-      .describe(
-        'timing rounds: every point is measured once per round, each round with its share of time_budget_ms and min_samples, and the samples are pooled (a slow spell of a shared machine then falls on a third of many points, not on all of one); @default 3',
-      ),
     methods: z
       .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits, dashes'), UserMethod)
       .default({})
@@ -153,7 +150,10 @@ const Settings = z
   });
 type Settings = z.output<typeof Settings>;
 
-/** Directions w of the random features (R × D): w ~ N(0, σ⁻²I) for rff (σ² = √D), N(0, σ²I) for the homework's variant, N(0, I) for FAVOR+. */
+/**
+ * Directions w of the random features (R × D): w ~ N(0, σ⁻²I) for rff (σ² = √D), N(0, σ²I) for the homework's variant,
+ * N(0, I) for FAVOR+.
+ */
 function drawDirections(method: string, d: number, count: number, rng: NormalRng): Float32Array | null {
   if (!RANDOM.includes(method)) return null;
   const w = new Float32Array(count * d);
@@ -222,7 +222,7 @@ export const scaling = defineSimulation({
       new Set(Object.keys(settings.methods).filter((m) => settings.methods[m]!.exact === 'softmax')),
     ),
   rounds: (settings: Settings) => settings.rounds,
-  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...timingColumns(t, first.flops) })),
+  combine: (rounds) => combineRounds(rounds, (first, t) => ({ ...first, ...rowTiming(t, first.flops) })),
   estimateMs(params, settings, engine) {
     const cost = costPoint(params, settings, engine);
     if ((predictedBytes(cost) ?? 0) > settings.memory_budget_bytes || (params.method === 'flash' && engine !== 'onnx'))
@@ -236,51 +236,20 @@ export const scaling = defineSimulation({
     return (
       (draws + (onnx ? 1 : 0)) * call +
       rounds * (onnx ? sessionMs(cost) : 0) +
-      roundsMs(rounds, call, timingWindow(settings))
+      roundsMs(rounds, call, pointWindow(settings))
     );
   },
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const { method, causal, N, D, M } = params;
     const cost = costPoint(params, settings, ctx.backend);
-    const flops = flopsOf(cost);
-    const predicted = predictedBytes(cost);
-    const user = settings.methods[method];
-    const row: ScalingRow = {
-      method,
-      causal,
-      N,
-      D,
-      M,
-      C: quadraticFeatures(D),
-      D_random: params.D_random ?? null,
-      features: cost.F || null,
-      time_ms: null,
-      time_ci_low: null,
-      time_ci_high: null,
-      samples: null,
-      peak_bytes: null,
-      predicted_bytes: predicted,
-      flops,
-      gflops: null,
-      max_rel_error: null,
-      rel_error: null,
-      rel_error_ci_low: null,
-      rel_error_ci_high: null,
-      draws: null,
-      skipped_reason: null,
-      time_samples_ms: null,
-    };
-    if (predicted !== null && predicted > settings.memory_budget_bytes) {
-      return [
-        { ...row, skipped_reason: `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}` },
-      ];
-    }
-    if (method === 'flash' && ctx.backend !== 'onnx') return [{ ...row, skipped_reason: FLASH_TFJS }];
+    const row = emptyRow(params, cost);
+    const skipped = skipReason(row.predicted_bytes, method, ctx.backend, settings);
+    if (skipped) return [{ ...row, skipped_reason: skipped }];
     // A long call is timed in the first round only (see single_round_ms); later rounds add no samples.
     const single = callMs(cost) >= settings.single_round_ms;
     if (single && round.index > 0) return [{ ...row, time_samples_ms: [] }];
-    if (user && ctx.backend !== 'onnx')
-      throw new Error(`method ${method} is an ONNX model: it runs on the onnx engine only`);
+    const user = settings.methods[method];
+    if (user && ctx.backend !== 'onnx') throw new Error(msg.methodNeedsOnnxEngine(method));
 
     const x = randomInputs(ctx.rng, N, D, M);
     // A method from a file brings its own graph: the shape's method is then only a placeholder.
@@ -299,70 +268,110 @@ export const scaling = defineSimulation({
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
       const timed = drawDirections(method, D, shape.count, ctx.rng);
       // Errors and peak bytes are deterministic: measured in the first round only, which later rounds just time.
-      let measured: Partial<ScalingRow> = {};
-      if (round.index === 0) {
-        const exact = user
-          ? user.exact === 'none'
-            ? null
-            : user.exact
-          : method.startsWith('quadratic')
-            ? 'quadratic'
-            : 'softmax';
-        const rows = sampleRows(N, settings.error_rows);
-        const ref = exact ? referenceRows(x, exact, causal, rows) : null;
-        // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
-        const draws = RANDOM.includes(method) ? settings.error_draws : 1;
-        const maxErrors: number[] = [];
-        const froErrors: number[] = [];
-        for (let i = 0; i < draws; i++) {
-          // The first call warms up; every call's output is checked against float64.
-          const out = await call.run(i === 0 ? timed : drawDirections(method, D, shape.count, ctx.rng));
-          if (!ref) continue;
-          const err = relErrors(out, M, rows, ref);
-          maxErrors.push(err.max);
-          froErrors.push(err.fro);
-        }
-        const errorCi = medianInterval(froErrors);
-        measured = {
-          peak_bytes: await call.peakBytes(timed),
-          ...(ref
-            ? {
-                max_rel_error: median(maxErrors),
-                rel_error: median(froErrors),
-                rel_error_ci_low: draws > 1 ? errorCi.low : null,
-                rel_error_ci_high: draws > 1 ? errorCi.high : null,
-                draws,
-              }
-            : {}),
-        };
-      }
+      const measured = round.index === 0 ? await errorsAndPeak(params, settings, { x, call, timed, rng: ctx.rng }) : {};
       const t = await timeCall(() => call.run(timed), {
-        ...roundOptions(single ? ONE_ROUND : round, timingWindow(settings)),
+        ...roundOptions(single ? ONE_ROUND : round, pointWindow(settings)),
         // In the first round the error calls have warmed the session up already.
         ...(round.index === 0 ? { warmupCalls: 1 } : {}),
         now: ctx.now,
         label: `${method} at N=${N}`,
       });
-      return [{ ...row, ...measured, ...timingColumns(t, flops) }];
+      return [{ ...row, ...measured, ...rowTiming(t, row.flops) }];
     } finally {
       await call.release();
     }
   },
 });
 
-const timingWindow = (settings: Settings) => ({
-  timeMs: settings.time_budget_ms,
-  minSamples: settings.min_samples,
-  warmupMs: settings.warmup_ms,
-});
-
-function timingColumns(t: Timing, flops: number | null): Partial<ScalingRow> {
+/** A point's row before anything is measured: its shape, its features, and what the cost model predicts. */
+function emptyRow(params: Params, cost: ReturnType<typeof costPoint>): ScalingRow {
+  const { method, causal, N, D, M } = params;
   return {
-    time_ms: t.medianMs,
-    time_ci_low: t.lowMs,
-    time_ci_high: t.highMs,
-    samples: t.samples.length,
-    gflops: flops === null ? null : flops / (t.medianMs * 1e6),
-    time_samples_ms: t.samples,
+    method,
+    causal,
+    N,
+    D,
+    M,
+    C: quadraticFeatures(D),
+    D_random: params.D_random ?? null,
+    features: cost.F || null,
+    time_ms: null,
+    time_ci_low: null,
+    time_ci_high: null,
+    samples: null,
+    peak_bytes: null,
+    predicted_bytes: predictedBytes(cost),
+    flops: flopsOf(cost),
+    gflops: null,
+    max_rel_error: null,
+    rel_error: null,
+    rel_error_ci_low: null,
+    rel_error_ci_high: null,
+    draws: null,
+    skipped_reason: null,
+    time_samples_ms: null,
   };
+}
+
+/** Why a point is not run: over the memory budget, or flash off the onnx engine; null where it runs. */
+function skipReason(predicted: number | null, method: string, backend: string, settings: Settings): string | null {
+  if (predicted !== null && predicted > settings.memory_budget_bytes)
+    return `predicted ${MiB(predicted)} > memory budget ${MiB(settings.memory_budget_bytes)}`;
+  if (method === 'flash' && backend !== 'onnx') return FLASH_TFJS;
+  return null;
+}
+
+/**
+ * The first round's deterministic measurements: errors against the float64 reference on error_rows rows (over
+ * error_draws draws of the random features, their spread being the point), and the peak bytes of the timed call.
+ */
+async function errorsAndPeak(
+  params: Params,
+  settings: Settings,
+  o: { x: SharedInputs; call: PreparedCall; timed: Float32Array | null; rng: NormalRng },
+): Promise<Partial<ScalingRow>> {
+  const { method, causal, N, D, M } = params;
+  const user = settings.methods[method];
+  const exact = user
+    ? user.exact === 'none'
+      ? null
+      : user.exact
+    : method.startsWith('quadratic')
+      ? 'quadratic'
+      : 'softmax';
+  const rows = sampleRows(N, settings.error_rows);
+  const ref = exact ? referenceRows(o.x, exact, causal, rows) : null;
+  // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
+  const draws = RANDOM.includes(method) ? settings.error_draws : 1;
+  const maxErrors: number[] = [];
+  const froErrors: number[] = [];
+  for (let i = 0; i < draws; i++) {
+    // The first call warms up; every call's output is checked against float64.
+    const out = await o.call.run(i === 0 ? o.timed : drawDirections(method, D, params.D_random ?? 0, o.rng));
+    if (!ref) continue;
+    const err = relErrors(out, M, rows, ref);
+    maxErrors.push(err.max);
+    froErrors.push(err.fro);
+  }
+  const errorCi = medianInterval(froErrors);
+  return {
+    peak_bytes: await o.call.peakBytes(o.timed),
+    ...(ref
+      ? {
+          max_rel_error: median(maxErrors),
+          rel_error: median(froErrors),
+          rel_error_ci_low: draws > 1 ? errorCi.low : null,
+          rel_error_ci_high: draws > 1 ? errorCi.high : null,
+          draws,
+        }
+      : {}),
+  };
+}
+
+/** A point's time window: scaling's warm-up is a setting (a shape's first round compiles its operators). */
+const pointWindow = (settings: Settings) => timingWindow(settings, settings.warmup_ms);
+
+/** The timing columns, and the rate of a point that counts its FLOPs. */
+function rowTiming(t: Timing, flops: number | null): Partial<ScalingRow> {
+  return { ...timingColumns(t), gflops: flops === null ? null : flops / (t.medianMs * 1e6) };
 }

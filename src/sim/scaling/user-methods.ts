@@ -10,7 +10,7 @@ import { AttnlabError, type SourceLocation } from '../../errors.js';
 import { msg } from '../../messages.js';
 import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
 import { describeNonOnnx, fileStart } from '../../engine/onnx/model-file.js';
-import { evaluateFlops } from '../flops-expression.js';
+import { evaluateFlops } from './flops-expression.js';
 
 export const UserMethod = z
   .object({

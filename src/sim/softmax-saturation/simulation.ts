@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { moments, normalInterval } from '../../stats/moments.js';
 import { attentionGrads, loadGradients } from '../../engine/tfjs/autodiff.js';
 import { jacobianFrobenius, jacobianSpectral, softmaxInto, topK } from './softmax.js';
-import { defineSimulation } from '../types.js';
+import { defineSimulation, type SimContext } from '../types.js';
+import type { NormalRng } from '../../random/normal.js';
+import { RANKS, SatRow } from './rows.js';
+import { analyseSaturation } from './analysis.js';
 
 /**
  * softmax-saturation: q and keys k_1..k_n iid N(0, I_d); logits z_j = q·k_j (unscaled) or
@@ -14,8 +17,6 @@ import { defineSimulation } from '../types.js';
  * d normals and the n logits from n more: O(d + n) per draw. Gradients need real K and V and
  * go through the backend's autodiff, on fewer draws.
  */
-
-const RANKS = [1, 2, 4, 8, 16, 32] as const;
 
 const Params = z
   .object({
@@ -60,74 +61,129 @@ const Settings = z
   })
   .strict();
 
-const SatRow = z.object({
-  d: z.number(),
-  n: z.number(),
-  scaling: z.string(),
-  temperature: z.number(),
-  draws: z.number(),
-  logit_var: z.number(),
-  entropy: z.number(),
-  entropy_ci_low: z.number(),
-  entropy_ci_high: z.number(),
-  entropy_norm: z.number(),
-  theory_entropy: z.number(),
-  entropy_theory_rel: z.number(),
-  max_weight: z.number(),
-  max_weight_ci_low: z.number(),
-  max_weight_ci_high: z.number(),
-  top2_gap: z.number(),
-  saturated_frac: z.number(),
-  jacobian_fro: z.number(),
-  jacobian_fro_ci_low: z.number(),
-  jacobian_fro_ci_high: z.number(),
-  jacobian_spec: z.number(),
-  jacobian_spec_max: z.number(),
-  grad_q_norm: z.number(),
-  grad_q_ci_low: z.number().nullable(),
-  grad_q_ci_high: z.number().nullable(),
-  grad_k_norm: z.number(),
-  argmax_grad_q_norm: z.number(),
-  argmax_grad_k_norm: z.number(),
-  argmax_grad_v_rows: z.number(),
-  /** Mean weight of the r-th largest key (null where r > n). */
-  ...(Object.fromEntries(RANKS.map((r) => [`w${r}`, z.number().nullable()])) as Record<
-    `w${(typeof RANKS)[number]}`,
-    z.ZodNullable<z.ZodNumber>
-  >),
-  time_ms: z.number(),
-});
-type SatRow = z.output<typeof SatRow>;
+type Params = z.output<typeof Params>;
+type Settings = z.output<typeof Settings>;
 
-const g3 = (v: number) => Number(v.toPrecision(3)).toString();
-
-/** The report's key results: how unscaled logits collapse softmax, what √d keeps, argmax's zeros. */
-function findings(rows: readonly SatRow[]): string[] {
-  const out: string[] = [];
-  const n = Math.max(...rows.map((r) => r.n));
-  const at = (scaling: string) =>
-    rows.filter((r) => r.n === n && r.scaling === scaling && r.temperature === 1).sort((a, b) => a.d - b.d);
-  const [raw, scaled] = [at('none'), at('sqrt_d')];
-  if (raw.length >= 2) {
-    const [lo, hi] = [raw[0]!, raw[raw.length - 1]!];
-    out.push(
-      `Unscaled logits (variance d) collapse softmax over n = ${n} keys: entropy falls from ${g3(lo.entropy_norm)} of ln n at d = ${lo.d} to ${g3(hi.entropy_norm)} at d = ${hi.d}, where the largest weight averages ${g3(hi.max_weight)} [${g3(hi.max_weight_ci_low)}, ${g3(hi.max_weight_ci_high)}].`,
-    );
-    out.push(
-      `Its Jacobian vanishes with it: ‖J‖_F ${g3(lo.jacobian_fro)} at d = ${lo.d}, ${g3(hi.jacobian_fro)} at d = ${hi.d}; the gradient to q ${g3(lo.grad_q_norm)} → ${g3(hi.grad_q_norm)}.`,
-    );
+/**
+ * The softmax statistics over `draws` draws of q and the logits: entropy, largest weight, top-two logit gap,
+ * saturation, the Jacobian's norms, and the mean weight of each rank.
+ */
+function weightDraws(rng: NormalRng, d: number, n: number, scale: number, settings: Settings) {
+  const q = new Float64Array(d);
+  const z = new Float64Array(n);
+  const p = new Float64Array(n);
+  const H = new Float64Array(settings.draws);
+  const maxW = new Float64Array(settings.draws);
+  let gap = 0;
+  let saturated = 0;
+  const fro = new Float64Array(settings.draws);
+  let spec = 0;
+  let specMax = 0;
+  const rankSums = RANKS.map(() => 0);
+  for (let i = 0; i < settings.draws; i++) {
+    rng.fill(q);
+    const norm = Math.hypot(...q);
+    rng.fill(z);
+    for (let j = 0; j < n; j++) z[j] = z[j]! * norm * scale;
+    H[i] = softmaxInto(z, p);
+    const top = topK(p, RANKS[RANKS.length - 1]!);
+    maxW[i] = top[0]!;
+    const zTop = topK(z, 2);
+    gap += zTop[0]! - zTop[1]!;
+    if (top[0]! > 0.99) saturated++;
+    RANKS.forEach((r, k) => (rankSums[k]! += top[r - 1] ?? 0));
+    fro[i] = jacobianFrobenius(p);
+    if (i < settings.spectral_draws) {
+      const s = jacobianSpectral(p);
+      spec += s;
+      specMax = Math.max(specMax, s);
+    }
   }
-  if (scaled.length >= 2)
-    out.push(
-      `Divided by √d the logits keep variance 1 and the entropy stays at ${g3(Math.min(...scaled.map((r) => r.entropy_norm)))} – ${g3(Math.max(...scaled.map((r) => r.entropy_norm)))} of ln n for every d.`,
-    );
-  const zero = rows.every((r) => r.argmax_grad_q_norm === 0 && r.argmax_grad_k_norm === 0);
-  out.push(
-    `Argmax attention's gradients to q and K are ${zero ? 'exactly 0 at every point' : 'not all 0'}; only the selected value row gets a gradient (${Math.max(...rows.map((r) => r.argmax_grad_v_rows))} row).`,
-  );
-  const spec = Math.max(...rows.map((r) => r.jacobian_spec_max));
-  out.push(`‖J‖₂ never exceeds 1/2: the largest spectral norm over all draws is ${spec.toFixed(4)}.`);
-  return out;
+  return { H, maxW, gap, saturated, fro, spec, specMax, rankSums };
+}
+
+/** Gradients through autodiff, softmax and argmax, on the same K, V and q, over `grad_draws` draws. */
+function gradientDraws(ctx: Pick<SimContext, 'tf' | 'rng'>, d: number, n: number, scale: number, settings: Settings) {
+  const { tf } = ctx;
+  const grads = { k: 0, aq: 0, ak: 0, avRows: 0 };
+  const gradQ: number[] = [];
+  for (let i = 0; i < settings.grad_draws; i++) {
+    const kd = new Float32Array(n * d);
+    const vd = new Float32Array(n * settings.value_dim);
+    const qd = new Float32Array(d);
+    ctx.rng.fill(kd);
+    ctx.rng.fill(vd);
+    ctx.rng.fill(qd);
+    const [qt, kt, vt] = [tf.tensor1d(qd), tf.tensor2d(kd, [n, d]), tf.tensor2d(vd, [n, settings.value_dim])];
+    const soft = attentionGrads(tf, 'softmax', qt, kt, vt, scale);
+    const hard = attentionGrads(tf, 'argmax', qt, kt, vt, scale);
+    tf.dispose([qt, kt, vt]);
+    gradQ.push(soft.q);
+    grads.k += soft.k / settings.grad_draws;
+    grads.aq = Math.max(grads.aq, hard.q);
+    grads.ak = Math.max(grads.ak, hard.k);
+    grads.avRows = Math.max(grads.avRows, hard.vRows);
+  }
+  return { grads, gradQ };
+}
+
+/** The point's row: means with normal intervals, the entropy's theory, the gradients. */
+function summaryRow(
+  params: Params,
+  settings: Settings,
+  scale: number,
+  w: ReturnType<typeof weightDraws>,
+  g: ReturnType<typeof gradientDraws>,
+): Omit<SatRow, 'time_ms'> {
+  const { d, n, scaling, temperature } = params;
+  const { grads, gradQ } = g;
+  const draws = settings.draws;
+  const mH = moments(w.H);
+  const mW = moments(w.maxW);
+  const mF = moments(w.fro);
+  const hCi = normalInterval(mH.mean, mH.meanSe);
+  const wCi = normalInterval(mW.mean, mW.meanSe);
+  const fCi = normalInterval(mF.mean, mF.meanSe);
+  // Few gradient draws: a normal interval from their spread (none from a single draw).
+  const mG = gradQ.length > 1 ? moments(gradQ) : { mean: gradQ[0]!, meanSe: NaN };
+  const gCi = normalInterval(mG.mean, mG.meanSe);
+  const logitVar = d * scale * scale;
+  const theory = Math.log(n) - logitVar / 2;
+  return {
+    d,
+    n,
+    scaling,
+    temperature,
+    draws,
+    logit_var: logitVar,
+    entropy: mH.mean,
+    entropy_ci_low: hCi.low,
+    entropy_ci_high: hCi.high,
+    entropy_norm: mH.mean / Math.log(n),
+    theory_entropy: theory,
+    entropy_theory_rel: mH.mean / theory - 1,
+    max_weight: mW.mean,
+    max_weight_ci_low: wCi.low,
+    max_weight_ci_high: wCi.high,
+    top2_gap: w.gap / draws,
+    saturated_frac: w.saturated / draws,
+    jacobian_fro: mF.mean,
+    jacobian_fro_ci_low: fCi.low,
+    jacobian_fro_ci_high: fCi.high,
+    jacobian_spec: w.spec / Math.min(draws, settings.spectral_draws),
+    jacobian_spec_max: w.specMax,
+    grad_q_norm: mG.mean,
+    grad_q_ci_low: gradQ.length > 1 ? gCi.low : null,
+    grad_q_ci_high: gradQ.length > 1 ? gCi.high : null,
+    grad_k_norm: grads.k,
+    argmax_grad_q_norm: grads.aq,
+    argmax_grad_k_norm: grads.ak,
+    argmax_grad_v_rows: grads.avRows,
+    ...(Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? w.rankSums[k]! / draws : null])) as Record<
+      `w${(typeof RANKS)[number]}`,
+      number | null
+    >),
+  };
 }
 
 export const softmaxSaturation = defineSimulation({
@@ -137,7 +193,7 @@ export const softmaxSaturation = defineSimulation({
   settings: Settings,
   timing: false,
   row: SatRow,
-  analyse: (rows) => ({ tables: {}, summary: [], findings: findings(rows) }),
+  analyse: (rows) => analyseSaturation(rows),
   measuredColumns: ['time_ms'],
   async setup() {
     await loadGradients();
@@ -149,108 +205,8 @@ export const softmaxSaturation = defineSimulation({
     const t0 = ctx.now();
     const { d, n, scaling, temperature } = params;
     const scale = (scaling === 'sqrt_d' ? 1 / Math.sqrt(d) : 1) / temperature;
-    const q = new Float64Array(d);
-    const z = new Float64Array(n);
-    const p = new Float64Array(n);
-    const H = new Float64Array(settings.draws);
-    const maxW = new Float64Array(settings.draws);
-    let gap = 0;
-    let saturated = 0;
-    const fro = new Float64Array(settings.draws);
-    let spec = 0;
-    let specMax = 0;
-    const rankSums = RANKS.map(() => 0);
-    for (let i = 0; i < settings.draws; i++) {
-      ctx.rng.fill(q);
-      const norm = Math.hypot(...q);
-      ctx.rng.fill(z);
-      for (let j = 0; j < n; j++) z[j] = z[j]! * norm * scale;
-      H[i] = softmaxInto(z, p);
-      const top = topK(p, RANKS[RANKS.length - 1]!);
-      maxW[i] = top[0]!;
-      const zTop = topK(z, 2);
-      gap += zTop[0]! - zTop[1]!;
-      if (top[0]! > 0.99) saturated++;
-      RANKS.forEach((r, k) => (rankSums[k]! += top[r - 1] ?? 0));
-      fro[i] = jacobianFrobenius(p);
-      if (i < settings.spectral_draws) {
-        const s = jacobianSpectral(p);
-        spec += s;
-        specMax = Math.max(specMax, s);
-      }
-    }
-
-    // Gradients through autodiff, softmax and argmax, on the same K, V and q.
-    const { tf } = ctx;
-    const grads = { k: 0, aq: 0, ak: 0, avRows: 0 };
-    const gradQ: number[] = [];
-    for (let i = 0; i < settings.grad_draws; i++) {
-      const kd = new Float32Array(n * d);
-      const vd = new Float32Array(n * settings.value_dim);
-      const qd = new Float32Array(d);
-      ctx.rng.fill(kd);
-      ctx.rng.fill(vd);
-      ctx.rng.fill(qd);
-      const [qt, kt, vt] = [tf.tensor1d(qd), tf.tensor2d(kd, [n, d]), tf.tensor2d(vd, [n, settings.value_dim])];
-      const soft = attentionGrads(tf, 'softmax', qt, kt, vt, scale);
-      const hard = attentionGrads(tf, 'argmax', qt, kt, vt, scale);
-      tf.dispose([qt, kt, vt]);
-      gradQ.push(soft.q);
-      grads.k += soft.k / settings.grad_draws;
-      grads.aq = Math.max(grads.aq, hard.q);
-      grads.ak = Math.max(grads.ak, hard.k);
-      grads.avRows = Math.max(grads.avRows, hard.vRows);
-    }
-
-    const draws = settings.draws;
-    const mH = moments(H);
-    const mW = moments(maxW);
-    const mF = moments(fro);
-    const hCi = normalInterval(mH.mean, mH.meanSe);
-    const wCi = normalInterval(mW.mean, mW.meanSe);
-    const fCi = normalInterval(mF.mean, mF.meanSe);
-    // Few gradient draws: a normal interval from their spread (none from a single draw).
-    const mG = gradQ.length > 1 ? moments(gradQ) : { mean: gradQ[0]!, meanSe: NaN };
-    const gCi = normalInterval(mG.mean, mG.meanSe);
-    const logitVar = d * scale * scale;
-    const theory = Math.log(n) - logitVar / 2;
-    return [
-      {
-        d,
-        n,
-        scaling,
-        temperature,
-        draws,
-        logit_var: logitVar,
-        entropy: mH.mean,
-        entropy_ci_low: hCi.low,
-        entropy_ci_high: hCi.high,
-        entropy_norm: mH.mean / Math.log(n),
-        theory_entropy: theory,
-        entropy_theory_rel: mH.mean / theory - 1,
-        max_weight: mW.mean,
-        max_weight_ci_low: wCi.low,
-        max_weight_ci_high: wCi.high,
-        top2_gap: gap / draws,
-        saturated_frac: saturated / draws,
-        jacobian_fro: mF.mean,
-        jacobian_fro_ci_low: fCi.low,
-        jacobian_fro_ci_high: fCi.high,
-        jacobian_spec: spec / Math.min(draws, settings.spectral_draws),
-        jacobian_spec_max: specMax,
-        grad_q_norm: mG.mean,
-        grad_q_ci_low: gradQ.length > 1 ? gCi.low : null,
-        grad_q_ci_high: gradQ.length > 1 ? gCi.high : null,
-        grad_k_norm: grads.k,
-        argmax_grad_q_norm: grads.aq,
-        argmax_grad_k_norm: grads.ak,
-        argmax_grad_v_rows: grads.avRows,
-        ...(Object.fromEntries(RANKS.map((r, k) => [`w${r}`, r <= n ? rankSums[k]! / draws : null])) as Record<
-          `w${(typeof RANKS)[number]}`,
-          number | null
-        >),
-        time_ms: ctx.now() - t0,
-      },
-    ];
+    const w = weightDraws(ctx.rng, d, n, scale, settings);
+    const g = gradientDraws(ctx, d, n, scale, settings);
+    return [{ ...summaryRow(params, settings, scale, w, g), time_ms: ctx.now() - t0 }];
   },
 });
