@@ -128,7 +128,7 @@ describe('bad input: exit 2, a located message, nothing written', () => {
     const claim = 'claims:\n  - { id: c1, text: T, kind: fraction, test: { column: z_var, below: 3 } }\n';
     const err = await expectBad(GOOD.replace('charts:', `${claim}charts:`));
     expect(err).toBe(
-      `error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between}, {column, abs_below}, {column, abs_below_bonferroni}')} [SCHEMA]\n`,
+      `error: FILE:10:46: ${msg.wrongValue('claims[0].test', { column: 'z_var', below: 3 }, 'one of the forms {column, between, interval?}, {column, abs_below, interval?}, {column, abs_below_bonferroni, interval?}')} [SCHEMA]\n`,
     );
   });
 

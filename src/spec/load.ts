@@ -173,7 +173,12 @@ function describeUnion(node: unknown): string | undefined {
   if (!options) return undefined;
   const form = (o: unknown): string => {
     const n = unwrap(o) as { shape?: Record<string, unknown>; def?: { type?: string } };
-    if (n.shape) return `{${Object.keys(n.shape).join(', ')}}`;
+    if (n.shape) {
+      // Required keys first, then the optional ones marked `?`: {column, between, interval?}.
+      const optional = (k: string) => (n.shape![k] as { def?: { type?: string } }).def?.type === 'optional';
+      const keys = Object.keys(n.shape);
+      return `{${[...keys.filter((k) => !optional(k)), ...keys.filter(optional).map((k) => `${k}?`)].join(', ')}}`;
+    }
     return n.def?.type === 'array' ? 'a list of values' : `a ${n.def?.type ?? 'value'}`;
   };
   return `one of the forms ${options.map(form).join(', ')}`;

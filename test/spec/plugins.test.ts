@@ -17,7 +17,7 @@ function example(): { dir: string; yaml: string; module: string } {
   writeFileSync(join(dir, 'exp.yaml'), text);
   return { dir, yaml: join(dir, 'exp.yaml'), module: join(dir, 'my-sim.ts') };
 }
-const QUICK = ['--quick', '--set', 'trials=1000'];
+const QUICK = ['--quick', '--set', 'trials=12000'];
 const runs = (out: string) => readdirSync(join(out, 'correlated-qk')).filter((d) => d !== 'latest');
 
 describe("a simulation from the user's file", () => {
