@@ -241,7 +241,19 @@ export function above(model: Model, layer: number, layers: number, kinds: ValueK
   return { bytes: onnx.ModelProto.encode(part).finish(), cut, inputs: input.map((v) => v.name ?? '') };
 }
 
-const BOOL_OPS = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
+const BOOL_OPS = new Set([
+  'Equal',
+  'Greater',
+  'Less',
+  'GreaterOrEqual',
+  'LessOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+]);
 const INT64_OPS = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
 
 /** The element type of every value, propagated through the graph from its inputs and initializers by op. */

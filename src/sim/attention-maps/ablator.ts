@@ -11,7 +11,16 @@ import type * as Ort from 'onnxruntime-node';
 import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
 import { readModelFile } from '../../engine/onnx/model-file.js';
 import { NormalRng } from '../../random/normal.js';
-import { ablatable, above, elemTypes, encodeWithOutputs, findSites, innerValues, NLL, TARGETS } from './ablation-graphs.js';
+import {
+  ablatable,
+  above,
+  elemTypes,
+  encodeWithOutputs,
+  findSites,
+  innerValues,
+  NLL,
+  TARGETS,
+} from './ablation-graphs.js';
 import type { SiteLayer, ValueKinds } from './ablation-graphs.js';
 import * as feeds from './ablation-feeds.js';
 import type { AblationLayer, Feeds, Replica, ReplicaResult } from './ablation-feeds.js';

@@ -57,7 +57,12 @@ export function paired(clean: readonly (number | null)[], ablated: readonly (num
 
 /** Each loss measure of one sequence's per-position losses (nll[p] predicts the token at p + 1). */
 export function sequenceLosses(nll: Float64Array, repeat: Repeat | null): Record<LossMeasure, number | null> {
-  const sum = { all: [0, 0], first_copy: [0, 0], second_copy: [0, 0], rest: [0, 0] };
+  const sum: Record<'all' | 'first_copy' | 'second_copy' | 'rest', [number, number]> = {
+    all: [0, 0],
+    first_copy: [0, 0],
+    second_copy: [0, 0],
+    rest: [0, 0],
+  };
   for (let p = 0; p + 1 < nll.length; p++) {
     const target = p + 1;
     const add = (k: keyof typeof sum) => ((sum[k][0] += nll[p]!), (sum[k][1] += 1));
