@@ -29,6 +29,8 @@ import { decodeModel, untrainedWeights } from './graphs.js';
 import { headScores, type Repeat } from './scores.js';
 
 type Model = ReturnType<typeof decodeModel>;
+/** What a composition score reads of a layer: its probabilities, and its logits where it has them (which keys are seen). */
+const scored = (l: AblationLayer) => (l.logits ? [l.probs, l.logits] : [l.probs]);
 const FLOAT = 1;
 type Seqs = readonly (readonly number[])[];
 
@@ -113,7 +115,7 @@ async function build(o: OpenOptions, m: AttentionModel, logitsName?: string): Pr
     for (const v of n.output ?? []) [kinds.float, kinds.batched].forEach((s) => s.add(v));
   }
   const parts = (layer: number, composition: boolean) =>
-    above(ablated, layer, layers.length, kinds, composition ? layers.slice(layer + 1).map((l) => l.probs) : []);
+    above(ablated, layer, layers.length, kinds, composition ? layers.slice(layer + 1).flatMap(scored) : []);
   const cuts = [...new Set(layers.flatMap((_, i) => parts(i, false).cut))];
   const below = await engine.session(encodeWithOutputs(ablated, [...new Set([...sites, ...cuts])]));
   const sessions = new Map<string, Promise<Ort.InferenceSession>>();
@@ -171,7 +173,8 @@ async function runAll(c: Ctx, seqs: Seqs, repeat: Repeat | null, replicas: (l: n
     const session = await c.aboveSession(layer, comp);
     const inputs = c.parts(layer, comp).inputs;
     const later = comp ? c.layers.slice(layer + 1) : [];
-    const perReplica = seqs.length * t * 4 * (c.m.vocab + later.reduce((a, l) => a + l.heads * t, 0));
+    const perReplica =
+      seqs.length * t * 4 * (c.m.vocab + later.reduce((a, l) => a + scored(l).length * l.heads * t, 0));
     const per = Math.max(1, Math.floor(feeds.CALL_BYTES / perReplica));
     for (let i = 0; i < all.length; i += per) {
       const chunk = all.slice(i, i + per);
@@ -210,9 +213,10 @@ function readReplica(
   const scores = Array.from({ length: layer + 1 }, () => []) as ReplicaResult['scores'];
   for (const l of later) {
     const data = out[l.probs]!.data as Float32Array;
+    const logits = l.logits ? (out[l.logits]!.data as Float32Array) : null;
     scores.push(
       Array.from({ length: l.heads }, (_, h) =>
-        seqs.map((seq, s) => headScores(data, null, ((ri * b + s) * l.heads + h) * t * t, t, seq, repeat)),
+        seqs.map((seq, s) => headScores(data, logits, ((ri * b + s) * l.heads + h) * t * t, t, seq, repeat)),
       ),
     );
   }
