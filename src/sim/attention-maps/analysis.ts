@@ -9,7 +9,7 @@
  * Which probe a score is shown on: induction_score and duplicate_token_score on `repeated` where the grid has it,
  * the others on the first of text, tokens, random, repeated in the grid; always at its largest T.
  */
-import type { Analysis, Row } from '../types.js';
+import type { Analysis, HeadView, Row } from '../types.js';
 import type { MapsRow } from './rows.js';
 import { SCORES, type Score } from './scores.js';
 import { ablationTables } from './analysis-ablation.js';
@@ -188,6 +188,7 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
   }
   findings.push(...logitFindings(rows, baseline));
   const ablation = ablationTables(all);
+  const headView = headViewOf(rows);
   findings.push(...ablation.findings);
   return {
     tables: {
@@ -198,7 +199,32 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
     },
     summary,
     findings,
+    ...(headView.sequences.length ? { headView } : {}),
   };
+}
+
+/** The head view's sequences: each trained point whose every head kept its map (settings.head_view). */
+function headViewOf(rows: readonly HeadRow[]): HeadView {
+  const points = new Map<string, HeadRow[]>();
+  for (const r of rows.filter((x) => x.model === 'trained'))
+    points.set(`${r.probe}|${r.T}`, [...(points.get(`${r.probe}|${r.T}`) ?? []), r]);
+  const sequences: HeadView['sequences'] = [];
+  for (const g of points.values()) {
+    if (!g.every((r) => r.map && r.map_tokens)) continue;
+    const tokens = JSON.parse(g[0]!.map_tokens!) as string[];
+    const maps: number[][][] = [];
+    for (const r of g) (maps[r.layer] ??= [])[r.head] = r.map!;
+    // Labels show spaces as ·: joined, they read back as the text (WordPiece pieces are joined by spaces).
+    const text = tokens.some((t) => t.includes('·')) ? tokens.join('').replace(/·/g, ' ') : tokens.join(' ');
+    const { probe, T } = g[0]!;
+    sequences.push({
+      title: `${probe}, T=${T} (map on ${tokens.length} tokens)`,
+      text: probe === 'text' ? text : null,
+      tokens,
+      maps,
+    });
+  }
+  return { sequences };
 }
 
 /** The logits' variance against 1, and the untrained baseline's entropy against the trained model's. */

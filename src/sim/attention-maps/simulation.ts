@@ -120,6 +120,10 @@ const Settings = z
       .min(1)
       .optional()
       .describe('with ablation: the output holding the logits [batch, T, vocab]; @default the output of that shape'),
+    head_view: z
+      .boolean()
+      .default(true)
+      .describe("keep every head's map on the point's map sequence, for the report's head view; @default true"),
     map_heads: z
       .number()
       .int()
@@ -254,7 +258,7 @@ async function addMaps(
   labels: string[],
   s: Settings,
 ): Promise<void> {
-  const keep = new Set<MapsRow>();
+  const keep = new Set<MapsRow>(s.head_view ? rows : []);
   for (const score of SCORES) {
     const ranked = rows
       .filter((r) => r[score] !== null)
