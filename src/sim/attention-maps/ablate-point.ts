@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { ABLATIONS, type Ablation, type HeadRef, type Replica } from './ablation-feeds.js';
 import type { Ablator } from './ablator.js';
+import { modelCostMs } from './cost.js';
+import { modelSize } from './engines.js';
 import { compositionEffects, lossEffects, type Effect } from './effects.js';
 import type { MapsRow } from './rows.js';
 import { SCORES, type Repeat } from './scores.js';
@@ -130,4 +132,15 @@ export async function ablationRows(
     });
   }
   return { rows, belowMs, aboveMs };
+}
+
+/**
+ * The ablations' share of a point's cost: every head's ablated pass (and one clean pass per layer) through the part
+ * above its layer, on average about 0.6 of the model with its unembedding, priced as that many forward passes by the
+ * attention-maps cost model.
+ */
+export function ablationCostMs(file: string, T: number, sequences: number, modes: number, baseline: boolean): number {
+  if (!modes) return 0;
+  const heads = modelSize(file)?.heads ?? 8;
+  return modes * modelCostMs(file, T, Math.ceil(0.6 * heads * sequences), baseline);
 }

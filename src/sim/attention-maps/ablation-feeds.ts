@@ -38,8 +38,12 @@ const FILLED = [
 ] as const;
 /** Bytes of outputs held by one call of the part above a split (replicas per call follow from it). */
 export const CALL_BYTES = 256 * 2 ** 20;
-/** Above-split sessions are kept between points for models up to this many float weights (else released). */
-export const KEEP_SESSIONS = 20e6;
+/**
+ * Above-split sessions are kept between points (probes, ablation modes) while their weights together stay below this
+ * (a session per layer holds the layers above its split: about (layers + 1)/2 copies of the model); else each is
+ * released after its layer. GPT-2 small: 124 M weights × 4 bytes × 6.5 = 3.2 GB, kept.
+ */
+export const KEEP_SESSION_BYTES = 6 * 2 ** 30;
 
 /** Feeds of the model's own inputs: the ids, and the filled ones by rule. */
 export function inputFeeds(

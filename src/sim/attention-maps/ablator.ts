@@ -119,7 +119,7 @@ async function build(o: OpenOptions, m: AttentionModel, logitsName?: string): Pr
   const cuts = [...new Set(layers.flatMap((_, i) => parts(i, false).cut))];
   const below = await engine.session(encodeWithOutputs(ablated, [...new Set([...sites, ...cuts])]));
   const sessions = new Map<string, Promise<Ort.InferenceSession>>();
-  const keep = m.summary.weights <= feeds.KEEP_SESSIONS;
+  const keep = (m.summary.weights * 4 * (layers.length + 1)) / 2 <= feeds.KEEP_SESSION_BYTES;
   const aboveSession = (layer: number, composition: boolean) => {
     const key = `${layer}|${composition}`;
     let s = sessions.get(key);

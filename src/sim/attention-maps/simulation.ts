@@ -4,7 +4,15 @@ import { msg } from '../../messages.js';
 import { moments, normalInterval } from '../../stats/moments.js';
 import { gpt2Tokenizer, GPT2_VOCAB, jsonTokenizer, type TextTokenizer } from '../../text/tokenizers.js';
 import { defineSimulation } from '../types.js';
-import { ablationModes, ablationRows, AblationSetting, HeadSet, parseLabel, resolveSets } from './ablate-point.js';
+import {
+  ablationCostMs,
+  ablationModes,
+  ablationRows,
+  AblationSetting,
+  HeadSet,
+  parseLabel,
+  resolveSets,
+} from './ablate-point.js';
 import { AblationProblem, openAblator } from './ablator.js';
 import { ABLATION_COLUMNS, COMPOSITION_COLUMNS } from './analysis-ablation.js';
 import { analyseMaps, MAP_COLUMNS, HEAD_COLUMNS, TOP_COLUMNS } from './analysis.js';
@@ -301,13 +309,11 @@ export const attentionMaps = defineSimulation({
       points.map((p) => p.params),
       at,
     ),
-  estimateMs: (p, s: Settings) =>
-    modelCostMs(
-      s.model ?? '',
-      p.T,
-      p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences,
-      s.baseline === 'untrained',
-    ),
+  estimateMs: (p, s: Settings) => {
+    const n = p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences;
+    const base = modelCostMs(s.model ?? '', p.T, n, s.baseline === 'untrained');
+    return base + ablationCostMs(s.model ?? '', p.T, n, ablationModes(s.ablation).length, s.baseline === 'untrained');
+  },
   analyse: (rows, s: Settings) =>
     analyseMaps(
       rows,
