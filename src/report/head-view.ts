@@ -37,7 +37,7 @@ click or hover a query token to see its weights over the keys.</p>
 
 /** Plain script in the page (no modules, no network): state in the selectors, redrawn on every change. */
 export const HEAD_VIEW_SCRIPT = `
-(() => {
+{
   const data = JSON.parse(document.getElementById('hv-data').textContent);
   const $ = (id) => document.getElementById(id);
   const [seqSel, layerSel, headSel] = [$('hv-seq'), $('hv-layer'), $('hv-head')];
@@ -117,5 +117,5 @@ export const HEAD_VIEW_SCRIPT = `
   }
   for (const sel of [seqSel, layerSel, headSel]) sel.onchange = draw;
   draw();
-})();
+}
 `;
