@@ -196,7 +196,8 @@ export interface ValueKinds {
 /**
  * The part of the ablatable model above layer `layer`'s ablation: the nodes downstream of the ablation inputs of that
  * layer and every later one (and of the targets), plus, pulled up from below, the producers of any non-float value
- * they read (shapes, masks) so that those follow the batch of the call. Its inputs are the float values it reads from
+ * they read (shapes, masks) so that those follow the batch of the call, and of any value computed from the weights
+ * alone. Its inputs are the float values it reads from
  * below (the cut: the residual stream, the layer's probabilities and values), the graph inputs it reads, and the
  * ablation inputs; its outputs are the loss and `outputs`.
  */
@@ -215,9 +216,14 @@ export function above(model: Model, layer: number, layers: number, kinds: ValueK
       (n.output ?? []).forEach((o) => reached.add(o));
     }
   }
+  // Values computed from weights alone (a tied unembedding's Transpose) are recomputed above: the runtime folds them
+  // into constants there, where a cut would pass them in on every call and keep them from being prepacked.
+  const fixed = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  for (const n of nodes)
+    if ((n.input ?? []).every((i) => !i || fixed.has(i))) (n.output ?? []).forEach((o) => fixed.add(o));
   const pull = (v: string) => {
     const p = producer.get(v);
-    if (!p || keep.has(p) || (kinds.float.has(v) && p.opType !== 'Constant')) return;
+    if (!p || keep.has(p) || (kinds.float.has(v) && !fixed.has(v))) return;
     keep.add(p);
     (p.input ?? []).forEach(pull);
   };
