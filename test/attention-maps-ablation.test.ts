@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../src/engine/onnx/graph.js';
-import { ablationRows } from '../src/sim/attention-maps/ablate-point.js';
+import { ablationRows, replicasAt, resolveSets } from '../src/sim/attention-maps/ablate-point.js';
 import type { Ablation } from '../src/sim/attention-maps/ablation-feeds.js';
 import { openAblator } from '../src/sim/attention-maps/ablator.js';
 import { sequenceLosses } from '../src/sim/attention-maps/effects.js';
@@ -106,6 +106,30 @@ const SEQS = [
   [4, 1, 1, 3, 4, 1, 1, 3],
 ];
 const REPEAT = { start: 0, length: 4 };
+
+describe('attention-maps head sets', () => {
+  it('a score rule takes every head of its layers above the value; a listed set its heads; replicas split at the lowest layer', () => {
+    const scores: Record<string, number | null> = { '0,0': 0.9, '0,1': 0.2, '1,0': 0.6, '1,1': null };
+    const sets = resolveSets(
+      [
+        { name: 'rule', score: 'induction_score', above: 0.5, layers: [1] },
+        { name: 'all-above', score: 'induction_score', above: 0.5 },
+        { name: 'listed', heads: ['L1H1', 'L0H1'] },
+      ],
+      (_, l, h) => scores[`${l},${h}`] ?? null,
+      [2, 2],
+    );
+    expect(sets.map((s) => s.heads.map((h) => `L${h.layer}H${h.head}`))).toEqual([
+      ['L1H0'],
+      ['L0H0', 'L1H0'],
+      ['L1H1', 'L0H1'],
+    ]);
+    const at0 = replicasAt(0, 2, ['zero'], sets).map((r) => r.label);
+    const at1 = replicasAt(1, 2, ['zero'], sets).map((r) => r.label);
+    expect(at0).toEqual(['L0H0', 'L0H1', 'all-above', 'listed']);
+    expect(at1).toEqual(['L1H0', 'L1H1', 'rule']);
+  });
+});
 
 describe('attention-maps ablations against a float64 forward pass computed here', () => {
   let rows: MapsRow[];

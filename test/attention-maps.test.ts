@@ -394,6 +394,21 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
     );
   });
 
+  it('ablations: a head set naming a head the model lacks, and a logits output that is not there', async () => {
+    const bad = await refused(
+      'badset',
+      yaml('  model: planted.onnx\n  ablation: zero\n  head_sets: [{ name: s, heads: [L0H1, L2H0] }]'),
+    );
+    expect(bad.err).toContain(
+      msg.noSuchHead('settings.head_sets[0].heads[1]', join(dir, 'planted.onnx'), 'L2H0', [4, 4]),
+    );
+    const none = await refused('nologits', yaml('  model: planted.onnx\n  ablation: [mean]\n  logits_output: nope'));
+    expect(none.err).toContain(`${none.file}:12:`);
+    expect(none.err).toContain(
+      msg.ablationUnavailable(join(dir, 'planted.onnx'), '"nope" is not a float value of the model'),
+    );
+  });
+
   it("the text probe on a model without GPT-2's vocabulary and no tokenizer", async () => {
     const { err } = await refused(
       'notok',

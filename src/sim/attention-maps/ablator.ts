@@ -88,7 +88,11 @@ async function discover(engine: OnnxEngine, model: Model, m: AttentionModel, o: 
   }
   const found = logits ?? outputs.find((n) => two[n]?.dims.join() === [2, 6, m.vocab].join());
   if (!found || !two[found])
-    throw new AblationProblem(`no output of shape [batch, T, ${m.vocab}] (${outputs.join(', ')})`);
+    throw new AblationProblem(
+      logits
+        ? `${JSON.stringify(logits)} is not a float value of the model`
+        : `no output of shape [batch, T, ${m.vocab}] (its outputs: ${outputs.join(', ')})`,
+    );
   const sites = findSites(
     model,
     m.layers.map((l) => ({ ...l, rank: 4 })),
