@@ -133,6 +133,7 @@ describe('attention-maps head sets', () => {
 
 describe('attention-maps ablations against a float64 forward pass computed here', () => {
   let rows: MapsRow[];
+  let again: MapsRow[];
   const clean = SEQS.map((s) => forward(s, null, []));
   // The mean ablation's fill: each head's output averaged over the sequences and positions.
   const means = [0, 1].map((l) =>
@@ -157,7 +158,13 @@ describe('attention-maps ablations against a float64 forward pass computed here'
     const base = (record: MapsRow['record']) => ({ model: 'trained', record, probe: 'repeated', T: 8 }) as MapsRow;
     const modes: Ablation[] = ['zero', 'mean', 'uniform'];
     rows = (await ablationRows(ablator, SEQS, REPEAT, modes, sets, true, base)).rows;
+    again = (await ablationRows(ablator, SEQS, REPEAT, modes, sets, true, base)).rows;
   }, 60_000);
+
+  it('the same sequences give the same rows, to the last digit (results.csv is byte-identical on a rerun)', () => {
+    expect(again).toEqual(rows);
+    expect(rows.length).toBeGreaterThan(100);
+  });
 
   const expected = (abl: Abl, measure: 'all' | 'second_copy' | 'first_copy') => {
     const d = SEQS.map((s, i) => {
