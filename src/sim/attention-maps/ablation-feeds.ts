@@ -40,10 +40,11 @@ const FILLED = [
 export const CALL_BYTES = 256 * 2 ** 20;
 /**
  * Above-split sessions are kept between points (probes, ablation modes) while their weights together stay below this
- * (a session per layer holds the layers above its split: about (layers + 1)/2 copies of the model); else each is
- * released after its layer. GPT-2 small: 124 M weights × 4 bytes × 6.5 = 3.2 GB, kept.
+ * (a session per layer holds the layers above its split, about (layers + 1)/2 copies of the model, and an arena for
+ * its activations); else each is released after its layer. GPT-2 small (124 M weights: 3.2 GB of weights, more than
+ * 10 GB resident with the arenas) is released; the 2-layer example is kept.
  */
-export const KEEP_SESSION_BYTES = 6 * 2 ** 30;
+export const KEEP_SESSION_BYTES = 2 ** 30;
 
 /** Feeds of the model's own inputs: the ids, and the filled ones by rule. */
 export function inputFeeds(
