@@ -482,6 +482,9 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
     expect(lines.filter((l) => l.startsWith('trained,')).every((l) => l.split(',')[dup] !== '')).toBe(true);
     const maps = readFileSync(join(run, 'maps.csv'), 'utf8');
     expect(maps).toContain('previous_token_score,"previous_token_score: L0H0 (1.00, text, T=16)",2,1,1,2 cat,1 the');
+    // The head view shows the decoded text of the sequence (WordPiece pieces joined by spaces).
+    const report = readFileSync(join(run, 'report.html'), 'utf8');
+    expect(report).toContain('"text":"[CLS] the cat sat on the mat , and the dog ran to the park');
   }, 60_000);
 });
 
