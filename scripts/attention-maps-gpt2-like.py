@@ -4,6 +4,7 @@ the speed check of attention-maps (docs/experiments/attention-maps.md). Not comm
 
   /usr/bin/python3 scripts/attention-maps-gpt2-like.py /tmp/gpt2-like.onnx
   npm run exp -- /tmp/gpt2-like.yaml   (a YAML written beside it: T = 128, 32 sequences per probe)
+  npm run exp -- /tmp/gpt2-like-ablation.yaml   (the ablation speed check: every head zeroed, 8 sequences per probe)
 """
 import math
 import os
@@ -71,6 +72,23 @@ grid:
 settings:
   model: {os.path.basename(path)}
   sequences: 32
+charts:
+  - {{ id: c, title: C, spec: {{ mark: rect, encoding: {{ x: {{ field: head, type: ordinal }}, y: {{ field: layer, type: ordinal }} }} }} }}
+""")
+    with open(os.path.join(os.path.dirname(path), 'gpt2-like-ablation.yaml'), 'w') as f:
+        f.write(f"""name: gpt2-like-ablation
+title: GPT-2-shaped model with random weights, every head ablated (speed check)
+description: 12 layers, 768 wide, 12 heads, random weights; 144 heads zeroed one at a time on 2 probes.
+simulation: attention-maps
+seed: 1
+grid:
+  probe: [random, repeated]
+  T: [128]
+settings:
+  model: {os.path.basename(path)}
+  sequences: 8
+  map_T: 0
+  ablation: zero
 charts:
   - {{ id: c, title: C, spec: {{ mark: rect, encoding: {{ x: {{ field: head, type: ordinal }}, y: {{ field: layer, type: ordinal }} }} }} }}
 """)

@@ -180,6 +180,10 @@ export const msg = {
   fixedLength: (t: number) => `the model's sequence axis is fixed to ${t}`,
   fixedLengthGrid: (file: string, t: number, fixed: number) =>
     `grid.T: ${file} takes sequences of ${fixed} tokens only (its input's sequence axis is fixed), not T=${t}; expected T = ${fixed}, or a model exported with a dynamic sequence axis`,
+  noSuchHead: (key: string, file: string, label: string, heads: readonly number[]) =>
+    `${key}: ${file} has no head ${label}: its ${heads.length} layers have ${heads.join(', ')} heads; expected L<layer>H<head>, both 0-based (L0H0 … L${heads.length - 1}H${(heads.at(-1) ?? 1) - 1})`,
+  ablationUnavailable: (file: string, detail: string) =>
+    `settings.ablation: ${file} cannot be ablated: ${detail}; expected a logits output [batch, T, vocab] (name it in settings.logits_output), opset 11 or later, and a dynamic batch axis`,
   tooLongForModel: (file: string, t: number, largest: number, detail: string) =>
     `grid.T: ${file} fails at T=${t} (${detail}); the largest T it runs is ${largest} (its positions); expected T ≤ ${largest}`,
   idsOutOfVocab: (key: string, file: string, id: number, vocab: number) =>

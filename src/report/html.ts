@@ -3,6 +3,7 @@ import type { ClaimResult } from '../spec/claims.js';
 import type { Manifest } from '../types/manifest.js';
 import type { Analysis, Cell } from '../sim/types.js';
 import { esc } from './escape.js';
+import { HEAD_VIEW_STYLE, headViewHtml } from './head-view.js';
 import { scriptJson } from './interactive.js';
 import { mathHtml } from './math.js';
 import { plainText } from '../spec/tex.js';
@@ -121,7 +122,7 @@ export function renderReport(input: ReportInput): string {
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}</style></head>
+<title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}${input.analysis.headView ? HEAD_VIEW_STYLE : ''}</style></head>
 <body>
 <h1>${mathHtml(e.title)}</h1>
 ${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
@@ -133,6 +134,7 @@ ${findings.length ? `<ul class="findings">${findings.map((s) => `<li>${esc(s)}</
 ${m.errors?.length ? `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>` : ''}
 <h2>Figures</h2>
 ${figures}
+${input.analysis.headView?.sequences.length ? headViewHtml(input.analysis.headView) : ''}
 <details open><summary>Claims in full (${passed}/${claims.length} passed)</summary>
 <div class="hscroll"><table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
 ${claims.map((c) => claimRow(c, warnings.length && input.timingClaims.has(c.id) ? ' <span class="unstable" title="' + esc(warnings.join(' ')) + '">⚠ unstable machine</span>' : '')).join('\n')}

@@ -64,6 +64,20 @@ export interface Analysis {
    * figures.
    */
   findings?: string[];
+  /** Attention maps to explore in the report's head view (attention-maps): every head of every layer on a sequence. */
+  headView?: HeadView;
+}
+
+/** The head view's data: sequences, each with its token labels and every head's map ([layer][head], T × T row-major). */
+export interface HeadView {
+  sequences: {
+    /** What the selector shows: the probe and T of the point, and the model. */
+    title: string;
+    /** The decoded text, for text probes (else null). */
+    text: string | null;
+    tokens: string[];
+    maps: number[][][];
+  }[];
 }
 
 /** One point handed to a simulation: typed params, settings and the replicate index. */

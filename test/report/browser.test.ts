@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -152,4 +152,47 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     await page.screenshot({ path: join(ARTIFACTS, 'index-click.png') });
     expect(errors).toEqual([]);
   });
+});
+
+describe.runIf(HAVE_CHROMIUM)("attention-maps' head view in a real browser (the hand-planted model)", () => {
+  it('all heads of layer 0 as thumbnails; pick L0H0, click query 5: the weights shown over the keys are its map in results.csv (key 4: 1.000, a previous-token head)', async () => {
+    const out = join(tmp(), 'results');
+    const yaml = join(ROOT, 'test/fixtures/attention-maps/planted.yaml');
+    const r = await cli([yaml, '--set', 'probe=[random]', '--set', 'baseline=none', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const run = latestRun(out, 'attention-maps-planted');
+    // results.csv writes a map as its weights to 3 decimals, separated by ';'.
+    const [head, ...lines] = readFileSync(join(run, 'results.csv'), 'utf8').trimEnd().split('\n');
+    const cols = head!.split(',');
+    const row = lines
+      .map((l) => l.split(','))
+      .find((c) => c[cols.indexOf('layer')] === '0' && c[cols.indexOf('head')] === '0')!;
+    const map = row[cols.indexOf('map')]!.split(';');
+    const t = Math.sqrt(map.length);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(join(run, 'report.html')).href);
+      await page.selectOption('#hv-layer', '0');
+      await page.selectOption('#hv-head', 'all');
+      expect(await page.locator('#hv-thumbs figure').count(), 'one thumbnail per head of layer 0').toBe(4);
+      await page.locator('#hv-thumbs figure[data-head="0"]').click();
+      expect(await page.inputValue('#hv-head')).toBe('0');
+      await page.locator('.hv-q[data-q="5"]').click();
+      const shown = await page.$$eval('#hv-keys .hv-k .hv-w', (els) => els.map((e) => e.textContent));
+      expect(shown, 'a weight per key').toHaveLength(t);
+      expect(shown).toEqual(map.slice(5 * t, 6 * t));
+      expect(shown[4], 'L0H0 puts its weight on the previous token').toBe('1.000');
+      expect(await page.locator('#hv-picked').innerText()).toContain('query 5');
+      await page.screenshot({ path: join(ARTIFACTS, 'head-view.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

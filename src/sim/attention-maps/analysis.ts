@@ -9,9 +9,10 @@
  * Which probe a score is shown on: induction_score and duplicate_token_score on `repeated` where the grid has it,
  * the others on the first of text, tokens, random, repeated in the grid; always at its largest T.
  */
-import type { Analysis, Row } from '../types.js';
+import type { Analysis, HeadView, Row } from '../types.js';
 import type { MapsRow } from './rows.js';
 import { SCORES, type Score } from './scores.js';
+import { ablationTables } from './analysis-ablation.js';
 
 export const HEAD_COLUMNS = [
   'model',
@@ -52,6 +53,10 @@ export const THRESHOLDS: Partial<Record<Score, { value: number; kind: string }>>
 };
 
 export const headLabel = (layer: number, head: number) => `L${layer}H${head}`;
+/** A row of the head record: one head's scores. */
+export type HeadRow = MapsRow & { layer: number; head: number };
+export const headRows = (rows: readonly MapsRow[]): HeadRow[] =>
+  rows.filter((r): r is HeadRow => r.record === 'head' && r.layer !== null && r.head !== null);
 const ranksLow = (score: Score) => score === 'entropy_ratio';
 const f2 = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
 const interval = (r: { mean: number; ci_low: number | null; ci_high: number | null }) =>
@@ -69,7 +74,8 @@ export function shownPoint(rows: readonly MapsRow[], score: Score): { probe: str
   return { probe, T: Math.max(...rows.filter((r) => r.probe === probe).map((r) => r.T)) };
 }
 
-export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
+export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
+  const rows = headRows(all);
   const heads: Row[] = [];
   const top: Row[] = [];
   const maps: Row[] = [];
@@ -97,10 +103,10 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
       });
     }
   }
-  const groups = new Map<string, MapsRow[]>();
+  const groups = new Map<string, HeadRow[]>();
   for (const r of rows)
     groups.set(`${r.model}|${r.probe}|${r.T}`, [...(groups.get(`${r.model}|${r.probe}|${r.T}`) ?? []), r]);
-  const ranked = (g: readonly MapsRow[], score: Score) =>
+  const ranked = (g: readonly HeadRow[], score: Score) =>
     g
       .filter((r) => r[score] !== null)
       .sort(
@@ -139,7 +145,7 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
     );
     const best = g[0];
     if (!best) continue;
-    const one = (r: MapsRow) => ({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
+    const one = (r: HeadRow) => ({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
     summary.push(
       `${score} (${at.probe}, T=${at.T}): ${g
         .slice(0, 3)
@@ -181,15 +187,44 @@ export function analyseMaps(rows: readonly MapsRow[], baseline = 'weight matrice
     }
   }
   findings.push(...logitFindings(rows, baseline));
+  const ablation = ablationTables(all);
+  const headView = headViewOf(rows);
+  findings.push(...ablation.findings);
   return {
     tables: {
       heads: { columns: HEAD_COLUMNS, rows: heads },
       top_heads: { columns: TOP_COLUMNS, rows: top },
       maps: { columns: MAP_COLUMNS, rows: maps },
+      ...ablation.tables,
     },
     summary,
     findings,
+    ...(headView.sequences.length ? { headView } : {}),
   };
+}
+
+/** The head view's sequences: each trained point whose every head kept its map (settings.head_view). */
+function headViewOf(rows: readonly HeadRow[]): HeadView {
+  const points = new Map<string, HeadRow[]>();
+  for (const r of rows.filter((x) => x.model === 'trained'))
+    points.set(`${r.probe}|${r.T}`, [...(points.get(`${r.probe}|${r.T}`) ?? []), r]);
+  const sequences: HeadView['sequences'] = [];
+  for (const g of points.values()) {
+    if (!g.every((r) => r.map && r.map_tokens)) continue;
+    const tokens = JSON.parse(g[0]!.map_tokens!) as string[];
+    const maps: number[][][] = [];
+    for (const r of g) (maps[r.layer] ??= [])[r.head] = r.map!;
+    // Labels show spaces as ·: joined, they read back as the text (WordPiece pieces are joined by spaces).
+    const text = tokens.some((t) => t.includes('·')) ? tokens.join('').replace(/·/g, ' ') : tokens.join(' ');
+    const { probe, T } = g[0]!;
+    sequences.push({
+      title: `${probe}, T=${T} (map on ${tokens.length} tokens)`,
+      text: probe === 'text' ? text : null,
+      tokens,
+      maps,
+    });
+  }
+  return { sequences };
 }
 
 /** The logits' variance against 1, and the untrained baseline's entropy against the trained model's. */

@@ -1,4 +1,9 @@
-/** attention-maps' row: one per model (trained, untrained) × probe × T × layer × head, read by the simulation and its analysis. */
+/**
+ * attention-maps' row, of three records (read by the simulation and its analysis):
+ * - head: one per model (trained, untrained) × probe × T × layer × head, with its scores;
+ * - loss: one per model × probe × T × ablation × ablated head (or named set) × loss measure (effects.ts);
+ * - composition: one per model × probe × T × ablation × ablated head (or set) × head above it × score.
+ */
 import { z } from 'zod';
 
 const maybe = z.number().nullable();
@@ -6,10 +11,12 @@ const maybe = z.number().nullable();
 /** Each score (scores.ts says how it is computed): the mean over the point's sequences and its 95% interval. */
 export const MapsRow = z.object({
   model: z.enum(['trained', 'untrained']),
+  record: z.enum(['head', 'loss', 'composition']),
   probe: z.string(),
   T: z.number(),
-  layer: z.number(),
-  head: z.number(),
+  /** The head scored (head, composition) or ablated (loss; empty for a set). */
+  layer: maybe,
+  head: maybe,
   sequences: z.number(),
   previous_token_score: maybe,
   previous_token_score_ci_low: maybe,
@@ -35,6 +42,21 @@ export const MapsRow = z.object({
   logit_var: maybe,
   logit_var_ci_low: maybe,
   logit_var_ci_high: maybe,
+  /** zero, mean or uniform (loss and composition records). */
+  ablation: z.string().nullable(),
+  /** The ablated head (L1H0) or named set. */
+  ablated: z.string().nullable(),
+  /** loss: the class of positions (all, first_copy, second_copy, rest, second_minus_first); composition: the score. */
+  measure: z.string().nullable(),
+  /** Means over the sequences, clean and ablated; their difference and ratio, each with its 95% interval. */
+  clean: maybe,
+  ablated_value: maybe,
+  delta: maybe,
+  delta_ci_low: maybe,
+  delta_ci_high: maybe,
+  ratio: maybe,
+  ratio_ci_low: maybe,
+  ratio_ci_high: maybe,
   /** The head's map (t × t, t = min(T, map_T)) on the point's map sequence, where the head is among the point's top heads of some score (trained model only). */
   map: z.array(z.number()).nullable(),
   /** The map sequence's token labels, as a JSON list (beside a map). */

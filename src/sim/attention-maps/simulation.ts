@@ -4,6 +4,17 @@ import { msg } from '../../messages.js';
 import { moments, normalInterval } from '../../stats/moments.js';
 import { gpt2Tokenizer, GPT2_VOCAB, jsonTokenizer, type TextTokenizer } from './tokenizers.js';
 import { defineSimulation } from '../types.js';
+import {
+  ablationCostMs,
+  ablationModes,
+  ablationRows,
+  AblationSetting,
+  HeadSet,
+  parseLabel,
+  resolveSets,
+} from './ablate-point.js';
+import { AblationProblem, openAblator } from './ablator.js';
+import { ABLATION_COLUMNS, COMPOSITION_COLUMNS } from './analysis-ablation.js';
 import { analyseMaps, MAP_COLUMNS, HEAD_COLUMNS, TOP_COLUMNS } from './analysis.js';
 import { modelCostMs } from './cost.js';
 import { largestLength, ModelProblem, openModel, type AttentionModel } from './engines.js';
@@ -101,6 +112,26 @@ const Settings = z
       .max(64)
       .default(24)
       .describe('length of the sequence each point draws its attention maps on (0: no maps); @default 24'),
+    ablation: AblationSetting,
+    head_sets: z
+      .array(HeadSet)
+      .default([])
+      .describe(
+        'named sets of heads ablated together (redundant heads mask each other’s single ablations); @default none',
+      ),
+    composition: z
+      .boolean()
+      .default(true)
+      .describe('with ablation: each score of every head above the ablated one, clean and ablated; @default true'),
+    logits_output: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('with ablation: the output holding the logits [batch, T, vocab]; @default the output of that shape'),
+    head_view: z
+      .boolean()
+      .default(true)
+      .describe("keep every head's map on the point's map sequence, for the report's head view; @default true"),
     map_heads: z
       .number()
       .int()
@@ -154,18 +185,65 @@ async function scoreBatch(model: AttentionModel, batch: ProbeBatch, T: number): 
   return scores;
 }
 
+/** A row of `record` with every score, ablation and map column empty. */
+function emptyRow(model: MapsRow['model'], record: MapsRow['record'], p: Params, sequences: number): MapsRow {
+  const scores = Object.fromEntries(SCORES.flatMap((x) => [x, `${x}_ci_low`, `${x}_ci_high`].map((c) => [c, null])));
+  return {
+    model,
+    record,
+    probe: p.probe,
+    T: p.T,
+    layer: null,
+    head: null,
+    sequences,
+    ...scores,
+    ablation: null,
+    ablated: null,
+    measure: null,
+    clean: null,
+    ablated_value: null,
+    delta: null,
+    delta_ci_low: null,
+    delta_ci_high: null,
+    ratio: null,
+    ratio_ci_low: null,
+    ratio_ci_high: null,
+    map: null,
+    map_tokens: null,
+    time_ms: 0,
+  } as MapsRow;
+}
+
+/** The loss and composition records of one model (trained or its baseline) at a point, where ablations are asked. */
+async function ablate(
+  kind: MapsRow['model'],
+  s: Settings,
+  p: Params,
+  model: AttentionModel,
+  batch: ProbeBatch,
+  heads: readonly MapsRow[],
+): Promise<MapsRow[]> {
+  const modes = ablationModes(s.ablation);
+  if (!modes.length) return [];
+  const o = kind === 'trained' ? sink(s) : { ...sink(s), permuteSeed: s.baseline_seed, untrainedStd: s.baseline_std };
+  const ablator = await openAblator(o, model, s.logits_output);
+  const score = (x: string, layer: number, head: number) =>
+    (heads.find((r) => r.layer === layer && r.head === head)?.[x as Score] as number | null | undefined) ?? null;
+  const sets = resolveSets(
+    s.head_sets,
+    score,
+    model.layers.map((l) => l.heads),
+  );
+  const base = (record: MapsRow['record']) => emptyRow(kind, record, p, batch.sequences.length);
+  const { rows } = await ablationRows(ablator, batch.sequences, batch.repeat, modes, sets, s.composition, base);
+  return rows;
+}
+
 /** Rows of one model at one point: each score's mean over sequences with its 95% interval. */
 function summarise(kind: MapsRow['model'], p: Params, scores: HeadScores[][][], timeMs: number): MapsRow[] {
   return scores.flatMap((heads, layer) =>
     heads.map((perSeq, head) => {
-      const row: Record<string, unknown> = {
-        model: kind,
-        probe: p.probe,
-        T: p.T,
-        layer,
-        head,
-        sequences: perSeq.length,
-      };
+      const row: Record<string, unknown> = { ...emptyRow(kind, 'head', p, perSeq.length), layer, head };
       for (const score of SCORES) {
         const values = perSeq.flatMap((s) => (s[score] === null ? [] : [s[score]!]));
         const m = values.length >= 2 ? moments(values) : null;
@@ -174,7 +252,7 @@ function summarise(kind: MapsRow['model'], p: Params, scores: HeadScores[][][], 
         row[`${score}_ci_low`] = ci ? ci.low : null;
         row[`${score}_ci_high`] = ci ? ci.high : null;
       }
-      return { ...row, map: null, map_tokens: null, time_ms: timeMs } as MapsRow;
+      return { ...row, time_ms: timeMs } as MapsRow;
     }),
   );
 }
@@ -188,7 +266,7 @@ async function addMaps(
   labels: string[],
   s: Settings,
 ): Promise<void> {
-  const keep = new Set<MapsRow>();
+  const keep = new Set<MapsRow>(s.head_view ? rows : []);
   for (const score of SCORES) {
     const ranked = rows
       .filter((r) => r[score] !== null)
@@ -198,8 +276,9 @@ async function addMaps(
   if (!keep.size) return;
   const outputs = await model.run(batch.sequences);
   for (const r of keep) {
-    const o = outputs[r.layer]!;
-    r.map = Array.from(o.probs.subarray(r.head * t * t, (r.head + 1) * t * t), (x) => Math.round(x * 1e4) / 1e4);
+    const [layer, head] = [r.layer!, r.head!];
+    const o = outputs[layer]!;
+    r.map = Array.from(o.probs.subarray(head * t * t, (head + 1) * t * t), (x) => Math.round(x * 1e4) / 1e4);
     r.map_tokens = JSON.stringify(labels);
   }
 }
@@ -216,7 +295,13 @@ export const attentionMaps = defineSimulation({
   // own copy of the model: GPT-2-sized, 2 workers took 7.9 GB and 107 s against 2.9 GB and 43 s for one).
   timing: true,
   engines: ['onnx'],
-  tables: { heads: HEAD_COLUMNS, top_heads: TOP_COLUMNS, maps: MAP_COLUMNS },
+  tables: {
+    heads: HEAD_COLUMNS,
+    top_heads: TOP_COLUMNS,
+    maps: MAP_COLUMNS,
+    ablation: ABLATION_COLUMNS,
+    composition: COMPOSITION_COLUMNS,
+  },
   files: (s: Settings) => [...(s.model ? [['model']] : []), ...(s.tokenizer ? [['tokenizer']] : [])],
   prepare: (s: Settings, points, at) =>
     checkModel(
@@ -224,13 +309,11 @@ export const attentionMaps = defineSimulation({
       points.map((p) => p.params),
       at,
     ),
-  estimateMs: (p, s: Settings) =>
-    modelCostMs(
-      s.model ?? '',
-      p.T,
-      p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences,
-      s.baseline === 'untrained',
-    ),
+  estimateMs: (p, s: Settings) => {
+    const n = p.probe === 'tokens' ? s.tokens.length : p.probe === 'text' ? s.texts.length : s.sequences;
+    const base = modelCostMs(s.model ?? '', p.T, n, s.baseline === 'untrained');
+    return base + ablationCostMs(s.model ?? '', p.T, n, ablationModes(s.ablation).length, s.baseline === 'untrained');
+  },
   analyse: (rows, s: Settings) =>
     analyseMaps(
       rows,
@@ -254,9 +337,11 @@ export const attentionMaps = defineSimulation({
       const labels = mapBatch.sequences[0]!.map((id) => (tok ? tok.label(id) : String(id)));
       await addMaps(rows, model, mapBatch, t, labels, s);
     }
+    rows.push(...(await ablate('trained', s, params, model, batch, rows)));
     if (s.baseline === 'untrained') {
       const untrained = await openModel({ ...sink(s), permuteSeed: s.baseline_seed, untrainedStd: s.baseline_std });
-      rows.push(...summarise('untrained', params, await scoreBatch(untrained, batch, params.T), 0));
+      const heads = summarise('untrained', params, await scoreBatch(untrained, batch, params.T), 0);
+      rows.push(...heads, ...(await ablate('untrained', s, params, untrained, batch, heads)));
     }
     const ms = ctx.now() - t0;
     return rows.map((r) => ({ ...r, time_ms: ms }));
@@ -342,10 +427,40 @@ async function checkModel(
       ),
     );
   }
+  await checkAblation(s, model, fail);
   const maxT = Math.max(...points.map((p) => p.T));
   const other = points.find((p) => model.fixedT !== null && p.T !== model.fixedT);
   if (other && model.fixedT !== null) throw fail(['grid', 'T'], msg.fixedLengthGrid(file, other.T, model.fixedT));
   const problem = await model.tryLength(maxT);
   if (problem !== null)
     throw fail(['grid', 'T'], msg.tooLongForModel(file, maxT, await largestLength(model, 6, maxT), problem));
+}
+
+/** Head sets name heads the model has; the model has a logits output and a batch axis to ablate along. */
+async function checkAblation(
+  s: Settings,
+  model: AttentionModel,
+  fail: (path: (string | number)[], text: string) => AttnlabError,
+): Promise<void> {
+  if (!ablationModes(s.ablation).length) return;
+  const heads = model.layers.map((l) => l.heads);
+  s.head_sets.forEach((set, i) =>
+    (set.heads ?? []).forEach((label, j) => {
+      const h = parseLabel(label);
+      if (h.layer >= heads.length || h.head >= heads[h.layer]!)
+        throw fail(
+          ['settings', 'head_sets', i, 'heads', j],
+          msg.noSuchHead(`settings.head_sets[${i}].heads[${j}]`, model.file, label, heads),
+        );
+    }),
+  );
+  if (model.maxBatch === 1)
+    throw fail(['settings', 'ablation'], msg.ablationUnavailable(model.file, 'its batch axis is fixed to 1'));
+  try {
+    await openAblator(sink(s), model, s.logits_output);
+  } catch (e) {
+    if (!(e instanceof AblationProblem || e instanceof Error)) throw e;
+    const key = s.logits_output ? ['settings', 'logits_output'] : ['settings', 'ablation'];
+    throw fail(key, msg.ablationUnavailable(model.file, e.message.split('\n')[0]!));
+  }
 }

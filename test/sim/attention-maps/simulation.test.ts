@@ -9,8 +9,19 @@ import { openModel } from '../../../src/sim/attention-maps/engines.js';
 import { probeSequences } from '../../../src/sim/attention-maps/probes.js';
 import { NormalRng } from '../../../src/random/normal.js';
 import { gpt2Tokenizer } from '../../../src/sim/attention-maps/tokenizers.js';
+import { parse as parseYaml } from 'yaml';
+import { Claim } from '../../../src/spec/schema.js';
+import { evaluateClaim } from '../../../src/spec/claims.js';
 import { expectGolden } from '../../golden.js';
 import { cli, latestRun, stripColumns, tmp } from '../../helpers.js';
+
+/** A derived table of a run (no quoted cells): numbers, booleans, and null for empty cells. */
+function readTable(path: string): Record<string, string | number | boolean | null>[] {
+  const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  const cell = (v: string) =>
+    v === '' ? null : v === 'true' ? true : v === 'false' ? false : isNaN(Number(v)) ? v : Number(v);
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [head!.split(',')[i]!, cell(v)])));
+}
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/attention-maps');
 const PLANTED = join(FIXTURES, 'planted.onnx');
@@ -272,7 +283,7 @@ describe('attention-maps on the hand-planted model (L0H0 previous token, L0H1 fi
 
   it('golden: the columns of results.csv and of the derived tables, and the findings', () => {
     const run = latestRun(join(dir, 'out'), 'am');
-    const headers = ['results', 'heads', 'top_heads', 'maps'].map(
+    const headers = ['results', 'heads', 'top_heads', 'maps', 'ablation', 'composition'].map(
       (t) => readFileSync(join(run, `${t}.csv`), 'utf8').split('\n')[0],
     );
     expectGolden('attention-maps.header.csv', `${headers.join('\n')}\n`);
@@ -383,6 +394,21 @@ describe('attention-maps: bad input is refused before any work (exit 2, the file
     );
   });
 
+  it('ablations: a head set naming a head the model lacks, and a logits output that is not there', async () => {
+    const bad = await refused(
+      'badset',
+      yaml('  model: planted.onnx\n  ablation: zero\n  head_sets: [{ name: s, heads: [L0H1, L2H0] }]'),
+    );
+    expect(bad.err).toContain(
+      msg.noSuchHead('settings.head_sets[0].heads[1]', join(dir, 'planted.onnx'), 'L2H0', [4, 4]),
+    );
+    const none = await refused('nologits', yaml('  model: planted.onnx\n  ablation: [mean]\n  logits_output: nope'));
+    expect(none.err).toContain(`${none.file}:12:`);
+    expect(none.err).toContain(
+      msg.ablationUnavailable(join(dir, 'planted.onnx'), '"nope" is not a float value of the model'),
+    );
+  });
+
   it("the text probe on a model without GPT-2's vocabulary and no tokenizer", async () => {
     const { err } = await refused(
       'notok',
@@ -456,6 +482,9 @@ describe('attention-maps: the text probe with a tokenizer.json (@huggingface/tok
     expect(lines.filter((l) => l.startsWith('trained,')).every((l) => l.split(',')[dup] !== '')).toBe(true);
     const maps = readFileSync(join(run, 'maps.csv'), 'utf8');
     expect(maps).toContain('previous_token_score,"previous_token_score: L0H0 (1.00, text, T=16)",2,1,1,2 cat,1 the');
+    // The head view shows the decoded text of the sequence (WordPiece pieces joined by spaces).
+    const report = readFileSync(join(run, 'report.html'), 'utf8');
+    expect(report).toContain('"text":"[CLS] the cat sat on the mat , and the dog ran to the park');
   }, 60_000);
 });
 
@@ -491,6 +520,22 @@ describe('attention-maps: the committed example (experiments/attention-maps.yaml
     const r = await cli(['attention-maps', '--quick', '--check', '--out', join(dir, 'out')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/claims: (\d+)\/\1 passed/);
+    // The ablation claims, read against the untrained baseline's rows of the same run (relabelled), fail.
+    const run = latestRun(join(dir, 'out'), 'attention-maps');
+    const file = parseYaml(readFileSync(join(import.meta.dirname, '../experiments/attention-maps.yaml'), 'utf8')) as {
+      claims: unknown[];
+    };
+    const claims = file.claims
+      .map((c) => Claim.parse(c))
+      .filter((c) => c.table === 'ablation' || c.table === 'composition');
+    expect(claims.map((c) => c.id)).toEqual(['circuit-carries-the-copy', 'previous-token-heads-feed-induction']);
+    for (const claim of claims) {
+      const rows = readTable(join(run, `${claim.table}.csv`));
+      expect(evaluateClaim(claim, rows).status, `${claim.id}, trained`).toBe('pass');
+      const untrained = rows.filter((x) => x['model'] === 'untrained').map((x) => ({ ...x, model: 'trained' }));
+      const verdict = evaluateClaim(claim, untrained);
+      expect(verdict.status, `${claim.id}, untrained: ${JSON.stringify(verdict)}`).toBe('fail');
+    }
     // The wrong variant: the same file and claims, pointed at the planted model (a previous-token head, no induction head).
     const text = readFileSync(join(import.meta.dirname, '../../../experiments/attention-maps.yaml'), 'utf8').replace(
       '../examples/attention-maps/induction-2L.onnx',
