@@ -54,6 +54,10 @@ same parameters, hence the same id) run once, and the note says how many. The si
 applies" means (an issue marked \`notApplicable\` in its parameter schema); anything else that a \`--set\` makes
 invalid stays an error naming that \`--set\`. A parameter the \`--set\` gives itself is never dropped
 (\`--set variant=[gqa] --set d_latent=[512]\` is an error), and in the experiment file itself nothing is dropped.
+Claims about what the \`--set\` removed (the MLA claims after \`--set variant=[gqa]\`) have no rows left: they are
+not evaluated, and a line says which (\`not evaluated: 5 claims without rows after --set variant=[gqa] (…)\`); the
+manifest lists them under \`claims.notEvaluated\` and \`--check\` does not count them. Without a \`--set\`, a claim
+that matches no rows is an error in the experiment file.
 
 **Files.** A path given by \`--set\` (\`--set model=other.onnx\`, \`--set 'methods={m: {onnx: m.onnx}}'\`) is relative
 to the directory the command was typed in (under \`npm run\`, npm's \`INIT_CWD\`); a path in the experiment file is

@@ -10,7 +10,7 @@ import { renderIndex } from '../report/index-page.js';
 import type { Point } from '../spec/grid.js';
 import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Row, SetupResult } from '../sim/types.js';
-import { evaluateClaims, isTimingClaim, type ClaimResult } from '../spec/claims.js';
+import { evaluateClaims, isTimingClaim, NO_ROWS, type ClaimResult } from '../spec/claims.js';
 import { msg } from '../messages.js';
 import type { Manifest } from '../types/manifest.js';
 import { compareHtml } from './compare-page.js';
@@ -116,12 +116,18 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
   // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
   const spread = steady?.roundSpread?.sigma ?? null;
-  const claims = evaluateClaims(
+  const evaluated = evaluateClaims(
     exp.claims,
     { results: rows, ...tables },
     [...Object.keys(sim.params.shape), 'seed', 'replicate'],
     (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
   );
+  // A --set that narrows the grid (one variant, say) leaves claims about the rest without rows: not evaluated, not
+  // errors. Without a --set, a claim that matches nothing is a mistake in the file and stays an error.
+  const sets = f.resolved.overrides.sets;
+  const unevaluated = (c: ClaimResult) => sets.length > 0 && c.status === 'error' && c.reason === NO_ROWS;
+  const claims = evaluated.filter((c) => !unevaluated(c));
+  const skipped = evaluated.filter(unevaluated).map((c) => c.id);
   const finished: Manifest = {
     ...manifest,
     ...(steady ? { stability: steady } : {}),
@@ -130,6 +136,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
       failed: claims.filter((c) => c.status === 'fail').length,
       errored: claims.filter((c) => c.status === 'error').length,
       inconclusive: claims.filter((c) => c.status === 'inconclusive').length,
+      ...(skipped.length ? { notEvaluated: skipped } : {}),
     },
   };
   const files = await buildOutputs({
@@ -171,7 +178,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     claims,
     resumedFrom: f.resumedFrom,
     rows,
-    summary: analysis.summary,
+    summary: skipped.length ? [...analysis.summary, msg.claimsNotEvaluated(skipped, sets)] : analysis.summary,
     errors,
     interrupted,
     warnings: steady?.warnings ?? [],

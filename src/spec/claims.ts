@@ -14,6 +14,9 @@ import { combine, decide, type Interval, type Verdict } from '../stats/verdict.j
 
 export { combine, decide, ratioOf, type Estimate, type Interval, type Verdict } from '../stats/verdict.js';
 
+/** The reason of a claim whose where matches no rows (a narrowed grid, or a claim that names a wrong value). */
+export const NO_ROWS = 'no rows match the claim’s where';
+
 /** The columns a claim reads (its where-keys aside): what loading checks exist and what makes a claim a timing one. */
 export function claimColumns(c: Claim): string[] {
   const bounds =
@@ -197,7 +200,7 @@ function evaluateFraction(
 ): ClaimResult {
   const t = describeTest(claim.test, rows);
   const expected = `${t.expected} for ≥ ${fmt(claim.at_least * 100, 3)}% of rows`;
-  if (rows.length === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  if (rows.length === 0) return { ...base, status: 'error', expected, reason: NO_ROWS };
   const label = paramLabel(ctx.params ?? [], rows);
   const verdicts = rows.map(t.verdict);
   const count = (v: Verdict) => verdicts.filter((x) => x === v).length;
@@ -262,7 +265,7 @@ function evaluateSlope(
     claim.x_min === undefined ? selected : selected.filter((r) => Number(r[claim.x]) >= claim.x_min!),
     claim.per,
   );
-  if (grouped.size === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  if (grouped.size === 0) return { ...base, status: 'error', expected, reason: NO_ROWS };
   const target: Interval = [claim.expect.target - claim.expect.tol, claim.expect.target + claim.expect.tol];
   const parts: { text: string; verdict: Verdict }[] = [];
   for (const [key, all] of grouped) {
@@ -341,7 +344,7 @@ function evaluateShape(
     claim.kind === 'spread'
       ? `(max − min)/mean of ${claim.column} < ${claim.below}${per}`
       : `${claim.y} strictly ${claim.direction} in ${claim.x}${per}`;
-  if (rows.length === 0) return { ...base, status: 'error', expected, reason: 'no rows match the claim’s where' };
+  if (rows.length === 0) return { ...base, status: 'error', expected, reason: NO_ROWS };
   const interval = rowInterval(claim.kind === 'spread' ? claim.column : claim.y, rows);
   const parts: { text: string; verdict: Verdict }[] = [];
   for (const [key, rs] of groups(rows, claim.per)) {

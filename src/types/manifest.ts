@@ -46,7 +46,14 @@ export interface Manifest {
   finishedAt?: string;
   points: { total: number; done: number };
   /** Claim verdicts (inconclusive: absent in manifests written before the three verdicts). */
-  claims?: { passed: number; failed: number; errored: number; inconclusive?: number };
+  claims?: {
+    passed: number;
+    failed: number;
+    errored: number;
+    inconclusive?: number;
+    /** Claims left without rows by a --set that narrowed the grid: not evaluated. */
+    notEvaluated?: string[];
+  };
   /** Points whose simulation threw: the run went on without their rows. */
   errors?: { point: string; replicate: number; params: Record<string, unknown>; message: string }[];
   /** Set on a shard run (`--shard index/count`): it holds only its own points and no report. */

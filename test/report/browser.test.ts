@@ -62,7 +62,7 @@ describe.runIf(HAVE_CHROMIUM)('reports in a real browser (headless Chromium)', (
     expect(charts).toHaveLength(3);
     for (const marks of charts) expect(marks).toBeGreaterThan(0);
     expect(await page.locator('table th', { hasText: 'expected' }).count()).toBe(1);
-    expect(await page.locator('td.pass, td.fail').count()).toBe(8);
+    expect(await page.locator('td.pass, td.fail, td.inconclusive').count()).toBe(8);
     // Hover a point of the first chart: Vega's tooltip shows its fields.
     const point = page.locator('.vis').first().locator('.mark-symbol path').first();
     await point.hover({ force: true });
