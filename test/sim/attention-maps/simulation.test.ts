@@ -522,7 +522,9 @@ describe('attention-maps: the committed example (experiments/attention-maps.yaml
     expect(r.stdout).toMatch(/claims: (\d+)\/\1 passed/);
     // The ablation claims, read against the untrained baseline's rows of the same run (relabelled), fail.
     const run = latestRun(join(dir, 'out'), 'attention-maps');
-    const file = parseYaml(readFileSync(join(import.meta.dirname, '../experiments/attention-maps.yaml'), 'utf8')) as {
+    const file = parseYaml(
+      readFileSync(join(import.meta.dirname, '../../../experiments/attention-maps.yaml'), 'utf8'),
+    ) as {
       claims: unknown[];
     };
     const claims = file.claims
