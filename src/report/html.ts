@@ -99,101 +99,123 @@ function table(rows: readonly (readonly [string, unknown])[]): string {
   return `<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`).join('')}</table>`;
 }
 
-/** The self-contained report: inline SVG figures, no script, no network. */
-export function renderReport(input: ReportInput): string {
-  const { experiment: e, manifest: m, claims } = input;
+/** A figure: its static SVG, the Vega-Lite spec that makes it interactive, its caption and download links. */
+function figureHtml(f: ReportFigure): string {
+  return (
+    `<figure id="fig-${esc(f.id)}"><div class="vis" role="img" aria-label="${esc(plainText(f.title))}${f.description ? `: ${esc(plainText(f.description))}` : ''}" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
+    `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${mathHtml(f.title)}</b>${f.description ? ` ${mathHtml(f.description)}` : ''}<br>` +
+    `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`
+  );
+}
+
+/** The verdict line: how many claims passed, and which did not. */
+function verdictHtml(claims: readonly ClaimResult[]): string {
   const passed = claims.filter((c) => c.status === 'pass').length;
   const failed = claims.filter((c) => c.status !== 'pass');
   // Red when a claim failed (or could not be evaluated), amber when some could not tell, green when all passed.
   const tone = failed.some((c) => c.status !== 'inconclusive') ? 'fail' : failed.length ? 'inconclusive' : 'pass';
+  return `<p class="verdict ${tone}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => `${esc(c.id)} (${c.status})`).join(', ')}` : ''}</p>`;
+}
+
+/** The points that failed, with their parameters and errors (empty where none did). */
+function errorsHtml(m: Manifest): string {
+  if (!m.errors?.length) return '';
+  return `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>`;
+}
+
+/** The top of the report: title, run line, verdict, machine warnings, key results, description, failed points. */
+function headerHtml(input: ReportInput, warnings: readonly string[]): string {
+  const { experiment: e, manifest: m } = input;
   // Key results first: the simulation's findings, or its summary lines where it has none.
   const findings = input.analysis.findings?.length ? input.analysis.findings : input.analysis.summary;
-  const warnings = m.stability?.warnings ?? [];
-  const figures = input.figures
-    .map(
-      (f) =>
-        `<figure id="fig-${esc(f.id)}"><div class="vis" role="img" aria-label="${esc(plainText(f.title))}${f.description ? `: ${esc(plainText(f.description))}` : ''}" data-spec="spec-${esc(f.id)}">${f.svg}</div>` +
-        `<script type="application/json" id="spec-${esc(f.id)}">${scriptJson(f.spec)}</script><figcaption><b>${mathHtml(f.title)}</b>${f.description ? ` ${mathHtml(f.description)}` : ''}<br>` +
-        `<a href="figures/${esc(f.id)}.svg">SVG</a> · <a href="figures/${esc(f.id)}.png">PNG</a> · <a href="charts/${esc(f.id)}.vl.json">Vega-Lite</a></figcaption></figure>`,
-    )
-    .join('\n');
-  const params = Object.entries(input.axes).map(
-    ([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const,
-  );
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}${input.analysis.headView ? HEAD_VIEW_STYLE : ''}</style></head>
-<body>
-<h1>${mathHtml(e.title)}</h1>
+  return `<h1>${mathHtml(e.title)}</h1>
 ${m.status === 'interrupted' ? `<p class="fail">Incomplete: interrupted after ${m.points.done} of ${m.points.total} points. Run the same command again to finish.</p>` : ''}
 <p class="sub"><code>${esc(e.name)}</code> · run <code>${esc(m.runId)}</code> · backend <b>${esc(m.backend.name)}</b> · ${esc(m.startedAt)}${m.quick ? ' · <b>quick grid</b>' : ''}</p>
-<p class="verdict ${tone}">Claims: ${passed}/${claims.length} passed${failed.length ? ` · not passed: ${failed.map((c) => `${esc(c.id)} (${c.status})`).join(', ')}` : ''}</p>
+${verdictHtml(input.claims)}
 ${warnings.map((w) => `<p class="unstable">⚠ ${esc(w)}. Timing claims are marked.</p>`).join('\n')}
 ${findings.length ? `<ul class="findings">${findings.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
 <p>${mathHtml(e.description)}</p>
-${m.errors?.length ? `<h2 class="fail">${m.errors.length} point${m.errors.length === 1 ? '' : 's'} failed</h2><table><tr><th>parameters</th><th>replicate</th><th>error</th></tr>${m.errors.map((e) => `<tr><td><code>${esc(JSON.stringify(e.params))}</code></td><td>${e.replicate}</td><td>${esc(e.message)}</td></tr>`).join('')}</table>` : ''}
-<h2>Figures</h2>
-${figures}
-${input.analysis.headView?.sequences.length ? headViewHtml(input.analysis.headView) : ''}
-<details open><summary>Claims in full (${passed}/${claims.length} passed)</summary>
+${errorsHtml(m)}`;
+}
+
+/** Every claim in full, those resting on timings marked where the machine was unstable. */
+function claimsHtml(input: ReportInput, warnings: readonly string[]): string {
+  const { claims } = input;
+  const passed = claims.filter((c) => c.status === 'pass').length;
+  const unstable = (c: ClaimResult) =>
+    warnings.length && input.timingClaims.has(c.id)
+      ? ' <span class="unstable" title="' + esc(warnings.join(' ')) + '">⚠ unstable machine</span>'
+      : '';
+  return `<details open><summary>Claims in full (${passed}/${claims.length} passed)</summary>
 <div class="hscroll"><table><tr><th>claim</th><th>expected</th><th>measured</th><th>result</th></tr>
-${claims.map((c) => claimRow(c, warnings.length && input.timingClaims.has(c.id) ? ' <span class="unstable" title="' + esc(warnings.join(' ')) + '">⚠ unstable machine</span>' : '')).join('\n')}
+${claims.map((c) => claimRow(c, unstable(c))).join('\n')}
 </table></div>
-</details>
-${e.notes.length ? `<details open><summary>Notes</summary><div class="notes">${e.notes.map((n) => `<p>${mathHtml(n)}</p>`).join('\n')}</div></details>` : ''}
-${Object.keys(input.analysis.tables).length ? `<details><summary>Derived tables (${Object.keys(input.analysis.tables).join(', ')})</summary>${analysisTables(input.analysis)}</details>` : ''}
-<details><summary>Parameters</summary>
+</details>`;
+}
+
+/** The grid's values, seed, replicates and settings, and where the rows and provenance are. */
+function parametersHtml(input: ReportInput): string {
+  const e = input.experiment;
+  const params = Object.entries(input.axes).map(
+    ([k, vs]) => [k, vs.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')] as const,
+  );
+  return `<details><summary>Parameters</summary>
 ${table([...params, ['seed', String(e.seed)], ['replicates', String(e.replicates)], ...Object.entries(e.settings).map(([k, v]) => [k, v] as const)])}
 <p>${input.rowCount} rows in <a href="results.csv">results.csv</a>; checkpoint in <a href="points.jsonl">points.jsonl</a>; provenance in <a href="manifest.json">manifest.json</a>.</p>
-</details>
-<details><summary>Provenance</summary>
-${table([
-  ['command', m.command],
-  ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
-  ...(m.inputs ?? []).map(
-    (f) =>
-      [
-        `file read${f.key ? ` (${f.key})` : ''}`,
-        `${f.path} (sha256 ${f.sha256.slice(0, 16)}…${f.namedIn ? `, named in ${f.namedIn}` : ''})`,
-      ] as [string, string],
-  ),
-  ['git', m.git ? `${m.git.commit}${m.git.dirty ? ' (dirty)' : ''}` : 'not a git checkout'],
-  ['backend', `${m.backend.name} (${m.backend.provider})`],
-  [
-    'versions',
-    Object.entries(m.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  ],
-  ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
-  ...(m.shards
-    ? [
+</details>`;
+}
+
+/** The provenance table's rows: command, files read, git, backend, versions, machines, setup figures and times. */
+function provenanceRows(m: Manifest): (readonly [string, unknown])[] {
+  return [
+    ['command', m.command],
+    ['experiment file', `${m.experimentFile} (sha256 ${m.experimentSha256.slice(0, 16)}…)`],
+    ...(m.inputs ?? []).map(
+      (f) =>
         [
-          'shards',
-          m.shards
-            .map(
-              (x) =>
-                `${x.shard}: ${x.cpu.model} × ${x.cpu.count}, ${x.startedAt} – ${x.finishedAt}${x.git ? `, git ${x.git.commit.slice(0, 10)}` : ''}`,
-            )
-            .join('; '),
-        ] as const,
-      ]
-    : []),
-  ...(m.setup
-    ? [
-        [
-          'measured at setup',
-          Object.entries(m.setup)
-            .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
-            .join(', '),
-        ] as const,
-      ]
-    : []),
-  ['started', m.startedAt],
-  ['finished', m.finishedAt ?? 'unfinished'],
-])}
-</details>
-<script src="vendor/vega.min.js"></script><script src="vendor/vega-lite.min.js"></script><script src="vendor/vega-embed.min.js"></script>
+          `file read${f.key ? ` (${f.key})` : ''}`,
+          `${f.path} (sha256 ${f.sha256.slice(0, 16)}…${f.namedIn ? `, named in ${f.namedIn}` : ''})`,
+        ] as [string, string],
+    ),
+    ['git', m.git ? `${m.git.commit}${m.git.dirty ? ' (dirty)' : ''}` : 'not a git checkout'],
+    ['backend', `${m.backend.name} (${m.backend.provider})`],
+    [
+      'versions',
+      Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    ['cpu', `${m.cpu.model} × ${m.cpu.count}`],
+    ...(m.shards
+      ? [
+          [
+            'shards',
+            m.shards
+              .map(
+                (x) =>
+                  `${x.shard}: ${x.cpu.model} × ${x.cpu.count}, ${x.startedAt} – ${x.finishedAt}${x.git ? `, git ${x.git.commit.slice(0, 10)}` : ''}`,
+              )
+              .join('; '),
+          ] as const,
+        ]
+      : []),
+    ...(m.setup
+      ? [
+          [
+            'measured at setup',
+            Object.entries(m.setup)
+              .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+              .join(', '),
+          ] as const,
+        ]
+      : []),
+    ['started', m.startedAt],
+    ['finished', m.finishedAt ?? 'unfinished'],
+  ];
+}
+
+/** Makes the figures interactive in a browser; the static SVG stays if anything here fails. */
+const EMBED_SCRIPT = `<script src="vendor/vega.min.js"></script><script src="vendor/vega-lite.min.js"></script><script src="vendor/vega-embed.min.js"></script>
 <script>
 // Interactive charts (tooltips, zoom and pan); the static SVG stays if anything here fails.
 for (const el of document.querySelectorAll('.vis')) {
@@ -203,7 +225,28 @@ for (const el of document.querySelectorAll('.vis')) {
     .then(() => { el.replaceChildren(holder); el.dataset.interactive = 'true'; })
     .catch((e) => console.warn('static figure kept:', e));
 }
-</script>
+</script>`;
+
+/** The self-contained report: inline SVG figures, no script, no network. */
+export function renderReport(input: ReportInput): string {
+  const { experiment: e, manifest: m, analysis: a } = input;
+  const warnings = m.stability?.warnings ?? [];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(plainText(e.title))} · attnlab</title><link rel="stylesheet" href="vendor/katex/katex.min.css"><style>${STYLE}${a.headView ? HEAD_VIEW_STYLE : ''}</style></head>
+<body>
+${headerHtml(input, warnings)}
+<h2>Figures</h2>
+${input.figures.map(figureHtml).join('\n')}
+${a.headView?.sequences.length ? headViewHtml(a.headView) : ''}
+${claimsHtml(input, warnings)}
+${e.notes.length ? `<details open><summary>Notes</summary><div class="notes">${e.notes.map((n) => `<p>${mathHtml(n)}</p>`).join('\n')}</div></details>` : ''}
+${Object.keys(a.tables).length ? `<details><summary>Derived tables (${Object.keys(a.tables).join(', ')})</summary>${analysisTables(a)}</details>` : ''}
+${parametersHtml(input)}
+<details><summary>Provenance</summary>
+${table(provenanceRows(m))}
+</details>
+${EMBED_SCRIPT}
 </body></html>
 `;
 }

@@ -74,14 +74,9 @@ export function shownPoint(rows: readonly MapsRow[], score: Score): { probe: str
   return { probe, T: Math.max(...rows.filter((r) => r.probe === probe).map((r) => r.T)) };
 }
 
-export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
-  const rows = headRows(all);
+/** The heads table: every head's every score, marked `shown` at the probe and T its heat map draws. */
+function headTable(rows: readonly HeadRow[], shown: ReadonlyMap<Score, { probe: string; T: number } | null>): Row[] {
   const heads: Row[] = [];
-  const top: Row[] = [];
-  const maps: Row[] = [];
-  const summary: string[] = [];
-  const findings: string[] = [];
-  const shown = new Map(SCORES.map((s) => [s, shownPoint(rows, s)]));
   for (const r of rows) {
     for (const score of SCORES) {
       const mean = r[score];
@@ -103,16 +98,24 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
       });
     }
   }
+  return heads;
+}
+
+/** A group's heads that have the score, best first (lowest first for entropy_ratio), ties by layer and head. */
+const ranked = (g: readonly HeadRow[], score: Score) =>
+  g
+    .filter((r) => r[score] !== null)
+    .sort(
+      (a, b) =>
+        (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!) || a.layer - b.layer || a.head - b.head,
+    );
+
+/** The top_heads table: the three best heads of each score at every model, probe and T. */
+function topHeadTable(rows: readonly HeadRow[]): Row[] {
+  const top: Row[] = [];
   const groups = new Map<string, HeadRow[]>();
   for (const r of rows)
     groups.set(`${r.model}|${r.probe}|${r.T}`, [...(groups.get(`${r.model}|${r.probe}|${r.T}`) ?? []), r]);
-  const ranked = (g: readonly HeadRow[], score: Score) =>
-    g
-      .filter((r) => r[score] !== null)
-      .sort(
-        (a, b) =>
-          (ranksLow(score) ? a[score]! - b[score]! : b[score]! - a[score]!) || a.layer - b.layer || a.head - b.head,
-      );
   for (const g of groups.values()) {
     for (const score of SCORES) {
       ranked(g, score)
@@ -134,7 +137,54 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
         });
     }
   }
+  return top;
+}
 
+const scoreInterval = (r: HeadRow, score: Score) =>
+  interval({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
+
+/** Whether the best trained head passes the score's threshold (and which others do), or that none does. */
+function thresholdFinding(g: readonly HeadRow[], score: Score, at: { probe: string; T: number }): string | null {
+  const th = THRESHOLDS[score];
+  if (!th) return null;
+  const best = g[0]!;
+  const above = g.filter((r) => r[score]! > th.value);
+  const where = `(${at.probe} probe, T=${at.T}, ${best.sequences} sequences)`;
+  if (above.length) {
+    const others = above.slice(1, 6).map((r) => `${headLabel(r.layer, r.head)} ${r[score]!.toFixed(2)}`);
+    return `${headLabel(best.layer, best.head)} is ${th.kind}: ${scoreInterval(best, score)} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`;
+  }
+  return `No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${scoreInterval(best, score)} ${where}.`;
+}
+
+/** The maps table's panel for a score: the top head's map, on the point's map sequence. */
+function topHeadMap(best: HeadRow, score: Score, at: { probe: string; T: number }): Row[] {
+  const maps: Row[] = [];
+  if (!best.map || !best.map_tokens) return maps;
+  const t = Math.round(Math.sqrt(best.map.length));
+  const tokens = JSON.parse(best.map_tokens) as string[];
+  const panel = `${score}: ${headLabel(best.layer, best.head)} (${f2(best[score]!)}, ${at.probe}, T=${at.T})`;
+  for (let q = 0; q < t; q++) {
+    for (let k = 0; k < t; k++)
+      maps.push({
+        score,
+        panel,
+        query: q,
+        key: k,
+        weight: best.map[q * t + k]!,
+        query_label: `${q} ${tokens[q] ?? ''}`,
+        key_label: `${k} ${tokens[k] ?? ''}`,
+      });
+  }
+  return maps;
+}
+
+export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices permuted'): Analysis {
+  const rows = headRows(all);
+  const maps: Row[] = [];
+  const summary: string[] = [];
+  const findings: string[] = [];
+  const shown = new Map(SCORES.map((s) => [s, shownPoint(rows, s)]));
   const trained = rows.filter((r) => r.model === 'trained');
   for (const score of SCORES) {
     const at = shown.get(score);
@@ -145,46 +195,15 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
     );
     const best = g[0];
     if (!best) continue;
-    const one = (r: HeadRow) => ({ mean: r[score]!, ci_low: r[`${score}_ci_low`], ci_high: r[`${score}_ci_high`] });
     summary.push(
       `${score} (${at.probe}, T=${at.T}): ${g
         .slice(0, 3)
-        .map((r) => `${headLabel(r.layer, r.head)} ${interval(one(r))}`)
+        .map((r) => `${headLabel(r.layer, r.head)} ${scoreInterval(r, score)}`)
         .join('; ')}`,
     );
-    const th = THRESHOLDS[score];
-    if (th) {
-      const above = g.filter((r) => r[score]! > th.value);
-      const where = `(${at.probe} probe, T=${at.T}, ${best.sequences} sequences)`;
-      if (above.length) {
-        const others = above.slice(1, 6).map((r) => `${headLabel(r.layer, r.head)} ${r[score]!.toFixed(2)}`);
-        findings.push(
-          `${headLabel(best.layer, best.head)} is ${th.kind}: ${interval(one(best))} ${where}${others.length ? `; also above ${th.value}: ${others.join(', ')}${above.length > 6 ? `, and ${above.length - 6} more` : ''}` : ''}.`,
-        );
-      } else {
-        findings.push(
-          `No head is ${th.kind}: the highest ${score} is ${headLabel(best.layer, best.head)}'s, ${interval(one(best))} ${where}.`,
-        );
-      }
-    }
-    // The map of the top head, on the point's map sequence.
-    if (best.map && best.map_tokens) {
-      const t = Math.round(Math.sqrt(best.map.length));
-      const tokens = JSON.parse(best.map_tokens) as string[];
-      const panel = `${score}: ${headLabel(best.layer, best.head)} (${f2(best[score]!)}, ${at.probe}, T=${at.T})`;
-      for (let q = 0; q < t; q++) {
-        for (let k = 0; k < t; k++)
-          maps.push({
-            score,
-            panel,
-            query: q,
-            key: k,
-            weight: best.map[q * t + k]!,
-            query_label: `${q} ${tokens[q] ?? ''}`,
-            key_label: `${k} ${tokens[k] ?? ''}`,
-          });
-      }
-    }
+    const finding = thresholdFinding(g, score, at);
+    if (finding !== null) findings.push(finding);
+    maps.push(...topHeadMap(best, score, at));
   }
   findings.push(...logitFindings(rows, baseline));
   const ablation = ablationTables(all);
@@ -192,8 +211,8 @@ export function analyseMaps(all: readonly MapsRow[], baseline = 'weight matrices
   findings.push(...ablation.findings);
   return {
     tables: {
-      heads: { columns: HEAD_COLUMNS, rows: heads },
-      top_heads: { columns: TOP_COLUMNS, rows: top },
+      heads: { columns: HEAD_COLUMNS, rows: headTable(rows, shown) },
+      top_heads: { columns: TOP_COLUMNS, rows: topHeadTable(rows) },
       maps: { columns: MAP_COLUMNS, rows: maps },
       ...ablation.tables,
     },

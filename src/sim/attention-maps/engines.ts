@@ -9,7 +9,7 @@
  * simulation turns into a located error.
  */
 import type * as Ort from 'onnxruntime-node';
-import { loadOnnx } from '../../engine/onnx/engine.js';
+import { loadOnnx, type OnnxEngine } from '../../engine/onnx/engine.js';
 import { describeNonOnnx, fileStart, fileVersion, readModelFile } from '../../engine/onnx/model-file.js';
 import { forwardWeights, recordModelSize } from './cost.js';
 import { NormalRng } from '../../random/normal.js';
@@ -165,24 +165,51 @@ function surgery(o: OpenOptions) {
   return { summary, ids, vocab, layers, fetches, weights, edited: withOutputs(graph, fetches) };
 }
 
-async function open(o: OpenOptions): Promise<AttentionModel> {
-  const { file } = o;
-  const { summary, ids, vocab, layers, fetches, weights, edited } = surgery(o);
-  const idsInput = o.idsInput;
-  const engine = await loadOnnx();
-  let session: Ort.InferenceSession;
+type Seqs = readonly (readonly number[])[];
+/** One session call: the sequences (of one length) and the outputs to fetch. */
+type Call = (seqs: Seqs, names: readonly string[]) => Promise<Ort.InferenceSession.ReturnType>;
+
+/** A session for the edited model; a file ONNX Runtime refuses is the user's problem, named with its first bytes. */
+async function openSession(engine: OnnxEngine, file: string, edited: Uint8Array): Promise<Ort.InferenceSession> {
   try {
-    session = await engine.session(edited);
+    return await engine.session(edited);
   } catch (e) {
     const start = fileStart(file);
     throw new ModelProblem(['settings', 'model'], msg.notOnnx(file, first(e), start && describeNonOnnx(start)));
   }
-  const ort = engine.ort;
-  const batchDim = ids.dims[0];
-  const fixedT = typeof ids.dims[1] === 'number' && ids.dims[1] > 0 ? ids.dims[1] : null;
+}
 
-  const feeds = (seqs: readonly (readonly number[])[]): Record<string, Ort.Tensor> => {
-    const b = seqs.length;
+/** One input's tensor in its element type, `at(k)` giving the k-th entry of its [b, t] values. */
+function inputTensor(ort: typeof Ort, elem: string, dims: number[], at: (k: number) => number): Ort.Tensor {
+  const length = dims[0]! * dims[1]!;
+  if (elem === 'int64')
+    return new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length }, (_, k) => BigInt(at(k))),
+      dims,
+    );
+  if (elem === 'int32')
+    return new ort.Tensor(
+      'int32',
+      Int32Array.from({ length }, (_, k) => at(k)),
+      dims,
+    );
+  if (elem === 'bool')
+    return new ort.Tensor(
+      'bool',
+      Uint8Array.from({ length }, (_, k) => at(k)),
+      dims,
+    );
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from({ length }, (_, k) => at(k)),
+    dims,
+  );
+}
+
+/** Calls the session with the ids in `idsInput` and every other input filled by its rule (FILLED). */
+function caller(ort: typeof Ort, session: Ort.InferenceSession, summary: ModelSummary, idsInput: string): Call {
+  const feeds = (seqs: Seqs): Record<string, Ort.Tensor> => {
     const t = seqs[0]!.length;
     const out: Record<string, Ort.Tensor> = {};
     for (const input of summary.inputs) {
@@ -190,41 +217,19 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
         input.name === idsInput
           ? (i: number, j: number) => seqs[i]![j]!
           : (_: number, j: number) => FILLED.find((f) => f.pattern.test(input.name))!.fill(j);
-      const n = b * t;
-      const at = (k: number) => value(Math.floor(k / t), k % t);
-      const dims = [b, t];
-      if (input.elem === 'int64')
-        out[input.name] = new ort.Tensor(
-          'int64',
-          BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))),
-          dims,
-        );
-      else if (input.elem === 'int32')
-        out[input.name] = new ort.Tensor(
-          'int32',
-          Int32Array.from({ length: n }, (_, k) => at(k)),
-          dims,
-        );
-      else if (input.elem === 'bool')
-        out[input.name] = new ort.Tensor(
-          'bool',
-          Uint8Array.from({ length: n }, (_, k) => at(k)),
-          dims,
-        );
-      else
-        out[input.name] = new ort.Tensor(
-          'float32',
-          Float32Array.from({ length: n }, (_, k) => at(k)),
-          dims,
-        );
+      out[input.name] = inputTensor(ort, input.elem, [seqs.length, t], (k) => value(Math.floor(k / t), k % t));
     }
     return out;
   };
-  const call = async (seqs: readonly (readonly number[])[], names: readonly string[]) =>
-    session.run(feeds(seqs), [...names]);
+  return async (seqs, names) => session.run(feeds(seqs), [...names]);
+}
 
-  // The first call: which candidates are [batch, heads, T, T] probabilities (the MatMul's other operand is then the values).
-  const t0 = fixedT ?? DISCOVERY_T;
+/**
+ * The first call, at `t0`: keeps the candidates that are float32 [batch, heads, T, T] probabilities (the MatMul's
+ * other operand is then the values), with their logits where those have the same shape.
+ */
+async function probeLayers(o: OpenOptions, call: Call, layers: Layer[], fetches: string[], t0: number, vocab: number) {
+  const { file } = o;
   let probe: Ort.InferenceSession.ReturnType;
   try {
     probe = await call([Array.from({ length: t0 }, (_, j) => j % vocab)], fetches);
@@ -250,12 +255,13 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     kept.push({ ...l, heads, logits: logitDims && logitDims.join() === dims.join() ? l.logits : null });
   }
   if (!kept.length) throw new ModelProblem(['settings', 'model'], msg.noAttentionShape(file, seen, t0));
-  const bytesPerSeq = (t: number) => kept.reduce((a, l) => a + l.heads * t * t * 4 * (l.logits ? 2 : 1), 0);
-  const maxBatch = batchDim === 1 ? 1 : Number.MAX_SAFE_INTEGER;
-  recordModelSize(file, { forwardWeights: weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
-  const names = [...new Set(kept.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
+  return kept;
+}
 
-  const each: AttentionModel['each'] = async (seqs, use) => {
+/** Runs sequences in calls of at most CALL_BYTES of attention (and `maxBatch` sequences), handing each call's maps on. */
+function batchedEach(call: Call, kept: Layer[], names: string[], maxBatch: number): AttentionModel['each'] {
+  const bytesPerSeq = (t: number) => kept.reduce((a, l) => a + l.heads * t * t * 4 * (l.logits ? 2 : 1), 0);
+  return async (seqs, use) => {
     const t = seqs[0]!.length;
     const per = Math.max(1, Math.min(maxBatch, Math.floor(CALL_BYTES / bytesPerSeq(t))));
     for (let i = 0; i < seqs.length; i += per) {
@@ -271,7 +277,39 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
       );
     }
   };
+}
 
+/** The calls' outputs joined layer by layer, as one call over every sequence would have returned them. */
+function joinCalls(kept: Layer[], parts: LayerOutput[][]): LayerOutput[] {
+  if (parts.length === 1) return parts[0]!;
+  const join = (arrays: Float32Array[]) => {
+    const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  return kept.map((l, li) => ({
+    heads: l.heads,
+    probs: join(parts.map((p) => p[li]!.probs)),
+    logits: l.logits ? join(parts.map((p) => p[li]!.logits!)) : null,
+  }));
+}
+
+async function open(o: OpenOptions): Promise<AttentionModel> {
+  const { file } = o;
+  const { summary, ids, vocab, layers, fetches, weights, edited } = surgery(o);
+  const engine = await loadOnnx();
+  const session = await openSession(engine, file, edited);
+  const call = caller(engine.ort, session, summary, o.idsInput);
+  const fixedT = typeof ids.dims[1] === 'number' && ids.dims[1] > 0 ? ids.dims[1] : null;
+  const kept = await probeLayers(o, call, layers, fetches, fixedT ?? DISCOVERY_T, vocab);
+  const maxBatch = ids.dims[0] === 1 ? 1 : Number.MAX_SAFE_INTEGER;
+  recordModelSize(file, { forwardWeights: weights, heads: kept.reduce((a, l) => a + l.heads, 0) });
+  const names = [...new Set(kept.flatMap((l) => (l.logits ? [l.probs, l.logits] : [l.probs])))];
+  const each = batchedEach(call, kept, names, maxBatch);
   return {
     file,
     summary,
@@ -282,22 +320,8 @@ async function open(o: OpenOptions): Promise<AttentionModel> {
     each,
     async run(seqs) {
       const parts: LayerOutput[][] = [];
-      await each(seqs, (o) => parts.push(o));
-      if (parts.length === 1) return parts[0]!;
-      const join = (arrays: Float32Array[]) => {
-        const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-        let at = 0;
-        for (const a of arrays) {
-          out.set(a, at);
-          at += a.length;
-        }
-        return out;
-      };
-      return kept.map((l, li) => ({
-        heads: l.heads,
-        probs: join(parts.map((p) => p[li]!.probs)),
-        logits: l.logits ? join(parts.map((p) => p[li]!.logits!)) : null,
-      }));
+      await each(seqs, (out) => parts.push(out));
+      return joinCalls(kept, parts);
     },
     async tryLength(T) {
       if (fixedT !== null) return T === fixedT ? null : msg.fixedLength(fixedT);

@@ -348,13 +348,16 @@ export const attentionMaps = defineSimulation({
   },
 });
 
+/** Makes a located BAD_MODEL error: the key's path in the experiment file, and the message. */
+type Fail = (path: (string | number)[], text: string) => AttnlabError;
+
 /** Everything that loading the model can tell before any work: the model, its inputs, the probes' tokens, and T. */
 async function checkModel(
   s: Settings,
   points: readonly Params[],
   at: (path: (string | number)[]) => SourceLocation,
 ): Promise<void> {
-  const fail = (path: (string | number)[], text: string) => new AttnlabError('BAD_MODEL', text, at(path));
+  const fail: Fail = (path, text) => new AttnlabError('BAD_MODEL', text, at(path));
   if (!s.model)
     throw new AttnlabError(
       'SCHEMA',
@@ -368,66 +371,81 @@ async function checkModel(
     if (e instanceof ModelProblem) throw fail(e.key, e.message);
     throw e;
   }
-  const { vocab, file } = model;
-  const outside = (ids: readonly number[]) => ids.find((id) => id >= vocab);
-  const bad = outside(s.prefix);
+  checkGivenIds(s, model, fail);
+  const probes = new Set(points.map((p) => p.probe));
+  const longest = (probe: Probe) => Math.max(...points.filter((p) => p.probe === probe).map((p) => p.T));
+  if (probes.has('tokens')) checkTokensProbe(s, longest('tokens'), fail);
+  if (probes.has('text')) await checkTextProbe(s, model, longest('text'), fail);
+  if (probes.has('repeated')) checkRepeatedProbe(s, points, fail);
+  await checkAblation(s, model, fail);
+  await checkLengths(model, points, fail);
+}
+
+const outside = (ids: readonly number[], vocab: number) => ids.find((id) => id >= vocab);
+
+/** The prefix's and the token lists' ids are in the model's vocabulary. */
+function checkGivenIds(s: Settings, { vocab, file }: AttentionModel, fail: Fail): void {
+  const bad = outside(s.prefix, vocab);
   if (bad !== undefined) throw fail(['settings', 'prefix'], msg.idsOutOfVocab('settings.prefix', file, bad, vocab));
   s.tokens.forEach((list, i) => {
-    const id = outside(list);
+    const id = outside(list, vocab);
     if (id !== undefined)
       throw fail(['settings', 'tokens', i], msg.idsOutOfVocab(`settings.tokens[${i}]`, file, id, vocab));
   });
-  const probes = new Set(points.map((p) => p.probe));
-  const longest = (probe: Probe) => Math.max(...points.filter((p) => p.probe === probe).map((p) => p.T));
-  if (probes.has('tokens')) {
-    if (!s.tokens.length) throw fail(['grid', 'probe'], msg.probeMissing('tokens', 'tokens'));
-    s.tokens.forEach((list, i) => {
-      if (s.prefix.length + list.length < longest('tokens'))
-        throw fail(
-          ['settings', 'tokens', i],
-          msg.probeTooShort(`settings.tokens[${i}]`, s.prefix.length + list.length, longest('tokens')),
-        );
-    });
-  }
-  if (probes.has('text')) {
-    if (!s.texts.length) throw fail(['grid', 'probe'], msg.probeMissing('text', 'texts'));
-    let tok: TextTokenizer | null;
-    try {
-      tok = await tokenizerFor(s, vocab);
-    } catch (e) {
-      tokenizers.clear();
+}
+
+/** The tokens probe has token lists, each (after the prefix) as long as its longest T. */
+function checkTokensProbe(s: Settings, longest: number, fail: Fail): void {
+  if (!s.tokens.length) throw fail(['grid', 'probe'], msg.probeMissing('tokens', 'tokens'));
+  s.tokens.forEach((list, i) => {
+    if (s.prefix.length + list.length < longest)
       throw fail(
-        ['settings', 'tokenizer'],
-        msg.tokenizerFailed(s.tokenizer ?? '', (e as Error).message.split('\n')[0]!),
+        ['settings', 'tokens', i],
+        msg.probeTooShort(`settings.tokens[${i}]`, s.prefix.length + list.length, longest),
       );
-    }
-    if (!tok) throw fail(['grid', 'probe'], msg.noTokenizer(file, vocab));
-    const lists = s.texts.map((t) => tok.encode(t));
-    lists.forEach((list, i) => {
-      const id = outside(list);
-      if (id !== undefined)
-        throw fail(['settings', 'texts', i], msg.idsOutOfVocab(`settings.texts[${i}] (tokenized)`, file, id, vocab));
-      if (s.prefix.length + list.length < longest('text'))
-        throw fail(
-          ['settings', 'texts', i],
-          msg.probeTooShort(`settings.texts[${i}]`, s.prefix.length + list.length, longest('text')),
-        );
-    });
+  });
+}
+
+/** The text probe has texts and a tokenizer, and each text tokenizes into the vocabulary and to its longest T. */
+async function checkTextProbe(s: Settings, { vocab, file }: AttentionModel, longest: number, fail: Fail) {
+  if (!s.texts.length) throw fail(['grid', 'probe'], msg.probeMissing('text', 'texts'));
+  let tok: TextTokenizer | null;
+  try {
+    tok = await tokenizerFor(s, vocab);
+  } catch (e) {
+    tokenizers.clear();
+    throw fail(['settings', 'tokenizer'], msg.tokenizerFailed(s.tokenizer ?? '', (e as Error).message.split('\n')[0]!));
   }
-  if (
-    probes.has('repeated') &&
-    Math.min(...points.filter((p) => p.probe === 'repeated').map((p) => p.T)) - s.prefix.length < 4
-  ) {
-    throw fail(
-      ['grid', 'T'],
-      msg.probeTooShort(
-        'grid.T (repeated probe, after the prefix)',
-        Math.min(...points.map((p) => p.T)) - s.prefix.length,
-        s.prefix.length + 4,
-      ),
-    );
-  }
-  await checkAblation(s, model, fail);
+  if (!tok) throw fail(['grid', 'probe'], msg.noTokenizer(file, vocab));
+  const lists = s.texts.map((t) => tok.encode(t));
+  lists.forEach((list, i) => {
+    const id = outside(list, vocab);
+    if (id !== undefined)
+      throw fail(['settings', 'texts', i], msg.idsOutOfVocab(`settings.texts[${i}] (tokenized)`, file, id, vocab));
+    if (s.prefix.length + list.length < longest)
+      throw fail(
+        ['settings', 'texts', i],
+        msg.probeTooShort(`settings.texts[${i}]`, s.prefix.length + list.length, longest),
+      );
+  });
+}
+
+/** The repeated probe's shortest T leaves at least 4 tokens after the prefix. */
+function checkRepeatedProbe(s: Settings, points: readonly Params[], fail: Fail): void {
+  if (Math.min(...points.filter((p) => p.probe === 'repeated').map((p) => p.T)) - s.prefix.length >= 4) return;
+  throw fail(
+    ['grid', 'T'],
+    msg.probeTooShort(
+      'grid.T (repeated probe, after the prefix)',
+      Math.min(...points.map((p) => p.T)) - s.prefix.length,
+      s.prefix.length + 4,
+    ),
+  );
+}
+
+/** The grid's T are the model's fixed length where it has one, and the longest T runs (within its position limit). */
+async function checkLengths(model: AttentionModel, points: readonly Params[], fail: Fail): Promise<void> {
+  const { file } = model;
   const maxT = Math.max(...points.map((p) => p.T));
   const other = points.find((p) => model.fixedT !== null && p.T !== model.fixedT);
   if (other && model.fixedT !== null) throw fail(['grid', 'T'], msg.fixedLengthGrid(file, other.T, model.fixedT));
@@ -437,11 +455,7 @@ async function checkModel(
 }
 
 /** Head sets name heads the model has; the model has a logits output and a batch axis to ablate along. */
-async function checkAblation(
-  s: Settings,
-  model: AttentionModel,
-  fail: (path: (string | number)[], text: string) => AttnlabError,
-): Promise<void> {
+async function checkAblation(s: Settings, model: AttentionModel, fail: Fail): Promise<void> {
   if (!ablationModes(s.ablation).length) return;
   const heads = model.layers.map((l) => l.heads);
   s.head_sets.forEach((set, i) =>

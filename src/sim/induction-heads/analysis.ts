@@ -204,8 +204,8 @@ const meanCi = (values: readonly number[]) => {
   return { mean: m.mean, ...normalInterval(m.mean, m.meanSe) };
 };
 
-export function analyseInduction(rows: readonly InductionRow[], window: number): Analysis {
-  const all = traces(rows);
+/** The curves table: each metric's mean and interval over seeds at every step of every configuration. */
+function curveTable(rows: readonly InductionRow[], all: readonly Trace[]): Row[] {
   const curves: Row[] = [];
   for (const g of groupBy(all, configKey).values()) {
     const key = configKey(g[0]!);
@@ -239,11 +239,15 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
       }
     }
   }
+  return curves;
+}
 
+/** The heads table: every head's scores at its seed's last step. */
+function finalHeadTable(rows: readonly InductionRow[]): Row[] {
   const last = new Map<string, number>();
   const seedKey = (r: InductionRow) => `${configKey(r)}|${r.seed}`;
   for (const r of rows) if (r.row_kind === 'head') last.set(seedKey(r), Math.max(last.get(seedKey(r)) ?? -1, r.step));
-  const heads: Row[] = rows
+  return rows
     .filter((r) => r.row_kind === 'head' && r.step === last.get(seedKey(r)))
     .map((r) => ({
       ...configOf(r),
@@ -255,9 +259,11 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
       duplicate_token_score: r.duplicate_token_score,
       first_token_mass: r.first_token_mass,
     }));
+}
 
-  const phase = all.map((t) => phaseOf(t, window)).filter((r): r is Row => r !== null);
-  const phaseInterval: Row[] = [
+/** The phase_interval table: per configuration, the phase step's mean and interval over the seeds that have one. */
+function phaseIntervalTable(all: readonly Trace[], window: number): Row[] {
+  return [
     ...groupBy(
       all.filter((t) => phaseOf(t, window)),
       configKey,
@@ -272,10 +278,13 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
       phase_step_high: c.high,
     };
   });
+}
 
-  // Maps of seed 0 of the deepest model: its best induction head (last layer) and best previous-token head (layer 1).
-  const maps: Row[] = [];
-  const deepest = Math.max(...rows.map((r) => r.layers));
+/**
+ * The heads whose maps are drawn, in seed 0 of the deepest model: its best induction head (last layer) and the
+ * layer-1 head it composes with (the best previous-token or duplicate-token head), each with its role.
+ */
+function mapPicks(heads: readonly Row[], deepest: number): { role: string; at: Row | undefined }[] {
   const mine = heads.filter((h) => h.layers === deepest && h.seed === 0);
   const top = (layer: number, score: (h: Row) => number) =>
     mine
@@ -283,7 +292,7 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
       .reduce<Row | undefined>((b, h) => (!b || score(h) > score(b) ? h : b), undefined);
   const layer1 = (h: Row) => Math.max(Number(h.previous_token_score), Number(h.duplicate_token_score));
   const first = deepest > 1 ? top(1, layer1) : undefined;
-  const picks = [
+  return [
     { role: 'induction head', at: top(deepest, (h) => Number(h.prefix_matching_score)) },
     ...(first
       ? [
@@ -297,7 +306,13 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
         ]
       : []),
   ];
-  for (const { role, at } of picks) {
+}
+
+/** The maps table: the picked heads' final attention maps (lower triangle: the model is causal). */
+function mapTable(rows: readonly InductionRow[], heads: readonly Row[]): Row[] {
+  const maps: Row[] = [];
+  const deepest = Math.max(...rows.map((r) => r.layers));
+  for (const { role, at } of mapPicks(heads, deepest)) {
     const r =
       at &&
       rows.find(
@@ -319,14 +334,21 @@ export function analyseInduction(rows: readonly InductionRow[], window: number):
           weight: r.map[q * n + k]!,
         });
   }
+  return maps;
+}
 
+export function analyseInduction(rows: readonly InductionRow[], window: number): Analysis {
+  const all = traces(rows);
+  const heads = finalHeadTable(rows);
+  const phase = all.map((t) => phaseOf(t, window)).filter((r): r is Row => r !== null);
+  const phaseInterval = phaseIntervalTable(all, window);
   return {
     tables: {
-      curves: { columns: CURVE_COLUMNS, rows: curves },
+      curves: { columns: CURVE_COLUMNS, rows: curveTable(rows, all) },
       heads: { columns: HEAD_COLUMNS, rows: heads },
       phase: { columns: PHASE_COLUMNS, rows: phase },
       phase_interval: { columns: INTERVAL_COLUMNS, rows: phaseInterval },
-      maps: { columns: MAP_COLUMNS, rows: maps },
+      maps: { columns: MAP_COLUMNS, rows: mapTable(rows, heads) },
     },
     summary: summaryOf(phase, phaseInterval),
     findings: findingsOf(phase, phaseInterval),

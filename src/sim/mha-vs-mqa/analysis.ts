@@ -5,7 +5,7 @@
  * roofline curves with the decode steps placed on them.
  */
 import { decodeCost, KV_DTYPE_BYTES, mlaAsymptoticIntensity, mlaRidgeHeads, type KvDtype } from './cost.js';
-import type { DecodeRow } from './rows.js';
+import type { MhaVsMqaRow } from './rows.js';
 import type { Analysis, Row } from '../types.js';
 import { ratioOf, type Estimate } from '../../stats/verdict.js';
 
@@ -127,8 +127,8 @@ const mib = (bytes: number) =>
       ? `${(bytes / 2 ** 20).toFixed(0)} MiB`
       : `${(bytes / 1024).toFixed(1)} KiB`;
 /** A plain step: no window, no latent. */
-const plain = (r: DecodeRow) => r.window === null && r.variant !== 'mla';
-const timed = (r: DecodeRow): r is DecodeRow & { time_ms: number } => r.time_ms !== null;
+const plain = (r: MhaVsMqaRow) => r.window === null && r.variant !== 'mla';
+const timed = (r: MhaVsMqaRow): r is MhaVsMqaRow & { time_ms: number } => r.time_ms !== null;
 
 /** KV numbers per token and layer of a design, and the tokens a step reads at n. */
 export function designRow(x: Design, n: number): Row {
@@ -156,7 +156,7 @@ export function designRow(x: Design, n: number): Row {
 }
 
 /** A time with its interval (the rounds' bootstrap; the median alone where a row has none). */
-const timing = (r: DecodeRow): Estimate => ({
+const timing = (r: MhaVsMqaRow): Estimate => ({
   value: r.time_ms!,
   low: r.time_ci_low ?? r.time_ms!,
   high: r.time_ci_high ?? r.time_ms!,
@@ -169,8 +169,8 @@ const withInterval = (name: string, x: Estimate): Row => ({
   [`${name}_ci_high`]: x.high,
 });
 
-const shapeKey = (r: DecodeRow) => `${r.variant}|${r.b}|${r.d}|${r.h}|${r.n}|${r.d_latent}|${r.d_rope}`;
-const kernelRow = (kind: string, r: DecodeRow): Row => ({
+const shapeKey = (r: MhaVsMqaRow) => `${r.variant}|${r.b}|${r.d}|${r.h}|${r.n}|${r.d_latent}|${r.d_rope}`;
+const kernelRow = (kind: string, r: MhaVsMqaRow): Row => ({
   ...blank(KERNEL_COLUMNS),
   kind,
   variant: r.variant,
@@ -183,8 +183,8 @@ const kernelRow = (kind: string, r: DecodeRow): Row => ({
 });
 
 /** Each variant's best kernel (float32, no window) against bytes ÷ bandwidth, with the interval of that ratio. */
-function bestKernels(rows: readonly DecodeRow[]): Row[] {
-  const best = new Map<string, DecodeRow>();
+function bestKernels(rows: readonly MhaVsMqaRow[]): Row[] {
+  const best = new Map<string, MhaVsMqaRow>();
   for (const r of rows) {
     if (r.window !== null || r.kv_dtype !== 'float32' || r.time_over_bound === null) continue;
     const have = best.get(shapeKey(r));
@@ -206,8 +206,8 @@ function bestKernels(rows: readonly DecodeRow[]): Row[] {
  * Time per byte moved, from the smallest n ≥ 8192 (where the cache is most of the bytes) to the largest, per variant
  * × kernel × b (float32, no window): 1 where the step streams its bytes at a rate that does not depend on n.
  */
-function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
-  const groups = new Map<string, DecodeRow[]>();
+function perByteGrowth(rows: readonly MhaVsMqaRow[]): Row[] {
+  const groups = new Map<string, MhaVsMqaRow[]>();
   for (const r of rows) {
     if (!plain(r) || r.kv_dtype !== 'float32' || !timed(r) || r.n < 8192) continue;
     const key = `${r.variant}|${r.kernel}|${r.b}|${r.d}|${r.h}`;
@@ -217,7 +217,7 @@ function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
     if (g.length < 2) return [];
     g.sort((a, c) => a.n - c.n);
     const [first, last] = [g[0]!, g[g.length - 1]!];
-    const perByte = (r: DecodeRow): Estimate => {
+    const perByte = (r: MhaVsMqaRow): Estimate => {
       const t = timing(r);
       return { value: t.value / r.bytes_total, low: t.low / r.bytes_total, high: t.high / r.bytes_total };
     };
@@ -239,8 +239,8 @@ function perByteGrowth(rows: readonly DecodeRow[]): Row[] {
  * memory-bound, and fewer bytes are less time; MQA's int8 step, its cache 16× smaller but dequantized for each of
  * 16 heads, passes the ridge.
  */
-function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
-  const f32 = new Map<string, DecodeRow>();
+function dtypeRatios(rows: readonly MhaVsMqaRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
+  const f32 = new Map<string, MhaVsMqaRow>();
   for (const r of rows) if (plain(r) && r.kv_dtype === 'float32' && timed(r)) f32.set(`${r.kernel}|${shapeKey(r)}`, r);
   const ridge = machine.peak_flops / machine.bandwidth;
   return rows.flatMap((r) => {
@@ -266,9 +266,9 @@ function dtypeRatios(rows: readonly DecodeRow[], machine: { bandwidth: number; p
 }
 
 /** MLA: the cache read against b·n·(d_latent + d_rope)·bytes per number, and time growing as its roofline bound. */
-function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
+function mlaRows(rows: readonly MhaVsMqaRow[], machine: { bandwidth: number; peak_flops: number }): Row[] {
   const out: Row[] = [];
-  const groups = new Map<string, DecodeRow[]>();
+  const groups = new Map<string, MhaVsMqaRow[]>();
   for (const r of rows) {
     if (r.variant !== 'mla') continue;
     const formula = r.b * r.tokens_read * (r.d_latent! + r.d_rope!) * KV_DTYPE_BYTES[r.kv_dtype as KvDtype];
@@ -288,7 +288,7 @@ function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_
     g.sort((a, c) => a.n - c.n);
     const [first, last] = [g[0]!, g[g.length - 1]!];
     const time = ratioOf(timing(last), timing(first));
-    const roof = (r: DecodeRow) => Math.max(r.bytes_total / machine.bandwidth, r.flops / machine.peak_flops);
+    const roof = (r: MhaVsMqaRow) => Math.max(r.bytes_total / machine.bandwidth, r.flops / machine.peak_flops);
     const bound = roof(last) / roof(first);
     out.push({
       ...kernelRow('mla-growth', last),
@@ -308,8 +308,8 @@ function mlaRows(rows: readonly DecodeRow[], machine: { bandwidth: number; peak_
 }
 
 /** Windows: the time at the largest n against the time at the first n ≥ window. */
-function windowRows(rows: readonly DecodeRow[]): Row[] {
-  const windows = new Map<string, DecodeRow[]>();
+function windowRows(rows: readonly MhaVsMqaRow[]): Row[] {
+  const windows = new Map<string, MhaVsMqaRow[]>();
   for (const r of rows) {
     if (r.window === null || !timed(r) || r.n < r.window) continue;
     const key = `${r.variant}|${r.kernel}|${r.kv_dtype}|${r.b}|${r.d}|${r.h}|${r.window}`;
@@ -337,7 +337,7 @@ function windowRows(rows: readonly DecodeRow[]): Row[] {
  * and growth, windows. `machine` gives the ridge point and the roofline MLA's growth is compared with.
  */
 export function kernelTable(
-  rows: readonly DecodeRow[],
+  rows: readonly MhaVsMqaRow[],
   machine: { bandwidth: number; peak_flops: number } = { bandwidth: 1, peak_flops: Infinity },
 ): Row[] {
   return [
@@ -360,12 +360,12 @@ interface ShapeRatio {
 }
 
 /** The ratios table's per-shape rows: KV reads (exactly h), FLOPs (exactly the projections), bytes, time. */
-function shapeRatios(rows: readonly DecodeRow[]): { shapes: ShapeRatio[]; ratios: Row[] } {
-  const byShape = new Map<string, Map<string, DecodeRow>>();
+function shapeRatios(rows: readonly MhaVsMqaRow[]): { shapes: ShapeRatio[]; ratios: Row[] } {
+  const byShape = new Map<string, Map<string, MhaVsMqaRow>>();
   for (const r of rows) {
     if (r.dtype_bytes !== 4 || r.kernel !== 'graph' || !plain(r)) continue;
     const key = `${r.b}|${r.d}|${r.h}|${r.n}`;
-    byShape.set(key, (byShape.get(key) ?? new Map<string, DecodeRow>()).set(r.variant, r));
+    byShape.set(key, (byShape.get(key) ?? new Map<string, MhaVsMqaRow>()).set(r.variant, r));
   }
   const shapes: ShapeRatio[] = [];
   const ratios: Row[] = [];
@@ -421,7 +421,7 @@ function ratioGrowth(shapes: readonly ShapeRatio[]): { groups: (ShapeRatio & { t
 }
 
 /** Summary lines and a finding: each kernel's and variant's time ÷ (bytes ÷ bandwidth) at b = 1, n ≥ 8192. */
-function boundLines(rows: readonly DecodeRow[], kernels: readonly Row[]): { summary: string[]; finding?: string } {
+function boundLines(rows: readonly MhaVsMqaRow[], kernels: readonly Row[]): { summary: string[]; finding?: string } {
   const summary: string[] = [];
   const bound: string[] = [];
   for (const kernel of ['graph', 'gqa-op']) {
@@ -492,7 +492,11 @@ function dtypeFinding(kernels: readonly Row[]): string | null {
 }
 
 /** MLA: bytes per token, intensity against this machine's ridge point, and where its time sits between the bounds. */
-function mlaFinding(rows: readonly DecodeRow[], kernels: readonly Row[], machine: Hardware | undefined): string | null {
+function mlaFinding(
+  rows: readonly MhaVsMqaRow[],
+  kernels: readonly Row[],
+  machine: Hardware | undefined,
+): string | null {
   const mlaRow = rows.find((r) => r.variant === 'mla');
   if (!mlaRow || !machine) return null;
   const { bandwidth, peak_flops: peak } = machine;
@@ -549,7 +553,7 @@ function otherFindings(
 
 /** Roofline curves per machine, the decode steps at roofline.n placed on them, and this machine's measured steps. */
 function rooflineRows(
-  rows: readonly DecodeRow[],
+  rows: readonly MhaVsMqaRow[],
   machines: readonly Hardware[],
   roofline: { n: number; d: number; h: number; bs: readonly number[] },
 ): Row[] {
@@ -591,8 +595,8 @@ function rooflineRows(
   return roof;
 }
 
-export function analyseDecode(
-  rows: readonly DecodeRow[],
+export function analyseMhaVsMqa(
+  rows: readonly MhaVsMqaRow[],
   machines: readonly Hardware[],
   roofline: { n: number; d: number; h: number; bs: readonly number[] },
   published: { designs: readonly Design[]; n: number } = { designs: [], n: 32768 },

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Samples } from '../timing.js';
 
 const maybe = z.number().nullable();
-export const DecodeRow = z.object({
+export const MhaVsMqaRow = z.object({
   variant: z.string(),
   kernel: z.string(),
   kv_dtype: z.string(),
@@ -44,4 +44,4 @@ export const DecodeRow = z.object({
   skipped_reason: z.string().nullable(),
   time_samples_ms: Samples,
 });
-export type DecodeRow = z.output<typeof DecodeRow>;
+export type MhaVsMqaRow = z.output<typeof MhaVsMqaRow>;

@@ -2,7 +2,7 @@ import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { decodeChecks } from './checks.js';
 import { decodeStep } from './reference.js';
-import { analyseDecode, DESIGN_COLUMNS, KERNEL_COLUMNS, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './analysis.js';
+import { analyseMhaVsMqa, DESIGN_COLUMNS, KERNEL_COLUMNS, RATIO_COLUMNS, ROOFLINE_COLUMNS } from './analysis.js';
 import { decodeCost, KV_DTYPE_BYTES, mlaCost, scaleNumbers, type DecodeCost, type KvDtype } from './cost.js';
 import {
   float16Native,
@@ -28,7 +28,7 @@ import {
   type Timing,
 } from '../timing.js';
 import { defineSimulation, notApplicable, type SimContext } from '../types.js';
-import { DecodeRow } from './rows.js';
+import { MhaVsMqaRow } from './rows.js';
 
 /**
  * mha-vs-mqa: bytes moved and time per incremental decoding step for multi-head (g = h), grouped-query (g groups),
@@ -219,7 +219,7 @@ const pointWindow = (settings: Settings) => timingWindow(settings, 20);
  * The timing columns of a step moving `bytes` and computing `flops`, against its bound `predictedMs` (bytes ÷
  * bandwidth).
  */
-function rowTiming(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<DecodeRow> {
+function rowTiming(t: Timing, bytes: number, flops: number, predictedMs: number | null): Partial<MhaVsMqaRow> {
   return {
     ...timingColumns(t),
     bandwidth_gbs: bytes / (t.medianMs * 1e6),
@@ -293,7 +293,7 @@ async function checkWindows(
 }
 
 /** A point's row before anything is timed: its shape and everything the cost model counts. */
-function analyticRow(params: Params, cost: DecodeCost): DecodeRow {
+function analyticRow(params: Params, cost: DecodeCost): MhaVsMqaRow {
   const { b, n, d, h, dtype_bytes: s, variant, kernel } = params;
   const dtype = kvDtype(params);
   return {
@@ -431,7 +431,7 @@ export const mhaVsMqa = defineSimulation({
   settings: Settings,
   timing: true,
   engines: ['onnx', 'tensorflow', 'wasm', 'cpu'],
-  row: DecodeRow,
+  row: MhaVsMqaRow,
   measuredColumns: [
     'time_ms',
     'time_ci_low',
@@ -489,7 +489,7 @@ export const mhaVsMqa = defineSimulation({
     }
   },
   analyse: (rows, settings: Settings, setup) =>
-    analyseDecode(
+    analyseMhaVsMqa(
       rows,
       [
         {
@@ -553,7 +553,7 @@ export const mhaVsMqa = defineSimulation({
         },
       ];
     const bw = ctx.setup.values['bandwidth_bytes_per_s'];
-    const timed = (t: Timing, measuredBytes: number | null): DecodeRow[] => [
+    const timed = (t: Timing, measuredBytes: number | null): MhaVsMqaRow[] => [
       {
         ...row,
         ...rowTiming(t, cost.bytesTotal, cost.flops, bw ? (cost.bytesTotal / bw) * 1e3 : null),

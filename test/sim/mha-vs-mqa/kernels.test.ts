@@ -19,8 +19,8 @@ import {
   scaleNumbers,
 } from '../../../src/sim/mha-vs-mqa/cost.js';
 import { chooseScales, quantizeCache } from '../../../src/sim/mha-vs-mqa/reference.js';
-import { analyseDecode, designRow, kernelTable } from '../../../src/sim/mha-vs-mqa/analysis.js';
-import type { DecodeRow } from '../../../src/sim/mha-vs-mqa/rows.js';
+import { analyseMhaVsMqa, designRow, kernelTable } from '../../../src/sim/mha-vs-mqa/analysis.js';
+import type { MhaVsMqaRow } from '../../../src/sim/mha-vs-mqa/rows.js';
 import { evaluateClaim, selectRows } from '../../../src/spec/claims.js';
 import { loadExperiment, resolveExperimentFile } from '../../../src/spec/load.js';
 import type { Claim } from '../../../src/spec/schema.js';
@@ -155,7 +155,7 @@ function row(p: {
   factor?: number;
   bytesFrom?: (n: number) => number;
   time?: number;
-}): DecodeRow {
+}): MhaVsMqaRow {
   const { variant, kernel, n, factor = 1 } = p;
   const kv = p.kv_dtype ?? 'float32';
   const sKv = { float32: 4, float16: 2, int8: 1, int4: 0.5 }[kv]!;
@@ -224,7 +224,7 @@ const experiment = await loadExperiment(resolveExperimentFile('mha-vs-mqa'));
 const claim = (id: string) => experiment.experiment.claims.find((c) => c.id === id) as Claim;
 // A machine whose ridge point (2e10 ÷ 1e10 = 2 FLOP/B) MLA at h = 16 passes: its roofline bound is FLOPs ÷ peak.
 const MACHINE = { bandwidth: 1e10, peak_flops: 2e10 };
-const verdict = (id: string, rows: readonly DecodeRow[]) =>
+const verdict = (id: string, rows: readonly MhaVsMqaRow[]) =>
   evaluateClaim(claim(id), kernelTable(rows, MACHINE) as Row[], ['variant', 'kernel', 'kv_dtype', 'n']).status;
 
 describe("the experiment's timing claims: pass on the theory, fail on a wrong variant", () => {
@@ -378,7 +378,12 @@ describe('findings say what the claims say', () => {
     const rows = ['mha', 'gqa', 'mqa'].flatMap((v) =>
       ns.map((n) => row({ variant: v, kernel: 'gqa-op', n, factor: v === 'mha' ? 1.1 + n / 1e6 : 2.3 })),
     );
-    const a = analyseDecode(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] });
+    const a = analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], {
+      n: 4096,
+      d: 1024,
+      h: 16,
+      bs: [1],
+    });
     const read = selectRows(a.tables['kernels']!.rows, claim('decode-near-bandwidth').where);
     const worst = Math.max(...read.map((r) => r['time_over_bound'] as number));
     // MHA at 1.1 + 32768/10⁶ = 1.13× its bound at n = 32768: the claim's worst row and the finding's figure
