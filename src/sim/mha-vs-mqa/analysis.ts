@@ -467,12 +467,12 @@ function shortfallFinding(kernels: readonly Row[]): string | null {
   if (!gqa.length && !mqa.length && !above.length) return null;
   const kernelsPart =
     gqa.length || mqa.length
-      ? `The best GQA kernel takes ${gqa.length ? range(gqa) : '–'} and the best MQA kernel ${mqa.length ? range(mqa) : '–'} of bytes ÷ bandwidth (b = 1, n ≥ 8192): ONNX Runtime's CPU kernels fall short of the bound, as MLAS packs the cache again for every small-M product on the graph, and GroupQueryAttention streams a group's cache once per query head (h/g times its bytes)`
+      ? `The best GQA kernel takes ${gqa.length ? range(gqa) : '–'} and the best MQA kernel ${mqa.length ? range(mqa) : '–'} of bytes ÷ bandwidth (b = 1, n ≥ 8192), short of the bound: MLAS repacks the cache for every small-M product, and GroupQueryAttention streams a group's cache once per query head`
       : '';
   const ridgePart = above.length
-    ? `${kernelsPart ? '; ' : ''}${[...new Set(above.map((r) => `${r['variant']} ${r['kv_dtype']}`))].join(', ')} step${above.length > 1 ? 's' : ''} at ${range(above.map((r) => r['intensity'] as number)).replace('×', '')} FLOP/B pass${above.length > 1 ? '' : 'es'} this machine's ridge point (${(above[0]!['ridge_intensity'] as number).toFixed(1)} FLOP/B), where dequantizing each cache entry once per query head makes them compute-bound: time ratios to float32 ${range(above.map((r) => r['time_ratio'] as number))}`
+    ? `${kernelsPart ? '; ' : ''}${[...new Set(above.map((r) => `${r['variant']} ${r['kv_dtype']}`))].join(', ')} step${above.length > 1 ? 's' : ''} at ${range(above.map((r) => r['intensity'] as number)).replace('×', '')} FLOP/B pass${above.length > 1 ? '' : 'es'} the ridge point (${(above[0]!['ridge_intensity'] as number).toFixed(1)} FLOP/B): dequantizing per query head makes them compute-bound (time ÷ float32 ${range(above.map((r) => r['time_ratio'] as number))})`
     : '';
-  return `${kernelsPart}${ridgePart} (roofline chart: measured points against the bounds).`;
+  return `${kernelsPart}${ridgePart} (roofline chart).`;
 }
 
 /** Quantized and float16 caches against float32, at the largest n, on the same kernel. */
