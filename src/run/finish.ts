@@ -99,6 +99,30 @@ function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: b
   return { rows, errors: errors.length, interrupted, manifest };
 }
 
+/**
+ * The claims' verdicts, and the claims a --set left without rows. A --set that narrows the grid (one variant, say)
+ * leaves claims about the rest with nothing to decide on: not evaluated, not errors. Without a --set, a claim that
+ * matches nothing is a mistake in the file and stays an error.
+ */
+function decideClaims(
+  f: FinishInput,
+  tables: Record<string, readonly Row[]>,
+  spread: number | null,
+): { claims: ClaimResult[]; skipped: string[] } {
+  const { experiment: exp, sim } = f.resolved;
+  const evaluated = evaluateClaims(
+    exp.claims,
+    tables,
+    // Rows are located by the grid parameters they carry (and a seed or replicate column, where one exists).
+    [...Object.keys(sim.params.shape), 'seed', 'replicate'],
+    // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
+    (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
+  );
+  const sets = f.resolved.overrides.sets;
+  const unevaluated = (c: ClaimResult) => sets.length > 0 && c.status === 'error' && c.reason === NO_ROWS;
+  return { claims: evaluated.filter((c) => !unevaluated(c)), skipped: evaluated.filter(unevaluated).map((c) => c.id) };
+}
+
 /** Analysis, claims, report and manifest for a whole grid; marks the run `latest` when every point is done. */
 export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const { store } = f;
@@ -107,27 +131,13 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
   const derived = sim.analyse?.(rows, settings, f.setup) ?? { tables: {}, summary: [] };
   const analysis = { ...derived, tables: { ...f.setup.tables, ...derived.tables } };
   const tables = Object.fromEntries(Object.entries(analysis.tables).map(([k, t]) => [k, t.rows]));
-  // Rows are located by the grid parameters they carry (and a seed or replicate column, where a simulation has one).
   // This run's checkpoint, read at most once: its rounds say how steady the machine was, and it is compared below.
   let own: StoredRun | undefined;
   const ownRun = () => (own ??= readRun(store.dir));
   // Timing runs say when the machine was not steady: at the start, or between the rounds of the checkpoint.
   const steady =
     sim.timing && f.busyAtStart !== undefined ? stability(f.busyAtStart, roundSpread(ownRun().rounds)) : undefined;
-  // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
-  const spread = steady?.roundSpread?.sigma ?? null;
-  const evaluated = evaluateClaims(
-    exp.claims,
-    { results: rows, ...tables },
-    [...Object.keys(sim.params.shape), 'seed', 'replicate'],
-    (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
-  );
-  // A --set that narrows the grid (one variant, say) leaves claims about the rest without rows: not evaluated, not
-  // errors. Without a --set, a claim that matches nothing is a mistake in the file and stays an error.
-  const sets = f.resolved.overrides.sets;
-  const unevaluated = (c: ClaimResult) => sets.length > 0 && c.status === 'error' && c.reason === NO_ROWS;
-  const claims = evaluated.filter((c) => !unevaluated(c));
-  const skipped = evaluated.filter(unevaluated).map((c) => c.id);
+  const { claims, skipped } = decideClaims(f, { results: rows, ...tables }, steady?.roundSpread?.sigma ?? null);
   const finished: Manifest = {
     ...manifest,
     ...(steady ? { stability: steady } : {}),
@@ -178,7 +188,9 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     claims,
     resumedFrom: f.resumedFrom,
     rows,
-    summary: skipped.length ? [...analysis.summary, msg.claimsNotEvaluated(skipped, sets)] : analysis.summary,
+    summary: skipped.length
+      ? [...analysis.summary, msg.claimsNotEvaluated(skipped, f.resolved.overrides.sets)]
+      : analysis.summary,
     errors,
     interrupted,
     warnings: steady?.warnings ?? [],
