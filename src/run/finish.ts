@@ -101,8 +101,8 @@ function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: b
 
 /**
  * The claims' verdicts, and the claims a --set left without rows. A --set that narrows the grid (one variant, say)
- * leaves claims about the rest with nothing to decide on: not evaluated, not errors. Without a --set, a claim that
- * matches nothing is a mistake in the file and stays an error.
+ * leaves claims about the rest with nothing to decide on: not evaluated, not errors. Without a --set on the grid, a
+ * claim that matches nothing is a mistake in the file and stays an error.
  */
 function decideClaims(
   f: FinishInput,
@@ -118,9 +118,15 @@ function decideClaims(
     // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
     (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
   );
-  const sets = f.resolved.overrides.sets;
-  const unevaluated = (c: ClaimResult) => sets.length > 0 && c.status === 'error' && c.reason === NO_ROWS;
+  const narrowed = gridSets(f).length > 0;
+  const unevaluated = (c: ClaimResult) => narrowed && c.status === 'error' && c.reason === NO_ROWS;
   return { claims: evaluated.filter((c) => !unevaluated(c)), skipped: evaluated.filter(unevaluated).map((c) => c.id) };
+}
+
+/** The --set overrides that change the grid (`variant=[gqa]`, `grid[1].N=[…]`), not only the settings. */
+function gridSets(f: FinishInput): string[] {
+  const params = f.resolved.sim.params.shape;
+  return f.resolved.overrides.sets.filter((s) => s.split('=')[0]!.replace(/^grid\[\d+\]\./, '') in params);
 }
 
 /** Analysis, claims, report and manifest for a whole grid; marks the run `latest` when every point is done. */
@@ -188,9 +194,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     claims,
     resumedFrom: f.resumedFrom,
     rows,
-    summary: skipped.length
-      ? [...analysis.summary, msg.claimsNotEvaluated(skipped, f.resolved.overrides.sets)]
-      : analysis.summary,
+    summary: skipped.length ? [...analysis.summary, msg.claimsNotEvaluated(skipped, gridSets(f))] : analysis.summary,
     errors,
     interrupted,
     warnings: steady?.warnings ?? [],

@@ -108,7 +108,7 @@ describe('mha-vs-mqa end to end (small grid)', () => {
           'mla-time-follows-bytes',
           'window-stops-growth',
         ],
-        ['n=[128,2048]', 'b=[1]', 'time_budget_ms=5'],
+        ['n=[128,2048]', 'b=[1]'],
       ),
     );
     // time_over_bound: measured time over bytes ÷ the setup's bandwidth

@@ -171,6 +171,23 @@ describe("scaling's claims on rows that follow the theory, and on methods that b
     expect(v['kernel-time-linear']).toBe('fail');
   });
 
+  // The crossover claim allows 3× either way (quiet Zen 3 runs: 1.51 [0.90, 2.52], 1.69 [0.98, 2.56], 2.49
+  // [0.78, 2.84]); a linear form at 4.5× its FLOP-theoretic crossover, interval [3.8, 5.3], lies past 3.
+  it("a crossover 4.5× the FLOP theory fails crossover-near-theory; the Zen 3 quiet runs' 2.49 [0.78, 2.84] passes", () => {
+    const claim = claims.find((c) => c.id === 'crossover-near-theory')!;
+    const row = (ratio: number, low: number, high: number) => ({
+      kind: 'crossover',
+      method: 'softmax vs quadratic-kernel',
+      causal: false,
+      D: 64,
+      crossover_ratio: ratio,
+      crossover_ratio_ci_low: low,
+      crossover_ratio_ci_high: high,
+    });
+    expect(evaluateClaim(claim, [row(4.5, 3.8, 5.3)]).status).toBe('fail');
+    expect(evaluateClaim(claim, [row(2.49, 0.78, 2.84)]).status).toBe('pass');
+  });
+
   it('a linear form whose memory stays constant fails the bytes-per-row claim (a slope between 0 and 1.2 let it pass)', () => {
     const v = verdicts(broken('quadratic-kernel', (r) => ({ ...r, peak_bytes: 6e7 })));
     expect(v['kernel-memory-per-row']).toBe('fail');
