@@ -4,7 +4,6 @@
  * Exit codes: 0 done, 1 a claim failed under --check (or was inconclusive, with --strict), 2 bad input (nothing
  * written), 75 another process runs it.
  */
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { COMMANDS, helpText, parseCommand, withExitCode } from './commands.js';
 import { AttnlabError } from './errors.js';
@@ -15,6 +14,7 @@ import { COMPARE_THRESHOLD, comparePage } from './run/finish.js';
 import { RunStore } from './run/store.js';
 import { compareHtml, compareMarkdown } from './run/compare-page.js';
 import { mergeShards } from './run/merge.js';
+import type { Jobs } from './run/jobs.js';
 import { runExperiment, type RunOutcome } from './run/runner.js';
 import { checkDuration, estimateRun, totalEstimate } from './run/estimate.js';
 import { shardPoints, type Shard } from './run/shard.js';
@@ -54,8 +54,8 @@ function parseSeed(raw: string | undefined): number | undefined {
   return Number(raw);
 }
 
-function parseJobs(raw: string | undefined): number {
-  if (raw === undefined) return availableParallelism();
+function parseJobs(raw: string | undefined): Jobs {
+  if (raw === undefined) return 'auto';
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
     throw new AttnlabError('BAD_OPTION', msg.badOptionValue('jobs', raw, 'an integer from 1 to 256'));
   return Number(raw);

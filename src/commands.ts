@@ -59,7 +59,7 @@ export const COMMANDS = {
       jobs: {
         type: 'string',
         value: 'N',
-        help: 'worker threads for Monte Carlo points (default: the number of cores);\ntiming experiments always measure one point at a time',
+        help: 'worker threads for Monte Carlo points (default: one per core, fewer where the\npredicted work is short: a worker costs about a second to start); timing\nexperiments always measure one point at a time',
       },
       shard: {
         type: 'string',

@@ -7,7 +7,7 @@ import { msg } from '../messages.js';
 import { canonicalJson, type Point } from '../spec/grid.js';
 import type { ResolvedExperiment } from '../spec/resolve.js';
 import type { Backend } from '../engine/backend.js';
-import { pointThreads } from './jobs.js';
+import { pointThreads, type Jobs } from './jobs.js';
 
 /** Longer than this asks for --yes. */
 export const LONG_RUN_MS = 60 * 60 * 1000;
@@ -26,7 +26,7 @@ export interface Estimate {
 export function estimateRun(
   resolved: ResolvedExperiment,
   points: readonly Point[],
-  jobs: number,
+  jobs: Jobs,
   engine: Backend,
 ): Estimate | undefined {
   const { sim, settings, experiment: exp } = resolved;
@@ -34,7 +34,7 @@ export function estimateRun(
   if (!cost) return undefined;
   const costs = points.map((p) => ({ p, ms: cost(p.params, settings, engine) * exp.replicates }));
   const sum = costs.reduce((a, c) => a + c.ms, 0);
-  const ms = sum / Math.max(1, Math.min(pointThreads(resolved, jobs), points.length));
+  const ms = sum / Math.max(1, Math.min(pointThreads(resolved, jobs, sum), points.length));
   const shares = new Map<string, { key: string; value: unknown; ms: number }>();
   for (const { p, ms: m } of costs) {
     for (const [key, value] of Object.entries(p.params)) {

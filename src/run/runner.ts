@@ -36,7 +36,7 @@ import { entryKey as key, finishRun, finishShard, type RunOutcome } from './fini
 import { provenance } from './manifest.js';
 import type { Manifest } from '../types/manifest.js';
 import { Progress } from './progress.js';
-import { pointThreads, runInWorkers } from './jobs.js';
+import { pointThreads, runInWorkers, type Jobs } from './jobs.js';
 import { TimingRounds } from './rounds.js';
 import { shardDirSuffix, shardPoints, type Shard } from './shard.js';
 import { acquireRunLock, lockPath, type RunLock } from './lock.js';
@@ -67,8 +67,8 @@ export interface RunRequest {
   resumeRequested: boolean;
   /** Stop before the next point (Ctrl-C): the current point finishes and is kept, outputs are written as incomplete. */
   stop?: AbortSignal;
-  /** Worker threads for the points of Monte Carlo simulations; timing simulations always run one point at a time. */
-  jobs?: number;
+  /** Worker threads for the points of Monte Carlo simulations (default 1); timing simulations run one point at a time. */
+  jobs?: Jobs;
   /** Run only this shard's points, into a directory of its own; `merge` combines the shards. */
   shard?: Shard;
   /** Another process runs this configuration: wait for it (--wait) instead of exiting with LOCKED. */
@@ -281,7 +281,8 @@ async function runPoints(
     const todo = stage.points
       .flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r })))
       .filter((t) => !done.has(key(t.point.id, t.replicate)));
-    const threads = pointThreads(resolved, req.jobs ?? 1);
+    const predicted = todo.reduce((a, t) => a + rounds.uncounted(t.point.id, t.replicate) * unitCost(t.point), 0);
+    const threads = pointThreads(resolved, req.jobs ?? 1, predicted);
     if (threads > 1 && todo.length > 1) {
       await runInWorkers({
         jobs: threads,
