@@ -1,7 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import { duration, msg } from '../../src/messages.js';
+import { pointThreads, WORKER_START_MS, type Jobs } from '../../src/run/jobs.js';
 import { checkDuration, estimateRun, LONG_RUN_MS, totalEstimate } from '../../src/run/estimate.js';
 import { loadExperiment, resolveExperimentFile } from '../../src/spec/load.js';
 import { resolveExperiment } from '../../src/spec/resolve.js';
@@ -16,7 +18,7 @@ const LOADED = Object.fromEntries(
     ),
   ),
 );
-const estimateOf = (name: string, jobs = 2, sets: string[] = []) => {
+const estimateOf = (name: string, jobs: Jobs = 2, sets: string[] = []) => {
   const resolved = resolveExperiment(LOADED[name]!, { quick: false, sets });
   return estimateRun(resolved, resolved.points, jobs, engineOf(resolved.sim.engines))!;
 };
@@ -57,6 +59,19 @@ describe('the cost model', () => {
   it('counts Monte Carlo points across --jobs threads, timing points one at a time', () => {
     expect(estimateOf('qk-variance', 1).ms).toBeCloseTo(2 * estimateOf('qk-variance', 2).ms, 6);
     expect(estimateOf('scaling', 1).ms).toBe(estimateOf('scaling', 2).ms);
+  });
+
+  it('without --jobs: one worker per WORKER_START_MS of predicted work, from 1 to the cores; timing kinds 1', () => {
+    const mc = { sim: { kind: 'qk-variance', timing: false } };
+    const cores = availableParallelism();
+    expect(pointThreads(mc, 'auto', 300)).toBe(1); // a quick run: its work is less than one worker's start
+    expect(pointThreads(mc, 'auto', 2.5 * WORKER_START_MS)).toBe(Math.min(2, cores));
+    expect(pointThreads(mc, 'auto', 1e9)).toBe(cores);
+    expect(pointThreads(mc, 3, 300)).toBe(3); // --jobs 3 is what runs
+    expect(pointThreads({ sim: { kind: 'scaling', timing: true } }, 'auto', 1e9)).toBe(1);
+    expect(pointThreads({ sim: { kind: 'registered-here', timing: false } }, 4, 1e9)).toBe(1);
+    // The estimate divides by the threads it will get: the default qk-variance (minutes of work) by every core.
+    expect(estimateOf('qk-variance', 'auto').ms).toBeCloseTo(estimateOf('qk-variance', cores).ms, 6);
   });
 
   it('qk-variance costs 4 ms + 1.4e-5 ms per trial × dimension: d = 1000 with 1e6 trials is 14 s', () => {
