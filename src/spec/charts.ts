@@ -166,7 +166,8 @@ function collecting(into: string[]): Logger {
 
 /**
  * Charts that compiled, by content. Compiling is most of loading an experiment file (25 of 40 ms for scaling's six),
- * and a file is loaded again by every command of a session and every test; a failure is never remembered.
+ * and a file is loaded again by every command of a session and every test; a failure is never remembered. Each chart
+ * apart: an edit to one chart compiles that one again.
  */
 const compiled = new Set<string>();
 
@@ -176,9 +177,9 @@ export function checkCharts(
   locate: (index: number) => SourceLocation,
   labels: Readonly<Record<string, string>> = {},
 ): void {
-  const key = JSON.stringify([charts, labels]);
-  if (compiled.has(key)) return;
   charts.forEach((chart, i) => {
+    const key = JSON.stringify([chart, labels]);
+    if (compiled.has(key)) return;
     for (const spec of [chart.spec, ...(chart.slides ? [chart.slides] : [])]) {
       // Vega-Lite drops what it cannot use (a misspelt channel, a field definition without a field) with a warning
       // and draws the rest: here that is an error too, so a typo in a chart is named before any work.
@@ -190,7 +191,7 @@ export function checkCharts(
       }
       if (warnings.length) throw new AttnlabError('BAD_CHART', msg.badChart(chart.id, warnings.join('; ')), locate(i));
     }
+    if (compiled.size >= 256) compiled.clear();
+    compiled.add(key);
   });
-  if (compiled.size >= 64) compiled.clear();
-  compiled.add(key);
 }

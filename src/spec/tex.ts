@@ -18,13 +18,19 @@ export function split(text: string): string[] {
   return parts;
 }
 
+/** TeX that KaTeX accepted (a file is checked again by every load: each command, each test). */
+const typeset = new Set<string>();
+
 /** The first problem with the text's TeX (an unclosed `$`, or what KaTeX says of a span), or null. */
 export function texProblem(text: string): string | null {
   const parts = split(text);
   if (parts.length % 2 === 0) return 'a $ is not closed (write \\$ for a dollar sign)';
   for (let i = 1; i < parts.length; i += 2) {
+    if (typeset.has(parts[i]!)) continue;
     try {
       katex.renderToString(parts[i]!, { throwOnError: true });
+      if (typeset.size >= 1024) typeset.clear();
+      typeset.add(parts[i]!);
     } catch (e) {
       return `$${parts[i]}$: ${(e as Error).message.replace(/^KaTeX parse error: /, '')}`;
     }

@@ -38,8 +38,17 @@ export const FLASH_TFJS =
 
 const RANDOM: readonly string[] = ['rff', 'rff-homework', 'favor'];
 
-/** The params of a grid whose methods are the built-ins and the names of `settings.methods`. */
+/** The params schema of each list of method names, built once (a grid block parses every point with it). */
+const paramsSchemas = new Map<string, ReturnType<typeof buildParamsSchema>>();
 function paramsSchema(names: readonly string[]) {
+  const key = names.join('\n');
+  let schema = paramsSchemas.get(key);
+  if (!schema) paramsSchemas.set(key, (schema = buildParamsSchema(names)));
+  return schema;
+}
+
+/** The params of a grid whose methods are the built-ins and the names of `settings.methods`. */
+function buildParamsSchema(names: readonly string[]) {
   return z
     .object({
       method: z
