@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { qkVariance } from '../../src/sim/qk-variance/simulation.js';
-import { ROOT, stripColumns, tmp } from '../helpers.js';
+import { cli, ROOT, stripColumns, tmp } from '../helpers.js';
 
 const ARGS = ['qk-variance', '--quick', '--set', 'd=[1,4,16,64]', '--set', 'trials=150000', '--backend', 'cpu'];
 
@@ -43,8 +43,9 @@ async function interruptAfter(out: string, lines: number, signal: NodeJS.Signals
 let uninterrupted: Promise<string> | undefined;
 const freshCsv = () =>
   (uninterrupted ??= (async () => {
+    // In this process: the same command as the spawned runs, without a second start of node and tsx.
     const fresh = join(tmp(), 'results');
-    const r = await finish(start(fresh));
+    const r = await cli([...ARGS, '--out', fresh]);
     expect(r.code, r.stderr).toBe(0);
     return stripColumns(
       readFileSync(join(fresh, 'qk-variance', 'latest', 'results.csv'), 'utf8'),
@@ -148,7 +149,7 @@ describe('attached files survive an interruption', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`resuming .*: ${before}/8 points already done`));
     const fresh = join(tmp(), 'results');
-    const clean = await finish(run(fresh));
+    const clean = await cli([...IH, '--out', fresh]);
     expect(clean.code, clean.stderr).toBe(0);
     const [got, want] = [models(out), models(fresh)];
     expect(Object.keys(got)).toEqual([
