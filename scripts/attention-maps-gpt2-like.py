@@ -53,43 +53,38 @@ class GPT2Like(nn.Module):
         return self.ln(x) @ self.wte.weight.t()  # tied unembedding
 
 
+def write_yaml(model, name, title, description, settings):
+    """An attention-maps experiment file beside the model: both probes at T = 128, with these settings."""
+    yaml = os.path.join(os.path.dirname(model), f'{name}.yaml')
+    lines = '\n'.join(f'  {line}' for line in [f'model: {os.path.basename(model)}', *settings])
+    chart = ("  - { id: c, title: C, spec: { mark: rect, encoding: { x: { field: head, type: ordinal }, "
+             "y: { field: layer, type: ordinal } } } }")
+    with open(yaml, 'w') as f:
+        f.write(f"""name: {name}
+title: {title}
+description: {description}
+simulation: attention-maps
+seed: 1
+grid:
+  probe: [random, repeated]
+  T: [128]
+settings:
+{lines}
+charts:
+{chart}
+""")
+    return yaml
+
+
 if __name__ == '__main__':
     path = sys.argv[1] if len(sys.argv) > 1 else '/tmp/gpt2-like.onnx'
     torch.manual_seed(0)
     m = GPT2Like().eval()
     torch.onnx.export(m, (torch.randint(0, 50257, (2, 16)),), path, input_names=['input_ids'], output_names=['logits'],
                       dynamic_axes={'input_ids': {0: 'batch', 1: 'T'}, 'logits': {0: 'batch', 1: 'T'}}, opset_version=14)
-    yaml = os.path.join(os.path.dirname(path), 'gpt2-like.yaml')
-    with open(yaml, 'w') as f:
-        f.write(f"""name: gpt2-like
-title: GPT-2-shaped model with random weights (speed check)
-description: 12 layers, 768 wide, 12 heads, random weights.
-simulation: attention-maps
-seed: 1
-grid:
-  probe: [random, repeated]
-  T: [128]
-settings:
-  model: {os.path.basename(path)}
-  sequences: 32
-charts:
-  - {{ id: c, title: C, spec: {{ mark: rect, encoding: {{ x: {{ field: head, type: ordinal }}, y: {{ field: layer, type: ordinal }} }} }} }}
-""")
-    with open(os.path.join(os.path.dirname(path), 'gpt2-like-ablation.yaml'), 'w') as f:
-        f.write(f"""name: gpt2-like-ablation
-title: GPT-2-shaped model with random weights, every head ablated (speed check)
-description: 12 layers, 768 wide, 12 heads, random weights; 144 heads zeroed one at a time on 2 probes.
-simulation: attention-maps
-seed: 1
-grid:
-  probe: [random, repeated]
-  T: [128]
-settings:
-  model: {os.path.basename(path)}
-  sequences: 8
-  map_T: 0
-  ablation: zero
-charts:
-  - {{ id: c, title: C, spec: {{ mark: rect, encoding: {{ x: {{ field: head, type: ordinal }}, y: {{ field: layer, type: ordinal }} }} }} }}
-""")
+    yaml = write_yaml(path, 'gpt2-like', 'GPT-2-shaped model with random weights (speed check)',
+                      '12 layers, 768 wide, 12 heads, random weights.', ['sequences: 32'])
+    write_yaml(path, 'gpt2-like-ablation', 'GPT-2-shaped model with random weights, every head ablated (speed check)',
+               '12 layers, 768 wide, 12 heads, random weights; 144 heads zeroed one at a time on 2 probes.',
+               ['sequences: 8', 'map_T: 0', 'ablation: zero'])
     print(f'{path}: {os.path.getsize(path) / 2**20:.0f} MiB; {yaml}')
