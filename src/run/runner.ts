@@ -137,8 +137,8 @@ async function runLocked(
   const opened = resumeOrCreate(req, io, at, points.length);
   const manifest = startManifest(req, opened, at.hash);
   opened.store.writeManifest(manifest);
-  const { progress, unitCost } = progressFor(req, io, opened, points);
-  const setup = await runPoints(req, io, { ...opened, manifest, points, progress, unitCost });
+  const { progress, unitCost, costLeft } = progressFor(req, io, opened, points);
+  const setup = await runPoints(req, io, { ...opened, manifest, points, progress, unitCost, costLeft });
   const finish = {
     store: opened.store,
     manifest,
@@ -236,7 +236,7 @@ function progressFor(req: RunRequest, io: RunIo, opened: Opened, points: readonl
     rounds.unit,
     costLeft,
   );
-  return { progress, unitCost };
+  return { progress, unitCost, costLeft };
 }
 
 /** What the points stage works with: the opened run, its manifest, the points, progress. */
@@ -245,6 +245,8 @@ interface PointsStage extends Opened {
   points: readonly Point[];
   progress: Progress;
   unitCost: (p: Point) => number;
+  /** Predicted ms of the units still to run (what the worker threads are sized by). */
+  costLeft: number;
 }
 
 /**
@@ -281,8 +283,7 @@ async function runPoints(
     const todo = stage.points
       .flatMap((point) => Array.from({ length: exp.replicates }, (_, r) => ({ point, replicate: r })))
       .filter((t) => !done.has(key(t.point.id, t.replicate)));
-    const predicted = todo.reduce((a, t) => a + rounds.uncounted(t.point.id, t.replicate) * unitCost(t.point), 0);
-    const threads = pointThreads(resolved, req.jobs ?? 1, predicted);
+    const threads = pointThreads(resolved, req.jobs ?? 1, stage.costLeft);
     if (threads > 1 && todo.length > 1) {
       await runInWorkers({
         jobs: threads,
