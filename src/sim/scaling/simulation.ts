@@ -348,15 +348,19 @@ async function errorsAndPeak(
     : method.startsWith('quadratic')
       ? 'quadratic'
       : 'softmax';
+  // The peak (in the probe's process, or the tfjs executor's thread) while this thread computes the float64
+  // reference (the two took 13 s and 10 s of a 90 s default run one after the other; overlapped, 7 s of waiting was
+  // left). Then the error calls: they are the session's first calls, just before the timed ones, and warm it up for
+  // them (a softmax session at N = 16384 grows ONNX Runtime's arena by 1 GiB in each of its first two calls: 0.9 and
+  // 1.4 s, then 0.5 s a call, Zen 4).
+  const peakBytes = o.call.peakBytes(o.timed);
   const rows = sampleRows(N, settings.error_rows);
   const ref = exact ? referenceRows(o.x, exact, causal, rows) : null;
+  const peak = await peakBytes;
   // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
   const draws = RANDOM.includes(method) ? settings.error_draws : 1;
   const maxErrors: number[] = [];
   const froErrors: number[] = [];
-  // The peak first (in the probe's process), then the error calls: these are then the session's first calls just
-  // before the timed ones, and warm it up for them (after the probe, a softmax call at N = 16384 took 1.7 s, not 0.25).
-  const peak = await o.call.peakBytes(o.timed);
   for (let i = 0; i < draws; i++) {
     // The first call warms up; every call's output is checked against float64.
     const out = await o.call.run(i === 0 ? o.timed : drawDirections(method, D, params.D_random ?? 0, o.rng));
