@@ -160,13 +160,23 @@ export function roundsMs(
 
 /**
  * A point's rows from its rounds: the first round's row (what is measured once) with the timing columns
- * recomputed by `timed` from the samples of every round (each row's `time_samples_ms`). Rows that were not
+ * recomputed by `timed` from the samples of every round (each row's `time_samples_ms`), and given those samples round
+ * by round (for ratios paired by round: src/stats/compare.ts, pairedBootstrapRatio). Rows that were not
  * timed (skipped points: `time_ms` null) are the first round's.
  */
-export function combineRounds<T extends TimedRow>(rounds: readonly T[][], timed: (first: T, t: Timing) => T): T[] {
-  return rounds[0]!.map((first, i) =>
-    first.time_ms === null ? first : timed(first, pooledTiming(rounds.map((r) => r[i]!.time_samples_ms ?? []))),
-  );
+export function combineRounds<T extends TimedRow>(
+  rounds: readonly T[][],
+  timed: (first: T, t: Timing, rounds: number[][]) => T,
+): T[] {
+  return rounds[0]!.map((first, i) => {
+    if (first.time_ms === null) return first;
+    const samples = rounds.map((r) => [...(r[i]!.time_samples_ms ?? [])]);
+    return timed(
+      first,
+      pooledTiming(samples),
+      samples.filter((s) => s.length > 0),
+    );
+  });
 }
 
 /** What `combineRounds` reads of a row: whether it was timed, and its raw samples. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateClaim } from '../../src/spec/claims.js';
 import { combine, decide, ratioOf } from '../../src/stats/verdict.js';
+import { bootstrapRatio, pairedBootstrapRatio } from '../../src/stats/compare.js';
+import seedrandom from 'seedrandom';
 import { msg } from '../../src/messages.js';
 import { fitLine, logLogSlope } from '../../src/stats/fit.js';
 import { moments, normalInterval, zScore } from '../../src/stats/moments.js';
@@ -191,6 +193,18 @@ describe('claims', () => {
 
 describe('three verdicts: an interval inside the range passes, outside fails, across an edge is inconclusive', () => {
   const claim = (c: unknown) => Claim.parse(c);
+  it('pairedBootstrapRatio: rounds at 1, 2 and 3 ms against 0.5, 1 and 1.5 ms give 2 [2, 2] (every resample draws the same rounds for both); drawn apart, [0.67, 6]', () => {
+    const [a, b] = [
+      [[1], [2], [3]],
+      [[0.5], [1], [1.5]],
+    ];
+    expect(pairedBootstrapRatio(a, b, seedrandom('t'))).toEqual([2, 2]);
+    // Unpaired, a resample can take a's slowest round against b's fastest: 3/0.5 = 6, and 1/1.5 = 0.67 the other way.
+    const apart = bootstrapRatio(b, a, seedrandom('t'));
+    expect(apart.low).toBeLessThan(1);
+    expect(apart.high).toBeGreaterThan(4);
+    expect(() => pairedBootstrapRatio(a, [[1], [2]], seedrandom('t'))).toThrow('paired rounds: 3 against 2');
+  });
   it('ratioOf: 2 [1.9, 2.1] ÷ 1 [0.95, 1.05] is 2 × exp(±√(ln(2/1.9)² + ln 1.05²)) = [1.863, 2.147]', () => {
     const r = ratioOf({ value: 2, low: 1.9, high: 2.1 }, { value: 1, low: 0.95, high: 1.05 });
     expect(r.value).toBe(2);

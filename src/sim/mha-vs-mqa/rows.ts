@@ -42,6 +42,9 @@ export const MhaVsMqaRow = z.object({
   predicted_ms: maybe,
   time_over_bound: maybe,
   skipped_reason: z.string().nullable(),
+  /** Every sample in ms, round by round (each round's ascending), `time_round_sizes` of them in each round. */
   time_samples_ms: Samples,
+  /** How many of `time_samples_ms` each timing round took: ratios of two points are paired by round (analysis.ts). */
+  time_round_sizes: Samples,
 });
 export type MhaVsMqaRow = z.output<typeof MhaVsMqaRow>;

@@ -333,6 +333,7 @@ function analyticRow(params: Params, cost: DecodeCost): MhaVsMqaRow {
     time_over_bound: null,
     skipped_reason: null,
     time_samples_ms: null,
+    time_round_sizes: null,
   };
 }
 
@@ -443,6 +444,7 @@ export const mhaVsMqa = defineSimulation({
     'predicted_ms',
     'time_over_bound',
     'time_samples_ms',
+    'time_round_sizes',
   ],
   tables: {
     ratios: RATIO_COLUMNS,
@@ -535,9 +537,11 @@ export const mhaVsMqa = defineSimulation({
   },
   rounds: (settings: Settings) => settings.rounds,
   combine: (rounds) =>
-    combineRounds(rounds, (first, t) => ({
+    combineRounds(rounds, (first, t, samples) => ({
       ...first,
       ...rowTiming(t, first.bytes_total, first.flops, first.predicted_ms),
+      time_samples_ms: samples.flat(),
+      time_round_sizes: samples.map((s) => s.length),
     })),
   async run({ params, settings, round = ONE_ROUND }, ctx) {
     const cost = pointCost(params);

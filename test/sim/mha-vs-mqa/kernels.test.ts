@@ -155,6 +155,8 @@ function row(p: {
   factor?: number;
   bytesFrom?: (n: number) => number;
   time?: number;
+  /** One sample per timing round, as a multiple of the time (time_round_sizes all 1); default none (unpaired). */
+  rounds?: readonly number[];
 }): MhaVsMqaRow {
   const { variant, kernel, n, factor = 1 } = p;
   const kv = p.kv_dtype ?? 'float32';
@@ -216,7 +218,8 @@ function row(p: {
     predicted_ms: predicted,
     time_over_bound: time / predicted,
     skipped_reason: null,
-    time_samples_ms: null,
+    time_samples_ms: p.rounds ? p.rounds.map((f) => f * time) : null,
+    time_round_sizes: p.rounds ? p.rounds.map(() => 1) : null,
   };
 }
 
@@ -268,7 +271,7 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
     });
     expect(r.status).toBe('inconclusive');
     if (r.status === 'inconclusive') {
-      expect(r.reason).toContain('2 of 2 rows straddle an edge of 0 ≤ time_over_bound ≤ 1.5');
+      expect(r.reason).toContain('1 of 1 rows straddle an edge of 0 ≤ time_over_bound ≤ 1.5');
       expect(r.cure).toBe(msg.cureTiming(0.3));
     }
   });
@@ -327,30 +330,55 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
       ),
     ).toBe('fail');
   });
-  it('mla-time-follows-bytes: time ∝ its roofline bound passes (here FLOPs ÷ peak: 3.9× from 8192 to 32768 where bytes grow 2.5×); time ∝ bytes alone, or flat, fails', () => {
-    const bound = (n: number) => {
+  it('mla-time-at-roofline: a step at 1.5× its roofline bound passes (here FLOPs ÷ peak, 6.1× its bytes ÷ bandwidth at 32768); one that moved its bytes at bandwidth, ignoring its FLOPs, fails', () => {
+    const bounds = (n: number) => {
       const c = mlaCost({ b: 1, n, d: 1024, h: 16, dc: 512, dr: 64, s: 4 });
-      return Math.max(c.bytesTotal / MACHINE.bandwidth, c.flops / MACHINE.peak_flops) * 1e3;
+      return { bytes: (c.bytesTotal / MACHINE.bandwidth) * 1e3, flops: (c.flops / MACHINE.peak_flops) * 1e3 };
     };
-    expect(bound(32768) / bound(8192)).toBeGreaterThan(3.8);
+    // On MACHINE (ridge 2 FLOP/B) MLA's 12 FLOPs a byte at n = 32768 make FLOPs ÷ peak the larger bound, by 6.1×.
+    const at = bounds(32768);
+    expect(at.flops / at.bytes).toBeCloseTo(6.1, 1);
+    const right = ns.map((n) => row({ variant: 'mla', kernel: 'graph', n, time: 1.5 * bounds(n).flops }));
+    expect(verdict('mla-time-at-roofline', right)).toBe('pass');
     expect(
-      verdict(
-        'mla-time-follows-bytes',
-        ns.map((n) => row({ variant: 'mla', kernel: 'graph', n, time: bound(n) })),
-      ),
-    ).toBe('pass');
-    expect(
-      verdict(
-        'mla-time-follows-bytes',
-        ns.map((n) => row({ variant: 'mla', kernel: 'graph', n })),
-      ),
-    ).toBe('fail');
-    expect(
-      verdict(
-        'mla-time-follows-bytes',
-        ns.map((n) => row({ variant: 'mla', kernel: 'graph', n, time: 5 })),
-      ),
-    ).toBe('fail');
+      kernelTable(right, MACHINE)
+        .filter((r) => r['kind'] === 'mla')
+        .map((r) => r['time_over_roofline']),
+    ).toEqual([expect.closeTo(1.5, 12), expect.closeTo(1.5, 12)]);
+    // time = bytes ÷ bandwidth: 1/6.1 = 0.16× the bound
+    const memoryBound = ns.map((n) => row({ variant: 'mla', kernel: 'graph', n }));
+    expect(verdict('mla-time-at-roofline', memoryBound)).toBe('fail');
+    // at the bound with rounds spread ±30%: [0.7, 1.3] straddles 0.8
+    const noisy = ns.map((n) => row({ variant: 'mla', kernel: 'graph', n, time: bounds(n).flops, ci: [0.7, 1.3] }));
+    expect(verdict('mla-time-at-roofline', noisy)).toBe('inconclusive');
+  });
+  it('mqa-step-faster: MQA at its bytes bound, or at 2.3× it against MHA at 1.1×, passes; an MQA step that reads its cache once per query head (h times) fails', () => {
+    const ratios = (rows: readonly MhaVsMqaRow[]) =>
+      analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] })
+        .tables['ratios']!.rows;
+    const mqaVerdict = (rows: readonly MhaVsMqaRow[]) => evaluateClaim(claim('mqa-step-faster'), ratios(rows)).status;
+    const both = (mqa: (n: number) => Partial<Parameters<typeof row>[0]>) =>
+      ns.flatMap((n) => [
+        row({ variant: 'mha', kernel: 'graph', n }),
+        row({ variant: 'mqa', kernel: 'graph', n, ...mqa(n) }),
+      ]);
+    const atBound = both(() => ({}));
+    // MHA/MQA bytes at n = 8192 and 32768: (4d² + 2nd + …)/(2d² + 2dk + 2nk + …), the time ratio at the bound
+    const shape = ratios(atBound).filter((r) => r['kind'] === 'shape');
+    expect(shape.map((r) => r['time_ratio'])).toEqual(shape.map((r) => expect.closeTo(r['byte_ratio'] as number, 9)));
+    expect(Math.min(...shape.map((r) => r['byte_ratio'] as number))).toBeGreaterThan(6);
+    expect(mqaVerdict(atBound)).toBe('pass');
+    const shortfall = ns.flatMap((n) => [
+      row({ variant: 'mha', kernel: 'graph', n, factor: 1.1 }),
+      row({ variant: 'mqa', kernel: 'graph', n, factor: 2.3 }),
+    ]);
+    expect(mqaVerdict(shortfall)).toBe('pass');
+    // The cache read h = 16 times: MQA's bytes become MHA's, and so does its time.
+    const perHead = both((n) => ({
+      bytesFrom: (m: number) => decodeCost({ b: 1, n: m, d: 1024, h: 16, g: 16, s: 4 }).bytesTotal,
+      n,
+    }));
+    expect(mqaVerdict(perHead)).toBe('fail');
   });
   it('window-stops-growth: a rolling buffer passes; the whole cache read past the window fails', () => {
     const wn = [4096, 16384, 65536];
@@ -369,6 +397,17 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
       ),
     );
     expect(verdict('window-stops-growth', full)).toBe('fail');
+    // Rounds that disagree together (the third 2.2× slower for every point, as a slow spell does): each round's ratio
+    // is 1, so the growth is 1 [1, 1] and passes. Unpaired, each n's interval [0.7, 2.2]× spanning the slow round gives
+    // 1 [exp(−√(ln²2.2 + ln²(1/0.7))), exp(+…)] = [0.42, 2.38], across 2.
+    const spell = variants.flatMap((v) =>
+      wn.map((n) => row({ variant: v, kernel: 'graph', n, window: 4096, rounds: [1, 1, 2.2], ci: [0.7, 2.2] })),
+    );
+    const growth = kernelTable(spell, MACHINE).filter((r) => r['kind'] === 'window');
+    expect(growth.map((r) => [r['time_growth_ci_low'], r['time_growth_ci_high']])).toEqual(growth.map(() => [1, 1]));
+    expect(verdict('window-stops-growth', spell)).toBe('pass');
+    const apart = spell.map((r) => ({ ...r, time_round_sizes: null }));
+    expect(verdict('window-stops-growth', apart)).toBe('inconclusive');
   });
 });
 
@@ -388,11 +427,40 @@ describe('findings say what the claims say', () => {
     const worst = Math.max(...read.map((r) => r['time_over_bound'] as number));
     // MHA at 1.1 + 32768/10⁶ = 1.13× its bound at n = 32768: the claim's worst row and the finding's figure
     expect(worst).toBeCloseTo(1.132768, 9);
-    expect(a.findings![0]).toContain(`MHA's best kernel within ${worst.toFixed(2)}×`);
+    expect(a.findings![0]).toContain(`MHA's best kernel within ${worst.toFixed(2)}× at n ≥ 32768`);
     expect(a.findings![1]).toContain(
       'The best GQA kernel takes 2.30× and the best MQA kernel 2.30× of bytes ÷ bandwidth',
     );
     expect(evaluateClaim(claim('decode-near-bandwidth'), a.tables['kernels']!.rows).status).toBe('pass');
+  });
+  it("the MLA finding gives mla-time-at-roofline's figure; the MHA/MQA finding gives mqa-step-faster's ratios", () => {
+    const ns = [8192, 32768];
+    const mla = (n: number) => {
+      const c = mlaCost({ b: 1, n, d: 1024, h: 16, dc: 512, dr: 64, s: 4 });
+      return 2.5 * (c.flops / MACHINE.peak_flops) * 1e3;
+    };
+    const rows = [
+      ...ns.map((n) => row({ variant: 'mla', kernel: 'graph', n, time: mla(n) })),
+      ...ns.flatMap((n) => [
+        row({ variant: 'mha', kernel: 'graph', n }),
+        row({ variant: 'mqa', kernel: 'graph', n, factor: 2 }),
+      ]),
+    ];
+    const a = analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], {
+      n: 4096,
+      d: 1024,
+      h: 16,
+      bs: [1],
+    });
+    const roof = selectRows(a.tables['kernels']!.rows, claim('mla-time-at-roofline').where);
+    expect(roof.map((r) => r['time_over_roofline'])).toEqual([expect.closeTo(2.5, 12)]);
+    expect(a.findings!.find((f) => f.startsWith('MLA'))).toContain('(2.50× its roofline bound, the larger)');
+    const shapes = selectRows(a.tables['ratios']!.rows, claim('mqa-step-faster').where);
+    expect(shapes).toHaveLength(2);
+    const mqa = a.findings!.find((f) => f.includes('as long as an MQA step'))!;
+    for (const r of shapes) expect(mqa).toContain(`${(r['time_ratio'] as number).toFixed(2)}× at n = ${r['n']}`);
+    expect(evaluateClaim(claim('mqa-step-faster'), a.tables['ratios']!.rows).status).toBe('pass');
+    expect(evaluateClaim(claim('mla-time-at-roofline'), a.tables['kernels']!.rows).status).toBe('pass');
   });
 });
 
