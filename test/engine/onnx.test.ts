@@ -197,7 +197,10 @@ describe('the onnx engine', () => {
       const first = await probe.peak(model, dims, 'direct');
       const again = await probe.peak(model, dims, 'direct');
       expect(first).toBeLessThan(2 * 256 * 256 * 4 * 1.5);
-      expect(Math.abs(first - again)).toBeLessThan(256 * 1024);
+      // Charged the one-time allocations, the first would read at least 0.4 MiB more than the second; unloaded the two
+      // agree within a few pages, but beside the rest of the suite they differed by 276 KiB once (2026-12-08, the ORT
+      // threads touching other malloc arenas), so the bound sits between the two: 384 KiB.
+      expect(Math.abs(first - again)).toBeLessThan(384 * 1024);
     } finally {
       probe.close();
     }
