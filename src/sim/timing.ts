@@ -161,7 +161,7 @@ export function roundsMs(
 /**
  * A point's rows from its rounds: the first round's row (what is measured once) with the timing columns
  * recomputed by `timed` from the samples of every round (each row's `time_samples_ms`), and given those samples round
- * by round (for ratios paired by round: src/stats/compare.ts, pairedBootstrapRatio). Rows that were not
+ * by round (for ratios paired by round: src/stats/compare.ts, bootstrapRatio, paired). Rows that were not
  * timed (skipped points: `time_ms` null) are the first round's.
  */
 export function combineRounds<T extends TimedRow>(

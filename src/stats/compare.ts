@@ -33,7 +33,7 @@ function resampledMedians(g: Groups, rand: Uniform): (rounds?: readonly number[]
   const counts = new Int32Array(values.length);
   // A timing run's 10⁵ – 10⁶ samples, each drawn 2,000 times, are too many draws for seedrandom: sfc32, seeded by it.
   const below = sfc32Below(rand);
-  // `rounds`: the groups to draw, where the caller draws them (pairedBootstrapRatio: the same for two points).
+  // `rounds`: the groups to draw, where the caller draws them (a paired bootstrapRatio: the same for two points).
   return (rounds) => {
     counts.fill(0);
     let total = 0;
@@ -63,7 +63,10 @@ const percentiles = (xs: number[], level: number): [number, number] => {
 
 /**
  * Percentile-bootstrap intervals (two-level where there are rounds) of median(b) / median(a) and of each median.
- * Seeded by `rand`, so a comparison prints the same intervals every time.
+ * Seeded by `rand`, so a comparison prints the same intervals every time. `paired`: a and b were timed in the same
+ * rounds (every point once per round, so a round's state of the machine is shared by both): each resample draws the
+ * rounds once, for both, then samples within each drawn round of each. A slow spell over one round then slows both
+ * sides of every resample it is drawn into and moves the ratio little, where two independent draws would each span it.
  */
 export function bootstrapRatio(
   a: Groups,
@@ -71,42 +74,23 @@ export function bootstrapRatio(
   rand: Uniform,
   resamples = 2000,
   level = 0.95,
+  paired = false,
 ): { ratio: number; low: number; high: number; a: [number, number]; b: [number, number] } {
+  if (paired && a.length !== b.length) throw new Error(`paired rounds: ${a.length} against ${b.length}`);
   const ratio = median(b.flat()) / median(a.flat());
   const ma: number[] = [];
   const mb: number[] = [];
   const r: number[] = [];
   const [nextA, nextB] = [resampledMedians(a, rand), resampledMedians(b, rand)];
+  const pick = paired ? sfc32Below(rand) : null;
   for (let i = 0; i < resamples; i++) {
-    ma.push(nextA());
-    mb.push(nextB());
+    const rounds = pick ? Array.from({ length: a.length }, () => pick(a.length)) : undefined;
+    ma.push(nextA(rounds));
+    mb.push(nextB(rounds));
     r.push(mb[i]! / ma[i]!);
   }
   const [low, high] = percentiles(r, level);
   return { ratio, low, high, a: percentiles(ma, level), b: percentiles(mb, level) };
-}
-
-/**
- * Percentile-bootstrap interval of median(a) / median(b) for two points timed in the same rounds (every point once per
- * round, so a round's state of the machine is shared by both): each resample draws the rounds once, for both, then
- * samples within each drawn round of each. A slow spell over one round then slows both sides of every resample it is
- * drawn into, and moves the ratio little, where two independent intervals would each span it. Seeded by `rand`.
- */
-export function pairedBootstrapRatio(
-  a: Groups,
-  b: Groups,
-  rand: Uniform,
-  resamples = 1000,
-  level = 0.95,
-): [number, number] {
-  if (a.length !== b.length) throw new Error(`paired rounds: ${a.length} against ${b.length}`);
-  const [nextA, nextB] = [resampledMedians(a, rand), resampledMedians(b, rand)];
-  const pick = sfc32Below(rand);
-  const ratios = Array.from({ length: resamples }, () => {
-    const rounds = Array.from({ length: a.length }, () => pick(a.length));
-    return nextA(rounds) / nextB(rounds);
-  });
-  return percentiles(ratios, level);
 }
 
 /**

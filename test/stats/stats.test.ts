@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateClaim } from '../../src/spec/claims.js';
 import { combine, decide, ratioOf } from '../../src/stats/verdict.js';
-import { bootstrapRatio, pairedBootstrapRatio } from '../../src/stats/compare.js';
+import { bootstrapRatio } from '../../src/stats/compare.js';
 import seedrandom from 'seedrandom';
 import { msg } from '../../src/messages.js';
 import { fitLine, logLogSlope } from '../../src/stats/fit.js';
@@ -193,17 +193,20 @@ describe('claims', () => {
 
 describe('three verdicts: an interval inside the range passes, outside fails, across an edge is inconclusive', () => {
   const claim = (c: unknown) => Claim.parse(c);
-  it('pairedBootstrapRatio: rounds at 1, 2 and 3 ms against 0.5, 1 and 1.5 ms give 2 [2, 2] (every resample draws the same rounds for both); drawn apart, [0.67, 6]', () => {
+  it('bootstrapRatio, paired: rounds at 1, 2 and 3 ms against 0.5, 1 and 1.5 ms give 2 [2, 2] (every resample draws the same rounds for both); drawn apart, [0.67, 6]', () => {
     const [a, b] = [
       [[1], [2], [3]],
       [[0.5], [1], [1.5]],
     ];
-    expect(pairedBootstrapRatio(a, b, seedrandom('t'))).toEqual([2, 2]);
+    const paired = bootstrapRatio(b, a, seedrandom('t'), 1000, 0.95, true);
+    expect([paired.ratio, paired.low, paired.high]).toEqual([2, 2, 2]);
     // Unpaired, a resample can take a's slowest round against b's fastest: 3/0.5 = 6, and 1/1.5 = 0.67 the other way.
     const apart = bootstrapRatio(b, a, seedrandom('t'));
     expect(apart.low).toBeLessThan(1);
     expect(apart.high).toBeGreaterThan(4);
-    expect(() => pairedBootstrapRatio(a, [[1], [2]], seedrandom('t'))).toThrow('paired rounds: 3 against 2');
+    expect(() => bootstrapRatio([[1], [2]], a, seedrandom('t'), 1000, 0.95, true)).toThrow(
+      'paired rounds: 2 against 3',
+    );
   });
   it('ratioOf: 2 [1.9, 2.1] ÷ 1 [0.95, 1.05] is 2 × exp(±√(ln(2/1.9)² + ln 1.05²)) = [1.863, 2.147]', () => {
     const r = ratioOf({ value: 2, low: 1.9, high: 2.1 }, { value: 1, low: 0.95, high: 1.05 });

@@ -8,7 +8,7 @@ import { decodeCost, KV_DTYPE_BYTES, mlaAsymptoticIntensity, mlaRidgeHeads, type
 import type { MhaVsMqaRow } from './rows.js';
 import type { Analysis, Row } from '../types.js';
 import seedrandom from 'seedrandom';
-import { pairedBootstrapRatio } from '../../stats/compare.js';
+import { bootstrapRatio } from '../../stats/compare.js';
 import { ratioOf, type Estimate } from '../../stats/verdict.js';
 
 export const RATIO_COLUMNS = [
@@ -175,15 +175,15 @@ const roundsOf = (r: MhaVsMqaRow): number[][] | null => {
 };
 
 /**
- * a's time ÷ b's: where both were timed in the same rounds, the interval pairs them by round (pairedBootstrapRatio: a
- * slow spell over one round slows both), else it comes from their two intervals (ratioOf). Seeded: the same samples
+ * a's time ÷ b's: where both were timed in the same rounds, the interval pairs them by round (a paired bootstrapRatio:
+ * a slow spell over one round slows both), else it comes from their two intervals (ratioOf). Seeded: the same samples
  * give the same interval.
  */
 const timeRatio = (a: MhaVsMqaRow, b: MhaVsMqaRow): Estimate => {
   const [ra, rb] = [roundsOf(a), roundsOf(b)];
   if (!ra || !rb || ra.length !== rb.length || ra.length < 2) return ratioOf(timing(a), timing(b));
   const value = a.time_ms! / b.time_ms!;
-  const [low, high] = pairedBootstrapRatio(ra, rb, seedrandom('attnlab-paired-rounds'));
+  const { low, high } = bootstrapRatio(rb, ra, seedrandom('attnlab-paired-rounds'), 1000, 0.95, true);
   return { value, low: Math.min(low, value), high: Math.max(high, value) };
 };
 
