@@ -56,8 +56,10 @@ invalid stays an error naming that \`--set\`. A parameter the \`--set\` gives it
 (\`--set variant=[gqa] --set d_latent=[512]\` is an error), and in the experiment file itself nothing is dropped.
 Claims about what the \`--set\` removed (the MLA claims after \`--set variant=[gqa]\`) have no rows left: they are
 not evaluated, and a line says which (\`not evaluated: 5 claims without rows after --set variant=[gqa] (…)\`); the
-manifest lists them under \`claims.notEvaluated\` and \`--check\` does not count them. Without a \`--set\`, a claim
-that matches no rows is an error in the experiment file (a \`--set\` of a setting alone, \`--set rounds=3\`, hides none).
+manifest lists them under \`claims.notEvaluated\` and \`--check\` does not count them. \`--quick\` narrows the grid too:
+claims about what its small grid leaves out (mha-vs-mqa's about n ≥ 8192) are not evaluated either. On the file's
+full grid without a \`--set\` on it, a claim that matches no rows is an error in the experiment file (a \`--set\` of a
+setting alone, \`--set rounds=3\`, hides none).
 
 **Files.** A path given by \`--set\` (\`--set model=other.onnx\`, \`--set 'methods={m: {onnx: m.onnx}}'\`) is relative
 to the directory the command was typed in (under \`npm run\`, npm's \`INIT_CWD\`); a path in the experiment file is

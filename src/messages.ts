@@ -203,8 +203,8 @@ export const msg = {
     `warning: ${file}:${line}: ignoring an unfinished checkpoint line; that point will be recomputed`,
   resuming: (dir: string, done: number, total: number) => `resuming ${dir}: ${done}/${total} points already done`,
   resumeNothing: () => 'note: --resume given but no unfinished run of this configuration exists; starting a new run',
-  claimsNotEvaluated: (ids: readonly string[], sets: readonly string[]) =>
-    `not evaluated: ${ids.length} claim${ids.length === 1 ? '' : 's'} without rows after ${sets.map((s) => `--set ${s}`).join(' ')} (${ids.join(', ')})`,
+  claimsNotEvaluated: (ids: readonly string[], narrowing: readonly string[]) =>
+    `not evaluated: ${ids.length} claim${ids.length === 1 ? '' : 's'} without rows after ${narrowing.join(' ')} (${ids.join(', ')})`,
   claimsSummary: (passed: number, total: number, inconclusive = 0) =>
     `claims: ${passed}/${total} passed${inconclusive ? `, ${inconclusive} inconclusive` : ''}`,
   /** What narrows a timing claim's interval: the rounds' disagreement (σ of log time between rounds), and the cure. */

@@ -100,9 +100,10 @@ function closeRun(f: FinishInput): { rows: Row[]; errors: number; interrupted: b
 }
 
 /**
- * The claims' verdicts, and the claims a --set left without rows. A --set that narrows the grid (one variant, say)
- * leaves claims about the rest with nothing to decide on: not evaluated, not errors. Without a --set on the grid, a
- * claim that matches nothing is a mistake in the file and stays an error.
+ * The claims' verdicts, and the claims --quick or a --set left without rows. The quick grid, or a --set that narrows
+ * the grid (one variant, say), leaves claims about the rest with nothing to decide on (mha-vs-mqa's about n ≥ 8192):
+ * not evaluated, not errors. On the file's own full grid, a claim that matches nothing is a mistake in the file and
+ * stays an error.
  */
 function decideClaims(
   f: FinishInput,
@@ -118,15 +119,16 @@ function decideClaims(
     // An inconclusive timing claim is cured by a quieter machine or more rounds; any other by more samples.
     (c) => (isTimingClaim(c, sim) ? msg.cureTiming(spread) : msg.cureSampling()),
   );
-  const narrowed = gridSets(f).length > 0;
+  const narrowed = narrowing(f).length > 0;
   const unevaluated = (c: ClaimResult) => narrowed && c.status === 'error' && c.reason === NO_ROWS;
   return { claims: evaluated.filter((c) => !unevaluated(c)), skipped: evaluated.filter(unevaluated).map((c) => c.id) };
 }
 
-/** The --set overrides that change the grid (`variant=[gqa]`, `grid[1].N=[…]`), not only the settings. */
-function gridSets(f: FinishInput): string[] {
+/** What narrowed the grid: --quick, and the --sets that change the grid (`variant=[gqa]`, `grid[1].N=[…]`). */
+function narrowing(f: FinishInput): string[] {
   const params = f.resolved.sim.params.shape;
-  return f.resolved.overrides.sets.filter((s) => s.split('=')[0]!.replace(/^grid\[\d+\]\./, '') in params);
+  const sets = f.resolved.overrides.sets.filter((s) => s.split('=')[0]!.replace(/^grid\[\d+\]\./, '') in params);
+  return [...(f.resolved.overrides.quick ? ['--quick'] : []), ...sets.map((s) => `--set ${s}`)];
 }
 
 /** Analysis, claims, report and manifest for a whole grid; marks the run `latest` when every point is done. */
@@ -194,7 +196,7 @@ export async function finishRun(f: FinishInput): Promise<RunOutcome> {
     claims,
     resumedFrom: f.resumedFrom,
     rows,
-    summary: skipped.length ? [...analysis.summary, msg.claimsNotEvaluated(skipped, gridSets(f))] : analysis.summary,
+    summary: skipped.length ? [...analysis.summary, msg.claimsNotEvaluated(skipped, narrowing(f))] : analysis.summary,
     errors,
     interrupted,
     warnings: steady?.warnings ?? [],

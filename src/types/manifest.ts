@@ -51,7 +51,7 @@ export interface Manifest {
     failed: number;
     errored: number;
     inconclusive?: number;
-    /** Claims left without rows by a --set that narrowed the grid: not evaluated. */
+    /** Claims left without rows by --quick or a --set that narrowed the grid: not evaluated. */
     notEvaluated?: string[];
   };
   /** Points whose simulation threw: the run went on without their rows. */

@@ -109,7 +109,7 @@ describe('mha-vs-mqa end to end (small grid)', () => {
           'window-stops-growth',
           'mqa-step-faster',
         ],
-        ['n=[128,2048]', 'b=[1]'],
+        ['--quick', '--set n=[128,2048]', '--set b=[1]'],
       ),
     );
     // time_over_bound: measured time over bytes ÷ the setup's bandwidth
