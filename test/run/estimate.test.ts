@@ -29,7 +29,7 @@ describe('the cost model', () => {
   // `-- mha-vs-mqa`, each alone); the README gives the same figures.
   // attention-training: 59 s on wasm with --jobs 2 (2026-12-02). scaling with flash, the causal linear form to
   // N = 32768 and five rounds: 73 – 85 s in six quiet default runs on a 2-core AMD EPYC (2026-12-05). mha-vs-mqa's grid of kernels, cache types, MLA and windows,
-  // five rounds of 50 ms a point: 53 – 57 s in eight quiet runs on a 2-core Zen 4 EPYC (2026-12-08).
+  // five rounds of 50 ms (250 ms a point): 53 – 57 s in eight quiet runs on a 2-core Zen 4 EPYC (2026-12-08)
   // (`scripts/robustness.sh mha-vs-mqa quiet 5`, then 3).
   // induction-heads: 120 s with --jobs 2 on the same machine, after its loops were unrolled (2026-12-05).
   const MEASURED_S = {
