@@ -166,11 +166,11 @@ export function roundsMs(
  */
 export function combineRounds<T extends TimedRow>(
   rounds: readonly T[][],
-  timed: (first: T, t: Timing, rounds: number[][]) => T,
+  timed: (first: T, t: Timing, rounds: readonly (readonly number[])[]) => T,
 ): T[] {
   return rounds[0]!.map((first, i) => {
     if (first.time_ms === null) return first;
-    const samples = rounds.map((r) => [...(r[i]!.time_samples_ms ?? [])]);
+    const samples = rounds.map((r) => r[i]!.time_samples_ms ?? []);
     return timed(
       first,
       pooledTiming(samples),

@@ -187,8 +187,8 @@ const timeRatio = (a: MhaVsMqaRow, b: MhaVsMqaRow): Estimate => {
   return { value, low: Math.min(low, value), high: Math.max(high, value) };
 };
 
-/** An estimate times a constant (a time ratio into a ratio per byte, say). */
-const scaled = (x: Estimate, c: number): Estimate => ({ value: x.value * c, low: x.low * c, high: x.high * c });
+/** An estimate over a constant: a time over its bound, a time ratio over the bytes' ratio. */
+const over = (x: Estimate, c: number): Estimate => ({ value: x.value / c, low: x.low / c, high: x.high / c });
 
 /** The row's interval columns for `name` from an interval. */
 const withInterval = (name: string, x: Estimate): Row => ({
@@ -248,7 +248,7 @@ function perByteGrowth(rows: readonly MhaVsMqaRow[]): Row[] {
     return [
       {
         ...kernelRow('per-byte', last),
-        ...withInterval('per_byte_growth', scaled(timeRatio(last, first), first.bytes_total / last.bytes_total)),
+        ...withInterval('per_byte_growth', over(timeRatio(last, first), last.bytes_total / first.bytes_total)),
         bytes_growth: last.bytes_total / first.bytes_total,
         n_from: first.n,
         n_to: last.n,
@@ -308,11 +308,9 @@ function mlaRows(rows: readonly MhaVsMqaRow[], machine: { bandwidth: number; pea
       kv_bytes_per_token: r.kv_bytes_per_token,
       kv_bytes_over_formula: r.bytes_kv_read / formula,
       time_over_bound: r.time_over_bound,
-      intensity: r.flops / r.bytes_total,
+      intensity: r.intensity,
       ridge_intensity: machine.peak_flops / machine.bandwidth,
-      ...(t
-        ? withInterval('time_over_roofline', { value: t.value / roof(r), low: t.low / roof(r), high: t.high / roof(r) })
-        : {}),
+      ...(t ? withInterval('time_over_roofline', over(t, roof(r))) : {}),
     });
     if (timed(r) && r.n >= 8192) {
       const key = `${r.b}|${r.d}|${r.h}|${r.d_latent}|${r.d_rope}|${r.dtype_bytes}`;
@@ -330,11 +328,7 @@ function mlaRows(rows: readonly MhaVsMqaRow[], machine: { bandwidth: number; pea
       ...withInterval('time_growth', time),
       bytes_growth: last.bytes_total / first.bytes_total,
       bound_growth: bound,
-      ...withInterval('time_growth_over_bound_growth', {
-        value: time.value / bound,
-        low: time.low / bound,
-        high: time.high / bound,
-      }),
+      ...withInterval('time_growth_over_bound_growth', over(time, bound)),
       n_from: first.n,
       n_to: last.n,
     });

@@ -229,6 +229,9 @@ const claim = (id: string) => experiment.experiment.claims.find((c) => c.id === 
 const MACHINE = { bandwidth: 1e10, peak_flops: 2e10 };
 const verdict = (id: string, rows: readonly MhaVsMqaRow[]) =>
   evaluateClaim(claim(id), kernelTable(rows, MACHINE) as Row[], ['variant', 'kernel', 'kv_dtype', 'n']).status;
+/** The whole analysis on MACHINE (tables and findings), with the file's roofline shape. */
+const analysed = (rows: readonly MhaVsMqaRow[]) =>
+  analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] });
 
 describe("the experiment's timing claims: pass on the theory, fail on a wrong variant", () => {
   const ns = [8192, 32768];
@@ -353,9 +356,7 @@ describe("the experiment's timing claims: pass on the theory, fail on a wrong va
     expect(verdict('mla-time-at-roofline', noisy)).toBe('inconclusive');
   });
   it('mqa-step-faster: MQA at its bytes bound, or at 2.3× it against MHA at 1.1×, passes; an MQA step that reads its cache once per query head (h times) fails', () => {
-    const ratios = (rows: readonly MhaVsMqaRow[]) =>
-      analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], { n: 4096, d: 1024, h: 16, bs: [1] })
-        .tables['ratios']!.rows;
+    const ratios = (rows: readonly MhaVsMqaRow[]) => analysed(rows).tables['ratios']!.rows;
     const mqaVerdict = (rows: readonly MhaVsMqaRow[]) => evaluateClaim(claim('mqa-step-faster'), ratios(rows)).status;
     const both = (mqa: (n: number) => Partial<Parameters<typeof row>[0]>) =>
       ns.flatMap((n) => [
@@ -417,12 +418,7 @@ describe('findings say what the claims say', () => {
     const rows = ['mha', 'gqa', 'mqa'].flatMap((v) =>
       ns.map((n) => row({ variant: v, kernel: 'gqa-op', n, factor: v === 'mha' ? 1.1 + n / 1e6 : 2.3 })),
     );
-    const a = analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], {
-      n: 4096,
-      d: 1024,
-      h: 16,
-      bs: [1],
-    });
+    const a = analysed(rows);
     const read = selectRows(a.tables['kernels']!.rows, claim('decode-near-bandwidth').where);
     const worst = Math.max(...read.map((r) => r['time_over_bound'] as number));
     // MHA at 1.1 + 32768/10⁶ = 1.13× its bound at n = 32768: the claim's worst row and the finding's figure
@@ -446,12 +442,7 @@ describe('findings say what the claims say', () => {
         row({ variant: 'mqa', kernel: 'graph', n, factor: 2 }),
       ]),
     ];
-    const a = analyseMhaVsMqa(rows, [{ name: 'here', dtype_bytes: 4, ...MACHINE }], {
-      n: 4096,
-      d: 1024,
-      h: 16,
-      bs: [1],
-    });
+    const a = analysed(rows);
     const roof = selectRows(a.tables['kernels']!.rows, claim('mla-time-at-roofline').where);
     expect(roof.map((r) => r['time_over_roofline'])).toEqual([expect.closeTo(2.5, 12)]);
     expect(a.findings!.find((f) => f.startsWith('MLA'))).toContain('(2.50× its roofline bound, the larger)');

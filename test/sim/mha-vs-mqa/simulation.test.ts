@@ -97,7 +97,7 @@ describe('mha-vs-mqa end to end (small grid)', () => {
     // The quick grid's six blocks at n = 128 and 2048: 3 variants × 2 kernels (12); × int8, int4 (12); float16 on 2 kernels
     // (12); MLA (2); 3 variants × 2 kernels under a window (12); the b = 8 block, now at b = 1, is block 0's graph points
     // again (the same ids, run once). The claims about n ≥ 8192, and past a window of 512 (one n), have no rows here.
-    // Those six are not evaluated (the --set left them no rows), so the five exact claims decide.
+    // Those six are not evaluated (--quick and the --sets left them no rows), so the five exact claims decide.
     expect(r.stdout).toMatch(/mha-vs-mqa: 50 rows, claims: 5\/5 passed/);
     expect(r.stdout).toContain(
       msg.claimsNotEvaluated(
