@@ -22,30 +22,50 @@ export interface PreparedCall {
 /**
  * Prepare a call of `shape` (random features R = 0 for the methods without them) on inputs `x`. `file`: the model
  * file of a method from `settings.methods`, which stands for the graph (its shape's method is then ignored).
+ * `peak`: its peak bytes will be asked for; on onnx the probe's process then starts on it at once, building its
+ * session and calling it while this process builds its own.
  */
 export async function prepareCall(
   ctx: Pick<SimContext, 'backend' | 'executor' | 'onnx'>,
   shape: GraphCall,
   x: SharedInputs,
-  file?: string,
+  { file, peak = false }: { file?: string | undefined; peak?: boolean } = {},
 ): Promise<PreparedCall> {
-  return ctx.backend === 'onnx' ? prepareOnnx(ctx, shape, x, file) : prepareTfjs(ctx, shape, x);
+  return ctx.backend === 'onnx' ? prepareOnnx(ctx, shape, x, file, peak) : prepareTfjs(ctx, shape, x);
 }
 
 async function prepareOnnx(
   ctx: Pick<SimContext, 'onnx'>,
   shape: GraphCall,
   x: SharedInputs,
-  file?: string,
+  file: string | undefined,
+  early: boolean,
 ): Promise<PreparedCall> {
   const { engine, probe } = await ctx.onnx();
   const model = file ?? attentionGraph(shape);
-  const session = await engine.session(model);
   const { n, d, m, count } = shape;
-  const lead = file && batched(session) ? [1] : [];
-  const dims: Record<string, number[]> = { Q: [...lead, n, d], K: [...lead, n, d], V: [...lead, n, m], W: [count, d] };
-  const output = outputName(session);
   const names = file ? ['Q', 'K', 'V'] : graphInputs(shape);
+  const dimsOf = (lead: number[]): Record<string, number[]> => ({
+    Q: [...lead, n, d],
+    K: [...lead, n, d],
+    V: [...lead, n, m],
+    W: [count, d],
+  });
+  const probeOn = (dims: Record<string, number[]>): Promise<number | null> =>
+    probe
+      ? probe.peak(
+          model,
+          Object.fromEntries(names.map((name) => [name, dims[name]!])),
+          file ?? `${shape.method}${shape.causal ? ' causal' : ''}`,
+        )
+      : Promise.resolve(null);
+  // A built-in graph's shapes are known before its session: the probe's process builds and calls it meanwhile (a
+  // model file's batch axis is read from its session first). Handled here too, in case this session fails first.
+  let peak = early && !file ? probeOn(dimsOf([])) : null;
+  peak?.catch(() => {});
+  const session = await engine.session(model);
+  const dims = dimsOf(file && batched(session) ? [1] : []);
+  const output = outputName(session);
   // Copies into ordinary memory, once per point (ONNX Runtime refuses some inputs over shared memory); the tensors then
   // wrap them, and every call reads them where they lie.
   const data: Record<string, Float32Array> = { Q: x.q.slice(), K: x.k.slice(), V: x.v.slice() };
@@ -58,14 +78,7 @@ async function prepareOnnx(
       const out = await session.run(w ? { ...fixed, W: tensor('W', w) } : fixed);
       return out[output]!.data as Float32Array;
     },
-    peakBytes: async () =>
-      probe
-        ? probe.peak(
-            model,
-            Object.fromEntries(names.map((name) => [name, dims[name]!])),
-            file ?? `${shape.method}${shape.causal ? ' causal' : ''}`,
-          )
-        : null,
+    peakBytes: () => (peak ??= probeOn(dims)),
     release: () => session.release(),
   };
 }

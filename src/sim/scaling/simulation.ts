@@ -272,7 +272,7 @@ export const scaling = defineSimulation({
       chunk: cost.chunkRows,
       causalChunk: cost.causalChunk,
     };
-    const call = await prepareCall(ctx, shape, x, user?.onnx);
+    const call = await prepareCall(ctx, shape, x, { file: user?.onnx, peak: round.index === 0 });
     try {
       // The timed call: the first draw of features (the same draw in every round: the generator restarts per round).
       const timed = drawDirections(method, D, shape.count, ctx.rng);
@@ -348,15 +348,16 @@ async function errorsAndPeak(
     : method.startsWith('quadratic')
       ? 'quadratic'
       : 'softmax';
-  // The peak (in the probe's process, or the tfjs executor's thread) while this thread computes the float64
-  // reference (the two took 13 s and 10 s of a 90 s default run one after the other; overlapped, 7 s of waiting was
-  // left). Then the error calls: they are the session's first calls, just before the timed ones, and warm it up for
-  // them (a softmax session at N = 16384 grows ONNX Runtime's arena by 1 GiB in each of its first two calls: 0.9 and
-  // 1.4 s, then 0.5 s a call, Zen 4).
+  // The peak is measured (in the probe's process, started with the session: prepareCall; or in the tfjs executor's
+  // thread) while this thread computes the float64 reference and makes the error calls; the timed calls wait for it.
+  // One after the other, session, probe and reference took 4, 13 and 10 s of a 90 s default run (Zen 4). The error
+  // calls are the session's first calls, just before the timed ones, and warm it up for them (a softmax session at
+  // N = 16384 grows ONNX Runtime's arena by 1 GiB in each of its first two calls: 0.9 and 1.4 s, then 0.5 s a call).
   const peakBytes = o.call.peakBytes(o.timed);
+  // Handled here too, should the reference or an error call throw first.
+  peakBytes.catch(() => {});
   const rows = sampleRows(N, settings.error_rows);
   const ref = exact ? referenceRows(o.x, exact, causal, rows) : null;
-  const peak = await peakBytes;
   // Random features: errors over independent draws of w (their spread is the point); the rest are deterministic.
   const draws = RANDOM.includes(method) ? settings.error_draws : 1;
   const maxErrors: number[] = [];
@@ -369,6 +370,7 @@ async function errorsAndPeak(
     maxErrors.push(err.max);
     froErrors.push(err.fro);
   }
+  const peak = await peakBytes;
   const errorCi = medianInterval(froErrors);
   return {
     peak_bytes: peak,

@@ -77,6 +77,43 @@ describe('relative errors', () => {
   });
 });
 
+describe('the float64 reference', () => {
+  // N = 3, D = M = 1, values 4, 8, 12. Query 0 sees equal scores (the mean); query 1 in causal form the first two
+  // keys. Softmax, keys (0, 0, ln 2): query 1 weighs the keys 1 : 1 : 2, (4 + 8 + 24) / 4 = 9. The kernel
+  // (s + 1)², keys (0, 0, 1): query 1 weighs them 1 : 1 : 4, (4 + 8 + 48) / 6 = 10.
+  const at = (k3: number) => ({
+    q: Float32Array.of(0, 1, 1),
+    k: Float32Array.of(0, 0, k3),
+    v: Float32Array.of(4, 8, 12),
+    n: 3,
+    d: 1,
+    m: 1,
+  });
+  // Five rows, out of order and repeated: a block of four query rows and a short one. Within 1e-6: ln 2 is stored as a
+  // float32.
+  const rows = [0, 2, 1, 2, 0];
+  it.each([
+    ['softmax', Math.LN2, false, [8, 9, 9, 9, 8]],
+    ['softmax', Math.LN2, true, [4, 9, 6, 9, 4]],
+    ['quadratic', 1, false, [8, 10, 10, 10, 8]],
+    ['quadratic', 1, true, [4, 10, 6, 10, 4]],
+  ] as const)('%s, key 3 = %d, causal %s: the weighted means by hand', (sim, k3, causal, want) => {
+    const got = Array.from(referenceRows(at(k3), sim, causal, rows));
+    got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 6));
+  });
+
+  it('computes four rows at a time with the same bits as one row at a time', () => {
+    const x = inputs(300, 8, 4, 11);
+    const rows = sampleRows(300, 7);
+    for (const sim of ['softmax', 'quadratic'] as const)
+      for (const causal of [false, true]) {
+        const together = referenceRows(x, sim, causal, rows);
+        const alone = rows.flatMap((i) => Array.from(referenceRows(x, sim, causal, [i])));
+        expect(Array.from(together)).toEqual(alone);
+      }
+  });
+});
+
 describe('attention kernels on the cpu backend', () => {
   let exec: Executor<SharedInputs, OpArgs>;
   beforeAll(async () => {
