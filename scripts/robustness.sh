@@ -3,6 +3,7 @@
 # prints each run's verdict counts from claims.csv (and the claims that did not pass, with their measured value),
 # then the totals. Conditions: quiet (nothing else), pinned (taskset -c 0: a one-core machine), loaded (beside
 # one busy process).
+# A run whose claims did not all pass is kept (its directory is printed) for a look at its rows; the others are removed.
 # usage: scripts/robustness.sh <experiment> <quiet|pinned|loaded> <runs> [exp options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ for i in $(seq 1 "$runs"); do
   for s in $(tail -n +2 "$dir/claims.csv" | cut -d, -f2); do total[$s]=$(( ${total[$s]:-0} + 1 )); done
   echo "$condition run $i: $counts in $((SECONDS - t0)) s"
   grep -E '^ *(FAIL|INCONCLUSIVE|ERROR) ' "$out/last.txt" | cut -c1-220 | sed 's/^/    /' || true
+  if tail -n +2 "$dir/claims.csv" | cut -d, -f2 | grep -qv '^pass$'; then
+    mkdir -p /tmp/robustness-kept && cp -r "$dir" /tmp/robustness-kept/ && echo "    kept: /tmp/robustness-kept/$(basename "$dir")"
+  fi
 done
 echo "$condition, $runs runs: $(for s in "${!total[@]}"; do echo -n "$s ${total[$s]}  "; done)"
 rm -rf "$out"

@@ -28,17 +28,17 @@ describe('the cost model', () => {
   // with --jobs 2 (2026-11-22), the timing experiments on onnx (2026-12-02, `npm run exp -- scaling` and
   // `-- mha-vs-mqa`, each alone); the README gives the same figures.
   // attention-training: 59 s on wasm with --jobs 2 (2026-12-02). scaling with flash, the causal linear form to
-  // N = 32768 and five rounds: 73 – 85 s in six quiet default runs on a 2-core AMD EPYC (2026-12-05). mha-vs-mqa's grid of kernels, cache types, MLA and windows,
-  // five rounds of 50 ms (250 ms a point): 53 – 57 s in eight quiet runs on a 2-core Zen 4 EPYC (2026-12-08)
-  // (`scripts/robustness.sh mha-vs-mqa quiet 5`, then 3).
+  // N = 32768 and five rounds: 66 – 70 s in ten quiet default runs on a 2-core Zen 4 EPYC (2026-12-08,
+  // `scripts/robustness.sh scaling quiet 10`). mha-vs-mqa's grid of kernels, cache types, MLA and windows, eight rounds
+  // (250 ms a point): 63 – 67 s in ten quiet runs on the same machine (2026-12-08).
   // induction-heads: 120 s with --jobs 2 on the same machine, after its loops were unrolled (2026-12-05).
   const MEASURED_S = {
     'qk-variance': 15.3,
-    scaling: 80,
+    scaling: 68,
     'softmax-saturation': 24.3,
     'attention-training': 59,
     'induction-heads': 120,
-    'mha-vs-mqa': 55,
+    'mha-vs-mqa': 65,
   };
 
   it('the default mha-vs-mqa fits the 90 s its issue gives it, by the cost model', () => {
