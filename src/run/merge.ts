@@ -22,7 +22,7 @@ import { entryKey, finishRun, type RunOutcome } from './finish.js';
 import type { Manifest } from '../types/manifest.js';
 import { runIdFor } from './runner.js';
 import { shardPoints } from './shard.js';
-import { checkWritable, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';
+import { checkWritable, freshRunDir, readCheckpoint, RunStore, type CheckpointEntry } from './store.js';
 
 export interface MergeRequest {
   loaded: LoadedExperiment;
@@ -152,7 +152,7 @@ export async function mergeShards(
     ? (JSON.parse(readFileSync(setupFile, 'utf8')) as SetupResult)
     : { values: {}, tables: {} };
 
-  const store = new RunStore(join(outRoot, name, runIdFor(first.configHash, new Date())));
+  const store = new RunStore(freshRunDir(join(outRoot, name), runIdFor(first.configHash, new Date())));
   store.create();
   store.rewriteCheckpoint(
     grid.flatMap((p) => Array.from({ length: exp.replicates }, (_, r) => done.get(entryKey(p.id, r))!)),

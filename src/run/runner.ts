@@ -45,6 +45,7 @@ import {
   attachments,
   checkWritable,
   findUnfinished,
+  freshRunDir,
   readCheckpoint,
   readManifestStatus,
   roundMs,
@@ -170,7 +171,7 @@ function resumeOrCreate(
   if (finishedMeanwhile) io.stderr.write(`${msg.waitedDone(finishedMeanwhile)}\n`);
   const unfinished = finishedMeanwhile ?? findUnfinished(at.expDir, at.hash, req.shard)[0];
   if (!unfinished && req.resumeRequested) io.stderr.write(`${msg.resumeNothing()}\n`);
-  const store = new RunStore(unfinished ?? join(at.expDir, runIdFor(at.hash, new Date(), req.shard)));
+  const store = new RunStore(unfinished ?? freshRunDir(at.expDir, runIdFor(at.hash, new Date(), req.shard)));
   store.create();
   at.lock.setRun(store.dir);
 

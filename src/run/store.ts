@@ -86,6 +86,18 @@ export function checkWritable(root: string): void {
   }
 }
 
+/**
+ * A new run's directory in `experimentDir`: `id`, or `id-2`, `id-3` … where that is taken (a run of the same
+ * configuration started in the same second, e.g. a quick one just before: its finished work must not be written over).
+ * The suffix sorts after the plain id, so the newer run still sorts last.
+ */
+export function freshRunDir(experimentDir: string, id: string): string {
+  for (let n = 1; ; n++) {
+    const dir = join(experimentDir, n === 1 ? id : `${id}-${n}`);
+    if (!existsSync(dir)) return dir;
+  }
+}
+
 /** Unfinished (running when killed, or interrupted) runs of this configuration and shard, newest first. */
 export function findUnfinished(
   experimentDir: string,
